@@ -1,0 +1,21 @@
+// The `stemshare` command-line tool. Each subcommand lives in its own <name>_command.hpp.
+#include <CLI/CLI.hpp>
+
+#include <exception>
+#include <iostream>
+
+#include <stemshare/core/error.hpp>
+
+int main(int argc, char** argv) {
+    CLI::App app{"stemshare: shared DNN stems for multi-app video analytics"};
+    app.require_subcommand(1);
+    try {
+        app.parse(argc, argv);
+    } catch (const CLI::ParseError& e) {
+        return app.exit(e);
+    } catch (const std::exception& e) {
+        std::cerr << "stemshare: " << e.what() << "\n";
+        return 1;
+    }
+    return 0;
+}
