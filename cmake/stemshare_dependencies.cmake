@@ -4,3 +4,5 @@ include(CMakeFindDependencyMacro)
 find_dependency(dnnl 2.6 CONFIG)
 find_dependency(nlohmann_json 3 CONFIG)
 find_dependency(ZLIB)
+# oneDNN runs on OpenMP; the backend sets its thread count (STACK.md P4).
+find_dependency(OpenMP)
