@@ -172,6 +172,34 @@ public:
         declared_branch_points_ = std::move(points);
     }
 
+    /// Layers [begin, end) as a graph of their own, weights copied: the stem (0, k) or the suffix
+    /// (k, size()) of a model cut at k. Both ends must be cut points, so exactly one value enters
+    /// (the output of layer begin - 1) and one leaves (the output of layer end - 1).
+    [[nodiscard]] graph slice(std::size_t begin, std::size_t end) const {
+        if (begin > end || end > nodes_.size())
+            throw error("graph::slice", "range [" + std::to_string(begin) + ", " + std::to_string(end) +
+                                            ") is outside a graph of " + std::to_string(nodes_.size()) + " layers");
+        if (!is_cut_point(begin) || !is_cut_point(end))
+            throw error("graph::slice", "[" + std::to_string(begin) + ", " + std::to_string(end) +
+                                            ") does not start and end at cut points");
+        const value_id offset = static_cast<value_id>(begin);
+        graph out(shape_of(offset - 1));
+        for (std::size_t i = begin; i < end; ++i) {
+            const node& n = nodes_[i];
+            std::vector<value_id> inputs;
+            for (value_id v : n.inputs) inputs.push_back(v < offset ? graph_input : v - offset);
+            out.add(n.name, n.spec, inputs);
+            out.nodes_.back().params = n.params;
+        }
+        if (has_declared_branch_points()) {
+            std::vector<std::size_t> points;
+            for (std::size_t k : declared_branch_points_)
+                if (k >= begin && k <= end) points.push_back(k - begin);
+            out.declared_branch_points_ = std::move(points);
+        }
+        return out;
+    }
+
 private:
     shape input_;
     std::vector<node> nodes_;
