@@ -19,7 +19,7 @@ struct sequence {
     /// The first failing element's diagnostic, or ok.
     static constexpr diagnostic check(shape in) {
         diagnostic result{};
-        shape s = in;
+        [[maybe_unused]] shape s = in;
         (void)((([&] {
                     result = Es::check(s);
                     if (result.ok()) s = Es::output(s);
@@ -29,19 +29,19 @@ struct sequence {
         return result;
     }
     static constexpr shape output(shape in) {
-        shape s = in;
+        [[maybe_unused]] shape s = in;
         ((s = Es::output(s)), ...);
         return s;
     }
     static constexpr std::int64_t flops(shape in) {
         std::int64_t total = 0;
-        shape s = in;
+        [[maybe_unused]] shape s = in;
         ((total += Es::flops(s), s = Es::output(s)), ...);
         return total;
     }
     static constexpr std::int64_t param_count(shape in) {
         std::int64_t total = 0;
-        shape s = in;
+        [[maybe_unused]] shape s = in;
         ((total += Es::param_count(s), s = Es::output(s)), ...);
         return total;
     }

@@ -1,0 +1,213 @@
+// Parity tier: every layer kind on oneDNN against the naive reference backend, over a table of
+// shapes (odd sizes, stride 2, groups, depthwise, asymmetric padding, batch > 1), plus fused
+// patterns and a whole small chain. f32 tolerance: |onednn - ref| <= 1e-5 + 1e-4 * |ref|
+// (oneDNN reorders the accumulation and uses FMA; the reference accumulates in double).
+#include <doctest/doctest.h>
+
+#include <algorithm>
+#include <cmath>
+#include <string>
+#include <vector>
+
+#include <stemshare/stemshare.hpp>
+
+using namespace stemshare;
+
+namespace {
+
+constexpr double abs_tolerance = 1e-5;
+constexpr double rel_tolerance = 1e-4;
+
+/// Runs g on both backends with seeded random weights and inputs; checks every output element.
+void check_parity(graph g, std::int64_t batch, int threads = 1, std::uint64_t seed = 1) {
+    g.bind_random(seed);
+    const shape in = g.input_shape();
+    tensor<float> x(dims{batch, in.c, in.h, in.w});
+    fill_uniform(x.values(), seed + 100, -2.0F, 2.0F);
+    const tensor<float> expected = reference::run(g, x.view());
+    onednn::compiled_graph compiled(g, {.batch = batch, .threads = threads});
+    const tensor<float> actual = compiled.run(x.view());
+    REQUIRE(actual.extents() == expected.extents());
+    double worst = 0;
+    std::int64_t failures = 0;
+    for (std::int64_t i = 0; i < expected.numel(); ++i) {
+        const double err = std::abs(static_cast<double>(actual[i]) - expected[i]);
+        worst = std::max(worst, err);
+        if (err > abs_tolerance + rel_tolerance * std::abs(static_cast<double>(expected[i]))) ++failures;
+    }
+    INFO("max abs error " << worst << "; primitives: " << [&] {
+        std::string s;
+        for (const auto& step : compiled.steps()) s += "\n  " + step;
+        return s;
+    }());
+    CHECK(failures == 0);
+}
+
+graph single(shape in, layer_spec spec) {
+    graph g(in);
+    g.add("layer", spec);
+    return g;
+}
+
+}  // namespace
+
+TEST_CASE("parity: conv2d over a table of shapes") {
+    struct row {
+        shape in;
+        conv2d_spec spec;
+    };
+    const std::vector<row> table = {
+        {{3, 7, 7}, {.out_channels = 5, .kernel = 1}},
+        {{4, 9, 9}, {.out_channels = 8, .kernel = 3, .padding = 1}},
+        {{4, 9, 9}, {.out_channels = 8, .kernel = 3, .stride = 2, .padding = 1}},
+        {{6, 11, 13}, {.out_channels = 4, .kernel = 3, .stride = 2, .groups = 2, .bias = false}},
+        {{16, 10, 10}, {.out_channels = 16, .kernel = 3, .padding = 1, .groups = 16}},            // depthwise
+        {{8, 15, 15}, {.out_channels = 8, .kernel = 3, .stride = 2, .padding = 1, .groups = 8}},  // depthwise s2, odd
+        {{8, 12, 12}, {.out_channels = 16, .kernel = 3, .padding = 1, .groups = 8}},              // multiplier 2
+        {{5, 9, 9}, {.out_channels = 7, .kernel = {1, 7}, .padding = {0, 3}}},                    // inception 1x7
+        {{5, 9, 9}, {.out_channels = 7, .kernel = {7, 1}, .padding = {3, 0}}},
+        {{3, 10, 10}, {.out_channels = 6, .kernel = 3, .stride = 2, .padding = {0, 0, 1, 1}}},    // asymmetric (TF "same")
+        {{32, 14, 14}, {.out_channels = 64, .kernel = 1}},
+        {{3, 32, 32}, {.out_channels = 32, .kernel = 3, .stride = 2, .padding = 1, .bias = false}},
+    };
+    for (const auto& r : table) {
+        for (std::int64_t batch : {1, 3}) {
+            CAPTURE(describe(r.spec));
+            CAPTURE(to_string(r.in));
+            CAPTURE(batch);
+            check_parity(single(r.in, r.spec), batch);
+        }
+    }
+}
+
+TEST_CASE("parity: dense on flat and on spatial inputs, with and without bias") {
+    check_parity(single({32, 1, 1}, dense_spec{.out_features = 10}), 1);
+    check_parity(single({32, 1, 1}, dense_spec{.out_features = 7, .bias = false}), 4);
+    check_parity(single({6, 5, 3}, dense_spec{.out_features = 9}), 2);  // implicit NCHW flatten
+}
+
+TEST_CASE("parity: pooling (max, avg with and without padding counted, global)") {
+    const std::vector<pool2d_spec> table = {
+        {.kind = pool_kind::max, .kernel = 2, .stride = 2},
+        {.kind = pool_kind::max, .kernel = 3, .stride = 2, .padding = 1},
+        {.kind = pool_kind::avg, .kernel = 3, .stride = 1, .padding = 1, .count_include_pad = false},
+        {.kind = pool_kind::avg, .kernel = 3, .stride = 1, .padding = 1, .count_include_pad = true},
+        {.kind = pool_kind::avg, .kernel = 3, .stride = 2},
+    };
+    for (const auto& p : table) {
+        CAPTURE(describe(p));
+        check_parity(single({5, 9, 11}, p), 2);
+    }
+    check_parity(single({7, 5, 6}, global_avg_pool_spec{}), 3);
+}
+
+TEST_CASE("parity: element-wise layers, batch-norm, softmax, flatten on their own") {
+    for (auto kind : {activation_kind::relu, activation_kind::relu6, activation_kind::sigmoid}) {
+        CAPTURE(to_string(kind));
+        graph g({4, 5, 5});
+        g.add("pool", pool2d_spec{.kind = pool_kind::avg, .kernel = 1, .stride = 1});
+        g.add("act", activation_spec{kind});
+        check_parity(g, 2, 1, 3);
+    }
+    graph bn({6, 7, 7});  // batch-norm after pooling cannot fold into a conv: oneDNN runs it
+    bn.add("pool", pool2d_spec{.kind = pool_kind::max, .kernel = 3, .stride = 1, .padding = 1});
+    bn.add("bn", batch_norm_spec{.epsilon = 1e-3F});
+    check_parity(bn, 2);
+    check_parity(single({10, 1, 1}, softmax_spec{}), 3);
+    check_parity(single({4, 3, 3}, softmax_spec{}), 2);
+    graph flat({3, 4, 5});
+    flat.add("conv", conv2d_spec{.out_channels = 8, .kernel = 3, .padding = 1});
+    flat.add("flatten", flatten_spec{});
+    flat.add("fc", dense_spec{.out_features = 6});
+    check_parity(flat, 2);
+}
+
+TEST_CASE("parity: fused conv + activation, conv + residual add + relu, dense + relu") {
+    for (auto kind : {activation_kind::relu, activation_kind::relu6, activation_kind::sigmoid}) {
+        graph g({8, 9, 9});
+        g.add("conv", conv2d_spec{.out_channels = 8, .kernel = 3, .padding = 1});
+        g.add("act", activation_spec{kind});
+        check_parity(g, 1);
+    }
+    graph res({8, 10, 10});
+    const auto x = res.add("c0", conv2d_spec{.out_channels = 16, .kernel = 1});
+    res.add("c1", conv2d_spec{.out_channels = 16, .kernel = 3, .padding = 1, .bias = false});
+    res.add("bn", batch_norm_spec{});
+    const auto c2 = res.add("c2", conv2d_spec{.out_channels = 16, .kernel = 3, .padding = 1});
+    res.add("sum", add_spec{}, {c2, x});
+    res.add("relu", activation_spec{activation_kind::relu});
+    check_parity(res, 2);
+    onednn::compiled_graph compiled([&] {
+        graph bound = res;
+        bound.bind_random(1);
+        return bound;
+    }());
+    const auto steps = compiled.steps();
+    CHECK(std::any_of(steps.begin(), steps.end(), [](const std::string& s) { return s.find("+ add + relu") != std::string::npos; }));
+
+    graph fc({12, 1, 1});
+    fc.add("fc", dense_spec{.out_features = 5});
+    fc.add("relu", activation_spec{activation_kind::relu});
+    check_parity(fc, 3);
+}
+
+TEST_CASE("parity: add of three inputs and concat of differently produced branches") {
+    graph g({6, 8, 8});
+    const auto a = g.add("a", conv2d_spec{.out_channels = 6, .kernel = 1});
+    const auto b = g.add("b", pool2d_spec{.kind = pool_kind::max, .kernel = 3, .stride = 1, .padding = 1}, {graph_input});
+    const auto c = g.add("c", conv2d_spec{.out_channels = 6, .kernel = 3, .padding = 1, .groups = 6}, {graph_input});
+    const auto sum = g.add("sum", add_spec{}, {a, b, c});
+    const auto d = g.add("d", conv2d_spec{.out_channels = 5, .kernel = 3, .padding = 1}, {graph_input});
+    g.add("cat", concat_spec{}, {sum, d, b});
+    check_parity(g, 2);
+}
+
+TEST_CASE("parity: a whole small chain (conv-bn-relu6-dw-pool-dense-softmax), at 1 and 2 threads") {
+    using namespace stemshare::layers;
+    constexpr auto net = input<3, 17, 17> | conv2d<{.out_channels = 16, .kernel = 3, .stride = 2, .padding = 1, .bias = false}> |
+                         batch_norm | relu6 | depthwise_conv2d<{.kernel = 3, .padding = 1, .bias = false}> | batch_norm |
+                         relu6 | conv2d<{.out_channels = 24, .bias = false}> | batch_norm | relu6 |
+                         max_pool2d<{.kernel = 3, .stride = 2, .padding = 1}> | global_avg_pool | flatten |
+                         dense<{.out_features = 10}> | softmax;
+    for (int threads : {1, 2})
+        for (std::int64_t batch : {1, 5}) check_parity(net.to_graph(), batch, threads, 77);
+}
+
+TEST_CASE("onednn: wrong input shape, wrong batch, unbound weights and bad options are clear errors") {
+    graph g({3, 8, 8});
+    g.add("conv", conv2d_spec{.out_channels = 4, .kernel = 3});
+    CHECK_THROWS_WITH_AS(onednn::compiled_graph{g}, doctest::Contains("layer 'conv': has no weights bound"), error);
+    g.bind_random(1);
+    CHECK_THROWS_WITH_AS(onednn::compiled_graph(g, {.batch = 0}), doctest::Contains("batch must be positive"), error);
+    CHECK_THROWS_WITH_AS(onednn::compiled_graph(g, {.threads = -1}), doctest::Contains("thread count"), error);
+    onednn::compiled_graph compiled(g, {.batch = 2, .threads = 1});
+    tensor<float> wrong(dims{2, 3, 8, 9});
+    CHECK_THROWS_WITH_AS((void)compiled.run(wrong.view()),
+                         doctest::Contains("input must be plain {2, 3, 8, 8}, got {2, 3, 8, 9}"), error);
+    tensor<float> wrong_batch(dims{1, 3, 8, 8});
+    CHECK_THROWS_WITH_AS((void)compiled.run(wrong_batch.view()), doctest::Contains("got {1, 3, 8, 8}"), error);
+    tensor<float> nhwc(dims{2, 3, 8, 8}, layout::nhwc);
+    CHECK_THROWS_WITH_AS((void)compiled.run(nhwc.view()), doctest::Contains("nhwc"), error);
+}
+
+TEST_CASE("onednn: the primitive cache reuses primitives across identical models and keys on threads") {
+    graph g({8, 12, 12});
+    g.add("conv", conv2d_spec{.out_channels = 8, .kernel = 3, .padding = 1});
+    g.add("relu", activation_spec{activation_kind::relu});
+    g.bind_random(2);
+    auto& cache = onednn::primitive_cache::global();
+    cache.clear();
+    onednn::compiled_graph first(g, {.threads = 1});
+    const auto after_first = cache.size();
+    CHECK(after_first > 0);
+    onednn::compiled_graph second(g, {.threads = 1});
+    CHECK(cache.size() == after_first);
+    CHECK(cache.hits() >= 1);
+    onednn::compiled_graph other_threads(g, {.threads = 2});
+    CHECK(cache.size() > after_first);
+    tensor<float> x(dims{1, 8, 12, 12});
+    fill_uniform(x.values(), 3);
+    const auto a = first.run(x.view());
+    const auto b = second.run(x.view());
+    for (std::int64_t i = 0; i < a.numel(); ++i) CHECK(a[i] == b[i]);
+}
