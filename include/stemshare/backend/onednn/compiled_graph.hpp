@@ -7,6 +7,9 @@
 /// layout and at the graph's two ends; weights are reordered once, here, never per frame.
 
 #include <algorithm>
+#include <chrono>
+#include <functional>
+#include <span>
 #include <cstddef>
 #include <cstdint>
 #include <map>
@@ -53,6 +56,24 @@ public:
         dst_user_.set_data_handle(dst.data());
         for (const step& s : steps_) s.primitive.execute(stream_, s.args);
         stream_.wait();
+    }
+    /// Like `run`, but waits after every primitive and adds its wall time in seconds to
+    /// `step_seconds[i]` (one entry per `steps()` line): the raw data of layer latency tables.
+    void run_profiled(tensor_view<const float> src, tensor_view<float> dst, std::span<double> step_seconds) {
+        if (step_seconds.size() != steps_.size())
+            throw error("onednn::compiled_graph::run_profiled", "needs " + std::to_string(steps_.size()) +
+                                                                     " step timers, got " + std::to_string(step_seconds.size()));
+        check_io(src.extents(), src.memory_layout(), input_, "input");
+        check_io(dst.extents(), dst.memory_layout(), output_, "output");
+        use_threads(threads_);
+        src_user_.set_data_handle(const_cast<float*>(src.data()));
+        dst_user_.set_data_handle(dst.data());
+        for (std::size_t i = 0; i < steps_.size(); ++i) {
+            const auto start = std::chrono::steady_clock::now();
+            steps_[i].primitive.execute(stream_, steps_[i].args);
+            stream_.wait();
+            step_seconds[i] += std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+        }
     }
     /// Runs one batch and returns a new output tensor.
     [[nodiscard]] tensor<float> run(tensor_view<const float> src) {
