@@ -1,0 +1,162 @@
+// `stemshare plan`: the JSON contract, exit codes and one-line errors, run through the real binary.
+#include <doctest/doctest.h>
+
+#include <sys/wait.h>
+
+#include <array>
+#include <cstdio>
+#include <fstream>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include <stemshare/sched.hpp>
+
+#include "sched_test_data.hpp"
+
+namespace {
+
+struct run_result {
+    int status;
+    std::string output;  // stdout and stderr together
+};
+
+run_result run(const std::string& args) {
+    const std::string command = std::string(STEMSHARE_CLI) + " " + args + " 2>&1";
+    FILE* pipe = popen(command.c_str(), "r");
+    REQUIRE(pipe != nullptr);
+    std::string out;
+    std::array<char, 4096> buf{};
+    while (std::fgets(buf.data(), static_cast<int>(buf.size()), pipe) != nullptr) out += buf.data();
+    const int raw = pclose(pipe);
+    return {WIFEXITED(raw) ? WEXITSTATUS(raw) : -1, out};
+}
+
+const std::string data_file = std::string(STEMSHARE_SCHED_TEST_DATA) + "/mainstream-apps.json";
+
+int count_lines(const std::string& s) {
+    int n = 0;
+    for (char c : s) n += c == '\n' ? 1 : 0;
+    return n;
+}
+
+}  // namespace
+
+TEST_CASE("plan command: --json prints exactly the documented object with full precision") {
+    const run_result r = run("plan --apps " + data_file +
+                             " --select bus,pedestrian,bus --budget 100 --planner exact --mode mainstream --json");
+    REQUIRE(r.status == 0);
+    CHECK(count_lines(r.output) == 1);
+    const nlohmann::json j = nlohmann::json::parse(r.output);
+    std::vector<std::string> keys;
+    for (auto it = j.begin(); it != j.end(); ++it) keys.push_back(it.key());
+    std::sort(keys.begin(), keys.end());
+    CHECK(keys == std::vector<std::string>{"apps", "budget", "cost", "mean_f1", "min_f1", "mode", "planner",
+                                           "stream_fps"});
+    CHECK(j["planner"] == "exact");
+    CHECK(j["mode"] == "mainstream");
+    CHECK(j["budget"].get<double>() == 100.0);
+    CHECK(j["stream_fps"].get<double>() == 15.0);
+    REQUIRE(j["apps"].size() == 3);
+    CHECK(j["apps"][0]["name"] == "bus");
+    CHECK(j["apps"][1]["name"] == "pedestrian");
+    CHECK(j["apps"][2]["name"] == "bus");
+    for (const auto& a : j["apps"]) {
+        std::vector<std::string> app_keys;
+        for (auto it = a.begin(); it != a.end(); ++it) app_keys.push_back(it.key());
+        std::sort(app_keys.begin(), app_keys.end());
+        CHECK(app_keys == std::vector<std::string>{"f1", "fps", "name", "num_frozen", "precision", "recall",
+                                                   "suffix_cost"});
+        CHECK(a["num_frozen"].is_number_integer());
+    }
+    // The same plan through the library: every printed number reads back to the same double.
+    const auto apps = stemshare::sched::select_apps(sched_test::shipped().apps, "bus,pedestrian,bus");
+    const stemshare::sched::problem p(apps, stemshare::sched::cost_model(sched_test::shipped().layer_latencies), 15.0);
+    const stemshare::sched::plan pl = stemshare::sched::exact(p, 100.0);
+    CHECK(j["cost"].get<double>() == pl.cost);
+    CHECK(j["mean_f1"].get<double>() == pl.mean_f1());
+    CHECK(j["min_f1"].get<double>() == pl.min_f1);
+    for (std::size_t i = 0; i < 3; ++i) {
+        CHECK(j["apps"][i]["num_frozen"].get<int>() == pl.apps[i].num_frozen);
+        CHECK(j["apps"][i]["fps"].get<double>() == pl.apps[i].fps);
+        CHECK(j["apps"][i]["f1"].get<double>() == pl.apps[i].quality.f1);
+        CHECK(j["apps"][i]["recall"].get<double>() == pl.apps[i].quality.recall);
+        CHECK(j["apps"][i]["precision"].get<double>() == pl.apps[i].quality.precision);
+        CHECK(j["apps"][i]["suffix_cost"].get<double>() == pl.apps[i].suffix_cost);
+    }
+    // 17 significant digits, e.g. "mean_f1":0.xxxxxxxxxxxxxxxxx
+    const auto at = r.output.find("\"mean_f1\":");
+    REQUIRE(at != std::string::npos);
+    std::string digits;
+    for (std::size_t k = at + 10; k < r.output.size() && r.output[k] != ','; ++k)
+        if (r.output[k] >= '0' && r.output[k] <= '9') digits += r.output[k];
+    CHECK(digits.find_first_not_of('0') != std::string::npos);
+    CHECK(digits.size() - digits.find_first_not_of('0') == 17);
+}
+
+TEST_CASE("plan command: planners, modes, --fps and the min objective are honoured") {
+    const run_result r = run("plan --apps " + data_file +
+                             " --select cars,cats --budget 60 --fps 10 --planner mainstream_greedy --mode nosharing --json");
+    REQUIRE(r.status == 0);
+    const nlohmann::json j = nlohmann::json::parse(r.output);
+    CHECK(j["planner"] == "mainstream_greedy");
+    CHECK(j["mode"] == "nosharing");
+    CHECK(j["stream_fps"].get<double>() == 10.0);
+    for (const auto& a : j["apps"]) {
+        CHECK(a["num_frozen"] == 0);
+        CHECK(a["fps"].get<double>() <= 10.0);
+    }
+    const run_result fair = run("plan --apps " + data_file +
+                                " --select train,cars --budget 100 --planner exact --objective min --mode maxsharing --json");
+    REQUIRE(fair.status == 0);
+    const nlohmann::json jf = nlohmann::json::parse(fair.output);
+    for (const auto& a : jf["apps"]) CHECK(a["num_frozen"] == 84);
+}
+
+TEST_CASE("plan command: without --json the plan is shown beside both baselines") {
+    const run_result r = run("plan --apps " + data_file + " --select pedestrian,cars --budget 100 --planner greedy");
+    REQUIRE(r.status == 0);
+    CHECK(r.output.find("mainstream (greedy") != std::string::npos);
+    CHECK(r.output.find("nosharing baseline") != std::string::npos);
+    CHECK(r.output.find("maxsharing baseline") != std::string::npos);
+}
+
+TEST_CASE("plan command: --help explains every output field") {
+    const run_result r = run("plan --help");
+    CHECK(r.status == 0);
+    for (const char* field : {"planner", "mode", "budget", "stream_fps", "cost", "mean_f1", "min_f1", "num_frozen",
+                              "fps", "f1", "recall", "precision", "suffix_cost"})
+        CHECK(r.output.find(std::string("  ") + field + " ") != std::string::npos);
+}
+
+TEST_CASE("plan command: bad input exits non-zero with one line naming the problem") {
+    const auto expect_error = [](const std::string& args, const std::string& needle) {
+        const run_result r = run(args);
+        CAPTURE(args);
+        CAPTURE(r.output);
+        CHECK(r.status != 0);
+        CHECK(count_lines(r.output) == 1);
+        CHECK(r.output.find(needle) != std::string::npos);
+    };
+    expect_error("plan --apps " + data_file + " --select bus,tram --budget 100 --json", "unknown app name 'tram'");
+    expect_error("plan --apps " + data_file + " --budget 10 --json", "below the cheapest plan");
+    expect_error("plan --apps " + data_file + " --budget 10 --planner mainstream_greedy --json",
+                 "below the cheapest plan");
+    expect_error("plan --apps " + data_file + " --budget 100 --planner fastest --json", "unknown planner 'fastest'");
+    expect_error("plan --apps " + data_file + " --budget 100 --mode some --json", "unknown mode 'some'");
+    expect_error("plan --apps /nonexistent.json --budget 100 --json", "cannot open the app file");
+
+    // A curve without k = 0.
+    nlohmann::json doc = nlohmann::json::parse(std::ifstream(data_file));
+    auto& curve = doc["apps"][2]["curve"];
+    curve.erase(curve.begin());
+    const std::string path = "sched_plan_command_no_k0.json";
+    std::ofstream(path) << doc.dump();
+    expect_error("plan --apps " + path + " --budget 100 --json", "app 'cars': curve has no branch point num_frozen = 0");
+    // An empty app list.
+    doc["apps"] = nlohmann::json::array();
+    std::ofstream(path) << doc.dump();
+    expect_error("plan --apps " + path + " --budget 100 --json", "the app list is empty");
+    std::remove(path.c_str());
+}
