@@ -17,14 +17,15 @@ using namespace stemshare::layers;
 using stemshare::input;
 
 // conv-bn-relu6, then depthwise-separable blocks; every `|` is shape-checked by the compiler.
-constexpr auto net = input<1, 28, 28>                                                          //
-                     | block(conv2d<{.out_channels = 16, .kernel = 3, .stride = 2, .padding = 1, .bias = false}> |
-                             batch_norm | relu6)                                               //
-                     | block(depthwise_conv2d<{.kernel = 3, .padding = 1, .bias = false}> | batch_norm | relu6 |
-                             conv2d<{.out_channels = 32, .bias = false}> | batch_norm | relu6)  //
-                     | block(depthwise_conv2d<{.kernel = 3, .stride = 2, .padding = 1, .bias = false}> |
-                             batch_norm | relu6 | conv2d<{.out_channels = 64, .bias = false}> | batch_norm | relu6)  //
-                     | global_avg_pool | flatten | dense<{.out_features = 10}> | softmax;
+constexpr auto net =
+    input<1, 28, 28>  //
+    | block(conv2d<{.out_channels = 16, .kernel = 3, .stride = 2, .padding = 1, .bias = false}> | batch_norm |
+            relu6)  //
+    | block(depthwise_conv2d<{.kernel = 3, .padding = 1, .bias = false}> | batch_norm | relu6 |
+            conv2d<{.out_channels = 32, .bias = false}> | batch_norm | relu6)  //
+    | block(depthwise_conv2d<{.kernel = 3, .stride = 2, .padding = 1, .bias = false}> | batch_norm | relu6 |
+            conv2d<{.out_channels = 64, .bias = false}> | batch_norm | relu6)  //
+    | global_avg_pool | flatten | dense<{.out_features = 10}> | softmax;
 
 static_assert(net.output_shape() == stemshare::shape{10, 1, 1});
 static_assert(net.size() == 7);
@@ -41,8 +42,10 @@ int main(int argc, char** argv) {
     bool smoke = false;
     int threads = 0;
     for (int i = 1; i < argc; ++i) {
-        if (std::strcmp(argv[i], "--smoke") == 0) smoke = true;
-        else if (std::strcmp(argv[i], "--threads") == 0 && i + 1 < argc) threads = std::stoi(argv[++i]);
+        if (std::strcmp(argv[i], "--smoke") == 0)
+            smoke = true;
+        else if (std::strcmp(argv[i], "--threads") == 0 && i + 1 < argc)
+            threads = std::stoi(argv[++i]);
     }
     try {
         stemshare::graph g = net.to_graph();
@@ -56,23 +59,27 @@ int main(int argc, char** argv) {
         auto scores = model.run(image.view());
         const auto reference = stemshare::reference::run(g, image.view());
         float max_diff = 0;
-        for (std::int64_t i = 0; i < scores.numel(); ++i) max_diff = std::max(max_diff, std::abs(scores[i] - reference[i]));
+        for (std::int64_t i = 0; i < scores.numel(); ++i)
+            max_diff = std::max(max_diff, std::abs(scores[i] - reference[i]));
 
         const int runs = smoke ? 20 : 2000;
         std::vector<double> micros;
         for (int r = 0; r < runs; ++r) {
             const auto t0 = std::chrono::steady_clock::now();
             model.run(image.view(), scores.view());
-            micros.push_back(std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() - t0).count());
+            micros.push_back(
+                std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() - t0).count());
         }
-        std::printf("model: %zu layers, %zu elements, %.2f MFLOP, %lld parameters\n", net.layer_count(), net.size(),
-                    static_cast<double>(net.flops()) / 1e6, static_cast<long long>(net.param_count()));
+        std::printf("model: %zu layers, %zu elements, %.2f MFLOP, %lld parameters\n", net.layer_count(),
+                    net.size(), static_cast<double>(net.flops()) / 1e6,
+                    static_cast<long long>(net.param_count()));
         std::printf("oneDNN plan (%d threads):\n", model.threads());
         for (const auto& s : model.steps()) std::printf("  %s\n", s.c_str());
         std::printf("latency: median %.1f us over %d runs (batch %lld)\n", median(micros), runs,
                     static_cast<long long>(batch));
         std::printf("max |oneDNN - reference| = %.3g\n", static_cast<double>(max_diff));
-        const auto top = std::max_element(scores.values().begin(), scores.values().end()) - scores.values().begin();
+        const auto top =
+            std::max_element(scores.values().begin(), scores.values().end()) - scores.values().begin();
         std::printf("top class of the random image: %lld (p = %.3f)\n", static_cast<long long>(top),
                     static_cast<double>(scores[top]));
         return max_diff < 1e-4F ? 0 : 1;

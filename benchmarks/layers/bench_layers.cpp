@@ -29,7 +29,9 @@ const std::vector<conv_case>& cases() {
         {"mobilenet_v1", {3, 224, 224}, {.out_channels = 32, .kernel = 3, .stride = 2, .padding = 1}},
         {"mobilenet_v1", {32, 112, 112}, {.out_channels = 32, .kernel = 3, .padding = 1, .groups = 32}},
         {"mobilenet_v1", {32, 112, 112}, {.out_channels = 64, .kernel = 1}},
-        {"mobilenet_v1", {64, 112, 112}, {.out_channels = 64, .kernel = 3, .stride = 2, .padding = 1, .groups = 64}},
+        {"mobilenet_v1",
+         {64, 112, 112},
+         {.out_channels = 64, .kernel = 3, .stride = 2, .padding = 1, .groups = 64}},
         {"mobilenet_v1", {64, 56, 56}, {.out_channels = 128, .kernel = 1}},
         {"mobilenet_v1", {128, 56, 56}, {.out_channels = 128, .kernel = 1}},
         {"mobilenet_v1", {128, 28, 28}, {.out_channels = 256, .kernel = 1}},
@@ -66,9 +68,10 @@ void BM_Conv(benchmark::State& state, conv_case c) {
     const shape out = model.output_shape();
     stemshare::tensor<float> dst(stemshare::dims{1, out.c, out.h, out.w});
     const auto steps = model.steps();
-    const auto conv_step = static_cast<std::size_t>(
-        std::find_if(steps.begin(), steps.end(), [](const std::string& s) { return s.rfind("conv", 0) == 0; }) -
-        steps.begin());
+    const auto conv_step =
+        static_cast<std::size_t>(std::find_if(steps.begin(), steps.end(),
+                                              [](const std::string& s) { return s.rfind("conv", 0) == 0; }) -
+                                 steps.begin());
     for (int i = 0; i < 3; ++i) model.run(src.view(), dst.view());  // JIT and first-touch warm-up
     std::vector<double> conv_seconds;
     std::vector<double> timers(steps.size());
@@ -88,9 +91,14 @@ const int registered = [] {
     for (const auto& c : cases()) {
         const std::string name = std::string("BM_Conv/") + c.model + "/" + std::to_string(c.in.c) + "x" +
                                  std::to_string(c.in.h) + "x" + std::to_string(c.in.w) + "->" +
-                                 std::to_string(c.spec.out_channels) + "/k" + std::to_string(c.spec.kernel.h) + "s" +
-                                 std::to_string(c.spec.stride.h) + (c.spec.groups > 1 ? "/dw" : "");
-        benchmark::RegisterBenchmark(name.c_str(), BM_Conv, c)->Arg(1)->Arg(2)->ArgName("threads")->UseRealTime();
+                                 std::to_string(c.spec.out_channels) + "/k" +
+                                 std::to_string(c.spec.kernel.h) + "s" + std::to_string(c.spec.stride.h) +
+                                 (c.spec.groups > 1 ? "/dw" : "");
+        benchmark::RegisterBenchmark(name.c_str(), BM_Conv, c)
+            ->Arg(1)
+            ->Arg(2)
+            ->ArgName("threads")
+            ->UseRealTime();
     }
     return 0;
 }();

@@ -61,12 +61,14 @@ TEST_CASE("parity: conv2d over a table of shapes") {
         {{4, 9, 9}, {.out_channels = 8, .kernel = 3, .padding = 1}},
         {{4, 9, 9}, {.out_channels = 8, .kernel = 3, .stride = 2, .padding = 1}},
         {{6, 11, 13}, {.out_channels = 4, .kernel = 3, .stride = 2, .groups = 2, .bias = false}},
-        {{16, 10, 10}, {.out_channels = 16, .kernel = 3, .padding = 1, .groups = 16}},            // depthwise
-        {{8, 15, 15}, {.out_channels = 8, .kernel = 3, .stride = 2, .padding = 1, .groups = 8}},  // depthwise s2, odd
-        {{8, 12, 12}, {.out_channels = 16, .kernel = 3, .padding = 1, .groups = 8}},              // multiplier 2
-        {{5, 9, 9}, {.out_channels = 7, .kernel = {1, 7}, .padding = {0, 3}}},                    // inception 1x7
+        {{16, 10, 10}, {.out_channels = 16, .kernel = 3, .padding = 1, .groups = 16}},  // depthwise
+        {{8, 15, 15},
+         {.out_channels = 8, .kernel = 3, .stride = 2, .padding = 1, .groups = 8}},   // depthwise s2, odd
+        {{8, 12, 12}, {.out_channels = 16, .kernel = 3, .padding = 1, .groups = 8}},  // multiplier 2
+        {{5, 9, 9}, {.out_channels = 7, .kernel = {1, 7}, .padding = {0, 3}}},        // inception 1x7
         {{5, 9, 9}, {.out_channels = 7, .kernel = {7, 1}, .padding = {3, 0}}},
-        {{3, 10, 10}, {.out_channels = 6, .kernel = 3, .stride = 2, .padding = {0, 0, 1, 1}}},    // asymmetric (TF "same")
+        {{3, 10, 10},
+         {.out_channels = 6, .kernel = 3, .stride = 2, .padding = {0, 0, 1, 1}}},  // asymmetric (TF "same")
         {{32, 14, 14}, {.out_channels = 64, .kernel = 1}},
         {{3, 32, 32}, {.out_channels = 32, .kernel = 3, .stride = 2, .padding = 1, .bias = false}},
     };
@@ -143,7 +145,8 @@ TEST_CASE("parity: fused conv + activation, conv + residual add + relu, dense + 
         return bound;
     }());
     const auto steps = compiled.steps();
-    CHECK(std::any_of(steps.begin(), steps.end(), [](const std::string& s) { return s.find("+ add + relu") != std::string::npos; }));
+    CHECK(std::any_of(steps.begin(), steps.end(),
+                      [](const std::string& s) { return s.find("+ add + relu") != std::string::npos; }));
 
     graph fc({12, 1, 1});
     fc.add("fc", dense_spec{.out_features = 5});
@@ -154,8 +157,10 @@ TEST_CASE("parity: fused conv + activation, conv + residual add + relu, dense + 
 TEST_CASE("parity: add of three inputs and concat of differently produced branches") {
     graph g({6, 8, 8});
     const auto a = g.add("a", conv2d_spec{.out_channels = 6, .kernel = 1});
-    const auto b = g.add("b", pool2d_spec{.kind = pool_kind::max, .kernel = 3, .stride = 1, .padding = 1}, {graph_input});
-    const auto c = g.add("c", conv2d_spec{.out_channels = 6, .kernel = 3, .padding = 1, .groups = 6}, {graph_input});
+    const auto b = g.add("b", pool2d_spec{.kind = pool_kind::max, .kernel = 3, .stride = 1, .padding = 1},
+                         {graph_input});
+    const auto c =
+        g.add("c", conv2d_spec{.out_channels = 6, .kernel = 3, .padding = 1, .groups = 6}, {graph_input});
     const auto sum = g.add("sum", add_spec{}, {a, b, c});
     const auto d = g.add("d", conv2d_spec{.out_channels = 5, .kernel = 3, .padding = 1}, {graph_input});
     g.add("cat", concat_spec{}, {sum, d, b});
@@ -164,11 +169,12 @@ TEST_CASE("parity: add of three inputs and concat of differently produced branch
 
 TEST_CASE("parity: a whole small chain (conv-bn-relu6-dw-pool-dense-softmax), at 1 and 2 threads") {
     using namespace stemshare::layers;
-    constexpr auto net = input<3, 17, 17> | conv2d<{.out_channels = 16, .kernel = 3, .stride = 2, .padding = 1, .bias = false}> |
-                         batch_norm | relu6 | depthwise_conv2d<{.kernel = 3, .padding = 1, .bias = false}> | batch_norm |
-                         relu6 | conv2d<{.out_channels = 24, .bias = false}> | batch_norm | relu6 |
-                         max_pool2d<{.kernel = 3, .stride = 2, .padding = 1}> | global_avg_pool | flatten |
-                         dense<{.out_features = 10}> | softmax;
+    constexpr auto net = input<3, 17, 17> |
+                         conv2d<{.out_channels = 16, .kernel = 3, .stride = 2, .padding = 1, .bias = false}> |
+                         batch_norm | relu6 | depthwise_conv2d<{.kernel = 3, .padding = 1, .bias = false}> |
+                         batch_norm | relu6 | conv2d<{.out_channels = 24, .bias = false}> | batch_norm |
+                         relu6 | max_pool2d<{.kernel = 3, .stride = 2, .padding = 1}> | global_avg_pool |
+                         flatten | dense<{.out_features = 10}> | softmax;
     for (int threads : {1, 2})
         for (std::int64_t batch : {1, 5}) check_parity(net.to_graph(), batch, threads, 77);
 }
@@ -176,16 +182,20 @@ TEST_CASE("parity: a whole small chain (conv-bn-relu6-dw-pool-dense-softmax), at
 TEST_CASE("onednn: wrong input shape, wrong batch, unbound weights and bad options are clear errors") {
     graph g({3, 8, 8});
     g.add("conv", conv2d_spec{.out_channels = 4, .kernel = 3});
-    CHECK_THROWS_WITH_AS(onednn::compiled_graph{g}, doctest::Contains("layer 'conv': has no weights bound"), error);
+    CHECK_THROWS_WITH_AS(onednn::compiled_graph{g}, doctest::Contains("layer 'conv': has no weights bound"),
+                         error);
     g.bind_random(1);
-    CHECK_THROWS_WITH_AS(onednn::compiled_graph(g, {.batch = 0}), doctest::Contains("batch must be positive"), error);
-    CHECK_THROWS_WITH_AS(onednn::compiled_graph(g, {.threads = -1}), doctest::Contains("thread count"), error);
+    CHECK_THROWS_WITH_AS(onednn::compiled_graph(g, {.batch = 0}), doctest::Contains("batch must be positive"),
+                         error);
+    CHECK_THROWS_WITH_AS(onednn::compiled_graph(g, {.threads = -1}), doctest::Contains("thread count"),
+                         error);
     onednn::compiled_graph compiled(g, {.batch = 2, .threads = 1});
     tensor<float> wrong(dims{2, 3, 8, 9});
     CHECK_THROWS_WITH_AS((void)compiled.run(wrong.view()),
                          doctest::Contains("input must be plain {2, 3, 8, 8}, got {2, 3, 8, 9}"), error);
     tensor<float> wrong_batch(dims{1, 3, 8, 8});
-    CHECK_THROWS_WITH_AS((void)compiled.run(wrong_batch.view()), doctest::Contains("got {1, 3, 8, 8}"), error);
+    CHECK_THROWS_WITH_AS((void)compiled.run(wrong_batch.view()), doctest::Contains("got {1, 3, 8, 8}"),
+                         error);
     tensor<float> nhwc(dims{2, 3, 8, 8}, layout::nhwc);
     CHECK_THROWS_WITH_AS((void)compiled.run(nhwc.view()), doctest::Contains("nhwc"), error);
 }

@@ -3,4 +3,5 @@
 #include <stemshare/chain/layers.hpp>
 using namespace stemshare::layers;
 using stemshare::input;
-constexpr auto net = input<1, 4, 4> | conv2d<{.out_channels = 4, .kernel = 3}> | conv2d<{.out_channels = 4, .kernel = 5}>;
+constexpr auto net =
+    input<1, 4, 4> | conv2d<{.out_channels = 4, .kernel = 3}> | conv2d<{.out_channels = 4, .kernel = 5}>;

@@ -28,35 +28,41 @@ graph residual_graph() {
 
 TEST_CASE("graph: a layer that does not fit its input names the layer, the rule and the shapes") {
     graph g(shape{3, 8, 8});
-    CHECK_THROWS_WITH_AS(g.add("conv_a", conv2d_spec{.out_channels = 4, .kernel = 3, .groups = 2}),
-                         doctest::Contains("layer 'conv_a' conv2d(out=4,k=3x3,s=1x1,p=(0,0,0,0),g=2,bias=1): "
-                                           "conv2d: input channels are not divisible by groups (input [3x8x8])"),
-                         error);
+    CHECK_THROWS_WITH_AS(
+        g.add("conv_a", conv2d_spec{.out_channels = 4, .kernel = 3, .groups = 2}),
+        doctest::Contains("layer 'conv_a' conv2d(out=4,k=3x3,s=1x1,p=(0,0,0,0),g=2,bias=1): "
+                          "conv2d: input channels are not divisible by groups (input [3x8x8])"),
+        error);
     CHECK(g.size() == 0);  // nothing was added
     const auto a = g.add("a", conv2d_spec{.out_channels = 4, .kernel = 1});
     const auto b = g.add("b", conv2d_spec{.out_channels = 5, .kernel = 1}, {graph_input});
-    CHECK_THROWS_WITH_AS(g.add("sum", add_spec{}, {a, b}), doctest::Contains("inputs have different shapes"), error);
-    CHECK_THROWS_WITH_AS(g.add("c", activation_spec{}, {7}), doctest::Contains("reads value 7 which does not exist"), error);
+    CHECK_THROWS_WITH_AS(g.add("sum", add_spec{}, {a, b}), doctest::Contains("inputs have different shapes"),
+                         error);
+    CHECK_THROWS_WITH_AS(g.add("c", activation_spec{}, {7}),
+                         doctest::Contains("reads value 7 which does not exist"), error);
     CHECK_THROWS_WITH_AS(graph(shape{0, 8, 8}), doctest::Contains("zero extent"), error);
 }
 
-TEST_CASE("graph: binding weights of the wrong count, shape or value is refused and leaves the layer unbound") {
+TEST_CASE(
+    "graph: binding weights of the wrong count, shape or value is refused and leaves the layer unbound") {
     graph g(shape{3, 8, 8});
     g.add("conv", conv2d_spec{.out_channels = 4, .kernel = 3});
     std::vector<tensor<float>> wrong_shape;
     wrong_shape.emplace_back(dims{4, 3, 5, 5});
     wrong_shape.emplace_back(dims{4});
-    CHECK_THROWS_WITH_AS(g.bind(0, std::move(wrong_shape)),
-                         doctest::Contains("parameter 'weight' must have dims {4, 3, 3, 3}, got {4, 3, 5, 5}"), error);
+    CHECK_THROWS_WITH_AS(
+        g.bind(0, std::move(wrong_shape)),
+        doctest::Contains("parameter 'weight' must have dims {4, 3, 3, 3}, got {4, 3, 5, 5}"), error);
     std::vector<tensor<float>> too_few;
     too_few.emplace_back(dims{4, 3, 3, 3});
-    CHECK_THROWS_WITH_AS(g.bind(0, std::move(too_few)), doctest::Contains("expects 2 parameter tensors, got 1"), error);
+    CHECK_THROWS_WITH_AS(g.bind(0, std::move(too_few)),
+                         doctest::Contains("expects 2 parameter tensors, got 1"), error);
     std::vector<tensor<float>> with_nan;
     with_nan.emplace_back(dims{4, 3, 3, 3});
     with_nan.emplace_back(dims{4});
     with_nan[1][2] = std::numeric_limits<float>::quiet_NaN();
-    CHECK_THROWS_WITH_AS(g.bind(0, std::move(with_nan)), doctest::Contains("'bias' has a non-finite value at index 2"),
-                         error);
+    CHECK_THROWS_WITH_AS(g.bind(0, std::move(with_nan)),
+                         doctest::Contains("'bias' has a non-finite value at index 2"), error);
     CHECK_FALSE(g.is_bound());
     CHECK_THROWS_WITH_AS(g.bind(3, {}), doctest::Contains("no layer 3"), error);
 }
@@ -95,7 +101,8 @@ TEST_CASE("fold_batch_norms: folded graph computes the same function with fewer 
 
 TEST_CASE("chain: lowering gives named layers, declared branch points and matching counts") {
     using namespace stemshare::layers;
-    constexpr auto net = input<3, 8, 8> | block(conv2d<{.out_channels = 4, .kernel = 3, .padding = 1}> | relu) |
+    constexpr auto net = input<3, 8, 8> |
+                         block(conv2d<{.out_channels = 4, .kernel = 3, .padding = 1}> | relu) |
                          residual(conv2d<{.out_channels = 4, .kernel = 3, .padding = 1}>) | global_avg_pool |
                          dense<{.out_features = 2}>;
     const graph g = net.to_graph();

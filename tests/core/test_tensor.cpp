@@ -34,9 +34,11 @@ TEST_CASE("tensor: copies are deep, moves steal") {
 
 TEST_CASE("tensor: zero or negative extents and nhwc of wrong rank are clear errors") {
     CHECK_THROWS_WITH_AS(tensor<float>(dims{2, 0, 3}), doctest::Contains("{2, 0, 3}"), error);
-    CHECK_THROWS_WITH_AS(tensor<float>(dims{2, 3}, layout::nhwc), doctest::Contains("nhwc needs rank 4"), error);
+    CHECK_THROWS_WITH_AS(tensor<float>(dims{2, 3}, layout::nhwc), doctest::Contains("nhwc needs rank 4"),
+                         error);
     tensor<float> t(dims{2, 3});
-    CHECK_THROWS_WITH_AS((void)t.reshaped(dims{4, 2}), doctest::Contains("cannot view {2, 3} as {4, 2}"), error);
+    CHECK_THROWS_WITH_AS((void)t.reshaped(dims{4, 2}), doctest::Contains("cannot view {2, 3} as {4, 2}"),
+                         error);
     CHECK(t.reshaped(dims{3, 2}).extents() == dims{3, 2});
 }
 

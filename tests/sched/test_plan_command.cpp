@@ -85,14 +85,12 @@ TEST_CASE("plan command: --json prints exactly the documented object with full p
         CHECK(j["apps"][i]["precision"].get<double>() == pl.apps[i].quality.precision);
         CHECK(j["apps"][i]["suffix_cost"].get<double>() == pl.apps[i].suffix_cost);
     }
-    // 17 significant digits, e.g. "mean_f1":0.xxxxxxxxxxxxxxxxx
-    const auto at = r.output.find("\"mean_f1\":");
-    REQUIRE(at != std::string::npos);
-    std::string digits;
-    for (std::size_t k = at + 10; k < r.output.size() && r.output[k] != ','; ++k)
-        if (r.output[k] >= '0' && r.output[k] <= '9') digits += r.output[k];
-    CHECK(digits.find_first_not_of('0') != std::string::npos);
-    CHECK(digits.size() - digits.find_first_not_of('0') == 17);
+    // Printed as %.17g (17 significant digits, trailing zeros dropped by %g).
+    char expected[64];
+    std::snprintf(expected, sizeof expected, "\"mean_f1\":%.17g,", pl.mean_f1());
+    CHECK(r.output.find(expected) != std::string::npos);
+    std::snprintf(expected, sizeof expected, "\"cost\":%.17g,", pl.cost);
+    CHECK(r.output.find(expected) != std::string::npos);
 }
 
 TEST_CASE("plan command: planners, modes, --fps and the min objective are honoured") {

@@ -23,12 +23,15 @@ struct residual_block {
         if (const diagnostic d = Body::check(in); !d.ok()) return d;
         if (const diagnostic d = Shortcut::check(in); !d.ok()) return d;
         if (Body::output(in) != Shortcut::output(in))
-            return "residual: the body's output shape differs from the shortcut's (add a projection shortcut)";
+            return "residual: the body's output shape differs from the shortcut's (add a projection "
+                   "shortcut)";
         return {};
     }
     static constexpr shape output(shape in) { return Body::output(in); }
     static constexpr std::int64_t flops(shape in) { return Body::flops(in) + Shortcut::flops(in); }
-    static constexpr std::int64_t param_count(shape in) { return Body::param_count(in) + Shortcut::param_count(in); }
+    static constexpr std::int64_t param_count(shape in) {
+        return Body::param_count(in) + Shortcut::param_count(in);
+    }
     static value_id lower(graph& g, value_id in, const std::string& prefix) {
         const value_id body = Body::lower(g, in, prefix + "body.");
         const value_id shortcut = Shortcut::size() == 0 ? in : Shortcut::lower(g, in, prefix + "shortcut.");
@@ -61,7 +64,9 @@ struct concat_block {
         return out;
     }
     static constexpr std::int64_t flops(shape in) { return (std::int64_t{0} + ... + Branches::flops(in)); }
-    static constexpr std::int64_t param_count(shape in) { return (std::int64_t{0} + ... + Branches::param_count(in)); }
+    static constexpr std::int64_t param_count(shape in) {
+        return (std::int64_t{0} + ... + Branches::param_count(in));
+    }
     static value_id lower(graph& g, value_id in, const std::string& prefix) {
         std::vector<value_id> outs;
         std::size_t index = 0;
@@ -78,7 +83,9 @@ struct grouped_block {
     static constexpr shape output(shape in) { return Seq::output(in); }
     static constexpr std::int64_t flops(shape in) { return Seq::flops(in); }
     static constexpr std::int64_t param_count(shape in) { return Seq::param_count(in); }
-    static value_id lower(graph& g, value_id in, const std::string& prefix) { return Seq::lower(g, in, prefix); }
+    static value_id lower(graph& g, value_id in, const std::string& prefix) {
+        return Seq::lower(g, in, prefix);
+    }
 };
 
 template <ChainElement Body>
@@ -87,7 +94,8 @@ constexpr auto residual(Body) {
 }
 template <ChainElement Body, ChainElement Shortcut>
 constexpr auto residual(Body, Shortcut) {
-    return residual_block<typename detail::as_sequence<Body>::type, typename detail::as_sequence<Shortcut>::type>{};
+    return residual_block<typename detail::as_sequence<Body>::type,
+                          typename detail::as_sequence<Shortcut>::type>{};
 }
 template <ChainElement... Branches>
 constexpr auto inception(Branches...) {

@@ -68,8 +68,9 @@ constexpr auto append(chain<In, Es...>, sequence<Fs...>) {
 /// Appends an element (or each element of a sequence) to a chain, checking it fits.
 template <shape In, class... Es, ChainElement E>
 constexpr auto operator|(chain<In, Es...> c, E) {
-    static_assert(layer_fits<E::check(chain<In, Es...>::output_shape())>,
-                  "stemshare: this layer does not fit the shape the chain gives it (the note below says why)");
+    static_assert(
+        layer_fits<E::check(chain<In, Es...>::output_shape())>,
+        "stemshare: this layer does not fit the shape the chain gives it (the note below says why)");
     return detail::append(c, typename detail::as_sequence<E>::type{});
 }
 

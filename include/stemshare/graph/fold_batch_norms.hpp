@@ -51,7 +51,8 @@ inline bool folds_into_producer(const graph& g, std::size_t i) {
             continue;
         }
         std::vector<value_id> inputs;
-        for (value_id v : n.inputs) inputs.push_back(v == graph_input ? graph_input : remap[static_cast<std::size_t>(v)]);
+        for (value_id v : n.inputs)
+            inputs.push_back(v == graph_input ? graph_input : remap[static_cast<std::size_t>(v)]);
         if (bn_of[i] == old_nodes.size()) {
             remap[i] = out.add(n.name, n.spec, inputs);
             if (n.is_bound()) out.bind(static_cast<std::size_t>(remap[i]), n.params);
@@ -85,7 +86,8 @@ inline bool folds_into_producer(const graph& g, std::size_t i) {
         std::vector<std::size_t> points;
         for (std::size_t k : g.branch_points()) {
             const std::size_t mapped = new_count_before[k];
-            if ((points.empty() || points.back() < mapped) && out.is_cut_point(mapped)) points.push_back(mapped);
+            if ((points.empty() || points.back() < mapped) && out.is_cut_point(mapped))
+                points.push_back(mapped);
         }
         out.set_branch_points(std::move(points));
     }

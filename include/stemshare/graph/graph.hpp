@@ -50,14 +50,16 @@ public:
         std::vector<shape> in;
         for (value_id v : inputs) {
             if (v < graph_input || v >= static_cast<value_id>(nodes_.size()))
-                throw error("graph: layer '" + name + "'", "reads value " + std::to_string(v) + " which does not exist yet");
+                throw error("graph: layer '" + name + "'",
+                            "reads value " + std::to_string(v) + " which does not exist yet");
             in.push_back(shape_of(v));
         }
         const diagnostic d = stemshare::check(spec, in);
         if (!d.ok()) {
             std::string shapes;
             for (const auto& s : in) shapes += (shapes.empty() ? "" : ", ") + to_string(s);
-            throw error("graph: layer '" + name + "' " + describe(spec), d.message() + " (input " + shapes + ")");
+            throw error("graph: layer '" + name + "' " + describe(spec),
+                        d.message() + " (input " + shapes + ")");
         }
         node n{std::move(name), spec, std::move(inputs), in, stemshare::output_shape(spec, in), {}};
         nodes_.push_back(std::move(n));
@@ -78,11 +80,13 @@ public:
         for (std::size_t i = 0; i < descs.size(); ++i) {
             if (!(params[i].extents() == descs[i].extents))
                 throw error(where, "parameter '" + std::string(descs[i].name) + "' must have dims " +
-                                       to_string(descs[i].extents) + ", got " + to_string(params[i].extents()));
+                                       to_string(descs[i].extents) + ", got " +
+                                       to_string(params[i].extents()));
             const auto bad = std::find_if(params[i].values().begin(), params[i].values().end(),
                                           [](float v) { return !std::isfinite(v); });
             if (bad != params[i].values().end())
-                throw error(where, "parameter '" + std::string(descs[i].name) + "' has a non-finite value at index " +
+                throw error(where, "parameter '" + std::string(descs[i].name) +
+                                       "' has a non-finite value at index " +
                                        std::to_string(bad - params[i].values().begin()));
         }
         n.params = std::move(params);
@@ -122,11 +126,13 @@ public:
     [[nodiscard]] const std::vector<node>& nodes() const noexcept { return nodes_; }
     [[nodiscard]] std::size_t size() const noexcept { return nodes_.size(); }
     [[nodiscard]] const node& at(std::size_t i) const {
-        if (i >= nodes_.size()) throw error("graph", "no layer " + std::to_string(i) + " in " + std::to_string(nodes_.size()));
+        if (i >= nodes_.size())
+            throw error("graph", "no layer " + std::to_string(i) + " in " + std::to_string(nodes_.size()));
         return nodes_[i];
     }
     [[nodiscard]] node& at(std::size_t i) {
-        if (i >= nodes_.size()) throw error("graph", "no layer " + std::to_string(i) + " in " + std::to_string(nodes_.size()));
+        if (i >= nodes_.size())
+            throw error("graph", "no layer " + std::to_string(i) + " in " + std::to_string(nodes_.size()));
         return nodes_[i];
     }
     [[nodiscard]] bool is_bound() const {
@@ -161,13 +167,17 @@ public:
             if (is_cut_point(k)) points.push_back(k);
         return points;
     }
-    [[nodiscard]] bool has_declared_branch_points() const noexcept { return !declared_branch_points_.empty(); }
+    [[nodiscard]] bool has_declared_branch_points() const noexcept {
+        return !declared_branch_points_.empty();
+    }
     /// Declares the branch points (each must be a cut point, ascending).
     void set_branch_points(std::vector<std::size_t> points) {
         for (std::size_t i = 0; i < points.size(); ++i) {
             if (!is_cut_point(points[i]))
-                throw error("graph", "branch point " + std::to_string(points[i]) + " is not a cut point of this graph");
-            if (i > 0 && points[i] <= points[i - 1]) throw error("graph", "branch points must be strictly ascending");
+                throw error("graph", "branch point " + std::to_string(points[i]) +
+                                         " is not a cut point of this graph");
+            if (i > 0 && points[i] <= points[i - 1])
+                throw error("graph", "branch points must be strictly ascending");
         }
         declared_branch_points_ = std::move(points);
     }
@@ -178,7 +188,8 @@ public:
     [[nodiscard]] graph slice(std::size_t begin, std::size_t end) const {
         if (begin > end || end > nodes_.size())
             throw error("graph::slice", "range [" + std::to_string(begin) + ", " + std::to_string(end) +
-                                            ") is outside a graph of " + std::to_string(nodes_.size()) + " layers");
+                                            ") is outside a graph of " + std::to_string(nodes_.size()) +
+                                            " layers");
         if (!is_cut_point(begin) || !is_cut_point(end))
             throw error("graph::slice", "[" + std::to_string(begin) + ", " + std::to_string(end) +
                                             ") does not start and end at cut points");

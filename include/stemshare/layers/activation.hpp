@@ -15,9 +15,12 @@ enum class activation_kind : std::uint8_t { relu, relu6, sigmoid };
 
 [[nodiscard]] constexpr std::string_view to_string(activation_kind k) noexcept {
     switch (k) {
-        case activation_kind::relu: return "relu";
-        case activation_kind::relu6: return "relu6";
-        case activation_kind::sigmoid: return "sigmoid";
+        case activation_kind::relu:
+            return "relu";
+        case activation_kind::relu6:
+            return "relu6";
+        case activation_kind::sigmoid:
+            return "sigmoid";
     }
     return "?";
 }

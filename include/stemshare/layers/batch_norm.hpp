@@ -24,7 +24,9 @@ struct batch_norm_spec {
     }
     [[nodiscard]] constexpr shape output_shape(shape in) const noexcept { return in; }
     [[nodiscard]] constexpr param_list params(shape in) const {
-        return {{"weight", dims{in.c}}, {"bias", dims{in.c}}, {"running_mean", dims{in.c}},
+        return {{"weight", dims{in.c}},
+                {"bias", dims{in.c}},
+                {"running_mean", dims{in.c}},
                 {"running_var", dims{in.c}}};
     }
     [[nodiscard]] constexpr std::int64_t flops(shape) const noexcept { return 0; }

@@ -30,7 +30,9 @@ struct dense_spec {
         if (bias) p.push_back({"bias", dims{out_features}});
         return p;
     }
-    [[nodiscard]] constexpr std::int64_t flops(shape in) const noexcept { return 2 * out_features * in.numel(); }
+    [[nodiscard]] constexpr std::int64_t flops(shape in) const noexcept {
+        return 2 * out_features * in.numel();
+    }
     friend constexpr bool operator==(const dense_spec&, const dense_spec&) = default;
 };
 

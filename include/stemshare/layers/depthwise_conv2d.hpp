@@ -21,15 +21,21 @@ struct depthwise_conv2d_spec {
     bool bias = true;
 
     [[nodiscard]] constexpr conv2d_spec to_conv2d(shape in) const noexcept {
-        return {.out_channels = in.c * multiplier, .kernel = kernel, .stride = stride, .padding = padding,
-                .groups = in.c, .bias = bias};
+        return {.out_channels = in.c * multiplier,
+                .kernel = kernel,
+                .stride = stride,
+                .padding = padding,
+                .groups = in.c,
+                .bias = bias};
     }
     [[nodiscard]] constexpr diagnostic check(shape in) const {
         if (multiplier <= 0) return "depthwise_conv2d: multiplier must be positive";
         if (in.empty()) return "depthwise_conv2d: input has a zero extent";
         return to_conv2d(in).check(in);
     }
-    [[nodiscard]] constexpr shape output_shape(shape in) const noexcept { return to_conv2d(in).output_shape(in); }
+    [[nodiscard]] constexpr shape output_shape(shape in) const noexcept {
+        return to_conv2d(in).output_shape(in);
+    }
     [[nodiscard]] constexpr param_list params(shape in) const { return to_conv2d(in).params(in); }
     [[nodiscard]] constexpr std::int64_t flops(shape in) const noexcept { return to_conv2d(in).flops(in); }
     friend constexpr bool operator==(const depthwise_conv2d_spec&, const depthwise_conv2d_spec&) = default;

@@ -34,15 +34,18 @@ struct padding4 {
     friend constexpr bool operator==(const padding4&, const padding4&) = default;
 };
 
-inline std::string to_string(const extent2& e) { return std::to_string(e.h) + "x" + std::to_string(e.w); }
+inline std::string to_string(const extent2& e) {
+    return std::to_string(e.h) + "x" + std::to_string(e.w);
+}
 inline std::string to_string(const padding4& p) {
     return "(" + std::to_string(p.top) + "," + std::to_string(p.left) + "," + std::to_string(p.bottom) + "," +
            std::to_string(p.right) + ")";
 }
 
 /// Output length of a sliding window: floor((in + pads - kernel) / stride) + 1.
-[[nodiscard]] constexpr std::int64_t window_output(std::int64_t in, std::int64_t pad_before, std::int64_t pad_after,
-                                                   std::int64_t kernel, std::int64_t stride) noexcept {
+[[nodiscard]] constexpr std::int64_t window_output(std::int64_t in, std::int64_t pad_before,
+                                                   std::int64_t pad_after, std::int64_t kernel,
+                                                   std::int64_t stride) noexcept {
     return (in + pad_before + pad_after - kernel) / stride + 1;
 }
 

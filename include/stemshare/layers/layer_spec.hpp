@@ -64,8 +64,10 @@ concept MergeLayerSpec = requires(const S& s, std::span<const shape> in) {
 [[nodiscard]] constexpr shape output_shape(const layer_spec& spec, std::span<const shape> in) {
     return std::visit(
         [&](const auto& s) -> shape {
-            if constexpr (UnaryLayerSpec<std::decay_t<decltype(s)>>) return s.output_shape(in[0]);
-            else return s.output_shape(in);
+            if constexpr (UnaryLayerSpec<std::decay_t<decltype(s)>>)
+                return s.output_shape(in[0]);
+            else
+                return s.output_shape(in);
         },
         spec);
 }
@@ -73,8 +75,10 @@ concept MergeLayerSpec = requires(const S& s, std::span<const shape> in) {
 [[nodiscard]] constexpr param_list params(const layer_spec& spec, std::span<const shape> in) {
     return std::visit(
         [&](const auto& s) -> param_list {
-            if constexpr (UnaryLayerSpec<std::decay_t<decltype(s)>>) return s.params(in[0]);
-            else return {};
+            if constexpr (UnaryLayerSpec<std::decay_t<decltype(s)>>)
+                return s.params(in[0]);
+            else
+                return {};
         },
         spec);
 }
@@ -82,16 +86,18 @@ concept MergeLayerSpec = requires(const S& s, std::span<const shape> in) {
 [[nodiscard]] constexpr std::int64_t flops(const layer_spec& spec, std::span<const shape> in) {
     return std::visit(
         [&](const auto& s) -> std::int64_t {
-            if constexpr (UnaryLayerSpec<std::decay_t<decltype(s)>>) return s.flops(in[0]);
-            else return s.flops(in);
+            if constexpr (UnaryLayerSpec<std::decay_t<decltype(s)>>)
+                return s.flops(in[0]);
+            else
+                return s.flops(in);
         },
         spec);
 }
 
 namespace detail {
 inline std::string describe_spec(const conv2d_spec& s) {
-    return "conv2d(out=" + std::to_string(s.out_channels) + ",k=" + to_string(s.kernel) + ",s=" +
-           to_string(s.stride) + ",p=" + to_string(s.padding) + ",g=" + std::to_string(s.groups) +
+    return "conv2d(out=" + std::to_string(s.out_channels) + ",k=" + to_string(s.kernel) +
+           ",s=" + to_string(s.stride) + ",p=" + to_string(s.padding) + ",g=" + std::to_string(s.groups) +
            ",bias=" + (s.bias ? "1" : "0") + ")";
 }
 inline std::string describe_spec(const dense_spec& s) {
@@ -100,13 +106,16 @@ inline std::string describe_spec(const dense_spec& s) {
 inline std::string describe_spec(const pool2d_spec& s) {
     return std::string(s.kind == pool_kind::max ? "max_pool2d" : "avg_pool2d") + "(k=" + to_string(s.kernel) +
            ",s=" + to_string(s.stride) + ",p=" + to_string(s.padding) +
-           (s.kind == pool_kind::avg ? std::string(",include_pad=") + (s.count_include_pad ? "1" : "0") : "") +
+           (s.kind == pool_kind::avg ? std::string(",include_pad=") + (s.count_include_pad ? "1" : "0")
+                                     : "") +
            ")";
 }
 inline std::string describe_spec(const batch_norm_spec& s) {
     return "batch_norm(eps=" + std::to_string(s.epsilon) + ")";
 }
-inline std::string describe_spec(const activation_spec& s) { return std::string(to_string(s.kind)); }
+inline std::string describe_spec(const activation_spec& s) {
+    return std::string(to_string(s.kind));
+}
 template <class S>
 std::string describe_spec(const S&) {
     return std::string(S::kind_name);

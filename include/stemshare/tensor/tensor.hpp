@@ -62,7 +62,7 @@ public:
 
     [[nodiscard]] tensor_view<T> view() noexcept { return {data(), dims_, layout_}; }
     [[nodiscard]] tensor_view<const T> view() const noexcept { return {data(), dims_, layout_}; }
-    operator tensor_view<T>() noexcept { return view(); }  // NOLINT(google-explicit-constructor)
+    operator tensor_view<T>() noexcept { return view(); }              // NOLINT(google-explicit-constructor)
     operator tensor_view<const T>() const noexcept { return view(); }  // NOLINT
 
     /// Same data, other logical dims of equal element count (layout must be plain).

@@ -22,8 +22,8 @@ public:
         : data_(data), dims_(extents), layout_(memory_layout) {}
     /// A view of mutable data is also a view of const data.
     template <class U>
-        requires(std::is_const_v<T> && std::is_same_v<std::remove_const_t<T>, U>)
-    constexpr tensor_view(tensor_view<U> other) noexcept  // NOLINT(google-explicit-constructor)
+    requires(std::is_const_v<T>&& std::is_same_v<std::remove_const_t<T>, U>) constexpr tensor_view(
+        tensor_view<U> other) noexcept  // NOLINT(google-explicit-constructor)
         : data_(other.data()), dims_(other.extents()), layout_(other.memory_layout()) {}
 
     [[nodiscard]] constexpr T* data() const noexcept { return data_; }

@@ -6,8 +6,9 @@
 
 int main() {
     using namespace stemshare::layers;
-    constexpr auto net = stemshare::input<1, 12, 12> | conv2d<{.out_channels = 4, .kernel = 3, .padding = 1}> | relu |
-                         global_avg_pool | dense<{.out_features = 3}> | softmax;
+    constexpr auto net = stemshare::input<1, 12, 12> |
+                         conv2d<{.out_channels = 4, .kernel = 3, .padding = 1}> | relu | global_avg_pool |
+                         dense<{.out_features = 3}> | softmax;
     stemshare::graph g = net.to_graph();
     g.bind_random(3);
     stemshare::tensor<float> x(stemshare::dims{1, 1, 12, 12});

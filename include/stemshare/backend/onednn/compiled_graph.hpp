@@ -8,12 +8,12 @@
 
 #include <algorithm>
 #include <chrono>
-#include <functional>
-#include <span>
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <optional>
+#include <span>
 #include <string>
 #include <unordered_map>
 #include <utility>
@@ -38,11 +38,16 @@ struct compile_options {
 class compiled_graph {
 public:
     explicit compiled_graph(const graph& g, compile_options options = {})
-        : input_(g.input_shape()), output_(g.output_shape()), batch_(options.batch),
-          threads_(resolve_threads(options.threads)), stream_(cpu_engine()) {
-        if (batch_ <= 0) throw error("onednn::compiled_graph", "batch must be positive, got " + std::to_string(batch_));
+        : input_(g.input_shape()),
+          output_(g.output_shape()),
+          batch_(options.batch),
+          threads_(resolve_threads(options.threads)),
+          stream_(cpu_engine()) {
+        if (batch_ <= 0)
+            throw error("onednn::compiled_graph", "batch must be positive, got " + std::to_string(batch_));
         for (const node& n : g.nodes())
-            if (!n.is_bound()) throw error("onednn::compiled_graph: layer '" + n.name + "'", "has no weights bound");
+            if (!n.is_bound())
+                throw error("onednn::compiled_graph: layer '" + n.name + "'", "has no weights bound");
         use_threads(threads_);
         build(fold_batch_norms(g));
     }
@@ -62,7 +67,8 @@ public:
     void run_profiled(tensor_view<const float> src, tensor_view<float> dst, std::span<double> step_seconds) {
         if (step_seconds.size() != steps_.size())
             throw error("onednn::compiled_graph::run_profiled", "needs " + std::to_string(steps_.size()) +
-                                                                     " step timers, got " + std::to_string(step_seconds.size()));
+                                                                    " step timers, got " +
+                                                                    std::to_string(step_seconds.size()));
         check_io(src.extents(), src.memory_layout(), input_, "input");
         check_io(dst.extents(), dst.memory_layout(), output_, "output");
         use_threads(threads_);
@@ -72,7 +78,8 @@ public:
             const auto start = std::chrono::steady_clock::now();
             steps_[i].primitive.execute(stream_, steps_[i].args);
             stream_.wait();
-            step_seconds[i] += std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+            step_seconds[i] +=
+                std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
         }
     }
     /// Runs one batch and returns a new output tensor.
@@ -86,7 +93,8 @@ public:
     [[nodiscard]] int threads() const noexcept { return threads_; }
     [[nodiscard]] shape input_shape() const noexcept { return input_; }
     [[nodiscard]] shape output_shape() const noexcept { return output_; }
-    /// One line per primitive executed per run, "what: implementation" (e.g. "conv 'c1': brgconv:avx512_core").
+    /// One line per primitive executed per run, "what: implementation" (e.g. "conv 'c1':
+    /// brgconv:avx512_core").
     [[nodiscard]] std::vector<std::string> steps() const {
         std::vector<std::string> out;
         for (const auto& s : steps_) out.push_back(s.what);
@@ -103,18 +111,21 @@ private:
     using dt = dnnl::memory::data_type;
 
     void check_io(const dims& d, layout l, shape expected, const char* which) const {
-        if (d.rank() != 4 || d[0] != batch_ || d[1] != expected.c || d[2] != expected.h || d[3] != expected.w ||
-            l != layout::plain)
+        if (d.rank() != 4 || d[0] != batch_ || d[1] != expected.c || d[2] != expected.h ||
+            d[3] != expected.w || l != layout::plain)
             throw error("onednn::compiled_graph::run",
-                        std::string(which) + " must be plain {" + std::to_string(batch_) + ", " + std::to_string(expected.c) +
-                            ", " + std::to_string(expected.h) + ", " + std::to_string(expected.w) + "}, got " +
-                            to_string(d) + " " + std::string(to_string(l)));
+                        std::string(which) + " must be plain {" + std::to_string(batch_) + ", " +
+                            std::to_string(expected.c) + ", " + std::to_string(expected.h) + ", " +
+                            std::to_string(expected.w) + "}, got " + to_string(d) + " " +
+                            std::string(to_string(l)));
     }
 
     dnnl::memory::dims act_dims(shape s) const { return {batch_, s.c, s.h, s.w}; }
 
     /// The memory holding value v (after fusion, an absorbed node's value is its producer's).
-    dnnl::memory& value(value_id v) { return v == graph_input ? input_mem_ : values_[static_cast<std::size_t>(v)]; }
+    dnnl::memory& value(value_id v) {
+        return v == graph_input ? input_mem_ : values_[static_cast<std::size_t>(v)];
+    }
 
     /// Value v in layout `md`, reordering once per (value, layout) when it is stored otherwise.
     dnnl::memory as_layout(value_id v, const dnnl::memory::desc& md, const std::string& who) {
@@ -128,8 +139,8 @@ private:
     }
 
     void add_reorder(const dnnl::memory& from, const dnnl::memory& to, std::string what) {
-        const std::string key = "reorder|" + describe(from.get_desc()) + "|" + describe(to.get_desc()) + "|t" +
-                                std::to_string(threads_);
+        const std::string key = "reorder|" + describe(from.get_desc()) + "|" + describe(to.get_desc()) +
+                                "|t" + std::to_string(threads_);
         auto cached = primitive_cache::global().get_or_create(key, [&] {
             dnnl::reorder::primitive_desc pd(from, to);
             return cached_primitive{pd, dnnl::reorder(pd)};
@@ -138,7 +149,8 @@ private:
     }
 
     /// Copies user weights (plain, dims `user_dims`) into the layout `md` the primitive wants; once.
-    dnnl::memory load_weights(const tensor<float>& t, const dnnl::memory::dims& user_dims, const dnnl::memory::desc& md) {
+    dnnl::memory load_weights(const tensor<float>& t, const dnnl::memory::dims& user_dims,
+                              const dnnl::memory::desc& md) {
         dnnl::memory user(plain_desc(user_dims), cpu_engine(), const_cast<float*>(t.data()));
         dnnl::memory packed(md, cpu_engine());
         dnnl::reorder(user, packed).execute(stream_, user, packed);
@@ -146,11 +158,13 @@ private:
         return packed;
     }
 
-    cached_primitive create(const std::string& key, const node& n, const std::function<cached_primitive()>& make) {
+    cached_primitive create(const std::string& key, const node& n,
+                            const std::function<cached_primitive()>& make) {
         try {
             return primitive_cache::global().get_or_create(key + "|t" + std::to_string(threads_), make);
         } catch (const dnnl::error& e) {
-            throw error("onednn: layer '" + n.name + "' " + describe(n.spec), std::string("oneDNN refused it: ") + e.what());
+            throw error("onednn: layer '" + n.name + "' " + describe(n.spec),
+                        std::string("oneDNN refused it: ") + e.what());
         }
     }
 
@@ -158,9 +172,13 @@ private:
         alpha = 0.0F;
         beta = 0.0F;
         switch (k) {
-            case activation_kind::relu: return dnnl::algorithm::eltwise_relu;
-            case activation_kind::relu6: beta = 6.0F; return dnnl::algorithm::eltwise_clip;
-            case activation_kind::sigmoid: return dnnl::algorithm::eltwise_logistic;
+            case activation_kind::relu:
+                return dnnl::algorithm::eltwise_relu;
+            case activation_kind::relu6:
+                beta = 6.0F;
+                return dnnl::algorithm::eltwise_clip;
+            case activation_kind::sigmoid:
+                return dnnl::algorithm::eltwise_logistic;
         }
         return dnnl::algorithm::eltwise_relu;
     }
@@ -213,7 +231,8 @@ private:
         const dnnl::memory::dims dst_dims = act_dims(n.output);
         const bool grouped = s.groups > 1;
         const dnnl::memory::dims w_dims =
-            grouped ? dnnl::memory::dims{s.groups, s.out_channels / s.groups, n.input_shapes[0].c / s.groups, s.kernel.h, s.kernel.w}
+            grouped ? dnnl::memory::dims{s.groups, s.out_channels / s.groups, n.input_shapes[0].c / s.groups,
+                                         s.kernel.h, s.kernel.w}
                     : dnnl::memory::dims{s.out_channels, n.input_shapes[0].c, s.kernel.h, s.kernel.w};
 
         // Fusion: conv -> add(other) [-> activation], or conv -> activation.
@@ -228,7 +247,8 @@ private:
                 if (other != static_cast<value_id>(i) && other < static_cast<value_id>(i)) add_node = *next;
             }
             if (add_node) {
-                if (activation_at(sole_consumer(static_cast<value_id>(*add_node)))) act_node = sole_consumer(static_cast<value_id>(*add_node));
+                if (activation_at(sole_consumer(static_cast<value_id>(*add_node))))
+                    act_node = sole_consumer(static_cast<value_id>(*add_node));
             } else if (activation_at(next)) {
                 act_node = next;
             }
@@ -245,7 +265,8 @@ private:
         if (act_node) {
             float alpha = 0;
             float beta = 0;
-            const auto alg = eltwise_algorithm(std::get<activation_spec>(graph_->nodes()[*act_node].spec).kind, alpha, beta);
+            const auto alg = eltwise_algorithm(
+                std::get<activation_spec>(graph_->nodes()[*act_node].spec).kind, alpha, beta);
             po.append_eltwise(1.0F, alg, alpha, beta);
             key += "|" + describe(graph_->nodes()[*act_node].spec);
         }
@@ -259,11 +280,11 @@ private:
             const dnnl::memory::dims pad_l{s.padding.top, s.padding.left};
             const dnnl::memory::dims pad_r{s.padding.bottom, s.padding.right};
             auto d = s.bias ? dnnl::convolution_forward::desc(dnnl::prop_kind::forward_inference,
-                                                              dnnl::algorithm::convolution_direct, src_md, w_md, b_md,
-                                                              dst_md, strides, pad_l, pad_r)
+                                                              dnnl::algorithm::convolution_direct, src_md,
+                                                              w_md, b_md, dst_md, strides, pad_l, pad_r)
                             : dnnl::convolution_forward::desc(dnnl::prop_kind::forward_inference,
-                                                              dnnl::algorithm::convolution_direct, src_md, w_md, dst_md,
-                                                              strides, pad_l, pad_r);
+                                                              dnnl::algorithm::convolution_direct, src_md,
+                                                              w_md, dst_md, strides, pad_l, pad_r);
             dnnl::convolution_forward::primitive_desc pd(d, attr, cpu_engine());
             return cached_primitive{pd, dnnl::convolution_forward(pd)};
         });
@@ -293,15 +314,17 @@ private:
         const auto src_dims = src_md.dims();
         dnnl::memory::dims w_dims = src_dims;
         w_dims[0] = s.out_features;  // {O, C, H, W} or {O, K}: plain OIHW is O x (C*H*W)
-        const auto act_node = activation_at(sole_consumer(static_cast<value_id>(i))) ? sole_consumer(static_cast<value_id>(i))
-                                                                                      : std::nullopt;
+        const auto act_node = activation_at(sole_consumer(static_cast<value_id>(i)))
+                                  ? sole_consumer(static_cast<value_id>(i))
+                                  : std::nullopt;
         dnnl::primitive_attr attr;
         std::string key = "dense|" + describe(n.spec) + "|in" + describe(src_md);
         if (act_node) {
             dnnl::post_ops po;
             float alpha = 0;
             float beta = 0;
-            const auto alg = eltwise_algorithm(std::get<activation_spec>(graph_->nodes()[*act_node].spec).kind, alpha, beta);
+            const auto alg = eltwise_algorithm(
+                std::get<activation_spec>(graph_->nodes()[*act_node].spec).kind, alpha, beta);
             po.append_eltwise(1.0F, alg, alpha, beta);
             attr.set_post_ops(po);
             key += "|" + describe(graph_->nodes()[*act_node].spec);
@@ -310,8 +333,10 @@ private:
             const dnnl::memory::desc w_md(w_dims, dt::f32, tag::any);
             const dnnl::memory::desc b_md({s.out_features}, dt::f32, tag::x);
             const dnnl::memory::desc dst_md({batch_, s.out_features}, dt::f32, tag::nc);
-            auto d = s.bias ? dnnl::inner_product_forward::desc(dnnl::prop_kind::forward_inference, src_md, w_md, b_md, dst_md)
-                            : dnnl::inner_product_forward::desc(dnnl::prop_kind::forward_inference, src_md, w_md, dst_md);
+            auto d = s.bias ? dnnl::inner_product_forward::desc(dnnl::prop_kind::forward_inference, src_md,
+                                                                w_md, b_md, dst_md)
+                            : dnnl::inner_product_forward::desc(dnnl::prop_kind::forward_inference, src_md,
+                                                                w_md, dst_md);
             dnnl::inner_product_forward::primitive_desc pd(d, attr, cpu_engine());
             return cached_primitive{pd, dnnl::inner_product_forward(pd)};
         });
@@ -331,13 +356,14 @@ private:
     }
 
     void add_pooling(std::size_t i, const node& n, dnnl::algorithm alg, const dnnl::memory::dims& kernel,
-                     const dnnl::memory::dims& strides, const dnnl::memory::dims& pad_l, const dnnl::memory::dims& pad_r) {
+                     const dnnl::memory::dims& strides, const dnnl::memory::dims& pad_l,
+                     const dnnl::memory::dims& pad_r) {
         const dnnl::memory src = value(n.inputs[0]);
         const std::string key = "pool|" + describe(n.spec) + "|in" + describe(src.get_desc());
         auto cached = create(key, n, [&] {
             const dnnl::memory::desc dst_md(act_dims(n.output), dt::f32, tag::any);
-            dnnl::pooling_forward::desc d(dnnl::prop_kind::forward_inference, alg, src.get_desc(), dst_md, strides, kernel,
-                                          pad_l, pad_r);
+            dnnl::pooling_forward::desc d(dnnl::prop_kind::forward_inference, alg, src.get_desc(), dst_md,
+                                          strides, kernel, pad_l, pad_r);
             dnnl::pooling_forward::primitive_desc pd(d, cpu_engine());
             return cached_primitive{pd, dnnl::pooling_forward(pd)};
         });
@@ -345,15 +371,16 @@ private:
         std::unordered_map<int, dnnl::memory> args{{DNNL_ARG_SRC, src}, {DNNL_ARG_DST, values_[i]}};
         const auto ws = cached.pd.query_md(dnnl::query::workspace_md);
         if (ws.get_size() != 0) args[DNNL_ARG_WORKSPACE] = dnnl::memory(ws, cpu_engine());
-        steps_.push_back({cached.primitive, std::move(args), "pool '" + n.name + "': " + cached.pd.impl_info_str()});
+        steps_.push_back(
+            {cached.primitive, std::move(args), "pool '" + n.name + "': " + cached.pd.impl_info_str()});
     }
 
     void lower(std::size_t i, const node& n, const pool2d_spec& s, std::vector<bool>&) {
         const auto alg = s.kind == pool_kind::max ? dnnl::algorithm::pooling_max
-                         : s.count_include_pad  ? dnnl::algorithm::pooling_avg_include_padding
-                                                : dnnl::algorithm::pooling_avg_exclude_padding;
-        add_pooling(i, n, alg, {s.kernel.h, s.kernel.w}, {s.stride.h, s.stride.w}, {s.padding.top, s.padding.left},
-                    {s.padding.bottom, s.padding.right});
+                         : s.count_include_pad    ? dnnl::algorithm::pooling_avg_include_padding
+                                                  : dnnl::algorithm::pooling_avg_exclude_padding;
+        add_pooling(i, n, alg, {s.kernel.h, s.kernel.w}, {s.stride.h, s.stride.w},
+                    {s.padding.top, s.padding.left}, {s.padding.bottom, s.padding.right});
     }
 
     void lower(std::size_t i, const node& n, const global_avg_pool_spec&, std::vector<bool>&) {
@@ -363,11 +390,12 @@ private:
 
     void lower(std::size_t i, const node& n, const batch_norm_spec& s, std::vector<bool>&) {
         const dnnl::memory src = value(n.inputs[0]);
-        const auto flags = dnnl::normalization_flags::use_global_stats | dnnl::normalization_flags::use_scale |
-                           dnnl::normalization_flags::use_shift;
+        const auto flags = dnnl::normalization_flags::use_global_stats |
+                           dnnl::normalization_flags::use_scale | dnnl::normalization_flags::use_shift;
         const std::string key = "bn|" + describe(n.spec) + "|in" + describe(src.get_desc());
         auto cached = create(key, n, [&] {
-            dnnl::batch_normalization_forward::desc d(dnnl::prop_kind::forward_inference, src.get_desc(), s.epsilon, flags);
+            dnnl::batch_normalization_forward::desc d(dnnl::prop_kind::forward_inference, src.get_desc(),
+                                                      s.epsilon, flags);
             dnnl::batch_normalization_forward::primitive_desc pd(d, cpu_engine());
             return cached_primitive{pd, dnnl::batch_normalization_forward(pd)};
         });
@@ -380,7 +408,8 @@ private:
                                                    {DNNL_ARG_SHIFT, load_weights(n.params[1], c, vec)},
                                                    {DNNL_ARG_MEAN, load_weights(n.params[2], c, vec)},
                                                    {DNNL_ARG_VARIANCE, load_weights(n.params[3], c, vec)}};
-        steps_.push_back({cached.primitive, std::move(args), "batch_norm '" + n.name + "': " + cached.pd.impl_info_str()});
+        steps_.push_back(
+            {cached.primitive, std::move(args), "batch_norm '" + n.name + "': " + cached.pd.impl_info_str()});
     }
 
     void lower(std::size_t i, const node& n, const activation_spec& s, std::vector<bool>&) {
@@ -390,12 +419,14 @@ private:
             float alpha = 0;
             float beta = 0;
             const auto alg = eltwise_algorithm(s.kind, alpha, beta);
-            dnnl::eltwise_forward::desc d(dnnl::prop_kind::forward_inference, alg, src.get_desc(), alpha, beta);
+            dnnl::eltwise_forward::desc d(dnnl::prop_kind::forward_inference, alg, src.get_desc(), alpha,
+                                          beta);
             dnnl::eltwise_forward::primitive_desc pd(d, cpu_engine());
             return cached_primitive{pd, dnnl::eltwise_forward(pd)};
         });
         values_[i] = dnnl::memory(cached.pd.dst_desc(0), cpu_engine());
-        steps_.push_back({cached.primitive, {{DNNL_ARG_SRC, src}, {DNNL_ARG_DST, values_[i]}},
+        steps_.push_back({cached.primitive,
+                          {{DNNL_ARG_SRC, src}, {DNNL_ARG_DST, values_[i]}},
                           "activation '" + n.name + "': " + cached.pd.impl_info_str()});
     }
 
@@ -418,7 +449,8 @@ private:
             return cached_primitive{pd, dnnl::softmax_forward(pd)};
         });
         values_[i] = dnnl::memory(cached.pd.dst_desc(0), cpu_engine());
-        steps_.push_back({cached.primitive, {{DNNL_ARG_SRC, src}, {DNNL_ARG_DST, values_[i]}},
+        steps_.push_back({cached.primitive,
+                          {{DNNL_ARG_SRC, src}, {DNNL_ARG_DST, values_[i]}},
                           "softmax '" + n.name + "': " + cached.pd.impl_info_str()});
     }
 
@@ -436,7 +468,9 @@ private:
         for (std::size_t k = 1; k < n.inputs.size(); ++k) {
             const dnnl::memory addend = as_layout(n.inputs[k], md, "layer '" + n.name + "'");
             steps_.push_back({cached.primitive,
-                              {{DNNL_ARG_SRC_0, k == 1 ? first : values_[i]}, {DNNL_ARG_SRC_1, addend}, {DNNL_ARG_DST, values_[i]}},
+                              {{DNNL_ARG_SRC_0, k == 1 ? first : values_[i]},
+                               {DNNL_ARG_SRC_1, addend},
+                               {DNNL_ARG_DST, values_[i]}},
                               "add '" + n.name + "': " + cached.pd.impl_info_str()});
         }
     }
@@ -456,7 +490,8 @@ private:
         std::unordered_map<int, dnnl::memory> args{{DNNL_ARG_DST, values_[i]}};
         for (std::size_t k = 0; k < n.inputs.size(); ++k)
             args[DNNL_ARG_MULTIPLE_SRC + static_cast<int>(k)] = value(n.inputs[k]);
-        steps_.push_back({cached.primitive, std::move(args), "concat '" + n.name + "': " + cached.pd.impl_info_str()});
+        steps_.push_back(
+            {cached.primitive, std::move(args), "concat '" + n.name + "': " + cached.pd.impl_info_str()});
     }
 
     shape input_;

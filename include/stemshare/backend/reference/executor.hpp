@@ -16,8 +16,9 @@ namespace stemshare::reference {
 inline void check_input(const graph& g, const dims& src, layout src_layout, std::string_view who) {
     const shape in = g.input_shape();
     if (src.rank() != 4 || src[0] <= 0 || src[1] != in.c || src[2] != in.h || src[3] != in.w)
-        throw error(std::string(who), "input must have dims {N, " + std::to_string(in.c) + ", " + std::to_string(in.h) +
-                                          ", " + std::to_string(in.w) + "}, got " + to_string(src));
+        throw error(std::string(who), "input must have dims {N, " + std::to_string(in.c) + ", " +
+                                          std::to_string(in.h) + ", " + std::to_string(in.w) + "}, got " +
+                                          to_string(src));
     if (src_layout != layout::plain) throw error(std::string(who), "input must be in plain (NCHW) layout");
 }
 
@@ -42,17 +43,28 @@ inline void check_input(const graph& g, const dims& src, layout src_layout, std:
         std::visit(
             [&](const auto& s) {
                 using S = std::decay_t<decltype(s)>;
-                if constexpr (std::is_same_v<S, conv2d_spec>) conv2d(s, x, n.params, dst);
-                else if constexpr (std::is_same_v<S, dense_spec>) dense(s, x, n.params, dst);
-                else if constexpr (std::is_same_v<S, pool2d_spec>) pool2d(s, x, dst);
-                else if constexpr (std::is_same_v<S, global_avg_pool_spec>) global_avg_pool(x, dst);
-                else if constexpr (std::is_same_v<S, batch_norm_spec>) batch_norm(s, x, n.params, dst);
-                else if constexpr (std::is_same_v<S, activation_spec>) activation(s, x, dst);
-                else if constexpr (std::is_same_v<S, flatten_spec>) std::copy_n(x.data(), x.numel(), dst.data());
-                else if constexpr (std::is_same_v<S, softmax_spec>) softmax(x, dst);
-                else if constexpr (std::is_same_v<S, add_spec>) add(srcs, dst);
-                else if constexpr (std::is_same_v<S, concat_spec>) concat(srcs, dst);
-                else static_assert(sizeof(S) == 0, "reference backend misses a layer kind");
+                if constexpr (std::is_same_v<S, conv2d_spec>)
+                    conv2d(s, x, n.params, dst);
+                else if constexpr (std::is_same_v<S, dense_spec>)
+                    dense(s, x, n.params, dst);
+                else if constexpr (std::is_same_v<S, pool2d_spec>)
+                    pool2d(s, x, dst);
+                else if constexpr (std::is_same_v<S, global_avg_pool_spec>)
+                    global_avg_pool(x, dst);
+                else if constexpr (std::is_same_v<S, batch_norm_spec>)
+                    batch_norm(s, x, n.params, dst);
+                else if constexpr (std::is_same_v<S, activation_spec>)
+                    activation(s, x, dst);
+                else if constexpr (std::is_same_v<S, flatten_spec>)
+                    std::copy_n(x.data(), x.numel(), dst.data());
+                else if constexpr (std::is_same_v<S, softmax_spec>)
+                    softmax(x, dst);
+                else if constexpr (std::is_same_v<S, add_spec>)
+                    add(srcs, dst);
+                else if constexpr (std::is_same_v<S, concat_spec>)
+                    concat(srcs, dst);
+                else
+                    static_assert(sizeof(S) == 0, "reference backend misses a layer kind");
             },
             n.spec);
         values.push_back(std::move(dst));

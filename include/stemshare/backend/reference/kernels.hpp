@@ -41,7 +41,8 @@ inline void conv2d(const conv2d_spec& s, const tensor<float>& src, std::span<con
                                 const std::int64_t ix = x * s.stride.w - s.padding.left + kx;
                                 if (iy < 0 || iy >= in[2] || ix < 0 || ix >= in[3]) continue;
                                 const double a = src[detail::at4(in, n, g * in_per_group + ci, iy, ix)];
-                                const double b = weight[((o * in_per_group + ci) * s.kernel.h + ky) * s.kernel.w + kx];
+                                const double b =
+                                    weight[((o * in_per_group + ci) * s.kernel.h + ky) * s.kernel.w + kx];
                                 acc += a * b;
                             }
                     dst[detail::at4(out, n, o, y, x)] = static_cast<float>(acc);
@@ -106,8 +107,8 @@ inline void global_avg_pool(const tensor<float>& src, tensor<float>& dst) {
     }
 }
 
-inline void batch_norm(const batch_norm_spec& s, const tensor<float>& src, std::span<const tensor<float>> params,
-                       tensor<float>& dst) {
+inline void batch_norm(const batch_norm_spec& s, const tensor<float>& src,
+                       std::span<const tensor<float>> params, tensor<float>& dst) {
     const dims& in = src.extents();
     const std::int64_t plane = in[2] * in[3];
     for (std::int64_t n = 0; n < in[0]; ++n)
@@ -115,17 +116,20 @@ inline void batch_norm(const batch_norm_spec& s, const tensor<float>& src, std::
             const double inv_std = 1.0 / std::sqrt(static_cast<double>(params[3][c]) + s.epsilon);
             for (std::int64_t i = 0; i < plane; ++i) {
                 const std::int64_t at = (n * in[1] + c) * plane + i;
-                dst[at] = static_cast<float>((src[at] - static_cast<double>(params[2][c])) * inv_std * params[0][c] +
-                                             params[1][c]);
+                dst[at] = static_cast<float>(
+                    (src[at] - static_cast<double>(params[2][c])) * inv_std * params[0][c] + params[1][c]);
             }
         }
 }
 
 inline float activate(activation_kind kind, float v) {
     switch (kind) {
-        case activation_kind::relu: return std::max(v, 0.0F);
-        case activation_kind::relu6: return std::min(std::max(v, 0.0F), 6.0F);
-        case activation_kind::sigmoid: return static_cast<float>(1.0 / (1.0 + std::exp(-static_cast<double>(v))));
+        case activation_kind::relu:
+            return std::max(v, 0.0F);
+        case activation_kind::relu6:
+            return std::min(std::max(v, 0.0F), 6.0F);
+        case activation_kind::sigmoid:
+            return static_cast<float>(1.0 / (1.0 + std::exp(-static_cast<double>(v))));
     }
     return v;
 }
@@ -140,7 +144,8 @@ inline void softmax(const tensor<float>& src, tensor<float>& dst) {
     for (std::int64_t n = 0; n < in[0]; ++n)
         for (std::int64_t i = 0; i < plane; ++i) {
             double max = -std::numeric_limits<double>::infinity();
-            for (std::int64_t c = 0; c < in[1]; ++c) max = std::max(max, static_cast<double>(src[(n * in[1] + c) * plane + i]));
+            for (std::int64_t c = 0; c < in[1]; ++c)
+                max = std::max(max, static_cast<double>(src[(n * in[1] + c) * plane + i]));
             double sum = 0.0;
             for (std::int64_t c = 0; c < in[1]; ++c) sum += std::exp(src[(n * in[1] + c) * plane + i] - max);
             for (std::int64_t c = 0; c < in[1]; ++c) {
@@ -165,7 +170,8 @@ inline void concat(std::span<const tensor<float>* const> srcs, tensor<float>& ds
         std::int64_t c0 = 0;
         for (const auto* s : srcs) {
             const std::int64_t channels = s->extents()[1];
-            std::copy_n(s->data() + n * channels * plane, channels * plane, dst.data() + (n * out[1] + c0) * plane);
+            std::copy_n(s->data() + n * channels * plane, channels * plane,
+                        dst.data() + (n * out[1] + c0) * plane);
             c0 += channels;
         }
     }
