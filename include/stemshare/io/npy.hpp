@@ -1,0 +1,100 @@
+#pragma once
+/// \file
+/// `io::load_npy`: reads a NumPy .npy file (format versions 1-3) of little-endian float32 or
+/// float64 in C order as a `tensor<float>`. Enough for test inputs and reference outputs written
+/// by `numpy.save`, without pulling in xtensor.
+
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include <stemshare/core/dims.hpp>
+#include <stemshare/core/error.hpp>
+#include <stemshare/io/mapped_file.hpp>
+#include <stemshare/tensor/tensor.hpp>
+
+namespace stemshare::io {
+
+namespace detail {
+/// The value text of `'key': value` in a .npy header dict (up to the next top-level comma or brace).
+inline std::string npy_field(const std::string& header, const std::string& key, const std::string& where) {
+    const auto k = header.find("'" + key + "'");
+    if (k == std::string::npos) throw error(where, "header has no '" + key + "'");
+    auto p = header.find(':', k);
+    if (p == std::string::npos) throw error(where, "header field '" + key + "' has no value");
+    ++p;
+    while (p < header.size() && header[p] == ' ') ++p;
+    std::size_t e = p;
+    if (e < header.size() && header[e] == '(') e = header.find(')', e) + 1;
+    else if (e < header.size() && header[e] == '\'') e = header.find('\'', e + 1) + 1;
+    else
+        while (e < header.size() && header[e] != ',' && header[e] != '}') ++e;
+    if (e == 0 || e > header.size()) throw error(where, "header field '" + key + "' is malformed");
+    return header.substr(p, e - p);
+}
+}  // namespace detail
+
+[[nodiscard]] inline tensor<float> load_npy(const std::filesystem::path& path) {
+    const std::string where = "npy '" + path.string() + "'";
+    const mapped_file file(path);
+    const auto bytes = file.bytes();
+    if (bytes.size() < 10 || std::memcmp(bytes.data(), "\x93NUMPY", 6) != 0)
+        throw error(where, "not a .npy file (bad magic)");
+    const auto major = static_cast<unsigned>(bytes[6]);
+    std::size_t header_len = 0;
+    std::size_t offset = 0;
+    if (major == 1) {
+        header_len = static_cast<std::size_t>(bytes[8]) | (static_cast<std::size_t>(bytes[9]) << 8U);
+        offset = 10;
+    } else if (major == 2 || major == 3) {
+        if (bytes.size() < 12) throw error(where, "truncated header");
+        for (std::size_t i = 0; i < 4; ++i) header_len |= static_cast<std::size_t>(bytes[8 + i]) << (8 * i);
+        offset = 12;
+    } else {
+        throw error(where, "unsupported format version " + std::to_string(major));
+    }
+    if (offset + header_len > bytes.size()) throw error(where, "header runs past the end of the file");
+    const std::string header(reinterpret_cast<const char*>(bytes.data() + offset), header_len);
+
+    const std::string descr = detail::npy_field(header, "descr", where);
+    std::size_t elem = 0;
+    if (descr == "'<f4'") elem = 4;
+    else if (descr == "'<f8'") elem = 8;
+    else throw error(where, "dtype " + descr + " is not little-endian float32 or float64");
+    if (detail::npy_field(header, "fortran_order", where) != "False")
+        throw error(where, "Fortran-order arrays are not supported");
+
+    const std::string shape_text = detail::npy_field(header, "shape", where);
+    std::vector<std::int64_t> shape;
+    for (std::size_t i = 1; i < shape_text.size();) {
+        if (shape_text[i] >= '0' && shape_text[i] <= '9') {
+            std::size_t used = 0;
+            shape.push_back(std::stoll(shape_text.substr(i), &used));
+            i += used;
+        } else {
+            ++i;
+        }
+    }
+    if (shape.size() > dims::max_rank) throw error(where, "rank " + std::to_string(shape.size()) + " is too high");
+    tensor<float> t{dims(std::span<const std::int64_t>(shape))};
+    const std::size_t data_offset = offset + header_len;
+    const auto count = static_cast<std::size_t>(t.numel());
+    if (bytes.size() - data_offset != count * elem)
+        throw error(where, "data has " + std::to_string(bytes.size() - data_offset) + " bytes, shape " +
+                               to_string(t.extents()) + " needs " + std::to_string(count * elem));
+    if (elem == 4) {
+        std::memcpy(t.data(), bytes.data() + data_offset, count * 4);
+    } else {
+        for (std::size_t i = 0; i < count; ++i) {
+            double v = 0;
+            std::memcpy(&v, bytes.data() + data_offset + 8 * i, 8);
+            t[static_cast<std::int64_t>(i)] = static_cast<float>(v);
+        }
+    }
+    return t;
+}
+
+}  // namespace stemshare::io
