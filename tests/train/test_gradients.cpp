@@ -1,0 +1,261 @@
+// Every trainable layer's backward pass against central finite differences of its forward pass,
+// and every forward pass against the reference kernels.
+#include <doctest/doctest.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include <stemshare/backend/reference/executor.hpp>
+#include <stemshare/graph/graph.hpp>
+#include <stemshare/tensor/fill.hpp>
+#include <stemshare/train/loss.hpp>
+#include <stemshare/train/network.hpp>
+
+using namespace stemshare;
+
+namespace {
+
+// L = sum_i r_i * y_i for a fixed random r, so dL/dy = r exercises every output element.
+double projected_loss(train::network& net, const tensor<float>& x, const tensor<float>& r) {
+    const tensor<float>& y = net.forward(x, true);
+    double loss = 0.0;
+    for (std::int64_t i = 0; i < y.numel(); ++i) loss += static_cast<double>(y[i]) * r[i];
+    return loss;
+}
+
+struct check_result {
+    double worst = 0.0;  // largest |analytic - numeric| / (tolerance scale)
+    int checked = 0;
+};
+
+void compare(double analytic, double numeric, check_result& result, const std::string& what) {
+    const double scale = 2e-3 + 2e-2 * std::max(std::abs(analytic), std::abs(numeric));
+    const double ratio = std::abs(analytic - numeric) / scale;
+    if (ratio > 1.0) MESSAGE(what << ": analytic " << analytic << " numeric " << numeric);
+    result.worst = std::max(result.worst, ratio);
+    ++result.checked;
+}
+
+// Checks up to `samples` elements of every trainable parameter and of the input gradient, and the
+// eval-mode forward pass against reference::run.
+check_result check_graph(graph g, train::batch_norm_mode mode, std::int64_t batch, std::uint64_t seed,
+                         float input_low = -1.0F, float input_high = 1.0F, int samples = 24,
+                         bool avoid_kinks = false) {
+    const shape in = g.input_shape();
+    tensor<float> x(dims{batch, in.c, in.h, in.w});
+    fill_uniform(x.values(), seed, input_low, input_high);
+    // Finite differences are meaningless within eps of relu's kinks at 0 and 6: move such inputs away.
+    if (avoid_kinks)
+        for (auto& v : x.values())
+            for (float kink : {0.0F, 6.0F})
+                if (std::abs(v - kink) < 0.05F) v = kink + (v < kink ? -0.05F : 0.05F);
+
+    if (mode == train::batch_norm_mode::frozen) {
+        train::network eval(g);
+        const tensor<float> ours = eval.forward(x, false);
+        const tensor<float> ref = reference::run(g, x.view());
+        REQUIRE(ours.extents() == ref.extents());
+        for (std::int64_t i = 0; i < ours.numel(); ++i) REQUIRE(ours[i] == doctest::Approx(ref[i]).epsilon(1e-4));
+    }
+
+    train::network net(std::move(g), {.batch_norm = mode, .input_gradient = true});
+    const tensor<float>& y0 = net.forward(x, true);
+    tensor<float> r(y0.extents());
+    fill_uniform(r.values(), seed + 1, -1.0F, 1.0F);
+    net.backward(r);
+    const auto grads = net.gradients();
+    const tensor<float> dx = net.input_gradient();
+
+    check_result result;
+    const float eps = 1e-3F;
+    for (std::size_t li = 0; li < net.model().size(); ++li) {
+        node& n = net.model().at(li);
+        const param_list descs = n.param_descs();
+        for (std::size_t pi = 0; pi < n.params.size(); ++pi) {
+            if (!train::is_trainable_param(descs[pi].name)) continue;
+            tensor<float>& w = n.params[pi];
+            const std::int64_t step = std::max<std::int64_t>(1, w.numel() / samples);
+            for (std::int64_t e = 0; e < w.numel(); e += step) {
+                const float saved = w[e];
+                w[e] = saved + eps;
+                const double up = projected_loss(net, x, r);
+                w[e] = saved - eps;
+                const double down = projected_loss(net, x, r);
+                w[e] = saved;
+                compare(grads[li][pi][e], (up - down) / (2.0 * eps), result,
+                        n.name + "." + std::string(descs[pi].name) + "[" + std::to_string(e) + "]");
+            }
+        }
+    }
+    const std::int64_t step = std::max<std::int64_t>(1, x.numel() / samples);
+    for (std::int64_t e = 0; e < x.numel(); e += step) {
+        const float saved = x[e];
+        x[e] = saved + eps;
+        const double up = projected_loss(net, x, r);
+        x[e] = saved - eps;
+        const double down = projected_loss(net, x, r);
+        x[e] = saved;
+        compare(dx[e], (up - down) / (2.0 * eps), result, "input[" + std::to_string(e) + "]");
+    }
+    return result;
+}
+
+graph single(shape in, layer_spec spec, std::uint64_t seed = 3) {
+    graph g(in);
+    g.add("layer", spec);
+    g.bind_random(seed);
+    return g;
+}
+
+}  // namespace
+
+TEST_CASE("train: conv2d gradient matches finite differences") {
+    const auto r = check_graph(
+        single({3, 7, 7}, conv2d_spec{.out_channels = 4, .kernel = 3, .stride = 2, .padding = 1, .bias = true}),
+        train::batch_norm_mode::frozen, 2, 11);
+    CHECK(r.checked > 40);
+    CHECK(r.worst <= 1.0);
+}
+
+TEST_CASE("train: pointwise conv2d gradient matches finite differences") {
+    const auto r = check_graph(single({5, 4, 4}, conv2d_spec{.out_channels = 6, .bias = true}),
+                               train::batch_norm_mode::frozen, 3, 12);
+    CHECK(r.checked > 40);
+    CHECK(r.worst <= 1.0);
+}
+
+TEST_CASE("train: grouped conv2d with asymmetric padding matches finite differences") {
+    const auto r = check_graph(single({4, 6, 5}, conv2d_spec{.out_channels = 6,
+                                                            .kernel = {3, 2},
+                                                            .stride = {1, 2},
+                                                            .padding = {1, 0, 0, 1},
+                                                            .groups = 2,
+                                                            .bias = true}),
+                               train::batch_norm_mode::frozen, 2, 13);
+    CHECK(r.checked > 40);
+    CHECK(r.worst <= 1.0);
+}
+
+TEST_CASE("train: depthwise conv2d gradient matches finite differences (stride 1 and 2)") {
+    for (std::int64_t stride : {1, 2}) {
+        CAPTURE(stride);
+        const auto r = check_graph(single({5, 7, 7}, conv2d_spec{.out_channels = 5,
+                                                                .kernel = 3,
+                                                                .stride = stride,
+                                                                .padding = 1,
+                                                                .groups = 5,
+                                                                .bias = stride == 1}),
+                                   train::batch_norm_mode::frozen, 2, 14 + static_cast<std::uint64_t>(stride));
+        CHECK(r.checked > 40);
+        CHECK(r.worst <= 1.0);
+    }
+}
+
+TEST_CASE("train: dense gradient matches finite differences") {
+    const auto r = check_graph(single({3, 2, 2}, dense_spec{.out_features = 5}), train::batch_norm_mode::frozen, 4, 15);
+    CHECK(r.checked > 30);
+    CHECK(r.worst <= 1.0);
+}
+
+TEST_CASE("train: frozen batch-norm gradient matches finite differences") {
+    const auto r =
+        check_graph(single({4, 3, 3}, batch_norm_spec{}), train::batch_norm_mode::frozen, 3, 16);
+    CHECK(r.checked > 20);
+    CHECK(r.worst <= 1.0);
+}
+
+TEST_CASE("train: batch-statistics batch-norm gradient matches finite differences") {
+    const auto r = check_graph(single({4, 3, 3}, batch_norm_spec{}), train::batch_norm_mode::batch_statistics, 3, 17);
+    CHECK(r.checked > 20);
+    CHECK(r.worst <= 1.0);
+}
+
+TEST_CASE("train: activation gradients match finite differences away from the kinks") {
+    for (activation_kind kind : {activation_kind::relu, activation_kind::relu6, activation_kind::sigmoid}) {
+        CAPTURE(std::string(to_string(kind)));
+        graph g(shape{2, 4, 4});
+        g.add("act", activation_spec{kind});
+        // Inputs spread over [-2, 8] so relu6 sees both flat parts.
+        const auto r = check_graph(std::move(g), train::batch_norm_mode::frozen, 2, 18, -2.0F, 8.0F, 64, true);
+        CHECK(r.checked > 30);
+        CHECK(r.worst <= 1.0);
+    }
+}
+
+TEST_CASE("train: max and average pooling gradients match finite differences") {
+    const pool2d_spec specs[] = {
+        {.kind = pool_kind::max, .kernel = 2, .stride = 2},
+        {.kind = pool_kind::max, .kernel = 3, .stride = 2, .padding = 1},
+        {.kind = pool_kind::avg, .kernel = 3, .stride = 2, .padding = 1, .count_include_pad = false},
+        {.kind = pool_kind::avg, .kernel = 3, .stride = 1, .padding = 1, .count_include_pad = true},
+    };
+    std::uint64_t seed = 20;
+    for (const auto& s : specs) {
+        CAPTURE(describe(s));
+        const auto r = check_graph(single({2, 5, 5}, s), train::batch_norm_mode::frozen, 2, seed++, -1.0F, 1.0F, 64);
+        CHECK(r.checked > 30);
+        CHECK(r.worst <= 1.0);
+    }
+}
+
+TEST_CASE("train: global average pooling, flatten and softmax gradients match finite differences") {
+    for (layer_spec s : {layer_spec{global_avg_pool_spec{}}, layer_spec{flatten_spec{}}, layer_spec{softmax_spec{}}}) {
+        CAPTURE(describe(s));
+        const auto r = check_graph(single({4, 3, 2}, s), train::batch_norm_mode::frozen, 2, 30, -2.0F, 2.0F, 48);
+        CHECK(r.checked > 20);
+        CHECK(r.worst <= 1.0);
+    }
+}
+
+TEST_CASE("train: a MobileNet-style suffix back-propagates end to end") {
+    graph g(shape{4, 8, 8});
+    g.add("dw", conv2d_spec{.out_channels = 4, .kernel = 3, .stride = 2, .padding = 1, .groups = 4, .bias = false});
+    g.add("dw.bn", batch_norm_spec{});
+    g.add("dw.act", activation_spec{activation_kind::relu6});
+    g.add("pw", conv2d_spec{.out_channels = 8, .bias = false});
+    g.add("pw.bn", batch_norm_spec{});
+    g.add("pw.act", activation_spec{activation_kind::relu6});
+    g.add("pool", global_avg_pool_spec{});
+    g.add("fc", dense_spec{.out_features = 3});
+    g.bind_random(5);
+    for (auto mode : {train::batch_norm_mode::frozen, train::batch_norm_mode::batch_statistics}) {
+        CAPTURE(static_cast<int>(mode));
+        const auto r = check_graph(g, mode, 4, 40, -1.0F, 1.0F, 16);
+        CHECK(r.checked > 80);
+        CHECK(r.worst <= 1.0);
+    }
+}
+
+TEST_CASE("train: softmax cross-entropy gradient matches finite differences") {
+    tensor<float> logits(dims{3, 4, 1, 1});
+    fill_uniform(logits.values(), 50, -3.0F, 3.0F);
+    const std::vector<std::int32_t> labels{2, 0, 3};
+    tensor<float> grad;
+    const double loss = train::softmax_cross_entropy(logits, labels, grad);
+    CHECK(loss > 0.0);
+    tensor<float> scratch;
+    for (std::int64_t i = 0; i < logits.numel(); ++i) {
+        const float saved = logits[i];
+        logits[i] = saved + 1e-3F;
+        const double up = train::softmax_cross_entropy(logits, labels, scratch);
+        logits[i] = saved - 1e-3F;
+        const double down = train::softmax_cross_entropy(logits, labels, scratch);
+        logits[i] = saved;
+        CHECK(grad[i] == doctest::Approx((up - down) / 2e-3).epsilon(1e-2).scale(1e-3));
+    }
+    const std::vector<std::int32_t> bad{2, 0, 4};
+    CHECK_THROWS_WITH_AS(train::softmax_cross_entropy(logits, bad, grad), doctest::Contains("label 4 of item 2"),
+                         stemshare::error);
+}
+
+TEST_CASE("train: the trainer refuses merge layers and non-sequential graphs, naming the layer") {
+    graph g(shape{2, 4, 4});
+    const auto a = g.add("a", activation_spec{});
+    const auto b = g.add("b", activation_spec{});
+    g.add("sum", add_spec{}, {a, b});
+    g.bind_random(1);
+    CHECK_THROWS_WITH_AS(train::network{g}, doctest::Contains("layer 'sum' add"), stemshare::error);
+}
