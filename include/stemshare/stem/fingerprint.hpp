@@ -5,9 +5,9 @@
 /// hyper-parameters), the wiring and shapes, and the bytes of the weights, chained with the
 /// fingerprint of the segment's input, so equal fingerprints mean equal whole prefixes.
 ///
-/// The hash is a 128-bit non-cryptographic one written here (core/digest.hpp did not exist when
-/// the trie was written). It only finds candidates: the trie also compares the weights byte by
-/// byte before it shares a node, so a collision can cost a missed share, never a wrong result.
+/// The hash is SHA-256 (core/digest.hpp) cut to 128 bits. It only finds candidates: the trie also
+/// compares the weights byte by byte before it shares a node, so even a collision could cost a
+/// missed share, never a wrong result.
 
 #include <algorithm>
 #include <bit>
@@ -19,6 +19,7 @@
 #include <string_view>
 #include <variant>
 
+#include <stemshare/core/digest.hpp>
 #include <stemshare/graph/graph.hpp>
 
 namespace stemshare::stem {
@@ -43,27 +44,12 @@ struct fingerprint {
     return s;
 }
 
-/// Streaming 128-bit hasher: two 64-bit lanes with different multipliers and rotations, fed
-/// 8 bytes at a time, finished with the splitmix64 avalanche. Fast enough to digest ResNet-50's
-/// 100 MB of weights in well under a second.
+/// Streaming hasher over typed fields, on top of the library's SHA-256 (`stemshare::digest`);
+/// a fingerprint keeps the first 128 bits.
 class hasher {
 public:
     hasher& bytes(const void* data, std::size_t size) noexcept {
-        const auto* p = static_cast<const unsigned char*>(data);
-        length_ += size;
-        while (size > 0) {
-            const std::size_t take = std::min<std::size_t>(size, 8 - pending_size_);
-            std::memcpy(pending_ + pending_size_, p, take);
-            pending_size_ += take;
-            p += take;
-            size -= take;
-            if (pending_size_ == 8) {
-                std::uint64_t w = 0;
-                std::memcpy(&w, pending_, 8);
-                mix(w);
-                pending_size_ = 0;
-            }
-        }
+        digest_.update(data, size);
         return *this;
     }
     hasher& text(std::string_view s) noexcept {
@@ -76,41 +62,18 @@ public:
     hasher& with(const fingerprint& f) noexcept { return u64(f.hi).u64(f.lo); }
 
     [[nodiscard]] fingerprint finish() const noexcept {
-        std::uint64_t a = a_;
-        std::uint64_t b = b_;
-        if (pending_size_ > 0) {
-            std::uint64_t w = 0;
-            std::memcpy(&w, pending_, pending_size_);
-            a = step_a(a, w);
-            b = step_b(b, w);
+        digest copy = digest_;
+        const digest::value_type v = copy.value();
+        fingerprint f;
+        for (std::size_t i = 0; i < 8; ++i) {
+            f.hi = (f.hi << 8U) | v[i];
+            f.lo = (f.lo << 8U) | v[8 + i];
         }
-        a ^= length_;
-        b ^= length_ * 0x9e3779b97f4a7c15ULL;
-        return {avalanche(a ^ std::rotl(b, 17)), avalanche(b + a)};
+        return f;
     }
 
 private:
-    static constexpr std::uint64_t step_a(std::uint64_t a, std::uint64_t w) noexcept {
-        return std::rotl(a ^ (w * 0x87c37b91114253d5ULL), 31) * 0x4cf5ad432745937fULL;
-    }
-    static constexpr std::uint64_t step_b(std::uint64_t b, std::uint64_t w) noexcept {
-        return std::rotl(b + (w * 0xff51afd7ed558ccdULL), 27) * 0xc4ceb9fe1a85ec53ULL + 0x52dce729ULL;
-    }
-    static constexpr std::uint64_t avalanche(std::uint64_t z) noexcept {
-        z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-        z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-        return z ^ (z >> 31);
-    }
-    void mix(std::uint64_t w) noexcept {
-        a_ = step_a(a_, w);
-        b_ = step_b(b_, w);
-    }
-
-    std::uint64_t a_ = 0x243f6a8885a308d3ULL;
-    std::uint64_t b_ = 0x13198a2e03707344ULL;
-    std::uint64_t length_ = 0;
-    unsigned char pending_[8]{};
-    std::size_t pending_size_ = 0;
+    digest digest_;
 };
 
 namespace detail {

@@ -1,0 +1,490 @@
+// Runtime: shared vs unshared parity, frame selection, plan structure and runner reuse, hot-swap
+// under a running stream, bad input, the liveness plan, and allocation counting (the suite's
+// operator new counts, see allocation_counter.cpp).
+#include <doctest/doctest.h>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cmath>
+#include <cstdint>
+#include <cstring>
+#include <map>
+#include <memory>
+#include <random>
+#include <set>
+#include <span>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <stemshare/backend/onednn/compiled_graph.hpp>
+#include <stemshare/runtime/executor.hpp>
+
+#include "../stem/stem_test_models.hpp"
+#include "allocation_counter.hpp"
+
+namespace {
+
+using namespace stemshare;
+using namespace stemshare::runtime;
+namespace models = stemshare::test_models;
+
+constexpr shape stream_shape{3, 16, 16};
+
+/// Counts runner calls, compilations, and the allocations made inside the backend's run.
+struct run_counters {
+    std::atomic<std::uint64_t> calls{0};
+    std::atomic<std::uint64_t> compiled{0};
+    std::atomic<std::uint64_t> backend_allocations{0};
+};
+
+class counting_runner final : public segment_runner {
+public:
+    counting_runner(std::unique_ptr<segment_runner> inner, run_counters& counters)
+        : inner_(std::move(inner)), counters_(counters) {}
+    void run(tensor_view<const float> src, tensor_view<float> dst) override {
+        const std::uint64_t before = test::allocation_count();
+        inner_->run(src, dst);
+        counters_.backend_allocations += test::allocation_count() - before;
+        ++counters_.calls;
+    }
+
+private:
+    std::unique_ptr<segment_runner> inner_;
+    run_counters& counters_;
+};
+
+runner_factory counting(runner_factory inner, run_counters& counters) {
+    return [inner = std::move(inner), &counters](const graph& g, int threads) -> std::unique_ptr<segment_runner> {
+        ++counters.compiled;
+        return std::make_unique<counting_runner>(inner(g, threads), counters);
+    };
+}
+
+struct app_def {
+    std::string name;
+    std::size_t k;
+    std::uint64_t seed;
+};
+
+/// Five apps fine-tuned from one base at depths 11, 11, 8, 3 and 0.
+std::vector<app_def> five_apps() {
+    return {{"a", 11, 100}, {"b", 11, 200}, {"c", 8, 300}, {"d", 3, 400}, {"e", 0, 500}};
+}
+
+bool bit_equal(std::span<const float> x, std::span<const float> y) {
+    return x.size() == y.size() && std::memcmp(x.data(), y.data(), x.size_bytes()) == 0;
+}
+
+template <class F>
+std::string error_of(F&& f) {
+    try {
+        f();
+    } catch (const stemshare::error& e) {
+        return e.what();
+    }
+    return "(no error)";
+}
+
+/// The documented frame-selection rule, restated from frame_rate.hpp: of a parent's frames
+/// j = 0, 1, ..., a step at rate r under a parent at rate p takes j when
+/// floor(j r / p) > floor((j - 1) r / p), numbering it floor(j r / p).
+std::set<std::string> expected_apps(const execution_plan& plan, std::uint64_t n) {
+    const auto steps = plan.steps();
+    std::vector<bool> active(steps.size());
+    std::vector<std::uint64_t> number(steps.size());
+    std::set<std::string> out;
+    for (std::size_t i = 0; i < steps.size(); ++i) {
+        const bool from_stream = steps[i].parent == execution_plan::from_stream;
+        const std::uint64_t j = from_stream ? n : number[steps[i].parent];
+        const auto p = static_cast<std::uint64_t>(from_stream ? plan.stream_rate().millifps
+                                                              : steps[steps[i].parent].rate.millifps);
+        const auto r = static_cast<std::uint64_t>(steps[i].rate.millifps);
+        const bool parent_active = from_stream || active[steps[i].parent];
+        active[i] = parent_active && (j == 0 || (j * r) / p > ((j - 1) * r) / p);
+        number[i] = (j * r) / p;
+        if (active[i] && !steps[i].is_stem) out.insert(steps[i].label);
+    }
+    return out;
+}
+
+}  // namespace
+
+TEST_CASE("frame_rate: selection follows floor(j r / p), hand-computed") {
+    const frame_rate f15{15000};
+    const auto taken = [&](frame_rate r, std::uint64_t frames) {
+        std::vector<std::uint64_t> out;
+        for (std::uint64_t j = 0; j < frames; ++j)
+            if (selects(j, r, f15)) out.push_back(j);
+        return out;
+    };
+    CHECK(taken(frame_rate{5000}, 15) == std::vector<std::uint64_t>{0, 3, 6, 9, 12});
+    CHECK(taken(frame_rate{6000}, 15) == std::vector<std::uint64_t>{0, 3, 5, 8, 10, 13});
+    CHECK(taken(f15, 4) == std::vector<std::uint64_t>{0, 1, 2, 3});
+    CHECK(taken(frame_rate{500}, 61) == std::vector<std::uint64_t>{0, 30, 60});
+    CHECK(child_frame_number(13, frame_rate{6000}, f15) == 5);
+    // Exactly r/p of the frames over a long run.
+    CHECK(taken(frame_rate{7000}, 1500).size() == 700);
+    CHECK(frame_rate::from_fps(0.1, "x").millifps == 100);
+    CHECK(error_of([] { (void)frame_rate::from_fps(0.0, "app 'z'"); }).find("app 'z'") != std::string::npos);
+}
+
+TEST_CASE("decision_rule: argmax takes the first largest score, threshold compares one score") {
+    const std::vector<float> s{0.1F, 0.7F, 0.7F, 0.2F};
+    CHECK(decision_rule::argmax().decide(s) == 1);
+    CHECK(decision_rule::above(0.5F, 3).decide(s) == 0);
+    CHECK(decision_rule::above(0.2F, 3).decide(s) == 1);
+    CHECK(error_of([] { decision_rule::above(0.5F, 4).validate(4, "app 'q'"); }).find("app 'q'") != std::string::npos);
+}
+
+TEST_CASE("liveness_plan: buffers live at the same step never overlap; dead ones are reused") {
+    liveness_plan chain;
+    chain.add(100, 0, 1);
+    chain.add(100, 1, 2);
+    chain.add(100, 2, 3);
+    chain.solve();
+    CHECK(chain.arena_bytes() == 256);  // 100 rounds to 128; the first and last share bytes
+    CHECK(chain.total_bytes() == 384);
+    CHECK(chain.offset(0) == chain.offset(2));
+
+    std::mt19937 rng(7);
+    for (int trial = 0; trial < 50; ++trial) {
+        liveness_plan p;
+        const int n = 1 + static_cast<int>(rng() % 30);
+        for (int i = 0; i < n; ++i) {
+            const std::size_t first = rng() % 40;
+            p.add(1 + rng() % 5000, first, first + rng() % 10);
+        }
+        p.solve();
+        CHECK(p.arena_bytes() <= p.total_bytes());
+        for (std::size_t i = 0; i < p.size(); ++i) {
+            CHECK(p.offset(i) % liveness_plan::alignment == 0);
+            CHECK(p.offset(i) + p.bytes(i) <= p.arena_bytes());
+            for (std::size_t j = i + 1; j < p.size(); ++j)
+                if (p.live_together(i, j))
+                    CHECK((p.offset(i) + p.bytes(i) <= p.offset(j) || p.offset(j) + p.bytes(j) <= p.offset(i)));
+        }
+    }
+}
+
+namespace {
+
+/// Largest |x - y| relative to the largest |y|.
+double relative_gap(std::span<const float> x, std::span<const float> y) {
+    double gap = 0;
+    double scale = 1e-30;
+    for (std::size_t i = 0; i < x.size(); ++i) {
+        gap = std::max(gap, static_cast<double>(std::abs(x[i] - y[i])));
+        scale = std::max(scale, static_cast<double>(std::abs(y[i])));
+    }
+    return gap / scale;
+}
+
+/// Runs `defs` in one executor (sharing) and each app in an executor of its own (no sharing
+/// possible), and returns the largest relative gap of any app's scores over a few frames; checks
+/// bit-identity when `bitwise`. Also checks each app against its whole model compiled at once.
+void compare_shared_with_unshared(const std::vector<app_def>& defs, const runner_factory& factory, bool bitwise) {
+    const graph base = models::base_model(1);
+    std::map<std::string, graph> apps;
+    for (const auto& a : defs) apps.emplace(a.name, models::fine_tuned(base, a.k, a.seed));
+    executor shared({.input = stream_shape, .stream_fps = 30, .threads = 1, .runners = factory});
+    std::map<std::string, std::unique_ptr<executor>> alone;
+    std::map<std::string, std::unique_ptr<onednn::compiled_graph>> whole;
+    for (const auto& a : defs) {
+        shared.add_app(a.name, apps.at(a.name), {.branch_point = a.k});
+        alone[a.name] = std::make_unique<executor>(
+            executor_options{.input = stream_shape, .stream_fps = 30, .threads = 1, .runners = factory});
+        alone[a.name]->add_app(a.name, apps.at(a.name), {.branch_point = a.k});
+        whole[a.name] = std::make_unique<onednn::compiled_graph>(apps.at(a.name), onednn::compile_options{.threads = 1});
+    }
+    CHECK(shared.report().flops_saved > 0);
+    for (std::uint64_t f = 0; f < 4; ++f) {
+        const tensor<float> frame = models::frame(f + 1);
+        const frame_result& r = shared.process(frame.view());
+        REQUIRE(r.apps.size() == defs.size());
+        CHECK(r.stem_runs == shared.plan()->stem_steps());
+        CHECK(r.suffix_runs == defs.size());
+        for (const auto& a : defs) {
+            CAPTURE(a.name);
+            const app_result* mine = r.find(a.name);
+            REQUIRE(mine != nullptr);
+            REQUIRE(mine->processed);
+            const frame_result& solo = alone.at(a.name)->process(frame.view());
+            if (bitwise) CHECK(bit_equal(mine->scores, solo.find(a.name)->scores));
+            CHECK(relative_gap(mine->scores, solo.find(a.name)->scores) < 1e-5);
+            CHECK(mine->decision == solo.find(a.name)->decision);
+            const tensor<float> expected = whole.at(a.name)->run(frame.view());
+            CHECK(relative_gap(mine->scores, expected.values()) < 1e-5);
+        }
+    }
+}
+
+}  // namespace
+
+TEST_CASE("executor: shared and unshared execution give bit-identical outputs per app (reference backend)") {
+    // Apps at depths 11, 11, 8, 3, 0: the shared plan cuts at 3, 8 and 11, each app alone only at its k.
+    compare_shared_with_unshared(five_apps(), reference_runners(), /*bitwise=*/true);
+}
+
+TEST_CASE("executor: shared and unshared execution give bit-identical outputs per app (oneDNN, same cuts)") {
+    // All apps at one depth: shared and unshared plans cut at the same place.
+    compare_shared_with_unshared({{"a", 8, 100}, {"b", 8, 200}, {"c", 8, 300}}, onednn_runners(), /*bitwise=*/true);
+}
+
+TEST_CASE("executor: shared and unshared execution agree to rounding per app (oneDNN, different cuts)") {
+    // oneDNN picks kernels by the layout a segment receives, and segments exchange plain NCHW, so
+    // a cut another app adds (here at 3 and 8 for apps a, b) may change the last bits (measured:
+    // pooling on plain input runs simple_nchw instead of jit:avx2; conv + residual add with a plain
+    // shortcut runs gemm). Bit-identity across different cuts needs the backend to hand over its
+    // own layouts (see docs/runtime.md).
+    compare_shared_with_unshared(five_apps(), onednn_runners(), /*bitwise=*/false);
+}
+
+
+TEST_CASE("executor: five apps on one stem run the stem once per frame") {
+    const graph base = models::base_model(1);
+    run_counters counters;
+    executor ex({.input = stream_shape, .stream_fps = 15, .threads = 1, .runners = counting(onednn_runners(), counters)});
+    for (int i = 0; i < 5; ++i)
+        ex.add_app("app" + std::to_string(i), models::fine_tuned(base, 11, 10 + static_cast<std::uint64_t>(i)),
+                   {.branch_point = 11});
+    REQUIRE(ex.plan()->stem_steps() == 1);
+    const auto steps = ex.plan()->steps();
+    CHECK(steps.front().is_stem);
+    CHECK(steps.front().layer_end == 11);
+    CHECK(steps.front().trie_nodes == ex.trie().node_count());
+    const std::uint64_t calls_before = counters.calls;
+    for (std::uint64_t f = 0; f < 10; ++f) {
+        const frame_result& r = ex.process(models::frame(f).view());
+        CHECK(r.stem_runs == 1);
+        CHECK(r.suffix_runs == 5);
+    }
+    CHECK(counters.calls - calls_before == 10 * (1 + 5));  // unshared would be 10 x (5 + 5)
+}
+
+TEST_CASE("executor: plan steps join unbranched trie nodes and reuse compiled runners across changes") {
+    const graph base = models::base_model(1);
+    run_counters counters;
+    executor ex({.input = stream_shape, .stream_fps = 15, .threads = 1, .runners = counting(onednn_runners(), counters)});
+    ex.add_app("a", models::fine_tuned(base, 11, 100), {.branch_point = 11});
+    ex.add_app("b", models::fine_tuned(base, 11, 200), {.branch_point = 11});
+    ex.add_app("d", models::fine_tuned(base, 3, 400), {.branch_point = 3});
+    auto steps = ex.plan()->steps();
+    // stem [0,3) -> suffix d, stem [3,11) -> suffixes a, b.
+    REQUIRE(steps.size() == 5);
+    CHECK((steps[0].is_stem && steps[0].layer_begin == 0 && steps[0].layer_end == 3));
+    CHECK((!steps[1].is_stem && steps[1].label == "d" && steps[1].parent == 0));
+    CHECK((steps[2].is_stem && steps[2].layer_begin == 3 && steps[2].layer_end == 11 && steps[2].parent == 0));
+    CHECK((steps[3].label == "a" && steps[4].label == "b" && steps[3].parent == 2));
+
+    // Same depth as a and b: only the new suffix is compiled.
+    std::uint64_t compiled = counters.compiled;
+    ex.add_app("b2", models::fine_tuned(base, 11, 250), {.branch_point = 11});
+    CHECK(counters.compiled - compiled == 1);
+    // Branching at 8 splits stem [3,11) into [3,8) and [8,11): two stems and one suffix.
+    compiled = counters.compiled;
+    ex.add_app("c", models::fine_tuned(base, 8, 300), {.branch_point = 8});
+    CHECK(counters.compiled - compiled == 3);
+    CHECK(ex.plan()->stem_steps() == 3);
+    // A rate change recompiles nothing.
+    compiled = counters.compiled;
+    ex.set_fps("c", 5);
+    CHECK(counters.compiled == compiled);
+    // Removing c joins [3,8) and [8,11) back into [3,11), compiled again: a plan keeps only the
+    // runners it uses, so memory does not grow with past plans.
+    compiled = counters.compiled;
+    ex.remove_app("c");
+    CHECK(counters.compiled - compiled == 1);
+    CHECK(ex.plan()->stem_steps() == 2);
+    CHECK(ex.plan()->arena_bytes() <= ex.plan()->unshared_buffer_bytes());
+    CHECK_FALSE(ex.plan()->describe().empty());
+}
+
+TEST_CASE("executor: each app processes exactly its rate; a stem runs at the highest rate below it") {
+    const graph base = models::base_model(1);
+    executor ex({.input = stream_shape, .stream_fps = 15, .threads = 1});
+    ex.add_app("five", models::fine_tuned(base, 11, 100), {.branch_point = 11, .fps = 5});
+    ex.add_app("three", models::fine_tuned(base, 11, 200), {.branch_point = 11, .fps = 3});
+    std::vector<std::uint64_t> five;
+    std::vector<std::uint64_t> three;
+    std::size_t stem_runs = 0;
+    for (std::uint64_t n = 0; n < 150; ++n) {
+        const frame_result& r = ex.process(models::frame(n % 4).view());
+        stem_runs += r.stem_runs;
+        if (r.find("five")->processed) five.push_back(n);
+        if (r.find("three")->processed) {
+            three.push_back(n);
+            CHECK(r.find("five")->processed);  // nested: the stem ran for it anyway
+        }
+        if (!r.find("five")->processed) CHECK(r.find("five")->decision == -1);
+    }
+    CHECK(stem_runs == 50);
+    CHECK(five.size() == 50);
+    CHECK(three.size() == 30);
+    CHECK(std::vector<std::uint64_t>(five.begin(), five.begin() + 4) == std::vector<std::uint64_t>{0, 3, 6, 9});
+    // Stem frames j = n / 3; "three" takes j = 0, 2, 4, 5, 7, 9, 10: n = 0, 6, 12, 15, 21, 27, 30.
+    CHECK(std::vector<std::uint64_t>(three.begin(), three.begin() + 7) ==
+          std::vector<std::uint64_t>{0, 6, 12, 15, 21, 27, 30});
+}
+
+TEST_CASE("executor: hot-swap under a running stream loses no frame accounting") {
+    const graph base = models::base_model(1);
+    std::map<std::string, graph> variants;
+    variants.emplace("k11", models::fine_tuned(base, 11, 100));
+    variants.emplace("k8", models::fine_tuned(base, 8, 100));
+    variants.emplace("k3", models::fine_tuned(base, 3, 300));
+    variants.emplace("k0", models::fine_tuned(base, 0, 400));
+
+    executor ex({.input = stream_shape, .stream_fps = 15, .threads = 1});
+    std::map<std::uint64_t, std::shared_ptr<const execution_plan>> plans;
+    std::map<std::uint64_t, std::map<std::string, std::string>> variant_of;  // version -> app -> variant
+    std::map<std::string, std::string> deployed;
+    plans[ex.plan()->version()] = ex.plan();
+    variant_of[ex.plan()->version()] = deployed;
+
+    struct record {
+        std::uint64_t frame;
+        std::uint64_t version;
+        std::map<std::string, std::vector<float>> scores;  // processed apps only
+        std::set<std::string> present;
+    };
+    std::vector<record> records;
+    std::atomic<bool> changes_done{false};
+    constexpr std::uint64_t min_frames = 300;
+
+    std::thread stream([&] {
+        for (std::uint64_t n = 0; !changes_done.load() || n < min_frames; ++n) {
+            const tensor<float> frame = models::frame(n % 7);
+            const frame_result& r = ex.process(frame.view());
+            record rec{r.frame, r.plan_version, {}, {}};
+            for (const auto& a : r.apps) {
+                rec.present.insert(std::string(a.app));
+                if (a.processed) rec.scores[std::string(a.app)].assign(a.scores.begin(), a.scores.end());
+            }
+            records.push_back(std::move(rec));
+        }
+    });
+
+    const auto apply = [&](auto&& change) {
+        change();
+        const auto plan = ex.plan();
+        plans[plan->version()] = plan;
+        variant_of[plan->version()] = deployed;
+        std::this_thread::sleep_for(std::chrono::milliseconds(3));
+    };
+    apply([&] { ex.add_app("x", variants.at("k11"), {.branch_point = 11, .fps = 5}); deployed["x"] = "k11"; });
+    apply([&] { ex.add_app("y", variants.at("k3"), {.branch_point = 3, .fps = 15}); deployed["y"] = "k3"; });
+    apply([&] { ex.add_app("z", variants.at("k0"), {.branch_point = 0, .fps = 2}); deployed["z"] = "k0"; });
+    apply([&] { ex.set_fps("x", 7.5); });
+    apply([&] { ex.replace_app("x", variants.at("k8"), {.branch_point = 8, .fps = 3}); deployed["x"] = "k8"; });
+    apply([&] { ex.remove_app("y"); deployed.erase("y"); });
+    apply([&] { ex.add_app("y", variants.at("k11"), {.branch_point = 11, .fps = 1}); deployed["y"] = "k11"; });
+    apply([&] { ex.set_threads(1); });
+    apply([&] { ex.remove_app("z"); deployed.erase("z"); });
+    changes_done = true;
+    stream.join();
+
+    REQUIRE(records.size() >= min_frames);
+    CHECK(ex.frames() == records.size());
+    std::map<std::string, std::unique_ptr<onednn::compiled_graph>> whole;
+    for (const auto& [name, g] : variants) whole[name] = std::make_unique<onednn::compiled_graph>(g, onednn::compile_options{.threads = 1});
+    std::set<std::uint64_t> versions_seen;
+    for (std::size_t i = 0; i < records.size(); ++i) {
+        const record& rec = records[i];
+        CAPTURE(rec.frame);
+        REQUIRE(rec.frame == i);  // every frame once, in order, across swaps
+        if (i > 0) REQUIRE(rec.version >= records[i - 1].version);
+        versions_seen.insert(rec.version);
+        REQUIRE(plans.count(rec.version) == 1);
+        const auto& plan = *plans.at(rec.version);
+        std::set<std::string> in_plan;
+        for (const auto& [name, v] : variant_of.at(rec.version)) in_plan.insert(name);
+        CHECK(rec.present == in_plan);
+        std::set<std::string> processed;
+        for (const auto& [name, s] : rec.scores) processed.insert(name);
+        CHECK(processed == expected_apps(plan, rec.frame));
+        if (i % 5 == 0) {
+            for (const auto& [name, s] : rec.scores) {
+                const tensor<float> expected = whole.at(variant_of.at(rec.version).at(name))->run(models::frame(rec.frame % 7).view());
+                CHECK(relative_gap(s, expected.values()) < 1e-5);
+            }
+        }
+    }
+    // The stream ran through the swaps: it saw the last plan and several before it.
+    CHECK(versions_seen.count(plans.rbegin()->first) == 1);
+    CHECK(versions_seen.size() >= 3);
+}
+
+TEST_CASE("executor: bad input gives a clear error and leaves the plan and trie unchanged") {
+    const graph base = models::base_model(1);
+    executor ex({.input = stream_shape, .stream_fps = 15, .threads = 1});
+    ex.add_app("a", models::fine_tuned(base, 11, 100), {.branch_point = 11});
+    ex.add_app("b", models::fine_tuned(base, 8, 200), {.branch_point = 8, .fps = 5});
+    const tensor<float> frame = models::frame(3);
+    const frame_result& first = ex.process(frame.view());
+    const std::vector<float> before(first.find("a")->scores.begin(), first.find("a")->scores.end());
+    const std::uint64_t version = ex.plan_version();
+    const auto state = [&] {
+        const auto t = ex.trie();
+        std::vector<std::uint64_t> out{t.node_count(), t.apps().size()};
+        for (const auto& [id, n] : t.nodes()) out.push_back(id * 1000 + n.apps);
+        return out;
+    };
+    const auto trie_before = state();
+
+    graph gray(shape{1, 16, 16});
+    gray.add("conv", conv2d_spec{.out_channels = 4, .kernel = 3, .padding = 1});
+    gray.add("fc", dense_spec{.out_features = 2});
+    gray.bind_random(4);
+    std::string msg = error_of([&] { ex.add_app("gray", gray, {.branch_point = 1}); });
+    CHECK(msg.find("app 'gray'") != std::string::npos);
+    CHECK(msg.find("does not match the stream") != std::string::npos);
+    msg = error_of([&] { ex.add_app("c", base, {.branch_point = 40}); });
+    CHECK(msg.find("app 'c'") != std::string::npos);
+    CHECK(msg.find("outside the model") != std::string::npos);
+    msg = error_of([&] { ex.add_app("c", base, {.branch_point = 5}); });
+    CHECK(msg.find("not a branch point") != std::string::npos);
+    msg = error_of([&] { ex.add_app("c", base, {.branch_point = 3, .fps = 16}); });
+    CHECK(msg.find("above the stream") != std::string::npos);
+    msg = error_of([&] { ex.add_app("c", base, {.branch_point = 3, .decision = decision_rule::above(0.5F, 9)}); });
+    CHECK(msg.find("app 'c'") != std::string::npos);
+    msg = error_of([&] { ex.remove_app("nobody"); });
+    CHECK(msg.find("app 'nobody'") != std::string::npos);
+    CHECK(msg.find("not deployed") != std::string::npos);
+    CHECK(error_of([&] { ex.set_fps("nobody", 3); }).find("app 'nobody'") != std::string::npos);
+    CHECK(error_of([&] { ex.replace_app("nobody", base, {.branch_point = 3}); }).find("not deployed") != std::string::npos);
+    CHECK(error_of([&] { ex.replace_app("a", base, {.branch_point = 6}); }).find("not a branch point") != std::string::npos);
+    CHECK(error_of([&] { ex.add_app("a", base, {.branch_point = 3}); }).find("already deployed") != std::string::npos);
+    CHECK(error_of([&] { ex.set_threads(-1); }).find("thread count") != std::string::npos);
+    const tensor<float> wrong(dims{1, 3, 8, 8});
+    CHECK(error_of([&] { (void)ex.process(wrong.view()); }).find("{1, 3, 8, 8}") != std::string::npos);
+
+    CHECK(ex.plan_version() == version);
+    CHECK(state() == trie_before);
+    const frame_result& r = ex.process(frame.view());
+    CHECK(r.plan_version == version);
+    CHECK(r.apps.size() == 2);
+    CHECK(bit_equal(r.find("a")->scores, before));
+}
+
+TEST_CASE("executor: no allocation per frame in steady state outside the backend") {
+    const graph base = models::base_model(1);
+    run_counters counters;
+    executor ex({.input = stream_shape, .stream_fps = 15, .threads = 1, .runners = counting(onednn_runners(), counters)});
+    for (const auto& a : five_apps())
+        ex.add_app(a.name, models::fine_tuned(base, a.k, a.seed), {.branch_point = a.k, .fps = a.k == 3 ? 5.0 : 0.0});
+    const tensor<float> frame = models::frame(1);
+    for (int i = 0; i < 3; ++i) (void)ex.process(frame.view());  // picks the plan up, warms the primitives
+    const auto addresses = ex.plan()->output_addresses();
+
+    const std::uint64_t total_before = test::allocation_count();
+    const std::uint64_t backend_before = counters.backend_allocations.load();
+    constexpr int frames = 60;
+    for (int i = 0; i < frames; ++i) (void)ex.process(frame.view());
+    const std::uint64_t total = test::allocation_count() - total_before;
+    const std::uint64_t backend = counters.backend_allocations.load() - backend_before;
+    CHECK(total - backend == 0);
+    CHECK(ex.plan()->output_addresses() == addresses);
+    MESSAGE("allocations per frame inside onednn::compiled_graph::run: " << static_cast<double>(backend) / frames);
+}
