@@ -6,9 +6,12 @@
 
 #include <stemshare/core/error.hpp>
 
+#include "plan_command.hpp"
+
 int main(int argc, char** argv) {
     CLI::App app{"stemshare: shared DNN stems for multi-app video analytics"};
     app.require_subcommand(1);
+    stemshare::tools::register_plan_command(app);
     try {
         app.parse(argc, argv);
     } catch (const CLI::ParseError& e) {

@@ -3,6 +3,7 @@
 /// The original Mainstream greedy scheduler, exactly as their experiments ran it (DESIGN.md
 /// section 5). Kept for reproducing published numbers; `greedy` and `exact` plan better.
 
+#include <algorithm>
 #include <cstddef>
 #include <vector>
 
@@ -44,6 +45,21 @@ struct greedy_move {
             if (o.fps_index == 0) start = &o;
         current[i] = start;
     }
+    // A move's rank depends only on the target option, so each app's options are sorted once by
+    // ratio (descending; the original's iteration order breaks ties). A round then scans an app
+    // only while its ratios can still beat the best found so far, and stops at its first
+    // eligible option: that is the option the original's full scan would keep for this app.
+    std::vector<std::vector<std::size_t>> order(n);
+    std::vector<std::vector<double>> ratios(n);
+    for (std::size_t i = 0; i < n; ++i) {
+        const std::vector<option>& opts = p.options(i);
+        for (const option& o : opts) ratios[i].push_back((1.0 - o.quality.f1) / o.suffix_cost);
+        for (std::size_t c = 0; c < opts.size(); ++c)
+            if (ratios[i][c] > 0.0) order[i].push_back(c);  // ratio 0 or NaN never beats the start of 0
+        std::sort(order[i].begin(), order[i].end(), [&](std::size_t x, std::size_t y) {
+            return ratios[i][x] > ratios[i][y] || (ratios[i][x] == ratios[i][y] && x < y);
+        });
+    }
     stem_envelope envelope(p);
     for (;;) {
         envelope.reset(current);
@@ -52,19 +68,23 @@ struct greedy_move {
         std::size_t best_app = n;
         const option* best_option = nullptr;
         for (std::size_t i = 0; i < n; ++i) {
-            envelope.focus(i);
             const double current_metric = 1.0 - current[i]->quality.f1;
-            for (const option& o : p.options(i)) {
-                if (&o == current[i]) continue;
-                const double metric = 1.0 - o.quality.f1;
-                const double ratio = metric / o.suffix_cost;
-                if (!(metric < current_metric && ratio > best_ratio)) continue;
+            bool focused = false;
+            for (std::size_t c : order[i]) {
+                if (!(ratios[i][c] > best_ratio)) break;
+                const option& o = p.options(i)[c];
+                if (&o == current[i] || !(1.0 - o.quality.f1 < current_metric)) continue;
+                if (!focused) {
+                    envelope.focus(i);
+                    focused = true;
+                }
                 const double cost = envelope.cost_with(o);
                 if (cost <= budget + budget_tolerance) {
-                    best_ratio = ratio;
+                    best_ratio = ratios[i][c];
                     best_cost = cost;
                     best_app = i;
                     best_option = &o;
+                    break;
                 }
             }
         }

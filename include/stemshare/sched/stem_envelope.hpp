@@ -17,8 +17,8 @@ class stem_envelope {
 public:
     /// For problem `p` (kept by reference: it must outlive the envelope).
     constexpr explicit stem_envelope(const problem& p)
-        : p_(&p), m_(p.levels().size()), g_(p.fps_grid().size()),
-          top1_(m_), top2_(m_), top1_app_(m_), without_(m_), a_(m_ * g_), b_(m_) {}
+        : p_(&p), m_(p.levels().size()),
+          top1_(m_), top2_(m_), top1_app_(m_), without_(m_), b_(m_) {}
 
     /// Makes `current` (one option per app) the plan that moves are measured against.
     constexpr void reset(const std::vector<const option*>& current) {
@@ -47,7 +47,7 @@ public:
     /// Cost of the current plan.
     [[nodiscard]] constexpr double cost() const noexcept { return suffix_sum_ + stem_; }
 
-    /// Prepares `cost_with` for moves of app i.
+    /// Prepares `cost_with` for moves of app i: the envelope of the other apps, O(levels).
     constexpr void focus(std::size_t i) {
         focus_ = i;
         for (std::size_t j = 0; j < m_; ++j)
@@ -57,21 +57,15 @@ public:
             b_[j] = tail;
             tail += p_->level_segment(j) * without_[j];
         }
-        const std::vector<double>& grid = p_->fps_grid();
-        for (std::size_t g = 0; g < g_; ++g) {
-            double run = 0.0;
-            for (std::size_t j = 0; j < m_; ++j) {
-                run += p_->level_segment(j) * (without_[j] > grid[g] ? without_[j] : grid[g]);
-                a_[g * m_ + j] = run;
-            }
-        }
     }
 
-    /// Cost of the current plan with the focused app moved to `o` (one of its options).
+    /// Cost of the current plan with the focused app moved to `o` (one of its options), O(level of o).
     [[nodiscard]] constexpr double cost_with(const option& o) const noexcept {
-        const auto j = static_cast<std::size_t>(o.level);
-        const auto g = static_cast<std::size_t>(o.fps_index);
-        return (suffix_sum_ - (*current_)[focus_]->suffix_cost + o.suffix_cost) + a_[g * m_ + j] + b_[j];
+        const auto top = static_cast<std::size_t>(o.level);
+        double stem = b_[top];
+        for (std::size_t j = 0; j <= top; ++j)
+            stem += p_->level_segment(j) * (without_[j] > o.fps ? without_[j] : o.fps);
+        return (suffix_sum_ - (*current_)[focus_]->suffix_cost + o.suffix_cost) + stem;
     }
 
 private:
@@ -89,14 +83,13 @@ private:
 
     const problem* p_;
     std::size_t m_;
-    std::size_t g_;
     const std::vector<const option*>* current_ = nullptr;
     std::size_t focus_ = 0;
     double suffix_sum_ = 0.0;
     double stem_ = 0.0;
     std::vector<double> top1_, top2_;
     std::vector<std::ptrdiff_t> top1_app_;
-    std::vector<double> without_, a_, b_;
+    std::vector<double> without_, b_;
 };
 
 }  // namespace stemshare::sched
