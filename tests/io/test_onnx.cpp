@@ -1,0 +1,401 @@
+// ONNX import: parity with PyTorch on the exported fixtures, binding chains to ONNX initializers,
+// and models written here with the protobuf API for the cases PyTorch does not emit.
+#include <doctest/doctest.h>
+
+#include <cmath>
+#include <limits>
+#include <string>
+#include <vector>
+
+#include <stemshare/io/bind_weights.hpp>
+#include <stemshare/io/npy.hpp>
+#include <stemshare/io/onnx_import.hpp>
+#include <stemshare/io/safetensors.hpp>
+
+#include "io_test_support.hpp"
+
+using namespace stemshare;
+using io_test::error_of;
+using io_test::fixture;
+using io_test::scratch_dir;
+
+namespace {
+
+std::size_t count_kind(const graph& g, std::string_view kind) {
+    return static_cast<std::size_t>(
+        std::count_if(g.nodes().begin(), g.nodes().end(), [&](const node& n) { return kind_name(n.spec) == kind; }));
+}
+
+struct parity {
+    float reference = 0;
+    float onednn = 0;
+    float scale = 0;
+    float tolerance = 0;
+};
+
+parity onnx_parity(const std::string& name) {
+    const graph g = io::load_onnx(fixture(name + ".onnx"));
+    const tensor<float> x = io::load_npy(fixture(name + ".input.npy"));
+    const tensor<float> expected = io::load_npy(fixture(name + ".output.npy"));
+    onednn::compiled_graph compiled(g, {.batch = x.extents()[0], .threads = 1});
+    return {io_test::max_abs_diff(reference::run(g, x.view()), expected), io_test::max_abs_diff(compiled.run(x.view()), expected),
+            io_test::max_abs(expected), io_test::parity_tolerance(expected)};
+}
+
+/// Builds small ONNX models with the protobuf API.
+class model_builder {
+public:
+    explicit model_builder(const std::vector<std::int64_t>& input_dims, std::int64_t opset = 13) {
+        model_.set_ir_version(7);
+        auto* op = model_.add_opset_import();
+        op->set_domain("");
+        op->set_version(opset);
+        graph_ = model_.mutable_graph();
+        graph_->set_name("test");
+        auto* in = graph_->add_input();
+        in->set_name("x");
+        auto* tt = in->mutable_type()->mutable_tensor_type();
+        tt->set_elem_type(onnx::TensorProto_DataType_FLOAT);
+        for (auto d : input_dims) {
+            auto* dim = tt->mutable_shape()->add_dim();
+            if (d < 0) dim->set_dim_param("N");
+            else dim->set_dim_value(d);
+        }
+    }
+    /// An f32 initializer, in raw_data or in float_data.
+    onnx::TensorProto* initializer(const std::string& name, const std::vector<std::int64_t>& dims, const std::vector<float>& values,
+                                   bool raw = true) {
+        auto* t = graph_->add_initializer();
+        t->set_name(name);
+        t->set_data_type(onnx::TensorProto_DataType_FLOAT);
+        for (auto d : dims) t->add_dims(d);
+        if (raw) t->set_raw_data(std::string(reinterpret_cast<const char*>(values.data()), values.size() * sizeof(float)));
+        else
+            for (float v : values) t->add_float_data(v);
+        return t;
+    }
+    onnx::NodeProto* node(const std::string& op, const std::string& name, const std::vector<std::string>& inputs,
+                          const std::string& output) {
+        auto* n = graph_->add_node();
+        n->set_op_type(op);
+        n->set_name(name);
+        for (const auto& i : inputs) n->add_input(i);
+        n->add_output(output);
+        return n;
+    }
+    static void ints(onnx::NodeProto* n, const std::string& name, const std::vector<std::int64_t>& values) {
+        auto* a = n->add_attribute();
+        a->set_name(name);
+        a->set_type(onnx::AttributeProto_AttributeType_INTS);
+        for (auto v : values) a->add_ints(v);
+    }
+    static void integer(onnx::NodeProto* n, const std::string& name, std::int64_t value) {
+        auto* a = n->add_attribute();
+        a->set_name(name);
+        a->set_type(onnx::AttributeProto_AttributeType_INT);
+        a->set_i(value);
+    }
+    static void real(onnx::NodeProto* n, const std::string& name, float value) {
+        auto* a = n->add_attribute();
+        a->set_name(name);
+        a->set_type(onnx::AttributeProto_AttributeType_FLOAT);
+        a->set_f(value);
+    }
+    void output(const std::string& name) { graph_->add_output()->set_name(name); }
+    void save(const std::filesystem::path& p) const {
+        std::ofstream out(p, std::ios::binary);
+        model_.SerializeToOstream(&out);
+    }
+    [[nodiscard]] graph import() const { return io::import_onnx(model_, ".", "test-model"); }
+    [[nodiscard]] std::string import_error() const {
+        return error_of([&] { (void)io::import_onnx(model_, ".", "test-model"); });
+    }
+
+private:
+    onnx::ModelProto model_;
+    onnx::GraphProto* graph_ = nullptr;
+};
+
+/// 3x3 box filter (all-ones kernel) on a 1x1x4x4 input, with the pads given.
+model_builder box_conv(const std::vector<std::int64_t>& pads, bool raw_weights) {
+    model_builder b({1, 1, 4, 4});
+    b.initializer("w", {1, 1, 3, 3}, std::vector<float>(9, 1.0F), raw_weights);
+    auto* conv = b.node("Conv", "box", {"x", "w"}, "y");
+    model_builder::ints(conv, "pads", pads);
+    model_builder::ints(conv, "kernel_shape", {3, 3});
+    b.output("y");
+    return b;
+}
+
+tensor<float> iota_image(std::int64_t h, std::int64_t w) {
+    tensor<float> x(dims{1, 1, h, w});
+    for (std::int64_t i = 0; i < x.numel(); ++i) x[i] = static_cast<float>(i + 1);
+    return x;
+}
+
+}  // namespace
+
+// ---- parity with PyTorch on the exported fixtures --------------------------------------------------
+
+TEST_CASE("onnx: MobileNetV2 64x64 (batch-norms folded by the exporter) matches PyTorch") {
+    const graph g = io::load_onnx(fixture("mobilenet_v2_64.onnx"));
+    CHECK(count_kind(g, "conv2d") == 52);
+    CHECK(count_kind(g, "add") == 11);
+    CHECK(count_kind(g, "batch_norm") == 0);
+    CHECK(g.output_shape() == shape{10, 1, 1});
+    const parity p = onnx_parity("mobilenet_v2_64");
+    MESSAGE("mobilenet_v2_64 ONNX path: max abs error reference " << p.reference << ", oneDNN " << p.onednn << " (max |y| "
+                                                                   << p.scale << ", tolerance " << p.tolerance << ")");
+    CHECK(p.reference <= p.tolerance);
+    CHECK(p.onednn <= p.tolerance);
+}
+
+TEST_CASE("onnx: ResNet block stack (BatchNormalization, pools, concat, shape folding, MatMul+Add) matches PyTorch") {
+    const graph g = io::load_onnx(fixture("resnet_stack.onnx"));
+    CHECK(count_kind(g, "batch_norm") == 6);
+    CHECK(count_kind(g, "add") == 2);  // the head's bias Add is folded into the dense layer
+    CHECK(count_kind(g, "concat") == 1);
+    CHECK(count_kind(g, "flatten") == 1);  // Shape/Gather/Unsqueeze/Concat/Reshape folded to one flatten
+    REQUIRE(count_kind(g, "pool2d") == 2);
+    const auto avg = std::find_if(g.nodes().begin(), g.nodes().end(), [](const node& n) {
+        return std::holds_alternative<pool2d_spec>(n.spec) && std::get<pool2d_spec>(n.spec).kind == pool_kind::avg;
+    });
+    REQUIRE(avg != g.nodes().end());
+    CHECK(!std::get<pool2d_spec>(avg->spec).count_include_pad);
+    CHECK(std::get<dense_spec>(g.nodes().back().spec).bias);
+    const parity p = onnx_parity("resnet_stack");
+    MESSAGE("resnet_stack ONNX path: max abs error reference " << p.reference << ", oneDNN " << p.onednn << " (max |y| " << p.scale
+                                                                << ", tolerance " << p.tolerance << ")");
+    CHECK(p.reference <= p.tolerance);
+    CHECK(p.onednn <= p.tolerance);
+}
+
+TEST_CASE("onnx: the 28x28 net (Clip as relu6, Gemm, Softmax) matches PyTorch") {
+    const graph g = io::load_onnx(fixture("net28.onnx"));
+    CHECK(count_kind(g, "activation") == 5);
+    CHECK(std::get<activation_spec>(g.at(2).spec).kind == activation_kind::relu6);
+    CHECK(count_kind(g, "softmax") == 1);
+    const parity p = onnx_parity("net28");
+    MESSAGE("net28 ONNX path: max abs error reference " << p.reference << ", oneDNN " << p.onednn << " (tolerance " << p.tolerance << ")");
+    CHECK(p.reference <= p.tolerance);
+    CHECK(p.onednn <= p.tolerance);
+}
+
+TEST_CASE("onnx: a chain binds by name to the initializers of an ONNX file") {
+    graph from_onnx = io_test::resnet_stack.to_graph();
+    const io::onnx_weights w(fixture("resnet_stack.onnx"));
+    // The exporter renamed the MatMul weight (it folded the transpose), so the head comes by a rule.
+    auto rename = [&](std::string_view layer, std::string_view param) {
+        const auto modules = io_test::resnet_stack_modules();
+        const std::string module = modules.at(std::string(layer));
+        if (module == "head" && param == "weight") {
+            for (const auto& n : w.names())
+                if (n.starts_with("onnx::MatMul")) return n;
+        }
+        return module + "." + std::string(param);
+    };
+    const std::string e = error_of([&] { io::bind_weights(from_onnx, w, {.rename = rename}); });
+    // The head weight in ONNX is the transposed {64, 10} MatMul operand, which the shape check catches.
+    CHECK(e.find("parameter 'weight' needs dims {10, 64}") != std::string::npos);
+    CHECK(e.find("has {64, 10}") != std::string::npos);
+
+    graph net = io_test::net28.to_graph();
+    const io::onnx_weights w28(fixture("net28.onnx"));
+    io::bind_weights(net, w28, {.mode = io::bind_mode::by_order, .require_all_used = true});
+    const tensor<float> x = io::load_npy(fixture("net28.input.npy"));
+    const tensor<float> expected = io::load_npy(fixture("net28.output.npy"));
+    const float err = io_test::max_abs_diff(reference::run(net, x.view()), expected);
+    MESSAGE("net28 chain bound from ONNX initializers: max abs error " << err);
+    CHECK(err <= io_test::parity_tolerance(expected));
+}
+
+// ---- importer details on hand-written models ---------------------------------------------------------
+
+TEST_CASE("onnx: asymmetric Conv pads map to padding4 and compute a zero-padded box filter") {
+    const graph g = box_conv({0, 0, 1, 1}, /*raw_weights=*/false).import();  // weights in float_data
+    REQUIRE(g.size() == 1);
+    const auto& spec = std::get<conv2d_spec>(g.at(0).spec);
+    CHECK(spec.padding == padding4(0, 0, 1, 1));
+    CHECK(!spec.bias);
+    CHECK(g.output_shape() == shape{1, 3, 3});
+    const tensor<float> x = iota_image(4, 4);
+    const tensor<float> y = reference::run(g, x.view());
+    for (std::int64_t r = 0; r < 3; ++r)
+        for (std::int64_t c = 0; c < 3; ++c) {
+            float sum = 0;
+            for (std::int64_t i = r; i < std::min<std::int64_t>(r + 3, 4); ++i)
+                for (std::int64_t j = c; j < std::min<std::int64_t>(c + 3, 4); ++j) sum += x[i * 4 + j];
+            CHECK(y[r * 3 + c] == sum);
+        }
+}
+
+TEST_CASE("onnx: initializers from an external data file are read at their offset") {
+    scratch_dir dir;
+    model_builder b = box_conv({1, 1, 1, 1}, true);
+    onnx::TensorProto* bias = b.initializer("bias", {1}, {}, true);
+    bias->clear_raw_data();
+    bias->set_data_location(onnx::TensorProto_DataLocation_EXTERNAL);
+    auto add_kv = [&](const char* k, const std::string& v) {
+        auto* e = bias->add_external_data();
+        e->set_key(k);
+        e->set_value(v);
+    };
+    add_kv("location", "weights.bin");
+    add_kv("offset", "4");
+    add_kv("length", "4");
+    b.save(dir / "model.onnx");
+    const std::string wrong_order = error_of([&] { (void)io::load_onnx(dir / "model.onnx"); });
+    CHECK(wrong_order.find("weights.bin") != std::string::npos);  // the file does not exist yet
+    CHECK(wrong_order.find("does not exist") != std::string::npos);
+
+    const float junk = 99.0F, half = 0.5F;
+    io_test::write_bytes(dir / "weights.bin", std::string(reinterpret_cast<const char*>(&junk), 4) +
+                                                  std::string(reinterpret_cast<const char*>(&half), 4));
+    // Make the conv read the bias: rebuild with the third input.
+    model_builder with_bias({1, 1, 4, 4});
+    with_bias.initializer("w", {1, 1, 3, 3}, std::vector<float>(9, 1.0F));
+    onnx::TensorProto* eb = with_bias.initializer("bias", {1}, {}, true);
+    eb->clear_raw_data();
+    eb->set_data_location(onnx::TensorProto_DataLocation_EXTERNAL);
+    for (const auto& [k, v] : std::vector<std::pair<std::string, std::string>>{{"location", "weights.bin"}, {"offset", "4"}, {"length", "4"}}) {
+        auto* e = eb->add_external_data();
+        e->set_key(k);
+        e->set_value(v);
+    }
+    auto* conv = with_bias.node("Conv", "box", {"x", "w", "bias"}, "y");
+    model_builder::ints(conv, "pads", {1, 1, 1, 1});
+    with_bias.output("y");
+    with_bias.save(dir / "model.onnx");
+    const graph g = io::load_onnx(dir / "model.onnx");
+    REQUIRE(g.at(0).params.size() == 2);
+    CHECK(g.at(0).params[1][0] == 0.5F);
+    const tensor<float> x = iota_image(4, 4);
+    const tensor<float> y = reference::run(g, x.view());
+    CHECK(y[5] == 0.5F + (1 + 2 + 3 + 5 + 6 + 7 + 9 + 10 + 11));  // output (1, 1) sees rows 0..2, cols 0..2
+}
+
+TEST_CASE("onnx: MaxPool ceil_mode gives PyTorch's output size and values") {
+    model_builder b({1, 1, 5, 5});
+    auto* pool = b.node("MaxPool", "pool", {"x"}, "y");
+    model_builder::ints(pool, "kernel_shape", {2, 2});
+    model_builder::ints(pool, "strides", {2, 2});
+    model_builder::integer(pool, "ceil_mode", 1);
+    b.output("y");
+    const graph g = b.import();
+    CHECK(g.output_shape() == shape{1, 3, 3});
+    const tensor<float> x = iota_image(5, 5);  // increasing, so each window's max is its last in-bounds pixel
+    const tensor<float> y = reference::run(g, x.view());
+    for (std::int64_t r = 0; r < 3; ++r)
+        for (std::int64_t c = 0; c < 3; ++c)
+            CHECK(y[r * 3 + c] == x[std::min<std::int64_t>(2 * r + 1, 4) * 5 + std::min<std::int64_t>(2 * c + 1, 4)]);
+}
+
+// ---- what the importer refuses -------------------------------------------------------------------------
+
+TEST_CASE("onnx: an unsupported operator names the op, the node and the opset") {
+    model_builder b({1, 1, 4, 4});
+    b.node("Tanh", "my_tanh", {"x"}, "y");
+    b.output("y");
+    const std::string e = b.import_error();
+    INFO(e);
+    CHECK(e.find("node 'my_tanh'") != std::string::npos);
+    CHECK(e.find("operator 'Tanh' is not supported") != std::string::npos);
+    CHECK(e.find("opset 13") != std::string::npos);
+
+    model_builder custom({1, 1, 4, 4});
+    custom.node("FusedConv", "fused", {"x"}, "y")->set_domain("com.microsoft");
+    custom.output("y");
+    CHECK(custom.import_error().find("of domain 'com.microsoft' is not supported") != std::string::npos);
+}
+
+TEST_CASE("onnx: a missing initializer names the tensor and the node") {
+    model_builder b({1, 1, 4, 4});
+    b.node("Conv", "conv0", {"x", "conv0.weight"}, "y");
+    b.output("y");
+    const std::string e = b.import_error();
+    INFO(e);
+    CHECK(e.find("node 'conv0'") != std::string::npos);
+    CHECK(e.find("input 'conv0.weight' is not defined") != std::string::npos);
+    CHECK(e.find("missing initializer") != std::string::npos);
+}
+
+TEST_CASE("onnx: an input of the wrong rank is refused with its shape") {
+    model_builder b({-1, 28, 28});
+    b.node("Relu", "r", {"x"}, "y");
+    b.output("y");
+    const std::string e = b.import_error();
+    INFO(e);
+    CHECK(e.find("input 'x': has rank 3 ([N, 28, 28])") != std::string::npos);
+    CHECK(e.find("[N, C, H, W]") != std::string::npos);
+}
+
+TEST_CASE("onnx: unsupported attribute values are refused, naming the attribute") {
+    SUBCASE("Clip other than (0, 6)") {
+        model_builder b({1, 1, 4, 4});
+        b.initializer("lo", {}, {0.0F});
+        b.initializer("hi", {}, {1.0F});
+        b.node("Clip", "clip", {"x", "lo", "hi"}, "y");
+        b.output("y");
+        CHECK(b.import_error().find("Clip(0.000000, 1.000000) is not supported") != std::string::npos);
+    }
+    SUBCASE("Gemm alpha") {
+        model_builder b({1, 1, 2, 2});
+        b.node("Flatten", "flat", {"x"}, "f");
+        b.initializer("w", {3, 4}, std::vector<float>(12, 0.1F));
+        auto* gemm = b.node("Gemm", "fc", {"f", "w"}, "y");
+        model_builder::integer(gemm, "transB", 1);
+        model_builder::real(gemm, "alpha", 0.5F);
+        b.output("y");
+        CHECK(b.import_error().find("alpha and beta other than 1 are not supported") != std::string::npos);
+    }
+    SUBCASE("dilated Conv") {
+        model_builder d({1, 1, 8, 8});
+        d.initializer("w", {1, 1, 3, 3}, std::vector<float>(9, 1.0F));
+        model_builder::ints(d.node("Conv", "dil", {"x", "w"}, "y"), "dilations", {2, 2});
+        d.output("y");
+        CHECK(d.import_error().find("dilation 2 is not supported") != std::string::npos);
+    }
+    SUBCASE("Concat on the height axis") {
+        model_builder b({1, 1, 4, 4});
+        b.node("Relu", "a", {"x"}, "a");
+        b.node("Relu", "b", {"x"}, "b");
+        model_builder::integer(b.node("Concat", "cat", {"a", "b"}, "y"), "axis", 2);
+        b.output("y");
+        CHECK(b.import_error().find("Concat along axis 2 is not supported") != std::string::npos);
+    }
+    SUBCASE("Reshape that is not a flatten") {
+        model_builder b({1, 2, 4, 4});
+        auto* shape_t = b.initializer("s", {4}, {});
+        shape_t->clear_raw_data();
+        shape_t->set_data_type(onnx::TensorProto_DataType_INT64);
+        for (std::int64_t v : {1, 4, 2, 4}) shape_t->add_int64_data(v);
+        b.node("Reshape", "re", {"x", "s"}, "y");
+        b.output("y");
+        CHECK(b.import_error().find("Reshape of [N, 2, 4, 4] to [1, 4, 2, 4] is not a flatten") != std::string::npos);
+    }
+}
+
+TEST_CASE("onnx: a non-finite weight is refused, naming the layer") {
+    model_builder b({1, 1, 4, 4});
+    std::vector<float> w(9, 1.0F);
+    w[4] = std::numeric_limits<float>::quiet_NaN();
+    b.initializer("w", {1, 1, 3, 3}, w);
+    b.node("Conv", "nan_conv", {"x", "w"}, "y");
+    b.output("y");
+    const std::string e = b.import_error();
+    INFO(e);
+    CHECK(e.find("nan_conv") != std::string::npos);
+    CHECK(e.find("non-finite value at index 4") != std::string::npos);
+}
+
+TEST_CASE("onnx: a file that is not an ONNX model, or a truncated one, is refused") {
+    scratch_dir dir;
+    io_test::write_bytes(dir / "junk.onnx", std::string("\xff\xff\xff\xff this is not protobuf", 27));
+    CHECK(error_of([&] { (void)io::load_onnx(dir / "junk.onnx"); }).find("not a valid ONNX model") != std::string::npos);
+    const std::string full = io_test::read_bytes(fixture("net28.onnx"));
+    io_test::write_bytes(dir / "cut.onnx", full.substr(0, full.size() / 2));
+    const std::string cut = error_of([&] { (void)io::load_onnx(dir / "cut.onnx"); });
+    CHECK(cut.find("cut.onnx") != std::string::npos);
+    CHECK(!cut.empty());
+    CHECK(error_of([&] { (void)io::load_onnx(dir / "absent.onnx"); }).find("cannot open") != std::string::npos);
+}
