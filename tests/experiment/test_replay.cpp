@@ -1,0 +1,68 @@
+// Replay accounting: frame selection by rate, drops while busy, stem sharing, plan cost.
+#include <doctest/doctest.h>
+
+#include <vector>
+
+#include <stemshare/experiment/replay.hpp>
+
+using namespace stemshare;
+using experiment::replay_app;
+
+TEST_CASE("replay: a cheap app at the stream rate processes every frame") {
+    const std::vector<double> layers{0.001, 0.002};
+    const std::vector<replay_app> apps{{1, 10.0}};
+    const auto r = experiment::replay(apps, layers, 10.0, 100);
+    CHECK(r.dropped_frames == 0);
+    CHECK(r.processed_frames == 100);
+    CHECK(r.achieved_fps[0] == doctest::Approx(10.0));
+    CHECK(r.measured_load == doctest::Approx(0.03));
+    CHECK(r.planned_cost == doctest::Approx(0.03));
+}
+
+TEST_CASE("replay: an app at a third of the stream rate takes every third frame") {
+    const std::vector<double> layers{0.001};
+    const std::vector<replay_app> apps{{0, 5.0}};
+    const auto r = experiment::replay(apps, layers, 15.0, 30);
+    for (std::size_t j = 0; j < 30; ++j) CHECK(r.processed[0][j] == (j % 3 == 0));
+    CHECK(r.achieved_fps[0] == doctest::Approx(5.0));
+}
+
+TEST_CASE("replay: frames that arrive while the box is busy are dropped, not queued") {
+    // 0.15 s of work per frame at 10 fps: frame 0 keeps the box busy past frame 1's arrival.
+    const std::vector<double> layers{0.15};
+    const std::vector<replay_app> apps{{0, 10.0}};
+    const auto r = experiment::replay(apps, layers, 10.0, 10);
+    for (std::size_t j = 0; j < 10; ++j) CHECK(r.processed[0][j] == (j % 2 == 0));
+    CHECK(r.dropped_frames == 5);
+    CHECK(r.achieved_fps[0] == doctest::Approx(5.0));
+    CHECK(r.planned_cost == doctest::Approx(1.5));  // the plan asks for 1.5 s of work per second
+    CHECK(r.measured_load == doctest::Approx(0.75));
+}
+
+TEST_CASE("replay: apps share the layers below their branch points") {
+    const std::vector<double> layers{0.010, 0.020, 0.004};
+    // Both apps share layers 0 and 1 and run their own layer 2.
+    const std::vector<replay_app> shared{{2, 5.0}, {2, 5.0}};
+    CHECK(experiment::frame_seconds(shared, {true, true}, layers) == doctest::Approx(0.030 + 2 * 0.004));
+    // Nothing shared: each app runs all three layers.
+    const std::vector<replay_app> alone{{0, 5.0}, {0, 5.0}};
+    CHECK(experiment::frame_seconds(alone, {true, true}, layers) == doctest::Approx(2 * 0.034));
+    // Only the wanting apps' work counts.
+    CHECK(experiment::frame_seconds(alone, {false, true}, layers) == doctest::Approx(0.034));
+    // Cost per second: shared layers at the max rate, own copies at each app's rate.
+    const std::vector<replay_app> mixed{{2, 5.0}, {1, 2.0}};
+    CHECK(experiment::plan_cost(mixed, layers) ==
+          doctest::Approx(0.010 * 5.0 + 0.020 * (5.0 + 2.0) + 0.004 * (5.0 + 2.0)));
+    const auto r = experiment::replay(shared, layers, 15.0, 150);
+    CHECK(r.dropped_frames == 0);
+    CHECK(r.measured_load == doctest::Approx(r.planned_cost));
+}
+
+TEST_CASE("replay: rates above the stream rate or branch points past the table are refused") {
+    const std::vector<double> layers{0.001};
+    const std::vector<replay_app> fast{{0, 20.0}};
+    CHECK_THROWS_WITH_AS((void)experiment::replay(fast, layers, 15.0, 10), doctest::Contains("app 0"),
+                         stemshare::error);
+    const std::vector<replay_app> deep{{3, 5.0}};
+    CHECK_THROWS_AS((void)experiment::replay(deep, layers, 15.0, 10), stemshare::error);
+}
