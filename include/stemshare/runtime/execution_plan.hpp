@@ -196,13 +196,24 @@ public:
             const auto& s = steps_[i].info;
             depth[i] = s.parent == from_stream ? 0 : depth[s.parent] + 1;
             text += std::string(2 * depth[i], ' ') + (s.is_stem ? "stem " : "suffix ") + "layers [" +
-                    std::to_string(s.layer_begin) + ", " + std::to_string(s.layer_end) + ") at " +
-                    std::to_string(s.rate.fps()) + " fps: " + s.label + "\n";
+                    std::to_string(s.layer_begin) + ", " + std::to_string(s.layer_end) + ") at " + fps_text(s.rate) +
+                    " fps: " + s.label + "\n";
         }
         return text;
     }
 
 private:
+    /// "15" or "7.5": the rate with its thousandths, trailing zeros dropped.
+    static std::string fps_text(frame_rate r) {
+        std::string text = std::to_string(r.millifps / 1000);
+        if (const std::int64_t rest = r.millifps % 1000; rest != 0) {
+            std::string frac = std::to_string(rest + 1000).substr(1);
+            while (frac.back() == '0') frac.pop_back();
+            text += "." + frac;
+        }
+        return text;
+    }
+
     struct step {
         step_info info;
         std::string key;
