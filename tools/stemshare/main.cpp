@@ -6,15 +6,16 @@
 
 #include <stemshare/core/error.hpp>
 
-#include "train_command.hpp"
-
 #include "plan_command.hpp"
+#include "profile_command.hpp"
+#include "train_command.hpp"
 
 int main(int argc, char** argv) {
     CLI::App app{"stemshare: shared DNN stems for multi-app video analytics"};
     app.require_subcommand(1);
-    stemshare::tools::register_train_command(app);
     stemshare::tools::register_plan_command(app);
+    stemshare::tools::register_profile_command(app);
+    stemshare::tools::register_train_command(app);
     try {
         app.parse(argc, argv);
     } catch (const CLI::ParseError& e) {

@@ -22,8 +22,12 @@ struct shape {
 };
 
 /// "[c x h x w]", the spelling used in every error message.
+/// Built by appending: GCC 12 at -O3 misreports `"[" + std::string&&` as an overlapping memcpy
+/// (-Wrestrict, GCC bug 105329), which breaks -Werror builds of every TU that inlines it.
 inline std::string to_string(const shape& s) {
-    return "[" + std::to_string(s.c) + "x" + std::to_string(s.h) + "x" + std::to_string(s.w) + "]";
+    std::string out(1, '[');
+    out += std::to_string(s.c) + "x" + std::to_string(s.h) + "x" + std::to_string(s.w) + "]";
+    return out;
 }
 
 }  // namespace stemshare

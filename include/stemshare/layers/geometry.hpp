@@ -37,9 +37,12 @@ struct padding4 {
 inline std::string to_string(const extent2& e) {
     return std::to_string(e.h) + "x" + std::to_string(e.w);
 }
+/// Built by appending, for the reason given at `to_string(const shape&)`.
 inline std::string to_string(const padding4& p) {
-    return "(" + std::to_string(p.top) + "," + std::to_string(p.left) + "," + std::to_string(p.bottom) + "," +
+    std::string out(1, '(');
+    out += std::to_string(p.top) + "," + std::to_string(p.left) + "," + std::to_string(p.bottom) + "," +
            std::to_string(p.right) + ")";
+    return out;
 }
 
 /// Output length of a sliding window: floor((in + pads - kernel) / stride) + 1.

@@ -35,6 +35,62 @@ inline void use_threads(int threads) {
     omp_set_num_threads(threads);
 }
 
+/// oneDNN's instruction set on this CPU, as words ("avx2", "avx512_core_bf16", ...).
+[[nodiscard]] inline std::string cpu_isa_name() {
+    switch (dnnl::get_effective_cpu_isa()) {
+        case dnnl::cpu_isa::sse41:
+            return "sse41";
+        case dnnl::cpu_isa::avx:
+            return "avx";
+        case dnnl::cpu_isa::avx2:
+            return "avx2";
+        case dnnl::cpu_isa::avx2_vnni:
+            return "avx2_vnni";
+        case dnnl::cpu_isa::avx512_mic:
+            return "avx512_mic";
+        case dnnl::cpu_isa::avx512_mic_4ops:
+            return "avx512_mic_4ops";
+        case dnnl::cpu_isa::avx512_core:
+            return "avx512_core";
+        case dnnl::cpu_isa::avx512_core_vnni:
+            return "avx512_core_vnni";
+        case dnnl::cpu_isa::avx512_core_bf16:
+            return "avx512_core_bf16";
+        case dnnl::cpu_isa::avx512_core_amx:
+            return "avx512_core_amx";
+        default:
+            return "unknown";
+    }
+}
+
+/// True when oneDNN runs bf16 convolutions on native bf16 instructions (AVX512_BF16 or AMX); on
+/// plain AVX-512 it emulates them slowly, and on AVX2 it has no bf16 convolution at all.
+[[nodiscard]] inline bool has_native_bf16() {
+    const auto isa = dnnl::get_effective_cpu_isa();
+    return isa == dnnl::cpu_isa::avx512_core_bf16 || isa == dnnl::cpu_isa::avx512_core_amx;
+}
+
+/// True when oneDNN can create a bf16 convolution here at all (natively or emulated), found by
+/// asking it once (STACK.md §4.5: creation throws where there is no implementation).
+[[nodiscard]] inline bool has_bf16() {
+    static const bool available = [] {
+        try {
+            using dt = dnnl::memory::data_type;
+            using tag = dnnl::memory::format_tag;
+            const dnnl::memory::desc src({1, 16, 8, 8}, dt::bf16, tag::any);
+            const dnnl::memory::desc wei({16, 16, 3, 3}, dt::bf16, tag::any);
+            const dnnl::convolution_forward::desc d(dnnl::prop_kind::forward_inference,
+                                                    dnnl::algorithm::convolution_direct, src, wei, src,
+                                                    {1, 1}, {1, 1}, {1, 1});
+            (void)dnnl::convolution_forward::primitive_desc(d, cpu_engine());
+            return true;
+        } catch (const dnnl::error&) {
+            return false;
+        }
+    }();
+    return available;
+}
+
 [[nodiscard]] inline dnnl::memory::dims to_dnnl(const dims& d) {
     return {d.begin(), d.end()};
 }
@@ -50,18 +106,30 @@ inline void use_threads(int threads) {
 /// A stable text of a memory descriptor (dims, type and blocking): the shape-and-layout part of
 /// a primitive cache key.
 [[nodiscard]] inline std::string describe(const dnnl::memory::desc& md) {
+    // Appends only: GCC 12 misreports `"x" + std::string&&` under -O3 (-Wrestrict, bug 105329).
     const dnnl_memory_desc_t& d = md.data;
-    std::string s =
-        std::to_string(static_cast<int>(d.data_type)) + ":" + std::to_string(static_cast<int>(d.format_kind));
-    for (int i = 0; i < d.ndims; ++i) s += (i ? "x" : "[") + std::to_string(d.dims[i]);
-    s += "]";
+    std::string s = std::to_string(static_cast<int>(d.data_type));
+    s += ':';
+    s += std::to_string(static_cast<int>(d.format_kind));
+    for (int i = 0; i < d.ndims; ++i) {
+        s += i ? 'x' : '[';
+        s += std::to_string(d.dims[i]);
+    }
+    s += ']';
     if (d.format_kind == dnnl_blocked) {
         const auto& b = d.format_desc.blocking;
-        s += "s";
-        for (int i = 0; i < d.ndims; ++i) s += "," + std::to_string(b.strides[i]);
-        s += "b";
-        for (int i = 0; i < b.inner_nblks; ++i)
-            s += "," + std::to_string(b.inner_idxs[i]) + "/" + std::to_string(b.inner_blks[i]);
+        s += 's';
+        for (int i = 0; i < d.ndims; ++i) {
+            s += ',';
+            s += std::to_string(b.strides[i]);
+        }
+        s += 'b';
+        for (int i = 0; i < b.inner_nblks; ++i) {
+            s += ',';
+            s += std::to_string(b.inner_idxs[i]);
+            s += '/';
+            s += std::to_string(b.inner_blks[i]);
+        }
     }
     return s;
 }

@@ -1,0 +1,149 @@
+#pragma once
+/// \file
+/// `latency_table`: measured per-layer and per-branch-segment latencies of one model at one thread
+/// count, precision and batch, the cost model the scheduler plans with. Written as JSON (with a
+/// flat `layer_latencies` array in seconds, the form `stemshare plan --latencies` reads) or CSV.
+
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include <stemshare/core/dtype.hpp>
+
+namespace stemshare::profiling {
+
+/// Median and 90th percentile of a set of timings, in microseconds.
+struct timing {
+    double median_us = 0;
+    double p90_us = 0;
+};
+
+/// One layer of the graph as given (batch-norms not yet folded).
+struct layer_latency {
+    std::size_t index = 0;
+    std::string name;
+    /// Kind and hyper-parameters, e.g. "conv2d(out=32,k=3x3,s=2x2,p=(1,1,1,1),g=1,bias=0)".
+    std::string kind;
+    std::vector<std::string> input_shapes;  // "[c x h x w]" per input
+    std::string output_shape;
+    std::int64_t flops = 0;
+    /// Time of the steps charged to this layer; zero when it runs fused into another layer.
+    timing time;
+    /// The layer whose step computes this one (a folded batch-norm, a fused activation or add).
+    std::optional<std::size_t> fused_into;
+    /// A stem may end right after this layer.
+    bool branch_point = false;
+    /// The oneDNN primitives charged to this layer ("what: implementation").
+    std::vector<std::string> steps;
+};
+
+/// Layers [begin, end) between two consecutive branch points: what a planner moves a stem by.
+struct segment_latency {
+    std::size_t begin = 0;
+    std::size_t end = 0;
+    std::int64_t flops = 0;
+    /// Statistics of the per-run sum of the segment's layers.
+    timing time;
+};
+
+struct latency_table {
+    std::string model;
+    int threads = 1;
+    dtype precision = dtype::f32;
+    std::int64_t batch = 1;
+    std::size_t runs = 0;
+    /// oneDNN's instruction set on the measuring machine.
+    std::string isa;
+    std::int64_t flops = 0;
+    /// Uninstrumented whole-model runs, interleaved with the per-layer runs.
+    timing whole_model;
+    /// Statistics of the per-run sum over all layers of the instrumented runs.
+    timing layer_sum;
+    std::vector<layer_latency> layers;
+    std::vector<segment_latency> segments;
+
+    /// Sum of the layers' medians (what a cost model adds up), in microseconds.
+    [[nodiscard]] double sum_of_layer_medians_us() const {
+        double total = 0;
+        for (const auto& l : layers) total += l.time.median_us;
+        return total;
+    }
+
+    [[nodiscard]] nlohmann::json to_json() const {
+        using nlohmann::json;
+        auto timing_json = [](const timing& t) {
+            return json{{"median_us", t.median_us}, {"p90_us", t.p90_us}};
+        };
+        json layer_rows = json::array();
+        json latencies = json::array();
+        for (const auto& l : layers) {
+            layer_rows.push_back({{"index", l.index},
+                                  {"name", l.name},
+                                  {"kind", l.kind},
+                                  {"input_shapes", l.input_shapes},
+                                  {"output_shape", l.output_shape},
+                                  {"flops", l.flops},
+                                  {"median_us", l.time.median_us},
+                                  {"p90_us", l.time.p90_us},
+                                  {"fused_into", l.fused_into ? json(*l.fused_into) : json(nullptr)},
+                                  {"branch_point", l.branch_point},
+                                  {"steps", l.steps}});
+            latencies.push_back(l.time.median_us * 1e-6);
+        }
+        json segment_rows = json::array();
+        for (const auto& s : segments)
+            segment_rows.push_back({{"begin", s.begin},
+                                    {"end", s.end},
+                                    {"flops", s.flops},
+                                    {"median_us", s.time.median_us},
+                                    {"p90_us", s.time.p90_us}});
+        return {{"model", model},
+                {"threads", threads},
+                {"dtype", std::string(to_string(precision))},
+                {"batch", batch},
+                {"runs", runs},
+                {"isa", isa},
+                {"flops", flops},
+                {"whole_model", timing_json(whole_model)},
+                {"layer_sum", timing_json(layer_sum)},
+                {"sum_of_layer_medians_us", sum_of_layer_medians_us()},
+                {"gflops_at_median",
+                 whole_model.median_us > 0
+                     ? static_cast<double>(flops) * static_cast<double>(batch) / (whole_model.median_us * 1e3)
+                     : 0.0},
+                {"layer_latencies", latencies},
+                {"layers", layer_rows},
+                {"segments", segment_rows}};
+    }
+
+    /// One row per layer: index,name,kind,input_shapes,output_shape,flops,median_us,p90_us,
+    /// branch_point,fused_into. Text fields are quoted (kinds contain commas).
+    [[nodiscard]] std::string to_csv() const {
+        std::ostringstream out;
+        out.precision(9);
+        out << "index,name,kind,input_shapes,output_shape,flops,median_us,p90_us,branch_point,fused_into\n";
+        for (const auto& l : layers) {
+            std::string inputs;
+            for (const auto& s : l.input_shapes) inputs += (inputs.empty() ? "" : " ") + s;
+            out << l.index << ',' << quoted(l.name) << ',' << quoted(l.kind) << ',' << quoted(inputs) << ','
+                << quoted(l.output_shape) << ',' << l.flops << ',' << l.time.median_us << ',' << l.time.p90_us
+                << ',' << (l.branch_point ? 1 : 0) << ','
+                << (l.fused_into ? std::to_string(*l.fused_into) : "") << '\n';
+        }
+        return out.str();
+    }
+
+private:
+    static std::string quoted(const std::string& s) {
+        std::string out = "\"";
+        for (char c : s) out += c == '"' ? std::string("\"\"") : std::string(1, c);
+        return out + "\"";
+    }
+};
+
+}  // namespace stemshare::profiling
