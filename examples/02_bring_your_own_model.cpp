@@ -76,8 +76,8 @@ int main(int argc, char** argv) {
                 err = std::max(err, std::abs(y[i] - expected[i]));
                 scale = std::max(scale, std::abs(expected[i]));
             }
-            std::printf("max |stemshare - PyTorch| = %.3g (tolerance %.3g)\n", static_cast<double>(err), 1e-4 * static_cast<double>(scale));
-            status = err <= 1e-4F * scale ? 0 : 1;
+            std::printf("max |stemshare - PyTorch| = %.3g (tolerance %.3g)\n", static_cast<double>(err), 1e-5 * static_cast<double>(scale));
+            status = err <= 1e-5F * scale ? 0 : 1;
         }
 
         const int runs = smoke ? 5 : 200;
