@@ -17,6 +17,8 @@
 #include <stemshare/io/npy.hpp>
 #include <stemshare/io/safetensors.hpp>
 #include <stemshare/io/weights_digest.hpp>
+#include <stemshare/zoo/mobilenet_v2.hpp>
+#include <stemshare/zoo/resnet50.hpp>
 
 #include "io_test_support.hpp"
 
@@ -387,6 +389,62 @@ TEST_CASE("bind_weights: a missing tensor and too few tensors are named") {
     io::write_safetensors(dir / "one.safetensors", std::vector<io::named_view>{{"conv1.weight", w.view()}});
     const std::string few = error_of([&] { io::bind_weights(bigger, io::safetensors_file(dir / "one.safetensors"), {.mode = io::bind_mode::by_order}); });
     CHECK(few.find("ran out of tensors at layer '1.batch_norm'") != std::string::npos);
+}
+
+namespace {
+
+/// A weight source over torchvision's state_dict names and shapes (no file): each float tensor is
+/// filled with its position in the list, so a test can tell which tensor a parameter took.
+class listed_source {
+public:
+    explicit listed_source(const nlohmann::json& list) {
+        for (const auto& e : list) {
+            if (e[1] != "F32") continue;  // num_batches_tracked (I64) is not a weight
+            names_.push_back(e[0].get<std::string>());
+            shapes_.emplace(names_.back(), e[2].get<std::vector<std::int64_t>>());
+        }
+    }
+    [[nodiscard]] bool contains(std::string_view name) const { return shapes_.contains(std::string(name)); }
+    [[nodiscard]] dims extents(std::string_view name) const {
+        return dims(std::span<const std::int64_t>(shapes_.at(std::string(name))));
+    }
+    [[nodiscard]] tensor<float> load(std::string_view name) const {
+        tensor<float> t(extents(name));
+        const auto position = std::find(names_.begin(), names_.end(), name) - names_.begin();
+        fill_constant(t.values(), static_cast<float>(position));
+        return t;
+    }
+    [[nodiscard]] const std::vector<std::string>& names() const { return names_; }
+    [[nodiscard]] std::string source() const { return "torchvision state_dict list"; }
+
+private:
+    std::vector<std::string> names_;
+    std::map<std::string, std::vector<std::int64_t>> shapes_;
+};
+
+void check_binds_to_torchvision(graph g, const nlohmann::json& list) {
+    const listed_source src(list);
+    const auto r = io::bind_weights(g, src, {.mode = io::bind_mode::by_order, .require_all_used = true});
+    CHECK(g.is_bound());
+    CHECK(r.tensors_bound == src.names().size());
+    int wrong_kind = 0;
+    for (const node& n : g.nodes()) {
+        const param_list descs = n.param_descs();
+        for (std::size_t p = 0; p < descs.size(); ++p) {
+            const std::string& torch_name = src.names()[static_cast<std::size_t>(n.params[p][0])];
+            if (!torch_name.ends_with("." + std::string(descs[p].name))) ++wrong_kind;
+        }
+    }
+    CHECK(wrong_kind == 0);
+}
+
+}  // namespace
+
+TEST_CASE("bind_weights: zoo MobileNetV2 and ResNet-50 chains bind by order to torchvision's state_dict layout") {
+    std::ifstream in(fixture("torchvision_state_dict_shapes.json"));
+    const auto all = nlohmann::json::parse(in);
+    check_binds_to_torchvision(zoo::mobilenet_v2.to_graph(), all.at("mobilenet_v2"));
+    check_binds_to_torchvision(zoo::resnet50.to_graph(), all.at("resnet50"));
 }
 
 // ---- M-Package ----------------------------------------------------------------------------------
