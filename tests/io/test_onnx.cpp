@@ -290,6 +290,42 @@ TEST_CASE("onnx: MaxPool ceil_mode gives PyTorch's output size and values") {
             CHECK(y[r * 3 + c] == x[std::min<std::int64_t>(2 * r + 1, 4) * 5 + std::min<std::int64_t>(2 * c + 1, 4)]);
 }
 
+TEST_CASE("onnx: Gemm without transB and f16 initializers in int32_data give x * B + C") {
+    model_builder b({1, 1, 2, 2});
+    b.node("Flatten", "flat", {"x"}, "f");
+    // B is {K = 4, O = 3}, stored as f16 bit patterns: 1, 2, -1, 0.5 etc.
+    const std::vector<std::uint16_t> halves = {0x3C00, 0x4000, 0xBC00, 0x3800, 0x0000, 0x3C00,
+                                               0xC000, 0x3C00, 0x3800, 0x4200, 0x3C00, 0x0000};
+    auto* weight = b.initializer("B", {4, 3}, {}, true);
+    weight->clear_raw_data();
+    weight->set_data_type(onnx::TensorProto_DataType_FLOAT16);
+    for (auto h : halves) weight->add_int32_data(h);
+    b.initializer("C", {3}, {0.25F, -0.5F, 1.0F}, false);
+    b.node("Gemm", "fc", {"f", "B", "C"}, "y");
+    b.output("y");
+    const graph g = b.import();
+    CHECK(g.output_shape() == shape{3, 1, 1});
+    const tensor<float> x = iota_image(2, 2);  // 1, 2, 3, 4
+    const tensor<float> y = reference::run(g, x.view());
+    const float B[4][3] = {{1, 2, -1}, {0.5F, 0, 1}, {-2, 1, 0.5F}, {3, 1, 0}};
+    const float C[3] = {0.25F, -0.5F, 1.0F};
+    for (int o = 0; o < 3; ++o) {
+        float expected = C[o];
+        for (int k = 0; k < 4; ++k) expected += static_cast<float>(k + 1) * B[k][o];
+        CHECK(y[o] == expected);
+    }
+}
+
+TEST_CASE("onnx: opset 10 Clip with min/max attributes (0, 6) is relu6") {
+    model_builder b({1, 1, 2, 2}, 10);
+    auto* clip = b.node("Clip", "clip", {"x"}, "y");
+    model_builder::real(clip, "min", 0.0F);
+    model_builder::real(clip, "max", 6.0F);
+    b.output("y");
+    const graph g = b.import();
+    CHECK(std::get<activation_spec>(g.at(0).spec).kind == activation_kind::relu6);
+}
+
 // ---- what the importer refuses -------------------------------------------------------------------------
 
 TEST_CASE("onnx: an unsupported operator names the op, the node and the opset") {
@@ -362,6 +398,36 @@ TEST_CASE("onnx: unsupported attribute values are refused, naming the attribute"
         model_builder::integer(b.node("Concat", "cat", {"a", "b"}, "y"), "axis", 2);
         b.output("y");
         CHECK(b.import_error().find("Concat along axis 2 is not supported") != std::string::npos);
+    }
+    SUBCASE("Softmax over the batch axis") {
+        model_builder b({1, 1, 2, 2});
+        b.node("Flatten", "flat", {"x"}, "f");
+        model_builder::integer(b.node("Softmax", "sm", {"f"}, "y"), "axis", 0);
+        b.output("y");
+        CHECK(b.import_error().find("Softmax over axis 0 of a rank-2 tensor is not supported") != std::string::npos);
+    }
+    SUBCASE("BatchNormalization in training mode") {
+        model_builder b({1, 2, 2, 2});
+        for (const char* p : {"s", "b", "m", "v"}) b.initializer(p, {2}, {1.0F, 1.0F});
+        model_builder::integer(b.node("BatchNormalization", "bn", {"x", "s", "b", "m", "v"}, "y"), "training_mode", 1);
+        b.output("y");
+        CHECK(b.import_error().find("training_mode=1 is not supported") != std::string::npos);
+    }
+    SUBCASE("MaxPool whose indices are used") {
+        model_builder b({1, 1, 4, 4});
+        auto* pool = b.node("MaxPool", "pool", {"x"}, "y");
+        pool->add_output("indices");
+        model_builder::ints(pool, "kernel_shape", {2, 2});
+        b.output("indices");
+        CHECK(b.import_error().find("output 1 ('indices') is used") != std::string::npos);
+    }
+    SUBCASE("two outputs") {
+        model_builder b({1, 1, 4, 4});
+        b.node("Relu", "a", {"x"}, "a");
+        b.node("Relu", "b", {"a"}, "b");
+        b.output("a");
+        b.output("b");
+        CHECK(b.import_error().find("has 2 outputs") != std::string::npos);
     }
     SUBCASE("Reshape that is not a flatten") {
         model_builder b({1, 2, 4, 4});
