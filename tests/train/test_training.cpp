@@ -1,13 +1,18 @@
 // Training end to end: SGD lowers the loss of a tiny net, deterministically for a given seed.
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <vector>
 
+#include <stemshare/backend/reference/executor.hpp>
 #include <stemshare/graph/graph.hpp>
 #include <stemshare/tensor/fill.hpp>
 #include <stemshare/train/dataset.hpp>
+#include <stemshare/train/evaluate.hpp>
+#include <stemshare/train/fine_tune.hpp>
+#include <stemshare/train/initialise.hpp>
 #include <stemshare/train/fit.hpp>
 #include <stemshare/train/loss.hpp>
 #include <stemshare/train/network.hpp>
@@ -105,4 +110,63 @@ TEST_CASE("train: fit refuses a dataset without one full batch") {
     train::network net(tiny_net());
     CHECK_THROWS_WITH_AS(train::fit(net, data, options_for(1, 8, 1)), doctest::Contains("no full batch of 8"),
                          stemshare::error);
+}
+
+TEST_CASE("train: fine-tuning keeps the frozen stem bit-identical and trains the suffix on cached outputs") {
+    graph start = tiny_net();
+    const train::dataset data = halves(64, 11);
+    train::fine_tune_options o;
+    o.num_frozen = 3;
+    o.fit = options_for(3, 8, 2, 0.1F);
+    const train::fine_tune_result r = train::fine_tune(start, data, o);
+    for (std::size_t i = 0; i < start.size(); ++i)
+        for (std::size_t j = 0; j < start.at(i).params.size(); ++j) {
+            const auto before = start.at(i).params[j].values();
+            const auto after = r.model.at(i).params[j].values();
+            const bool same = std::equal(before.begin(), before.end(), after.begin(), after.end());
+            CAPTURE(i);
+            CHECK(same == (i < 3));
+        }
+    CHECK(r.history.epoch_loss.back() < r.history.epoch_loss.front());
+
+    // Training the suffix by hand on the stem's outputs gives the same weights: the cache is exact.
+    const train::dataset features{reference::run(start.slice(0, 3), data.inputs.view()), data.labels};
+    train::network suffix(start.slice(3, start.size()));
+    (void)train::fit(suffix, features, o.fit);
+    const auto& fc_cached = r.model.at(5).params[0].values();
+    const auto& fc_by_hand = suffix.model().at(2).params[0].values();
+    for (std::size_t i = 0; i < fc_cached.size(); ++i) CHECK(fc_cached[i] == doctest::Approx(fc_by_hand[i]).epsilon(1e-3));
+
+    o.num_frozen = 6;
+    CHECK_THROWS_WITH_AS((void)train::fine_tune(start, data, o), doctest::Contains("num_frozen 6"), stemshare::error);
+}
+
+TEST_CASE("train: a new classifier replaces only the last layer; initialise gives neutral batch-norms") {
+    graph g = tiny_net();
+    const graph two = train::with_new_classifier(g, 3, 1);
+    CHECK(two.output_shape() == shape{3, 1, 1});
+    CHECK(two.size() == g.size());
+    CHECK(std::equal(two.at(0).params[0].values().begin(), two.at(0).params[0].values().end(),
+                     g.at(0).params[0].values().begin()));
+    train::initialise(g, 4);
+    const auto& bn = g.at(1).params;
+    for (std::int64_t c = 0; c < 4; ++c) {
+        CHECK(bn[0][c] == 1.0F);
+        CHECK(bn[1][c] == 0.0F);
+        CHECK(bn[2][c] == 0.0F);
+        CHECK(bn[3][c] == 1.0F);
+    }
+    graph s(shape{1, 4, 4});
+    s.add("sm", softmax_spec{});
+    CHECK_THROWS_WITH_AS((void)train::with_new_classifier(s, 2, 1), doctest::Contains("dense classifier"),
+                         stemshare::error);
+}
+
+TEST_CASE("train: binary detector rates count per class") {
+    const std::vector<std::int32_t> predicted{1, 1, 0, 0, 1, 0};
+    const std::vector<std::int32_t> labels{1, 1, 1, 0, 0, 0};
+    const auto r = train::rates(predicted, labels);
+    CHECK(r.true_positive_rate == doctest::Approx(2.0 / 3.0));
+    CHECK(r.false_positive_rate == doctest::Approx(1.0 / 3.0));
+    CHECK(train::accuracy(predicted, labels) == doctest::Approx(4.0 / 6.0));
 }

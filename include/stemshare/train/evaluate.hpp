@@ -9,6 +9,8 @@
 #include <string>
 #include <vector>
 
+#include <omp.h>
+
 #include <stemshare/backend/onednn/compiled_graph.hpp>
 #include <stemshare/core/error.hpp>
 #include <stemshare/graph/graph.hpp>
@@ -18,8 +20,11 @@ namespace stemshare::train {
 
 /// Runs `g` (bound) over `inputs` {N, c, h, w} in batches of `batch` and returns {N, c', h', w'}.
 /// The last partial batch is padded with zeros, so one compiled graph serves every batch.
+/// `threads` = 0 keeps the caller's OpenMP thread count: oneDNN sets the process-wide count, and
+/// raising it here would slow every later training GEMM on a loaded machine (STACK.md P5).
 [[nodiscard]] inline tensor<float> run_batched(const graph& g, const tensor<float>& inputs, std::int64_t batch = 256,
                                                int threads = 0) {
+    if (threads == 0) threads = omp_get_max_threads();
     const std::int64_t count = inputs.extents()[0];
     const shape out = g.output_shape();
     if (g.size() == 0) return inputs;
