@@ -13,9 +13,9 @@
 #include <string>
 #include <vector>
 
-#include <stemshare/stemshare.hpp>
 #include <stemshare/runtime/executor.hpp>
 #include <stemshare/stem/structural_prefix.hpp>
+#include <stemshare/stemshare.hpp>
 
 namespace {
 
@@ -24,13 +24,12 @@ using stemshare::input;
 
 // A small MobileNet-style body for 28x28 grey frames; every block is a branch point.
 template <std::int64_t C, std::int64_t S>
-inline constexpr auto separable = block(depthwise_conv2d<{.kernel = 3, .stride = S, .padding = 1, .bias = false}> |
-                                        batch_norm | relu6 | conv2d<{.out_channels = C, .bias = false}> |
-                                        batch_norm | relu6);
-inline constexpr auto body = block(conv2d<{.out_channels = 16, .kernel = 3, .padding = 1, .bias = false}> |
-                                   batch_norm | relu6) |
-                             separable<32, 2> | separable<32, 1> | separable<64, 2> | separable<64, 1> |
-                             global_avg_pool | flatten;
+inline constexpr auto separable =
+    block(depthwise_conv2d<{.kernel = 3, .stride = S, .padding = 1, .bias = false}> | batch_norm | relu6 |
+          conv2d<{.out_channels = C, .bias = false}> | batch_norm | relu6);
+inline constexpr auto body =
+    block(conv2d<{.out_channels = 16, .kernel = 3, .padding = 1, .bias = false}> | batch_norm | relu6) |
+    separable<32, 2> | separable<32, 1> | separable<64, 2> | separable<64, 1> | global_avg_pool | flatten;
 
 // The base task (10 clothing classes) and the binary detectors fine-tuned from it.
 constexpr auto clothing_net = input<1, 28, 28> | body | dense<{.out_features = 10}>;
@@ -51,8 +50,7 @@ struct app_plan {
 // Branch points: 0, 3, 9, 15, 21, 27, 28, 29 (then the classifier).
 const std::vector<app_plan> apps = {
     {"clothing", false, 29, 15.0},  // the base task itself: everything but the classifier frozen
-    {"bag", true, 29, 15.0},
-    {"sneaker", true, 29, 5.0},
+    {"bag", true, 29, 15.0},       {"sneaker", true, 29, 5.0},
     {"person", true, 21, 15.0},  // last block and classifier fine-tuned
     {"package", true, 9, 3.0},   // three blocks fine-tuned
 };
@@ -74,9 +72,12 @@ int main(int argc, char** argv) {
     int threads = 1;
     std::uint64_t frames = 150;
     for (int i = 1; i < argc; ++i) {
-        if (std::strcmp(argv[i], "--smoke") == 0) smoke = true;
-        else if (std::strcmp(argv[i], "--threads") == 0 && i + 1 < argc) threads = std::stoi(argv[++i]);
-        else if (std::strcmp(argv[i], "--frames") == 0 && i + 1 < argc) frames = std::stoull(argv[++i]);
+        if (std::strcmp(argv[i], "--smoke") == 0)
+            smoke = true;
+        else if (std::strcmp(argv[i], "--threads") == 0 && i + 1 < argc)
+            threads = std::stoi(argv[++i]);
+        else if (std::strcmp(argv[i], "--frames") == 0 && i + 1 < argc)
+            frames = std::stoull(argv[++i]);
     }
     if (smoke) frames = 45;
     namespace rt = stemshare::runtime;
@@ -89,26 +90,29 @@ int main(int argc, char** argv) {
         std::uint64_t seed = 100;
         for (const app_plan& a : apps) {
             models.emplace(a.name, app_model(base, a.binary, a.k, seed++));
-            stream.add_app(a.name, models.at(a.name),
-                           {.branch_point = a.k,
-                            .fps = a.fps,
-                            .decision = a.binary ? rt::decision_rule::above(0.0F, 1) : rt::decision_rule::argmax()});
+            stream.add_app(
+                a.name, models.at(a.name),
+                {.branch_point = a.k,
+                 .fps = a.fps,
+                 .decision = a.binary ? rt::decision_rule::above(0.0F, 1) : rt::decision_rule::argmax()});
         }
 
         const auto trie = stream.trie();
         const std::size_t confirmed = trie.shared_layers("clothing", "bag");
-        std::printf("compile time: clothing and detector chains share %zu of %zu layers structurally\n", structural,
-                    clothing_net.layer_count());
+        std::printf("compile time: clothing and detector chains share %zu of %zu layers structurally\n",
+                    structural, clothing_net.layer_count());
         std::printf("run time: fingerprints share %zu layers between 'clothing' and 'bag'%s\n", confirmed,
                     confirmed == structural ? " (confirmed)" : " (MISMATCH)");
         if (confirmed != structural) return 1;
 
         const auto report = stream.report();
-        std::printf("trie: %zu nodes for %zu apps, %zu shared; per frame %.2f of %.2f MFLOP saved; %.1f KB of weights "
-                    "saved\n",
-                    report.nodes, report.apps, report.shared_nodes, static_cast<double>(report.flops_saved) / 1e6,
-                    static_cast<double>(report.flops_saved + report.stem_flops + report.suffix_flops) / 1e6,
-                    static_cast<double>(report.bytes_saved) / 1024.0);
+        std::printf(
+            "trie: %zu nodes for %zu apps, %zu shared; per frame %.2f of %.2f MFLOP saved; %.1f KB of "
+            "weights "
+            "saved\n",
+            report.nodes, report.apps, report.shared_nodes, static_cast<double>(report.flops_saved) / 1e6,
+            static_cast<double>(report.flops_saved + report.stem_flops + report.suffix_flops) / 1e6,
+            static_cast<double>(report.bytes_saved) / 1024.0);
         std::printf("plan v%llu (stream 15 fps):\n%s", static_cast<unsigned long long>(stream.plan_version()),
                     stream.plan()->describe().c_str());
 
@@ -121,12 +125,14 @@ int main(int argc, char** argv) {
         for (std::uint64_t n = 0; n < frames; ++n) {
             if (n == frames / 3) {
                 stream.set_fps("package", 15.0);  // hot-swap: the package detector now watches every frame
-                std::printf("frame %llu: 'package' set to 15 fps (plan v%llu)\n", static_cast<unsigned long long>(n),
+                std::printf("frame %llu: 'package' set to 15 fps (plan v%llu)\n",
+                            static_cast<unsigned long long>(n),
                             static_cast<unsigned long long>(stream.plan_version()));
             }
             if (n == 2 * frames / 3) {
                 stream.remove_app("sneaker");
-                std::printf("frame %llu: 'sneaker' removed (plan v%llu)\n", static_cast<unsigned long long>(n),
+                std::printf("frame %llu: 'sneaker' removed (plan v%llu)\n",
+                            static_cast<unsigned long long>(n),
                             static_cast<unsigned long long>(stream.plan_version()));
             }
             stemshare::fill_uniform(frame.values(), n, 0.0F, 1.0F);
@@ -154,14 +160,15 @@ int main(int argc, char** argv) {
         const rt::frame_result& shared = stream.process(frame.view());
         for (const auto& a : shared.apps) {
             if (!a.processed) continue;
-            stemshare::onednn::compiled_graph alone(models.at(std::string(a.app)), {.batch = 1, .threads = threads});
+            stemshare::onednn::compiled_graph alone(models.at(std::string(a.app)),
+                                                    {.batch = 1, .threads = threads});
             const auto expected = alone.run(frame.view());
             float gap = 0;
             for (std::size_t i = 0; i < a.scores.size(); ++i)
                 gap = std::max(gap, std::abs(a.scores[i] - expected[static_cast<std::int64_t>(i)]));
             if (gap > 1e-4F) {
-                std::fprintf(stderr, "app '%s' differs from its model run alone by %g\n", std::string(a.app).c_str(),
-                             static_cast<double>(gap));
+                std::fprintf(stderr, "app '%s' differs from its model run alone by %g\n",
+                             std::string(a.app).c_str(), static_cast<double>(gap));
                 return 1;
             }
         }

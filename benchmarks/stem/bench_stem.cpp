@@ -20,11 +20,11 @@
 #include <cstdio>
 #include <cstdlib>
 #include <ctime>
-#include <utility>
 #include <fstream>
 #include <map>
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include <stemshare/backend/onednn/compiled_graph.hpp>
@@ -67,7 +67,8 @@ std::size_t branch_point_for(const graph& g, int share) {
     const double target = static_cast<double>(share) / 100.0 * static_cast<double>(g.size());
     std::size_t best = 0;
     for (std::size_t p : g.branch_points())
-        if (p < g.size() && std::abs(static_cast<double>(p) - target) < std::abs(static_cast<double>(best) - target))
+        if (p < g.size() &&
+            std::abs(static_cast<double>(p) - target) < std::abs(static_cast<double>(best) - target))
             best = p;
     return best;
 }
@@ -127,7 +128,8 @@ struct probe {
     tensor<float> out;
 
     explicit probe(const graph& g)
-        : compiled(std::make_unique<onednn::compiled_graph>(g, onednn::compile_options{.threads = bench_threads()})),
+        : compiled(std::make_unique<onednn::compiled_graph>(
+              g, onednn::compile_options{.threads = bench_threads()})),
           in(input_frame(g.input_shape())),
           out(dims{1, g.output_shape().c, g.output_shape().h, g.output_shape().w}) {
         for (int i = 0; i < 2; ++i) compiled->run(in.view(), out.view());
@@ -212,26 +214,30 @@ void timed_loop(benchmark::State& state, deployment& d, Frame frame) {
 void shared_stem(benchmark::State& state, const model_case& m, int share, int apps) {
     const graph& base = base_of(m);
     const std::size_t k = branch_point_for(base, share);
-    deployment& d = deploy(std::string(m.name) + "/shared/" + std::to_string(share) + "/" + std::to_string(apps),
-                           [&](deployment& out) {
-        const double rss_before = rss_mb();
-        out.shared = std::make_unique<runtime::executor>(
-            runtime::executor_options{.input = base.input_shape(), .stream_fps = 30, .threads = bench_threads()});
-        for (int i = 0; i < apps; ++i)
-            out.shared->add_app("app" + std::to_string(i), fine_tuned(base, k, 100 + static_cast<std::uint64_t>(i)),
-                                {.branch_point = k});
-        out.rss_mb = rss_mb() - rss_before;
-        if (k > 0) out.stem = std::make_unique<probe>(fold_batch_norms(base.slice(0, k)));
-        out.piece = std::make_unique<probe>(fine_tuned(base, k, 100).slice(k, base.size()));
-        out.copies = apps;
-        const double base_mb = static_cast<double>(base.param_count()) * 4.0 / 1048576.0;
-        const double suffix_mb = static_cast<double>(base.slice(k, base.size()).param_count()) * 4.0 / 1048576.0;
-        out.model_mb = k == 0 ? apps * base_mb : base_mb + (apps - 1) * suffix_mb;
-        const auto report = out.shared->report();
-        out.extra["k"] = static_cast<double>(k);
-        out.extra["stem_flops_share"] = static_cast<double>(report.stem_flops) /
-                                        static_cast<double>(report.stem_flops + report.suffix_flops / apps);
-    });
+    deployment& d =
+        deploy(std::string(m.name) + "/shared/" + std::to_string(share) + "/" + std::to_string(apps),
+               [&](deployment& out) {
+                   const double rss_before = rss_mb();
+                   out.shared = std::make_unique<runtime::executor>(runtime::executor_options{
+                       .input = base.input_shape(), .stream_fps = 30, .threads = bench_threads()});
+                   for (int i = 0; i < apps; ++i)
+                       out.shared->add_app("app" + std::to_string(i),
+                                           fine_tuned(base, k, 100 + static_cast<std::uint64_t>(i)),
+                                           {.branch_point = k});
+                   out.rss_mb = rss_mb() - rss_before;
+                   if (k > 0) out.stem = std::make_unique<probe>(fold_batch_norms(base.slice(0, k)));
+                   out.piece = std::make_unique<probe>(fine_tuned(base, k, 100).slice(k, base.size()));
+                   out.copies = apps;
+                   const double base_mb = static_cast<double>(base.param_count()) * 4.0 / 1048576.0;
+                   const double suffix_mb =
+                       static_cast<double>(base.slice(k, base.size()).param_count()) * 4.0 / 1048576.0;
+                   out.model_mb = k == 0 ? apps * base_mb : base_mb + (apps - 1) * suffix_mb;
+                   const auto report = out.shared->report();
+                   out.extra["k"] = static_cast<double>(k);
+                   out.extra["stem_flops_share"] =
+                       static_cast<double>(report.stem_flops) /
+                       static_cast<double>(report.stem_flops + report.suffix_flops / apps);
+               });
     const tensor<float> frame = input_frame(base.input_shape());
     for (int i = 0; i < 2; ++i) benchmark::DoNotOptimize(d.shared->process(frame.view()).apps.data());
     timed_loop(state, d, [&] { benchmark::DoNotOptimize(d.shared->process(frame.view()).apps.data()); });
@@ -239,20 +245,21 @@ void shared_stem(benchmark::State& state, const model_case& m, int share, int ap
 
 void independent(benchmark::State& state, const model_case& m, int apps) {
     const graph& base = base_of(m);
-    deployment& d = deploy(std::string(m.name) + "/independent/" + std::to_string(apps), [&](deployment& out) {
-        const double rss_before = rss_mb();
-        const shape o = base.output_shape();
-        for (int i = 0; i < apps; ++i) {
-            out.models.push_back(std::make_unique<onednn::compiled_graph>(
-                fine_tuned(base, 0, 100 + static_cast<std::uint64_t>(i)),
-                onednn::compile_options{.threads = bench_threads()}));
-            out.outs.emplace_back(dims{1, o.c, o.h, o.w});
-        }
-        out.rss_mb = rss_mb() - rss_before;
-        out.piece = std::make_unique<probe>(base);
-        out.copies = apps;
-        out.model_mb = apps * static_cast<double>(base.param_count()) * 4.0 / 1048576.0;
-    });
+    deployment& d =
+        deploy(std::string(m.name) + "/independent/" + std::to_string(apps), [&](deployment& out) {
+            const double rss_before = rss_mb();
+            const shape o = base.output_shape();
+            for (int i = 0; i < apps; ++i) {
+                out.models.push_back(std::make_unique<onednn::compiled_graph>(
+                    fine_tuned(base, 0, 100 + static_cast<std::uint64_t>(i)),
+                    onednn::compile_options{.threads = bench_threads()}));
+                out.outs.emplace_back(dims{1, o.c, o.h, o.w});
+            }
+            out.rss_mb = rss_mb() - rss_before;
+            out.piece = std::make_unique<probe>(base);
+            out.copies = apps;
+            out.model_mb = apps * static_cast<double>(base.param_count()) * 4.0 / 1048576.0;
+        });
     const tensor<float> frame = input_frame(base.input_shape());
     const auto run_all = [&] {
         for (std::size_t i = 0; i < d.models.size(); ++i) d.models[i]->run(frame.view(), d.outs[i].view());
@@ -271,14 +278,16 @@ int main(int argc, char** argv) {
         for (int share : {0, 80, 100})
             for (int apps : {1, 2, 5, 10})
                 benchmark::RegisterBenchmark(
-                    ("BM_SharedStem/" + std::string(m.name) + "/share:" + std::to_string(share) + "/apps:" +
-                     std::to_string(apps)).c_str(),
+                    ("BM_SharedStem/" + std::string(m.name) + "/share:" + std::to_string(share) +
+                     "/apps:" + std::to_string(apps))
+                        .c_str(),
                     [&m, share, apps](benchmark::State& s) { shared_stem(s, m, share, apps); })
                     ->UseRealTime()
                     ->Unit(benchmark::kMillisecond);
         for (int apps : {1, 2, 5, 10})
-            benchmark::RegisterBenchmark(("BM_Independent/" + std::string(m.name) + "/apps:" + std::to_string(apps)).c_str(),
-                                         [&m, apps](benchmark::State& s) { independent(s, m, apps); })
+            benchmark::RegisterBenchmark(
+                ("BM_Independent/" + std::string(m.name) + "/apps:" + std::to_string(apps)).c_str(),
+                [&m, apps](benchmark::State& s) { independent(s, m, apps); })
                 ->UseRealTime()
                 ->Unit(benchmark::kMillisecond);
     }

@@ -56,7 +56,8 @@ private:
 };
 
 runner_factory counting(runner_factory inner, run_counters& counters) {
-    return [inner = std::move(inner), &counters](const graph& g, int threads) -> std::unique_ptr<segment_runner> {
+    return [inner = std::move(inner), &counters](const graph& g,
+                                                 int threads) -> std::unique_ptr<segment_runner> {
         ++counters.compiled;
         return std::make_unique<counting_runner>(inner(g, threads), counters);
     };
@@ -135,7 +136,8 @@ TEST_CASE("decision_rule: argmax takes the first largest score, threshold compar
     CHECK(decision_rule::argmax().decide(s) == 1);
     CHECK(decision_rule::above(0.5F, 3).decide(s) == 0);
     CHECK(decision_rule::above(0.2F, 3).decide(s) == 1);
-    CHECK(error_of([] { decision_rule::above(0.5F, 4).validate(4, "app 'q'"); }).find("app 'q'") != std::string::npos);
+    CHECK(error_of([] { decision_rule::above(0.5F, 4).validate(4, "app 'q'"); }).find("app 'q'") !=
+          std::string::npos);
 }
 
 TEST_CASE("liveness_plan: buffers live at the same step never overlap; dead ones are reused") {
@@ -163,7 +165,8 @@ TEST_CASE("liveness_plan: buffers live at the same step never overlap; dead ones
             CHECK(p.offset(i) + p.bytes(i) <= p.arena_bytes());
             for (std::size_t j = i + 1; j < p.size(); ++j)
                 if (p.live_together(i, j))
-                    CHECK((p.offset(i) + p.bytes(i) <= p.offset(j) || p.offset(j) + p.bytes(j) <= p.offset(i)));
+                    CHECK(
+                        (p.offset(i) + p.bytes(i) <= p.offset(j) || p.offset(j) + p.bytes(j) <= p.offset(i)));
         }
     }
 }
@@ -184,7 +187,8 @@ double relative_gap(std::span<const float> x, std::span<const float> y) {
 /// Runs `defs` in one executor (sharing) and each app in an executor of its own (no sharing
 /// possible), and returns the largest relative gap of any app's scores over a few frames; checks
 /// bit-identity when `bitwise`. Also checks each app against its whole model compiled at once.
-void compare_shared_with_unshared(const std::vector<app_def>& defs, const runner_factory& factory, bool bitwise) {
+void compare_shared_with_unshared(const std::vector<app_def>& defs, const runner_factory& factory,
+                                  bool bitwise) {
     const graph base = models::base_model(1);
     std::map<std::string, graph> apps;
     for (const auto& a : defs) apps.emplace(a.name, models::fine_tuned(base, a.k, a.seed));
@@ -196,7 +200,8 @@ void compare_shared_with_unshared(const std::vector<app_def>& defs, const runner
         alone[a.name] = std::make_unique<executor>(
             executor_options{.input = stream_shape, .stream_fps = 30, .threads = 1, .runners = factory});
         alone[a.name]->add_app(a.name, apps.at(a.name), {.branch_point = a.k});
-        whole[a.name] = std::make_unique<onednn::compiled_graph>(apps.at(a.name), onednn::compile_options{.threads = 1});
+        whole[a.name] =
+            std::make_unique<onednn::compiled_graph>(apps.at(a.name), onednn::compile_options{.threads = 1});
     }
     CHECK(shared.report().flops_saved > 0);
     for (std::uint64_t f = 0; f < 4; ++f) {
@@ -229,7 +234,8 @@ TEST_CASE("executor: shared and unshared execution give bit-identical outputs pe
 
 TEST_CASE("executor: shared and unshared execution give bit-identical outputs per app (oneDNN, same cuts)") {
     // All apps at one depth: shared and unshared plans cut at the same place.
-    compare_shared_with_unshared({{"a", 8, 100}, {"b", 8, 200}, {"c", 8, 300}}, onednn_runners(), /*bitwise=*/true);
+    compare_shared_with_unshared({{"a", 8, 100}, {"b", 8, 200}, {"c", 8, 300}}, onednn_runners(),
+                                 /*bitwise=*/true);
 }
 
 TEST_CASE("executor: shared and unshared execution agree to rounding per app (oneDNN, different cuts)") {
@@ -241,14 +247,16 @@ TEST_CASE("executor: shared and unshared execution agree to rounding per app (on
     compare_shared_with_unshared(five_apps(), onednn_runners(), /*bitwise=*/false);
 }
 
-
 TEST_CASE("executor: five apps on one stem run the stem once per frame") {
     const graph base = models::base_model(1);
     run_counters counters;
-    executor ex({.input = stream_shape, .stream_fps = 15, .threads = 1, .runners = counting(onednn_runners(), counters)});
+    executor ex({.input = stream_shape,
+                 .stream_fps = 15,
+                 .threads = 1,
+                 .runners = counting(onednn_runners(), counters)});
     for (int i = 0; i < 5; ++i)
-        ex.add_app("app" + std::to_string(i), models::fine_tuned(base, 11, 10 + static_cast<std::uint64_t>(i)),
-                   {.branch_point = 11});
+        ex.add_app("app" + std::to_string(i),
+                   models::fine_tuned(base, 11, 10 + static_cast<std::uint64_t>(i)), {.branch_point = 11});
     REQUIRE(ex.plan()->stem_steps() == 1);
     const auto steps = ex.plan()->steps();
     CHECK(steps.front().is_stem);
@@ -266,7 +274,10 @@ TEST_CASE("executor: five apps on one stem run the stem once per frame") {
 TEST_CASE("executor: plan steps join unbranched trie nodes and reuse compiled runners across changes") {
     const graph base = models::base_model(1);
     run_counters counters;
-    executor ex({.input = stream_shape, .stream_fps = 15, .threads = 1, .runners = counting(onednn_runners(), counters)});
+    executor ex({.input = stream_shape,
+                 .stream_fps = 15,
+                 .threads = 1,
+                 .runners = counting(onednn_runners(), counters)});
     ex.add_app("a", models::fine_tuned(base, 11, 100), {.branch_point = 11});
     ex.add_app("b", models::fine_tuned(base, 11, 200), {.branch_point = 11});
     ex.add_app("d", models::fine_tuned(base, 3, 400), {.branch_point = 3});
@@ -275,7 +286,8 @@ TEST_CASE("executor: plan steps join unbranched trie nodes and reuse compiled ru
     REQUIRE(steps.size() == 5);
     CHECK((steps[0].is_stem && steps[0].layer_begin == 0 && steps[0].layer_end == 3));
     CHECK((!steps[1].is_stem && steps[1].label == "d" && steps[1].parent == 0));
-    CHECK((steps[2].is_stem && steps[2].layer_begin == 3 && steps[2].layer_end == 11 && steps[2].parent == 0));
+    CHECK(
+        (steps[2].is_stem && steps[2].layer_begin == 3 && steps[2].layer_end == 11 && steps[2].parent == 0));
     CHECK((steps[3].label == "a" && steps[4].label == "b" && steps[3].parent == 2));
 
     // Same depth as a and b: only the new suffix is compiled.
@@ -322,7 +334,8 @@ TEST_CASE("executor: each app processes exactly its rate; a stem runs at the hig
     CHECK(stem_runs == 50);
     CHECK(five.size() == 50);
     CHECK(three.size() == 30);
-    CHECK(std::vector<std::uint64_t>(five.begin(), five.begin() + 4) == std::vector<std::uint64_t>{0, 3, 6, 9});
+    CHECK(std::vector<std::uint64_t>(five.begin(), five.begin() + 4) ==
+          std::vector<std::uint64_t>{0, 3, 6, 9});
     // Stem frames j = n / 3; "three" takes j = 0, 2, 4, 5, 7, 9, 10: n = 0, 6, 12, 15, 21, 27, 30.
     CHECK(std::vector<std::uint64_t>(three.begin(), three.begin() + 7) ==
           std::vector<std::uint64_t>{0, 6, 12, 15, 21, 27, 30});
@@ -373,22 +386,44 @@ TEST_CASE("executor: hot-swap under a running stream loses no frame accounting")
         variant_of[plan->version()] = deployed;
         std::this_thread::sleep_for(std::chrono::milliseconds(3));
     };
-    apply([&] { ex.add_app("x", variants.at("k11"), {.branch_point = 11, .fps = 5}); deployed["x"] = "k11"; });
-    apply([&] { ex.add_app("y", variants.at("k3"), {.branch_point = 3, .fps = 15}); deployed["y"] = "k3"; });
-    apply([&] { ex.add_app("z", variants.at("k0"), {.branch_point = 0, .fps = 2}); deployed["z"] = "k0"; });
+    apply([&] {
+        ex.add_app("x", variants.at("k11"), {.branch_point = 11, .fps = 5});
+        deployed["x"] = "k11";
+    });
+    apply([&] {
+        ex.add_app("y", variants.at("k3"), {.branch_point = 3, .fps = 15});
+        deployed["y"] = "k3";
+    });
+    apply([&] {
+        ex.add_app("z", variants.at("k0"), {.branch_point = 0, .fps = 2});
+        deployed["z"] = "k0";
+    });
     apply([&] { ex.set_fps("x", 7.5); });
-    apply([&] { ex.replace_app("x", variants.at("k8"), {.branch_point = 8, .fps = 3}); deployed["x"] = "k8"; });
-    apply([&] { ex.remove_app("y"); deployed.erase("y"); });
-    apply([&] { ex.add_app("y", variants.at("k11"), {.branch_point = 11, .fps = 1}); deployed["y"] = "k11"; });
+    apply([&] {
+        ex.replace_app("x", variants.at("k8"), {.branch_point = 8, .fps = 3});
+        deployed["x"] = "k8";
+    });
+    apply([&] {
+        ex.remove_app("y");
+        deployed.erase("y");
+    });
+    apply([&] {
+        ex.add_app("y", variants.at("k11"), {.branch_point = 11, .fps = 1});
+        deployed["y"] = "k11";
+    });
     apply([&] { ex.set_threads(1); });
-    apply([&] { ex.remove_app("z"); deployed.erase("z"); });
+    apply([&] {
+        ex.remove_app("z");
+        deployed.erase("z");
+    });
     changes_done = true;
     stream.join();
 
     REQUIRE(records.size() >= min_frames);
     CHECK(ex.frames() == records.size());
     std::map<std::string, std::unique_ptr<onednn::compiled_graph>> whole;
-    for (const auto& [name, g] : variants) whole[name] = std::make_unique<onednn::compiled_graph>(g, onednn::compile_options{.threads = 1});
+    for (const auto& [name, g] : variants)
+        whole[name] = std::make_unique<onednn::compiled_graph>(g, onednn::compile_options{.threads = 1});
     std::set<std::uint64_t> versions_seen;
     for (std::size_t i = 0; i < records.size(); ++i) {
         const record& rec = records[i];
@@ -406,7 +441,8 @@ TEST_CASE("executor: hot-swap under a running stream loses no frame accounting")
         CHECK(processed == expected_apps(plan, rec.frame));
         if (i % 5 == 0) {
             for (const auto& [name, s] : rec.scores) {
-                const tensor<float> expected = whole.at(variant_of.at(rec.version).at(name))->run(models::frame(rec.frame % 7).view());
+                const tensor<float> expected =
+                    whole.at(variant_of.at(rec.version).at(name))->run(models::frame(rec.frame % 7).view());
                 CHECK(relative_gap(s, expected.values()) < 1e-5);
             }
         }
@@ -447,15 +483,19 @@ TEST_CASE("executor: bad input gives a clear error and leaves the plan and trie 
     CHECK(msg.find("not a branch point") != std::string::npos);
     msg = error_of([&] { ex.add_app("c", base, {.branch_point = 3, .fps = 16}); });
     CHECK(msg.find("above the stream") != std::string::npos);
-    msg = error_of([&] { ex.add_app("c", base, {.branch_point = 3, .decision = decision_rule::above(0.5F, 9)}); });
+    msg = error_of(
+        [&] { ex.add_app("c", base, {.branch_point = 3, .decision = decision_rule::above(0.5F, 9)}); });
     CHECK(msg.find("app 'c'") != std::string::npos);
     msg = error_of([&] { ex.remove_app("nobody"); });
     CHECK(msg.find("app 'nobody'") != std::string::npos);
     CHECK(msg.find("not deployed") != std::string::npos);
     CHECK(error_of([&] { ex.set_fps("nobody", 3); }).find("app 'nobody'") != std::string::npos);
-    CHECK(error_of([&] { ex.replace_app("nobody", base, {.branch_point = 3}); }).find("not deployed") != std::string::npos);
-    CHECK(error_of([&] { ex.replace_app("a", base, {.branch_point = 6}); }).find("not a branch point") != std::string::npos);
-    CHECK(error_of([&] { ex.add_app("a", base, {.branch_point = 3}); }).find("already deployed") != std::string::npos);
+    CHECK(error_of([&] { ex.replace_app("nobody", base, {.branch_point = 3}); }).find("not deployed") !=
+          std::string::npos);
+    CHECK(error_of([&] { ex.replace_app("a", base, {.branch_point = 6}); }).find("not a branch point") !=
+          std::string::npos);
+    CHECK(error_of([&] { ex.add_app("a", base, {.branch_point = 3}); }).find("already deployed") !=
+          std::string::npos);
     CHECK(error_of([&] { ex.set_threads(-1); }).find("thread count") != std::string::npos);
     const tensor<float> wrong(dims{1, 3, 8, 8});
     CHECK(error_of([&] { (void)ex.process(wrong.view()); }).find("{1, 3, 8, 8}") != std::string::npos);
@@ -471,9 +511,13 @@ TEST_CASE("executor: bad input gives a clear error and leaves the plan and trie 
 TEST_CASE("executor: no allocation per frame in steady state outside the backend") {
     const graph base = models::base_model(1);
     run_counters counters;
-    executor ex({.input = stream_shape, .stream_fps = 15, .threads = 1, .runners = counting(onednn_runners(), counters)});
+    executor ex({.input = stream_shape,
+                 .stream_fps = 15,
+                 .threads = 1,
+                 .runners = counting(onednn_runners(), counters)});
     for (const auto& a : five_apps())
-        ex.add_app(a.name, models::fine_tuned(base, a.k, a.seed), {.branch_point = a.k, .fps = a.k == 3 ? 5.0 : 0.0});
+        ex.add_app(a.name, models::fine_tuned(base, a.k, a.seed),
+                   {.branch_point = a.k, .fps = a.k == 3 ? 5.0 : 0.0});
     const tensor<float> frame = models::frame(1);
     for (int i = 0; i < 3; ++i) (void)ex.process(frame.view());  // picks the plan up, warms the primitives
     const auto addresses = ex.plan()->output_addresses();
@@ -486,5 +530,6 @@ TEST_CASE("executor: no allocation per frame in steady state outside the backend
     const std::uint64_t backend = counters.backend_allocations.load() - backend_before;
     CHECK(total - backend == 0);
     CHECK(ex.plan()->output_addresses() == addresses);
-    MESSAGE("allocations per frame inside onednn::compiled_graph::run: " << static_cast<double>(backend) / frames);
+    MESSAGE("allocations per frame inside onednn::compiled_graph::run: " << static_cast<double>(backend) /
+                                                                                frames);
 }

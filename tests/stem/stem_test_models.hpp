@@ -26,7 +26,7 @@ inline constexpr auto base_net =
                conv2d<{.out_channels = 8, .kernel = 3, .padding = 1}>)  //
     | relu                                                              //
     | block(conv2d<{.out_channels = 16, .kernel = 3, .stride = 2, .padding = 1, .bias = false}> | batch_norm |
-            relu)                                                       //
+            relu)  //
     | global_avg_pool | flatten | dense<{.out_features = 4}>;
 
 // The same network with a 3-way head: structurally equal for the first 13 layers.
@@ -37,14 +37,14 @@ inline constexpr auto three_class_net =
                conv2d<{.out_channels = 8, .kernel = 3, .padding = 1}>)  //
     | relu                                                              //
     | block(conv2d<{.out_channels = 16, .kernel = 3, .stride = 2, .padding = 1, .bias = false}> | batch_norm |
-            relu)                                                       //
+            relu)  //
     | global_avg_pool | flatten | dense<{.out_features = 3}>;
 
 // A different first block (stride 2): structurally equal for no layer.
 inline constexpr auto strided_net =
-    input<3, 16, 16>                                                                                     //
+    input<3, 16, 16>  //
     | block(conv2d<{.out_channels = 8, .kernel = 3, .stride = 2, .padding = 1, .bias = false}> | batch_norm |
-            relu)                                                                                        //
+            relu)  //
     | global_avg_pool | flatten | dense<{.out_features = 4}>;
 
 inline constexpr std::size_t base_layers = 14;

@@ -61,7 +61,8 @@ TEST_CASE("fingerprint: bytes fed in pieces hash like bytes fed at once, and one
     std::vector<unsigned char> data(1000);
     for (std::size_t i = 0; i < data.size(); ++i) data[i] = static_cast<unsigned char>(i * 37 + 11);
     const stem::fingerprint whole = stem::hasher{}.bytes(data.data(), data.size()).finish();
-    for (std::size_t split : {std::size_t{1}, std::size_t{7}, std::size_t{8}, std::size_t{13}, std::size_t{999}}) {
+    for (std::size_t split :
+         {std::size_t{1}, std::size_t{7}, std::size_t{8}, std::size_t{13}, std::size_t{999}}) {
         stem::hasher h;
         h.bytes(data.data(), split).bytes(data.data() + split, data.size() - split);
         CHECK(h.finish() == whole);
@@ -285,7 +286,8 @@ TEST_CASE("stem_trie: random insert/remove sequences keep it consistent and free
             }
             trie.check_consistency(op % 20 == 0);
             std::set<stem::fingerprint> expected;
-            for (const auto& [name, pick] : deployed) expected.insert(prefix_ids[pick].begin(), prefix_ids[pick].end());
+            for (const auto& [name, pick] : deployed)
+                expected.insert(prefix_ids[pick].begin(), prefix_ids[pick].end());
             REQUIRE(node_fingerprints(trie) == expected);
             REQUIRE(trie.node_count() == expected.size());
             REQUIRE(trie.apps().size() == deployed.size());
@@ -313,5 +315,6 @@ TEST_CASE("structural_prefix: computed at compile time and confirmed by the trie
     stem_trie trie(shape{3, 16, 16});
     trie.insert("four", models::fine_tuned(base, 13, 5), 13);
     trie.insert("three", three, 13);
-    CHECK(trie.shared_layers("four", "three") == stem::structural_prefix(models::base_net, models::three_class_net));
+    CHECK(trie.shared_layers("four", "three") ==
+          stem::structural_prefix(models::base_net, models::three_class_net));
 }

@@ -30,12 +30,13 @@ struct decision_rule {
     /// Throws `stemshare::error` naming the app when the rule does not fit `classes` scores.
     void validate(std::int64_t classes, const std::string& who) const {
         if (rule == kind::threshold && (positive_class < 0 || positive_class >= classes))
-            throw error(who, "decision threshold reads score " + std::to_string(positive_class) + " of a model with " +
-                                 std::to_string(classes) + " outputs");
+            throw error(who, "decision threshold reads score " + std::to_string(positive_class) +
+                                 " of a model with " + std::to_string(classes) + " outputs");
     }
 
     [[nodiscard]] constexpr std::int64_t decide(std::span<const float> scores) const noexcept {
-        if (rule == kind::threshold) return scores[static_cast<std::size_t>(positive_class)] >= threshold ? 1 : 0;
+        if (rule == kind::threshold)
+            return scores[static_cast<std::size_t>(positive_class)] >= threshold ? 1 : 0;
         std::size_t best = 0;
         for (std::size_t i = 1; i < scores.size(); ++i)
             if (scores[i] > scores[best]) best = i;

@@ -81,15 +81,18 @@ public:
 
     /// Compiles the plan of `trie` with per-app `settings` (one per app of the trie) on a stream
     /// at `stream` fps. Runners found in `reuse` are shared instead of compiled again.
-    execution_plan(const stem::stem_trie& trie, const app_settings_map& settings, frame_rate stream, int threads,
-                   const runner_factory& factory, const runner_cache& reuse, std::uint64_t version)
+    execution_plan(const stem::stem_trie& trie, const app_settings_map& settings, frame_rate stream,
+                   int threads, const runner_factory& factory, const runner_cache& reuse,
+                   std::uint64_t version)
         : input_(trie.input_shape()), stream_(stream), version_(version) {
         for (const auto& [name, app] : trie.apps()) {
             const auto it = settings.find(name);
-            if (it == settings.end()) throw error("execution_plan: app '" + name + "'", "has no frame rate or decision rule");
+            if (it == settings.end())
+                throw error("execution_plan: app '" + name + "'", "has no frame rate or decision rule");
             if (it->second.rate > stream)
-                throw error("execution_plan: app '" + name + "'", "frame rate " + std::to_string(it->second.rate.fps()) +
-                                                                      " fps is above the stream's " + std::to_string(stream.fps()));
+                throw error("execution_plan: app '" + name + "'",
+                            "frame rate " + std::to_string(it->second.rate.fps()) +
+                                " fps is above the stream's " + std::to_string(stream.fps()));
             app_rates_[name] = it->second.rate;
             for (stem::node_id id : app.path) node_rate_[id] = std::max(node_rate_[id], it->second.rate);
             ending_[app.branch_node()].push_back(&app);
@@ -136,14 +139,17 @@ public:
         while (i < steps_.size()) {
             step& s = steps_[i];
             const std::uint64_t j = s.info.parent == from_stream ? n : numbers_[s.info.parent];
-            const frame_rate parent_rate = s.info.parent == from_stream ? stream_ : steps_[s.info.parent].info.rate;
+            const frame_rate parent_rate =
+                s.info.parent == from_stream ? stream_ : steps_[s.info.parent].info.rate;
             if (!selects(j, s.info.rate, parent_rate)) {
                 i = s.end;
                 continue;
             }
             numbers_[i] = child_frame_number(j, s.info.rate, parent_rate);
             const tensor_view<const float> src =
-                s.info.parent == from_stream ? frame : tensor_view<const float>(steps_[s.info.parent].out, steps_[s.info.parent].out_dims);
+                s.info.parent == from_stream
+                    ? frame
+                    : tensor_view<const float>(steps_[s.info.parent].out, steps_[s.info.parent].out_dims);
             s.runner->run(src, tensor_view<float>(s.out, s.out_dims));
             if (s.info.is_stem) {
                 ++out.stem_runs;
@@ -196,8 +202,8 @@ public:
             const auto& s = steps_[i].info;
             depth[i] = s.parent == from_stream ? 0 : depth[s.parent] + 1;
             text += std::string(2 * depth[i], ' ') + (s.is_stem ? "stem " : "suffix ") + "layers [" +
-                    std::to_string(s.layer_begin) + ", " + std::to_string(s.layer_end) + ") at " + fps_text(s.rate) +
-                    " fps: " + s.label + "\n";
+                    std::to_string(s.layer_begin) + ", " + std::to_string(s.layer_end) + ") at " +
+                    fps_text(s.rate) + " fps: " + s.label + "\n";
         }
         return text;
     }
@@ -241,9 +247,12 @@ private:
             s.info.layer_begin = app->branch_point;
             s.info.layer_end = app->layer_count;
             s.info.label = app->name;
-            s.key = "app:" + app->name + "#" + std::to_string(app->generation) + "|t" + std::to_string(threads);
-            if (const auto found = reuse.find(s.key); found != reuse.end()) s.runner = found->second;
-            else s.runner = factory(*app->suffix, threads);
+            s.key =
+                "app:" + app->name + "#" + std::to_string(app->generation) + "|t" + std::to_string(threads);
+            if (const auto found = reuse.find(s.key); found != reuse.end())
+                s.runner = found->second;
+            else
+                s.runner = factory(*app->suffix, threads);
             const shape out = app->suffix->output_shape();
             s.out_dims = dims{1, out.c, out.h, out.w};
             s.app = slot_of(app->name);
@@ -253,7 +262,8 @@ private:
         }
     }
 
-    void add_stem_step(const stem::stem_trie& trie, stem::node_id start, std::size_t parent, int threads, const runner_factory& factory, const runner_cache& reuse) {
+    void add_stem_step(const stem::stem_trie& trie, stem::node_id start, std::size_t parent, int threads,
+                       const runner_factory& factory, const runner_cache& reuse) {
         std::vector<stem::node_id> chain{start};
         while (trie.node(chain.back()).children.size() == 1 && ending_.count(chain.back()) == 0)
             chain.push_back(trie.node(chain.back()).children.front());
@@ -267,19 +277,21 @@ private:
         s.info.layer_begin = parent == from_stream ? 0 : steps_[parent].info.layer_end;
         s.info.layer_end = last.seg.layer_end;
         s.info.trie_nodes = chain.size();
-        s.key = "stem:" + stem::to_string(first.seg.id) + ":" + stem::to_string(last.seg.id) + "|t" + std::to_string(threads);
+        s.key = "stem:" + stem::to_string(first.seg.id) + ":" + stem::to_string(last.seg.id) + "|t" +
+                std::to_string(threads);
         std::vector<const graph*> parts;
         for (stem::node_id id : chain) parts.push_back(trie.node(id).seg.layers.get());
-        if (const auto it = reuse.find(s.key); it != reuse.end()) s.runner = it->second;
-        else s.runner = factory(join_segments(parts), threads);
+        if (const auto it = reuse.find(s.key); it != reuse.end())
+            s.runner = it->second;
+        else
+            s.runner = factory(join_segments(parts), threads);
         const shape out = last.seg.layers->output_shape();
         s.out_dims = dims{1, out.c, out.h, out.w};
         const std::size_t index = steps_.size();
         steps_.push_back(std::move(s));
 
         add_suffixes(chain.back(), index, threads, factory, reuse);
-        for (stem::node_id child : last.children)
-            add_stem_step(trie, child, index, threads, factory, reuse);
+        for (stem::node_id child : last.children) add_stem_step(trie, child, index, threads, factory, reuse);
         steps_[index].end = steps_.size();
         std::string label;
         for (std::size_t i = index + 1; i < steps_.size(); ++i)
@@ -294,13 +306,14 @@ private:
             std::size_t last_reader = i;
             for (std::size_t j = i + 1; j < steps_[i].end; ++j)
                 if (steps_[j].info.parent == i) last_reader = j;
-            steps_[i].buffer =
-                live.add(static_cast<std::size_t>(steps_[i].out_dims.numel()) * sizeof(float), i, last_reader);
+            steps_[i].buffer = live.add(static_cast<std::size_t>(steps_[i].out_dims.numel()) * sizeof(float),
+                                        i, last_reader);
         }
         live.solve();
         arena_bytes_ = live.arena_bytes();
         unshared_bytes_ = live.total_bytes();
-        if (arena_bytes_ > 0) arena_ = tensor<float>(dims{static_cast<std::int64_t>(arena_bytes_ / sizeof(float))});
+        if (arena_bytes_ > 0)
+            arena_ = tensor<float>(dims{static_cast<std::int64_t>(arena_bytes_ / sizeof(float))});
         for (auto& s : steps_)
             if (s.info.is_stem) s.out = arena_.data() + live.offset(s.buffer) / sizeof(float);
     }

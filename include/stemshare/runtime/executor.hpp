@@ -53,11 +53,16 @@ struct app_options {
 class executor {
 public:
     explicit executor(executor_options options)
-        : trie_(options.input), stream_(frame_rate::from_fps(options.stream_fps, "executor: stream")),
-          threads_(options.threads), factory_(std::move(options.runners)) {
-        if (threads_ < 0) throw error("executor", "thread count must be 0 (all cores) or positive, got " + std::to_string(threads_));
+        : trie_(options.input),
+          stream_(frame_rate::from_fps(options.stream_fps, "executor: stream")),
+          threads_(options.threads),
+          factory_(std::move(options.runners)) {
+        if (threads_ < 0)
+            throw error("executor",
+                        "thread count must be 0 (all cores) or positive, got " + std::to_string(threads_));
         if (!factory_) throw error("executor", "no runner factory given");
-        publish(std::make_shared<execution_plan>(trie_, settings_, stream_, threads_, factory_, runner_cache{}, ++version_));
+        publish(std::make_shared<execution_plan>(trie_, settings_, stream_, threads_, factory_,
+                                                 runner_cache{}, ++version_));
     }
 
     executor(const executor&) = delete;
@@ -100,9 +105,12 @@ public:
 
     /// Recompiles every step for `threads` threads (0 = all cores).
     void set_threads(int threads) {
-        if (threads < 0) throw error("executor", "thread count must be 0 (all cores) or positive, got " + std::to_string(threads));
+        if (threads < 0)
+            throw error("executor",
+                        "thread count must be 0 (all cores) or positive, got " + std::to_string(threads));
         std::lock_guard lock(change_mutex_);
-        auto plan = std::make_shared<execution_plan>(trie_, settings_, stream_, threads, factory_, runner_cache{}, version_ + 1);
+        auto plan = std::make_shared<execution_plan>(trie_, settings_, stream_, threads, factory_,
+                                                     runner_cache{}, version_ + 1);
         ++version_;
         threads_ = threads;
         cache_ = plan->runners();
@@ -118,9 +126,11 @@ public:
         }
         const shape in = current_->input_shape();
         const dims& d = frame.extents();
-        if (d.rank() != 4 || d[0] != 1 || d[1] != in.c || d[2] != in.h || d[3] != in.w || frame.memory_layout() != layout::plain)
-            throw error("executor::process", "frame must be plain {1, " + std::to_string(in.c) + ", " + std::to_string(in.h) +
-                                                 ", " + std::to_string(in.w) + "}, got " + to_string(d));
+        if (d.rank() != 4 || d[0] != 1 || d[1] != in.c || d[2] != in.h || d[3] != in.w ||
+            frame.memory_layout() != layout::plain)
+            throw error("executor::process", "frame must be plain {1, " + std::to_string(in.c) + ", " +
+                                                 std::to_string(in.h) + ", " + std::to_string(in.w) +
+                                                 "}, got " + to_string(d));
         current_->run(frames_, frame, result_);
         frames_.store(frames_.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
         return result_;
@@ -152,10 +162,12 @@ private:
     [[nodiscard]] frame_rate rate_for(const std::string& who, double fps) const {
         const frame_rate r = fps == 0.0 ? stream_ : frame_rate::from_fps(fps, who);
         if (r > stream_)
-            throw error(who, "frame rate " + std::to_string(fps) + " fps is above the stream's " + std::to_string(stream_.fps()));
+            throw error(who, "frame rate " + std::to_string(fps) + " fps is above the stream's " +
+                                 std::to_string(stream_.fps()));
         return r;
     }
-    [[nodiscard]] app_settings settings_for(const std::string& name, const graph& model, const app_options& options) const {
+    [[nodiscard]] app_settings settings_for(const std::string& name, const graph& model,
+                                            const app_options& options) const {
         const std::string who = "executor: app '" + name + "'";
         app_settings s{rate_for(who, options.fps), options.decision};
         s.decision.validate(model.output_shape().numel(), who);
@@ -169,7 +181,8 @@ private:
         stem::stem_trie trie = trie_;
         app_settings_map settings = settings_;
         edit(trie, settings);
-        auto plan = std::make_shared<execution_plan>(trie, settings, stream_, threads_, factory_, cache_, version_ + 1);
+        auto plan = std::make_shared<execution_plan>(trie, settings, stream_, threads_, factory_, cache_,
+                                                     version_ + 1);
         ++version_;
         trie_ = std::move(trie);
         settings_ = std::move(settings);

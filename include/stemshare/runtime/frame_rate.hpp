@@ -49,7 +49,8 @@ struct frame_rate {
 }
 
 /// The number a taken frame gets among the child's own frames.
-[[nodiscard]] constexpr std::uint64_t child_frame_number(std::uint64_t j, frame_rate child, frame_rate parent) noexcept {
+[[nodiscard]] constexpr std::uint64_t child_frame_number(std::uint64_t j, frame_rate child,
+                                                         frame_rate parent) noexcept {
     return (j * static_cast<std::uint64_t>(child.millifps)) / static_cast<std::uint64_t>(parent.millifps);
 }
 

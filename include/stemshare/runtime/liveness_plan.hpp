@@ -40,7 +40,8 @@ public:
             buffer& b = buffers_[i];
             std::vector<std::pair<std::size_t, std::size_t>> taken;  // [begin, end) of live neighbours
             for (std::size_t j : placed)
-                if (overlaps_in_time(b, buffers_[j])) taken.emplace_back(buffers_[j].offset, buffers_[j].offset + buffers_[j].bytes);
+                if (overlaps_in_time(b, buffers_[j]))
+                    taken.emplace_back(buffers_[j].offset, buffers_[j].offset + buffers_[j].bytes);
             std::sort(taken.begin(), taken.end());
             std::size_t offset = 0;
             for (const auto& [begin, end] : taken) {
@@ -80,7 +81,9 @@ private:
         std::size_t last;
         std::size_t offset;
     };
-    static constexpr std::size_t round_up(std::size_t n) noexcept { return (n + alignment - 1) / alignment * alignment; }
+    static constexpr std::size_t round_up(std::size_t n) noexcept {
+        return (n + alignment - 1) / alignment * alignment;
+    }
     static constexpr bool overlaps_in_time(const buffer& a, const buffer& b) noexcept {
         return a.first <= b.last && b.first <= a.last;
     }

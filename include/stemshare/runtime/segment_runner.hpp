@@ -60,7 +60,9 @@ private:
 }
 
 [[nodiscard]] inline runner_factory reference_runners() {
-    return [](const graph& g, int) -> std::unique_ptr<segment_runner> { return std::make_unique<reference_runner>(g); };
+    return [](const graph& g, int) -> std::unique_ptr<segment_runner> {
+        return std::make_unique<reference_runner>(g);
+    };
 }
 
 }  // namespace stemshare::runtime

@@ -100,7 +100,8 @@ inline std::vector<std::size_t> folded_origins(const graph& g) {
         for (std::size_t p : points)
             if (p < model.size()) list += (list.empty() ? "" : ", ") + std::to_string(p);
         throw error(who, "branch point " + std::to_string(k) + " is not a branch point of the model (" +
-                             (model.has_declared_branch_points() ? "declared" : "cut points") + ": " + list + ")");
+                             (model.has_declared_branch_points() ? "declared" : "cut points") + ": " + list +
+                             ")");
     }
 
     cut_model out;

@@ -72,7 +72,8 @@ public:
 
     /// An empty trie for a stream whose frames have per-image shape `input`.
     explicit stem_trie(shape input) : input_(input) {
-        if (input.empty()) throw error("stem_trie", "stream input shape " + to_string(input) + " has a zero extent");
+        if (input.empty())
+            throw error("stem_trie", "stream input shape " + to_string(input) + " has a zero extent");
         trie_node r;
         r.seg.id = root_fingerprint(input);
         nodes_.emplace(root, std::move(r));
@@ -87,8 +88,8 @@ public:
         if (name.empty()) throw error("stem_trie", "an app needs a non-empty name");
         if (apps_.count(name) != 0) throw error(who, "is already deployed (remove it first, or replace it)");
         if (model.input_shape() != input_)
-            throw error(who, "model input " + to_string(model.input_shape()) + " does not match the stream's " +
-                                 to_string(input_));
+            throw error(who, "model input " + to_string(model.input_shape()) +
+                                 " does not match the stream's " + to_string(input_));
         return insert(name, cut(model, branch_point, who));
     }
 
@@ -101,8 +102,8 @@ public:
             throw error(who, "model input " + to_string(m.prefix.front().layers->input_shape()) +
                                  " does not match the stream's " + to_string(input_));
         if (m.prefix.empty() && m.suffix->input_shape() != input_)
-            throw error(who, "model input " + to_string(m.suffix->input_shape()) + " does not match the stream's " +
-                                 to_string(input_));
+            throw error(who, "model input " + to_string(m.suffix->input_shape()) +
+                                 " does not match the stream's " + to_string(input_));
 
         // Everything that can fail is above; below only allocates.
         trie_app app;
@@ -133,7 +134,8 @@ public:
     /// the trie unchanged, when no such app is deployed.
     void remove(std::string_view name) {
         const auto it = apps_.find(std::string(name));
-        if (it == apps_.end()) throw error("stem_trie: app '" + std::string(name) + "'", "is not deployed" + known_apps());
+        if (it == apps_.end())
+            throw error("stem_trie: app '" + std::string(name) + "'", "is not deployed" + known_apps());
         const std::vector<node_id>& path = it->second.path;
         for (auto p = path.rbegin(); p != path.rend(); ++p) {
             trie_node& n = nodes_.at(*p);
@@ -149,7 +151,8 @@ public:
     [[nodiscard]] bool contains(std::string_view name) const { return apps_.count(std::string(name)) != 0; }
     [[nodiscard]] const trie_app& app(std::string_view name) const {
         const auto it = apps_.find(std::string(name));
-        if (it == apps_.end()) throw error("stem_trie: app '" + std::string(name) + "'", "is not deployed" + known_apps());
+        if (it == apps_.end())
+            throw error("stem_trie: app '" + std::string(name) + "'", "is not deployed" + known_apps());
         return it->second;
     }
     /// Apps by name.
@@ -203,8 +206,10 @@ public:
             node_id parent = root;
             for (node_id id : a.path) {
                 const auto it = nodes_.find(id);
-                if (it == nodes_.end()) fail("app '" + name + "' runs through freed node " + std::to_string(id));
-                if (it->second.parent != parent) fail("app '" + name + "' path breaks at node " + std::to_string(id));
+                if (it == nodes_.end())
+                    fail("app '" + name + "' runs through freed node " + std::to_string(id));
+                if (it->second.parent != parent)
+                    fail("app '" + name + "' path breaks at node " + std::to_string(id));
                 ++uses[id];
                 parent = id;
             }
@@ -233,7 +238,8 @@ public:
         for (const auto& [id, n] : nodes_)
             for (std::size_t i = 0; i < n.children.size(); ++i)
                 for (std::size_t j = i + 1; j < n.children.size(); ++j)
-                    if (same_segment(*nodes_.at(n.children[i]).seg.layers, *nodes_.at(n.children[j]).seg.layers))
+                    if (same_segment(*nodes_.at(n.children[i]).seg.layers,
+                                     *nodes_.at(n.children[j]).seg.layers))
                         fail("node " + std::to_string(id) + " has two identical children");
     }
 

@@ -32,8 +32,10 @@ struct common_prefix<element_list<E, As...>, element_list<E, Bs...>> {
 /// shapes differ). Always a branch point of both.
 template <shape InA, class... As, shape InB, class... Bs>
 [[nodiscard]] constexpr std::size_t structural_prefix(chain<InA, As...>, chain<InB, Bs...>) noexcept {
-    if constexpr (InA != InB) return 0;
-    else return detail::common_prefix<detail::element_list<As...>, detail::element_list<Bs...>>::layers;
+    if constexpr (InA != InB)
+        return 0;
+    else
+        return detail::common_prefix<detail::element_list<As...>, detail::element_list<Bs...>>::layers;
 }
 
 }  // namespace stemshare::stem
