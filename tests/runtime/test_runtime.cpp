@@ -364,10 +364,13 @@ TEST_CASE("executor: hot-swap under a running stream loses no frame accounting")
     };
     std::vector<record> records;
     std::atomic<bool> changes_done{false};
+    std::atomic<std::uint64_t> final_version{0};
     constexpr std::uint64_t min_frames = 300;
 
     std::thread stream([&] {
-        for (std::uint64_t n = 0; !changes_done.load() || n < min_frames; ++n) {
+        // Runs until the changes are over, at least min_frames frames, and one frame under the last plan.
+        for (std::uint64_t n = 0;
+             !changes_done.load() || n < min_frames || records.back().version != final_version.load(); ++n) {
             const tensor<float> frame = models::frame(n % 7);
             const frame_result& r = ex.process(frame.view());
             record rec{r.frame, r.plan_version, {}, {}};
@@ -416,6 +419,7 @@ TEST_CASE("executor: hot-swap under a running stream loses no frame accounting")
         ex.remove_app("z");
         deployed.erase("z");
     });
+    final_version = ex.plan_version();
     changes_done = true;
     stream.join();
 
