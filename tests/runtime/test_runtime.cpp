@@ -1,6 +1,6 @@
 // Runtime: shared vs unshared parity, frame selection, plan structure and runner reuse, hot-swap
 // under a running stream, bad input, the liveness plan, and allocation counting (the suite's
-// operator new counts, see allocation_counter.cpp).
+// operator new counts, see tests/support/allocation_counter.cpp).
 #include <doctest/doctest.h>
 
 #include <algorithm>
@@ -22,7 +22,7 @@
 #include <stemshare/runtime/executor.hpp>
 
 #include "../stem/stem_test_models.hpp"
-#include "allocation_counter.hpp"
+#include "support/allocation_counter.hpp"
 
 namespace {
 

@@ -1,7 +1,6 @@
 // Zoo tier: each model's published multiply-accumulate and parameter counts (checked at compile
 // time and reported by name), its branch points, the name lookup, and its parity between oneDNN
 // and the reference backend on seeded random weights.
-#include <dlfcn.h>
 #include <doctest/doctest.h>
 
 #include <algorithm>
@@ -15,6 +14,8 @@
 
 #include <stemshare/stemshare.hpp>
 #include <stemshare/zoo/zoo.hpp>
+
+#include "support/allocation_counter.hpp"
 
 using namespace stemshare;
 
@@ -217,58 +218,15 @@ TEST_CASE("zoo: bf16 mode agrees with f32 on the top-1 class (where the CPU supp
     CHECK(agree >= batch - 1);
 }
 
-// ---------------------------------------------------------------------------------------------
-// Steady-state allocations. This TU replaces the global operator new for the whole test binary;
-// it counts only while `counting` is set and records who called it. oneDNN 2.6's
-// `dnnl_primitive_execute` builds a std::unordered_map of the arguments on every call (inside
-// libdnnl, unavoidable through its API), so the test requires zero allocations from any caller
-// outside libdnnl during steady-state runs, and reports oneDNN's own count.
-
-namespace {
-
-std::atomic<bool> counting{false};
-std::atomic<std::size_t> allocations{0};
-std::array<void*, 4096> callers{};
-
-void* counted_new(std::size_t size, void* caller) {
-    if (counting.load(std::memory_order_relaxed)) {
-        const std::size_t k = allocations.fetch_add(1);
-        if (k < callers.size()) callers[k] = caller;
-    }
-    if (void* p = std::malloc(size == 0 ? 1 : size)) return p;
-    throw std::bad_alloc();
-}
-
-bool inside_onednn(void* address) {
-    Dl_info info{};
-    if (dladdr(address, &info) == 0 || info.dli_fname == nullptr) return false;
-    return std::string(info.dli_fname).find("libdnnl") != std::string::npos;
-}
-
-}  // namespace
-
-void* operator new(std::size_t size) {
-    return counted_new(size, __builtin_return_address(0));
-}
-void* operator new[](std::size_t size) {
-    return counted_new(size, __builtin_return_address(0));
-}
-void operator delete(void* p) noexcept {
-    std::free(p);
-}
-void operator delete[](void* p) noexcept {
-    std::free(p);
-}
-void operator delete(void* p, std::size_t) noexcept {
-    std::free(p);
-}
-void operator delete[](void* p, std::size_t) noexcept {
-    std::free(p);
-}
+// Steady-state allocations. oneDNN 2.6's `dnnl_primitive_execute` builds a std::unordered_map of
+// the arguments on every call (inside libdnnl, unavoidable through its API), so the test requires
+// zero allocations from any caller outside libdnnl during steady-state runs, and reports oneDNN's
+// own count. The suite's operator new is replaced by tests/support/allocation_counter.cpp.
 
 TEST_CASE("zoo: a steady-state run allocates nothing outside oneDNN's own execute call") {
     for (const char* name : {"mobilenet_v2", "resnet50", "fashion_mobilenet"}) {
-        CAPTURE(name);
+        const std::string model_name = name;
+        CAPTURE(model_name);
         graph g = zoo::make_graph(name);
         g.bind_random(3);
         onednn::compiled_graph compiled(g, {.threads = 1});
@@ -280,23 +238,15 @@ TEST_CASE("zoo: a steady-state run allocates nothing outside oneDNN's own execut
         compiled.run(x.view(), y.view());  // warm-up: JIT, first touch
         constexpr int frames = 3;
         std::vector<double> timers(compiled.steps().size());
-        allocations = 0;
-        counting = true;
-        for (int f = 0; f < frames; ++f) compiled.run(x.view(), y.view());
-        compiled.run_profiled(x.view(), y.view(), timers);
-        counting = false;
-        const std::size_t total = allocations.load();
-        REQUIRE(total <= callers.size());
+        std::size_t total = 0;
         std::size_t outside = 0;
         std::string where;
-        for (std::size_t k = 0; k < total; ++k) {
-            if (inside_onednn(callers[k])) continue;
-            ++outside;
-            Dl_info info{};
-            if (outside <= 3 && dladdr(callers[k], &info) != 0 && info.dli_fname != nullptr)
-                where += std::string(" ") + info.dli_fname + "+" +
-                         std::to_string(static_cast<const char*>(callers[k]) -
-                                        static_cast<const char*>(info.dli_fbase));
+        {
+            test::allocation_recorder recorder;
+            for (int f = 0; f < frames; ++f) compiled.run(x.view(), y.view());
+            compiled.run_profiled(x.view(), y.view(), timers);
+            total = recorder.count();
+            outside = recorder.outside("libdnnl", &where);
         }
         MESSAGE(std::string(name) << ": " << total / (frames + 1)
                                   << " allocations per frame inside libdnnl's execute ("
