@@ -66,3 +66,17 @@ TEST_CASE("replay: rates above the stream rate or branch points past the table a
     const std::vector<replay_app> deep{{3, 5.0}};
     CHECK_THROWS_AS((void)experiment::replay(deep, layers, 15.0, 10), stemshare::error);
 }
+
+TEST_CASE("replay: an app under a faster shared stem takes the frames the runtime gives it") {
+    // docs/runtime.md section 4: F = 15, a stem at 5 fps, an app at 3 fps below it takes stream
+    // frames 0, 6, 12, 15, 21, ...; the stem runs exactly at 5 fps, so load equals the plan's cost.
+    const std::vector<double> layers{0.001, 0.001, 0.0005};
+    const std::vector<replay_app> apps{{2, 5.0}, {2, 3.0}};
+    const auto r = experiment::replay(apps, layers, 15.0, 30);
+    std::vector<std::size_t> taken;
+    for (std::size_t j = 0; j < 30; ++j)
+        if (r.processed[1][j]) taken.push_back(j);
+    CHECK(taken == std::vector<std::size_t>{0, 6, 12, 15, 21, 27});
+    for (std::size_t j = 0; j < 30; ++j) CHECK(r.processed[0][j] == (j % 3 == 0));
+    CHECK(r.measured_load == doctest::Approx(r.planned_cost));
+}

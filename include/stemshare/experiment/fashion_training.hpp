@@ -17,6 +17,7 @@
 #include <stemshare/core/error.hpp>
 #include <stemshare/graph/graph.hpp>
 #include <stemshare/io/bind_weights.hpp>
+#include <stemshare/io/half.hpp>
 #include <stemshare/io/idx.hpp>
 #include <stemshare/io/mpackage.hpp>
 #include <stemshare/io/safetensors.hpp>
@@ -140,10 +141,41 @@ struct app_training_options {
     /// sampled from all other classes, so every candidate trains on a balanced set.
     std::int64_t positives = 2000;
     std::uint64_t seed = 1;
-    /// Candidates' num_frozen; empty: every branch point of the base except its full length.
+    /// Candidates' num_frozen; empty: every branch point of the base except its full length and
+    /// except those that would train the same parameters as the next one (see `candidate_points`).
     std::vector<std::size_t> branch_points;
+    /// Element type of the stored suffixes. f16 halves the packages; each candidate's weights are
+    /// rounded to it before its rates are measured, so the manifest describes what a reader runs.
+    io::storage_dtype suffix_storage = io::storage_dtype::f16;
     bool progress = true;
 };
+
+/// The default candidates of a model: its branch points k < size, leaving out a k whose layers up
+/// to the next branch point have no parameters (e.g. k = 39 before a global pooling: it trains
+/// exactly what k = 40 trains, and k = 40 shares more).
+[[nodiscard]] inline std::vector<std::size_t> candidate_points(const graph& g) {
+    const std::vector<std::size_t> all = g.branch_points();
+    std::vector<std::size_t> out;
+    for (std::size_t i = 0; i < all.size(); ++i) {
+        const std::size_t k = all[i];
+        if (k >= g.size()) continue;
+        const std::size_t next = i + 1 < all.size() ? std::min(all[i + 1], g.size()) : g.size();
+        bool trains = false;
+        for (std::size_t l = k; l < next && !trains; ++l) trains = g.at(l).param_descs().size() > 0;
+        if (trains) out.push_back(k);
+    }
+    return out;
+}
+
+/// Rounds the parameters of layers [first, end) to `storage` in place (a no-op for f32).
+inline void round_weights(graph& g, std::size_t first, io::storage_dtype storage) {
+    if (storage == io::storage_dtype::f32) return;
+    for (std::size_t l = first; l < g.size(); ++l)
+        for (auto& t : g.at(l).params)
+            for (float& v : t.values())
+                v = storage == io::storage_dtype::f16 ? io::f16_to_f32(io::f32_to_f16(v))
+                                                      : static_cast<float>(bf16(v));
+}
 
 struct candidate_report {
     std::size_t num_frozen = 0;
@@ -191,10 +223,7 @@ inline app_report train_app(const graph& base, const app_task& app, const io::la
     const train::dataset validation = train::select(train_split.images, binary, validation_items);
 
     const graph start = app_start_model(base);
-    std::vector<std::size_t> points = o.branch_points;
-    if (points.empty())
-        for (std::size_t k : start.branch_points())
-            if (k < start.size()) points.push_back(k);
+    const std::vector<std::size_t> points = o.branch_points.empty() ? candidate_points(start) : o.branch_points;
 
     app_report report{std::string(app.name), {}};
     std::vector<graph> models;
@@ -208,6 +237,7 @@ inline app_report train_app(const graph& base, const app_task& app, const io::la
         ft.fit.optimiser.learning_rate = o.learning_rate;
         if (o.progress) ft.fit.progress_label = std::string(app.name) + " k=" + std::to_string(k);
         train::fine_tune_result r = train::fine_tune(start, data, ft);
+        round_weights(r.model, k, o.suffix_storage);
         candidate_report c;
         c.num_frozen = k;
         c.rates = train::rates(train::predict(r.model, validation.inputs), validation.labels);
@@ -221,7 +251,7 @@ inline app_report train_app(const graph& base, const app_task& app, const io::la
         candidates.push_back({points[i], report.candidates[i].rates.true_positive_rate,
                               report.candidates[i].rates.false_positive_rate, &models[i]});
     (void)io::write_mpackage(folder, std::string(app.name), std::string(base_model_id), "fashion_mobilenet", start,
-                             candidates);
+                             candidates, o.suffix_storage);
     return report;
 }
 

@@ -5,17 +5,26 @@
 /// plan runs for it and keeps a virtual clock, so many (plan, budget, fps) configurations can be
 /// swept in milliseconds; the per-frame predictions come from one offline pass per candidate.
 ///
-/// The rules, the same as the real-time runner's:
-/// - Frame j arrives at j / F. App a (frame rate f_a) wants frame j when j = 0 or
-///   floor(j f_a / F) > floor((j - 1) f_a / F), rates in thousandths of a frame per second
-///   (so f_a = F takes every frame, f_a = F / 3 every third).
+/// The rules, the same as the real-time runner's (runtime::executor, runtime/frame_rate.hpp):
+/// - Frame j arrives at j / F. The plan is a chain of stem steps, one per distinct branch point
+///   k > 0 of the apps (layers from the previous one up to k), each at the highest rate of the
+///   apps at or below it, and one suffix step per app, fed by the stem step ending at its k (or by
+///   the stream for k = 0). A step at rate r under a parent at rate p takes the parent's frame
+///   number i when i = 0 or floor(i r / p) > floor((i - 1) r / p) and numbers it floor(i r / p)
+///   (rates in thousandths of a frame per second), so each app gets exactly f_a frames per second
+///   and a stem exactly the highest f_a below it, as the section 5 cost formula assumes. A step
+///   numbers a frame from its parent's number of the same frame, so whether an app wants frame j
+///   depends on j alone, never on which earlier frames were dropped.
 /// - One box processes one frame at a time. A frame that arrives while the box is still busy is
-///   dropped for every app that wanted it (never queued), as Mainstream's M-Runner does.
+///   dropped for every app that wanted it (never queued), as Mainstream's M-Runner does; no step
+///   numbers it, so an app whose turn fell on it loses that frame.
 /// - Work for a frame, from the cost model of DESIGN.md section 5 applied to the apps that want
 ///   it: layer l runs once for all wanting apps that share it (num_frozen > l) and once more for
 ///   each wanting app with num_frozen <= l (its own copy).
 
+#include <algorithm>
 #include <cmath>
+#include <cstddef>
 #include <cstdint>
 #include <span>
 #include <string>
@@ -90,6 +99,65 @@ struct replay_result {
     return cost;
 }
 
+namespace detail {
+/// The plan's steps as the runtime builds them for apps of one base model: a chain of stem steps
+/// at the distinct branch points, then one suffix per app.
+class step_chain {
+public:
+    step_chain(std::span<const replay_app> apps, const std::vector<std::uint64_t>& app_mfps, std::uint64_t stream_mfps)
+        : stream_mfps_(stream_mfps) {
+        std::vector<std::size_t> levels;
+        for (const auto& a : apps)
+            if (a.num_frozen > 0) levels.push_back(a.num_frozen);
+        std::sort(levels.begin(), levels.end());
+        levels.erase(std::unique(levels.begin(), levels.end()), levels.end());
+        for (std::size_t i = 0; i < levels.size(); ++i) {
+            std::uint64_t rate = 0;
+            for (std::size_t a = 0; a < apps.size(); ++a)
+                if (apps[a].num_frozen >= levels[i]) rate = std::max(rate, app_mfps[a]);
+            steps_.push_back({static_cast<std::ptrdiff_t>(i) - 1, rate});
+        }
+        for (std::size_t a = 0; a < apps.size(); ++a) {
+            const auto at = std::find(levels.begin(), levels.end(), apps[a].num_frozen);
+            steps_.push_back({at == levels.end() ? -1 : at - levels.begin(), app_mfps[a]});
+        }
+        apps_ = apps.size();
+        number_.assign(steps_.size(), 0);
+        taken_.assign(steps_.size(), false);
+    }
+
+    /// Which apps want stream frame j; true when any does.
+    bool select(std::uint64_t j, std::vector<bool>& wanting) {
+        bool any = false;
+        for (std::size_t i = 0; i < steps_.size(); ++i) {
+            const step& s = steps_[i];
+            const bool from_stream = s.parent < 0;
+            const auto parent = static_cast<std::size_t>(s.parent);
+            const std::uint64_t n = from_stream ? j : number_[parent];
+            const std::uint64_t p = from_stream ? stream_mfps_ : steps_[parent].mfps;
+            taken_[i] = (from_stream || taken_[parent]) && takes_frame(n, s.mfps, p);
+            if (taken_[i]) number_[i] = (n * s.mfps) / p;
+        }
+        for (std::size_t a = 0; a < apps_; ++a) {
+            wanting[a] = taken_[steps_.size() - apps_ + a];
+            any = any || wanting[a];
+        }
+        return any;
+    }
+
+private:
+    struct step {
+        std::ptrdiff_t parent = -1;  // -1: the stream
+        std::uint64_t mfps = 0;
+    };
+    std::uint64_t stream_mfps_;
+    std::vector<step> steps_;
+    std::size_t apps_ = 0;
+    std::vector<std::uint64_t> number_;
+    std::vector<bool> taken_;
+};
+}  // namespace detail
+
 /// Replays `frames` frames of a stream at `stream_fps` under the plan `apps`, with
 /// `layer_seconds[l]` the measured latency of layer l for one frame.
 [[nodiscard]] inline replay_result replay(std::span<const replay_app> apps, std::span<const double> layer_seconds,
@@ -110,15 +178,11 @@ struct replay_result {
     r.processed.assign(apps.size(), std::vector<bool>(static_cast<std::size_t>(frames), false));
     r.duration_seconds = static_cast<double>(frames) / stream_fps;
     r.planned_cost = plan_cost(apps, layer_seconds);
+    detail::step_chain chain(apps, app_mfps, stream_mfps);
     double busy_until = 0.0;
     std::vector<bool> wanting(apps.size());
     for (std::int64_t j = 0; j < frames; ++j) {
-        bool any = false;
-        for (std::size_t a = 0; a < apps.size(); ++a) {
-            wanting[a] = takes_frame(static_cast<std::uint64_t>(j), app_mfps[a], stream_mfps);
-            any = any || wanting[a];
-        }
-        if (!any) continue;
+        if (!chain.select(static_cast<std::uint64_t>(j), wanting)) continue;
         const double arrival = static_cast<double>(j) / stream_fps;
         if (busy_until > arrival + 1e-12) {
             ++r.dropped_frames;

@@ -146,9 +146,14 @@ inline void check_relative(const std::string& where, const std::string& field, c
 /// Writes an M-Package to `folder` (created if needed; existing package files are replaced).
 /// `base` is the bound base model; every candidate's model must have the base's layers and keep
 /// layers [0, num_frozen) bit-identical to it, and num_frozen must be a branch point of `base`.
+/// `suffix_storage` is the element type of the candidates' files (the base is always f32, so its
+/// digest and the stems other apps share stay exact); with f16 or bf16 the caller should measure
+/// the candidates' rates with weights already rounded to that type, so the manifest describes
+/// what a reader loads.
 inline mpackage_manifest write_mpackage(const std::filesystem::path& folder, const std::string& app,
                                         const std::string& base_model_id, const std::string& architecture, const graph& base,
-                                        std::span<const mpackage_candidate_model> candidates) {
+                                        std::span<const mpackage_candidate_model> candidates,
+                                        storage_dtype suffix_storage = storage_dtype::f32) {
     const std::string where = "M-Package '" + folder.string() + "'";
     if (!base.is_bound()) throw error(where, "the base model has unbound layers");
     mpackage_manifest m;
@@ -187,12 +192,16 @@ inline mpackage_manifest write_mpackage(const std::filesystem::path& folder, con
     std::error_code ec;
     std::filesystem::create_directories(folder, ec);
     if (ec) throw error(where, "cannot create the folder: " + ec.message());
-    const safetensors_write_options meta{.storage = storage_dtype::f32, .metadata = {{"stemshare.app", app}, {"stemshare.base_model", base_model_id}}};
+    // The base file names no app, so the packages of one base hold byte-identical copies of it
+    // (stored once by git or any deduplicating store).
+    const safetensors_write_options base_meta{.storage = storage_dtype::f32, .metadata = {{"stemshare.base_model", base_model_id}}};
     const auto base_tensors = detail::layer_tensors(base, 0, base.size());
-    write_safetensors(folder / m.base_weights, base_tensors, meta);
+    write_safetensors(folder / m.base_weights, base_tensors, base_meta);
+    const safetensors_write_options suffix_meta{
+        .storage = suffix_storage, .metadata = {{"stemshare.app", app}, {"stemshare.base_model", base_model_id}}};
     for (std::size_t ci = 0; ci < candidates.size(); ++ci) {
         const auto suffix = detail::layer_tensors(*candidates[ci].model, candidates[ci].num_frozen, base.size());
-        write_safetensors(folder / m.candidates[ci].weights, suffix, meta);
+        write_safetensors(folder / m.candidates[ci].weights, suffix, suffix_meta);
     }
     const std::filesystem::path manifest = folder / "manifest.json";
     const std::filesystem::path tmp = folder / "manifest.json.tmp";

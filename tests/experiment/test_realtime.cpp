@@ -1,0 +1,66 @@
+// The real-time runner: frame choice as the runtime's rule says, drops never queued, bad input.
+#include <doctest/doctest.h>
+
+#include <vector>
+
+#include <stemshare/experiment/realtime.hpp>
+#include <stemshare/tensor/fill.hpp>
+#include <stemshare/zoo/fashion_mobilenet.hpp>
+
+using namespace stemshare;
+
+namespace {
+tensor<float> noise_frames(std::int64_t n) {
+    tensor<float> frames(dims{n, 1, 28, 28});
+    fill_uniform(frames.values(), 7, 0.0F, 1.0F);
+    return frames;
+}
+graph model(std::uint64_t seed) {
+    graph g = zoo::fashion_mobilenet.to_graph();
+    g.bind_random(seed);
+    return g;
+}
+}  // namespace
+
+TEST_CASE("run_realtime: every app processes only frames its rate selects, and each wanted frame is run or dropped") {
+    const tensor<float> frames = noise_frames(24);
+    // Two apps sharing the stem below layer 9 at 12 and 4 fps of a 24 fps stream; a third alone.
+    graph a = model(1);
+    graph b = model(1);
+    const graph c = model(2);
+    for (std::size_t l = 9; l < b.size(); ++l) b.at(l).params = c.at(l).params;
+    const std::vector<experiment::realtime_app> apps{{"a", a, 9, 12.0}, {"b", b, 9, 4.0}, {"c", c, 0, 6.0}};
+    const auto r = experiment::run_realtime(frames, 24.0, apps, 24);
+    const std::vector<experiment::replay_app> plan{{9, 12.0}, {9, 4.0}, {0, 6.0}};
+    // Replay with free work says which frames each app wants.
+    const std::vector<double> no_work(41, 0.0);
+    const auto wanted = experiment::replay(plan, no_work, 24.0, 24);
+    std::int64_t wanted_frames = 0;
+    for (std::size_t j = 0; j < 24; ++j) {
+        bool any = false;
+        bool ran = false;
+        for (std::size_t i = 0; i < apps.size(); ++i) {
+            const bool processed = r.decisions[i][j] != experiment::frame_decision::not_processed;
+            if (processed) CHECK(wanted.processed[i][j]);
+            any = any || wanted.processed[i][j];
+            ran = ran || processed;
+        }
+        wanted_frames += any ? 1 : 0;
+        // A frame the box took runs every app that wants it.
+        if (ran)
+            for (std::size_t i = 0; i < apps.size(); ++i)
+                CHECK((r.decisions[i][j] != experiment::frame_decision::not_processed) == wanted.processed[i][j]);
+    }
+    CHECK(r.processed_frames + r.dropped_frames == wanted_frames);
+    CHECK(r.decisions[0][0] != experiment::frame_decision::not_processed);  // the box is idle at frame 0
+    CHECK(r.duration_seconds == doctest::Approx(1.0));
+}
+
+TEST_CASE("run_realtime: refuses bad input") {
+    const tensor<float> frames = noise_frames(4);
+    const std::vector<experiment::realtime_app> apps{{"a", model(1), 0, 5.0}};
+    CHECK_THROWS_AS((void)experiment::run_realtime(frames, 10.0, apps, 5), stemshare::error);
+    CHECK_THROWS_WITH_AS((void)experiment::run_realtime(frames, 10.0, apps, 4, {.box_share = 0.0}),
+                         doctest::Contains("box_share"), stemshare::error);
+    CHECK_THROWS_AS((void)experiment::run_realtime(frames, 10.0, {}, 4), stemshare::error);
+}
