@@ -393,6 +393,8 @@ private:
         src_user_ = dnnl::memory(plain_desc(act_dims(input_)), cpu_engine(), DNNL_MEMORY_NONE);
         input_mem_ = src_user_;
         values_.assign(nodes.size(), dnnl::memory{});
+        current_layer_ = nodes.empty() ? no_layer : origin_.front();  // its cost is the first layer's
+        convert_shared_input(g);
         folded_owner_.resize(nodes.size());
         for (std::size_t i = 0; i < nodes.size(); ++i) folded_owner_[i] = i;
         std::vector<bool> absorbed(nodes.size(), false);
@@ -411,6 +413,38 @@ private:
         dst_user_ = dnnl::memory(plain_desc(out_dims), cpu_engine(), DNNL_MEMORY_NONE);
         add_reorder(result, dst_user_, "reorder to the output");
         graph_ = nullptr;
+    }
+
+    /// A graph input read by several layers, or by a layer that is not a convolution (a residual
+    /// shortcut, a pooling), would make them run on plain NCHW, where oneDNN falls back to slow
+    /// kernels (gemm convolutions with a plain post-op operand, simple_nchw pooling): the suffix
+    /// of a model cut inside a network, which the stem runtime runs, starts that way. So the input
+    /// is converted once to the layout a convolution picks for it, as inside the whole model.
+    void convert_shared_input(const graph& g) {
+        std::size_t readers = 0;
+        bool only_convolutions = true;
+        for (const node& n : g.nodes()) {
+            if (std::find(n.inputs.begin(), n.inputs.end(), graph_input) == n.inputs.end()) continue;
+            ++readers;
+            only_convolutions = only_convolutions && std::holds_alternative<conv2d_spec>(n.spec);
+        }
+        if (readers == 0 || (readers == 1 && only_convolutions)) return;
+        const auto dims = act_dims(input_);
+        dnnl::memory::desc native;
+        try {
+            const dnnl::memory::desc any(dims, act_dt_, tag::any);
+            const dnnl::memory::desc weights({input_.c, input_.c, 1, 1}, act_dt_, tag::any);
+            const dnnl::convolution_forward::desc probe(dnnl::prop_kind::forward_inference,
+                                                        dnnl::algorithm::convolution_direct, any, weights, any,
+                                                        {1, 1}, {0, 0}, {0, 0});
+            native = dnnl::convolution_forward::primitive_desc(probe, base_attr(), cpu_engine()).src_desc();
+        } catch (const dnnl::error&) {
+            return;  // no convolution for this shape and type: plain it stays
+        }
+        if (native == input_mem_.get_desc()) return;
+        dnnl::memory converted = new_value(native);
+        add_reorder(src_user_, converted, "reorder of the input to the layout convolutions use");
+        input_mem_ = converted;
     }
 
     void absorb(std::size_t into, std::size_t node_index, std::vector<bool>& absorbed) {
