@@ -238,7 +238,8 @@ TEST_CASE("executor: shared and unshared execution give bit-identical outputs pe
                                  /*bitwise=*/true);
 }
 
-TEST_CASE("executor: shared and unshared execution give bit-identical outputs per app (oneDNN, different cuts)") {
+TEST_CASE(
+    "executor: shared and unshared execution give bit-identical outputs per app (oneDNN, different cuts)") {
     // The shared plan cuts at 3 and 8 for apps a and b, each app alone only at its own k. oneDNN
     // picks kernels by the layout a segment receives; the backend converts a segment's input to the
     // layout its convolutions use (as inside the whole model), so a cut changes no kernel and no bit.

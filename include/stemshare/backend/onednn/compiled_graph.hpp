@@ -435,8 +435,8 @@ private:
             const dnnl::memory::desc any(dims, act_dt_, tag::any);
             const dnnl::memory::desc weights({input_.c, input_.c, 1, 1}, act_dt_, tag::any);
             const dnnl::convolution_forward::desc probe(dnnl::prop_kind::forward_inference,
-                                                        dnnl::algorithm::convolution_direct, any, weights, any,
-                                                        {1, 1}, {0, 0}, {0, 0});
+                                                        dnnl::algorithm::convolution_direct, any, weights,
+                                                        any, {1, 1}, {0, 0}, {0, 0});
             native = dnnl::convolution_forward::primitive_desc(probe, base_attr(), cpu_engine()).src_desc();
         } catch (const dnnl::error&) {
             return;  // no convolution for this shape and type: plain it stays
