@@ -195,6 +195,14 @@ struct app_report {
     return train::with_new_classifier(base, 2, 0x5EED);
 }
 
+/// The graph of every app (the zoo net with a two-way classifier), for `io::mpackage::base_model`
+/// and `candidate_model` to bind; its own weights are placeholders the package's replace.
+[[nodiscard]] inline graph app_architecture() {
+    graph g = zoo::fashion_mobilenet.to_graph();
+    g.bind_random(0);
+    return app_start_model(g);
+}
+
 /// Fine-tunes `base` for `app` at every requested branch point, measures each candidate on the
 /// validation images and writes the app's M-Package to `folder`.
 inline app_report train_app(const graph& base, const app_task& app, const io::labelled_images& train_split,

@@ -47,7 +47,7 @@ struct app_predictions {
 };
 
 /// Runs every candidate of `packages` over `frames` {N, c, h, w}. `architecture` makes a fresh
-/// unbound graph of the packages' model (e.g. `zoo::fashion_mobilenet.to_graph()`). `threads` is
+/// graph of the packages' model for them to bind (e.g. `experiment::app_architecture`). `threads` is
 /// oneDNN's thread count per primitive (0 = all cores).
 template <class Architecture>
 [[nodiscard]] std::vector<app_predictions> predict_stream(const std::vector<io::mpackage>& packages,
