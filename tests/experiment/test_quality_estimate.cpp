@@ -32,7 +32,9 @@ TEST_CASE("estimate_correlation: misses that follow misses raise c") {
     CHECK(e.miss_pairs == 3);
 }
 
-TEST_CASE("estimate_correlation: alternating misses clamp to 0, no miss gives 0, frames outside events are ignored") {
+TEST_CASE(
+    "estimate_correlation: alternating misses clamp to 0, no miss gives 0, frames outside events are "
+    "ignored") {
     const std::vector<frame_interval> events{{2, 6}};
     // Inside the event: hit miss hit miss. q = 0 < 1 - a, so c clamps to 0. The flags outside the
     // event (frames 0, 1, 6, 7) would change both rates if they were counted.
@@ -48,8 +50,9 @@ TEST_CASE("estimate_correlation: alternating misses clamp to 0, no miss gives 0,
     two.candidates.push_back(one_candidate({0, 0, 0, 0, 0, 0, 0, 0}).candidates[0]);
     e = experiment::estimate_correlation(two, events);
     CHECK(e.hit_rate == doctest::Approx(2.0 / 8.0));
-    CHECK(e.miss_after_miss == doctest::Approx(3.0 / 4.0));  // 1 + 3 misses with a next frame, 0 + 3 followed by a miss
-    CHECK(e.correlation == doctest::Approx(0.0));           // q = 3/4 = 1 - a exactly: independent
+    CHECK(e.miss_after_miss ==
+          doctest::Approx(3.0 / 4.0));             // 1 + 3 misses with a next frame, 0 + 3 followed by a miss
+    CHECK(e.correlation == doctest::Approx(0.0));  // q = 3/4 = 1 - a exactly: independent
 }
 
 TEST_CASE("sampled_event_quality: L f / 1000 samples per event") {
@@ -90,7 +93,8 @@ TEST_CASE("round_weights: f16 rounds the suffix only, and rounding twice changes
             const auto now = g.at(l).params[p].values();
             const auto old = before.at(l).params[p].values();
             for (std::size_t i = 0; i < now.size(); ++i) {
-                if (l < 33) REQUIRE(now[i] == old[i]);
+                if (l < 33)
+                    REQUIRE(now[i] == old[i]);
                 else {
                     REQUIRE(now[i] == io::f16_to_f32(io::f32_to_f16(old[i])));
                     changed = changed || now[i] != old[i];

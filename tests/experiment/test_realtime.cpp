@@ -22,7 +22,9 @@ graph model(std::uint64_t seed) {
 }
 }  // namespace
 
-TEST_CASE("run_realtime: every app processes only frames its rate selects, and each wanted frame is run or dropped") {
+TEST_CASE(
+    "run_realtime: every app processes only frames its rate selects, and each wanted frame is run or "
+    "dropped") {
     const tensor<float> frames = noise_frames(24);
     // Two apps sharing the stem below layer 9 at 12 and 4 fps of a 24 fps stream; a third alone.
     graph a = model(1);
@@ -49,7 +51,8 @@ TEST_CASE("run_realtime: every app processes only frames its rate selects, and e
         // A frame the box took runs every app that wants it.
         if (ran)
             for (std::size_t i = 0; i < apps.size(); ++i)
-                CHECK((r.decisions[i][j] != experiment::frame_decision::not_processed) == wanted.processed[i][j]);
+                CHECK((r.decisions[i][j] != experiment::frame_decision::not_processed) ==
+                      wanted.processed[i][j]);
     }
     CHECK(r.processed_frames + r.dropped_frames == wanted_frames);
     CHECK(r.decisions[0][0] != experiment::frame_decision::not_processed);  // the box is idle at frame 0

@@ -63,7 +63,9 @@ using steady = std::chrono::steady_clock;
 /// 4 / 15 of a full model per app: 0.75 fits two apps and not three.
 inline constexpr double default_budget_models = 0.75;
 
-inline double since(steady::time_point t) { return std::chrono::duration<double>(steady::now() - t).count(); }
+inline double since(steady::time_point t) {
+    return std::chrono::duration<double>(steady::now() - t).count();
+}
 
 inline void note(const std::string& text) {
     std::fprintf(stderr, "demo: %s\n", text.c_str());
@@ -114,7 +116,8 @@ inline outcome score(const std::vector<std::vector<experiment::frame_decision>>&
         std::vector<experiment::frame_interval> events;
         for (const auto& e : apps[a].events)
             if (e.end <= frames) events.push_back(e);
-        const std::span<const experiment::frame_decision> d(decisions[a].data(), static_cast<std::size_t>(frames));
+        const std::span<const experiment::frame_decision> d(decisions[a].data(),
+                                                            static_cast<std::size_t>(frames));
         o.f1.push_back(experiment::evaluate_events(d, events, window).f1);
     }
     return o;
@@ -127,7 +130,8 @@ inline std::vector<std::vector<experiment::frame_decision>> decisions_of(
         out[a].resize(r.processed[a].size(), experiment::frame_decision::not_processed);
         for (std::size_t j = 0; j < out[a].size(); ++j)
             if (r.processed[a][j])
-                out[a][j] = chosen[a]->positive[j] ? experiment::frame_decision::positive : experiment::frame_decision::negative;
+                out[a][j] = chosen[a]->positive[j] ? experiment::frame_decision::positive
+                                                   : experiment::frame_decision::negative;
     }
     return out;
 }
@@ -139,7 +143,8 @@ inline std::int64_t cut_at_event_start(const experiment::frame_stream& s, std::i
     return s.frame_count();
 }
 
-inline void retrain(const options& o, const std::vector<experiment::app_task>& tasks, const std::filesystem::path& models) {
+inline void retrain(const options& o, const std::vector<experiment::app_task>& tasks,
+                    const std::filesystem::path& models) {
     note("--retrain: training the base model and the apps from scratch (about 13 min on 2 cores)");
     const io::labelled_images train_split = io::load_fashion_mnist(io::dataset_split::train, o.data);
     experiment::base_training_report report;
@@ -151,8 +156,8 @@ inline void retrain(const options& o, const std::vector<experiment::app_task>& t
         (void)experiment::train_app(base, t, train_split, recipe, models / "apps" / std::string(t.name));
 }
 
-inline void plot(const std::filesystem::path& out, const std::vector<std::string>& names, std::size_t max_apps,
-                 const nlohmann::ordered_json& rows) {
+inline void plot(const std::filesystem::path& out, const std::vector<std::string>& names,
+                 std::size_t max_apps, const nlohmann::ordered_json& rows) {
     {
         std::ofstream dat(out / "f1.dat");
         dat << "# apps";
@@ -168,16 +173,18 @@ inline void plot(const std::filesystem::path& out, const std::vector<std::string
     }
     std::ofstream gp(out / "f1.gp");
     gp << "set terminal pngcairo size 900,560\nset output '" << (out / "f1.png").string() << "'\n"
-       << "set title 'Mean event F1 vs number of apps (measured)'\nset xlabel 'apps'\nset ylabel 'mean event F1'\n"
+       << "set title 'Mean event F1 vs number of apps (measured)'\nset xlabel 'apps'\nset ylabel 'mean event "
+          "F1'\n"
        << "set yrange [0:1]\nset xtics 1\nset key bottom left\nset grid\nplot ";
     for (std::size_t i = 0; i < names.size(); ++i)
-        gp << (i ? ", " : "") << "'" << (out / "f1.dat").string() << "' using 1:" << i + 2 << " with linespoints title '"
-           << names[i] << "'";
+        gp << (i ? ", " : "") << "'" << (out / "f1.dat").string() << "' using 1:" << i + 2
+           << " with linespoints title '" << names[i] << "'";
     gp << '\n';
     gp.close();
     if (std::system("command -v gnuplot >/dev/null 2>&1") != 0) {
-        std::printf("gnuplot is not installed (Debian: apt-get install gnuplot-nox): no PNG; the data is in %s\n",
-                    (out / "f1.dat").string().c_str());
+        std::printf(
+            "gnuplot is not installed (Debian: apt-get install gnuplot-nox): no PNG; the data is in %s\n",
+            (out / "f1.dat").string().c_str());
         return;
     }
     const std::string cmd = "gnuplot '" + (out / "f1.gp").string() + "'";
@@ -225,16 +232,17 @@ inline void run(options o) {
     for (const auto& t : tasks) {
         const auto folder = models / "apps" / std::string(t.name);
         if (!std::filesystem::exists(folder / "manifest.json"))
-            throw error("app '" + std::string(t.name) + "'", "no M-Package in " + folder.string() +
-                                                                 " (give --models DIR, or --retrain to train them)");
+            throw error(
+                "app '" + std::string(t.name) + "'",
+                "no M-Package in " + folder.string() + " (give --models DIR, or --retrain to train them)");
         apps.push_back({t, io::mpackage::read(folder), {}, 0.0, {}});
     }
     const auto architecture = [] { return experiment::app_architecture(); };
     const graph base = apps.front().package.base_model(architecture());
 
     // Latencies of the model every app runs (the base with its two-way classifier).
-    const profiling::latency_table table =
-        profiling::profile(base, "fashion_mobilenet", {.threads = 1, .runs = o.quick ? 10U : 40U, .warmup = 5});
+    const profiling::latency_table table = profiling::profile(
+        base, "fashion_mobilenet", {.threads = 1, .runs = o.quick ? 10U : 40U, .warmup = 5});
     std::vector<double> latency;
     for (const auto& l : table.layers) latency.push_back(l.time.median_us * 1e-6);
     double whole = 0.0;
@@ -247,10 +255,11 @@ inline void run(options o) {
     for (const auto& t : tasks) targets.insert(targets.end(), t.targets.begin(), t.targets.end());
     std::sort(targets.begin(), targets.end());
     targets.erase(std::unique(targets.begin(), targets.end()), targets.end());
-    const std::vector<std::int32_t> background(experiment::base_classes.begin(), experiment::base_classes.end());
-    const experiment::frame_stream stream(test.images, test.labels, background, targets,
-                                          {.fps = o.stream_fps, .duration_s = o.duration_s, .event_ms = o.event_length_ms,
-                                           .seed = o.seed});
+    const std::vector<std::int32_t> background(experiment::base_classes.begin(),
+                                               experiment::base_classes.end());
+    const experiment::frame_stream stream(
+        test.images, test.labels, background, targets,
+        {.fps = o.stream_fps, .duration_s = o.duration_s, .event_ms = o.event_length_ms, .seed = o.seed});
     const std::int64_t frames = stream.frame_count();
     const std::int64_t window = stream.event_frames();
 
@@ -269,19 +278,20 @@ inline void run(options o) {
         apps[a].correlation = experiment::estimate_correlation(predictions[a], apps[a].events);
     }
 
-    std::printf("stemshare demo: %zu apps, stream %.0f fps x %.0f s (%lld frames, events of %.0f ms = %lld frames)\n",
-                apps.size(), o.stream_fps, o.duration_s, static_cast<long long>(frames), o.event_length_ms,
-                static_cast<long long>(window));
-    std::printf("base model fashion_mobilenet: %.1f us per frame (sum of %zu layer medians, 1 thread, %s)\n", whole * 1e6,
-                latency.size(), table.isa.c_str());
+    std::printf(
+        "stemshare demo: %zu apps, stream %.0f fps x %.0f s (%lld frames, events of %.0f ms = %lld frames)\n",
+        apps.size(), o.stream_fps, o.duration_s, static_cast<long long>(frames), o.event_length_ms,
+        static_cast<long long>(window));
+    std::printf("base model fashion_mobilenet: %.1f us per frame (sum of %zu layer medians, 1 thread, %s)\n",
+                whole * 1e6, latency.size(), table.isa.c_str());
     std::printf("budget %.5f core-seconds per second of stream = %.2f full models at %.0f fps%s\n", budget,
-                budget / (o.stream_fps * whole), o.stream_fps,
-                o.budget > 0.0 ? " (--budget)" : " (default)");
-    std::printf("the box has %.3f%% of one core: every layer takes its measured time / %.5f\n", budget * 100.0, budget);
+                budget / (o.stream_fps * whole), o.stream_fps, o.budget > 0.0 ? " (--budget)" : " (default)");
+    std::printf("the box has %.3f%% of one core: every layer takes its measured time / %.5f\n",
+                budget * 100.0, budget);
     std::printf("per app: event frequency e (measured), frame correlation c (estimated):\n");
     for (const auto& a : apps)
-        std::printf("  %-12s e %.3f  c %.3f  (%zu events)\n", std::string(a.task.name).c_str(), a.event_frequency,
-                    a.correlation.correlation, a.events.size());
+        std::printf("  %-12s e %.3f  c %.3f  (%zu events)\n", std::string(a.task.name).c_str(),
+                    a.event_frequency, a.correlation.correlation, a.events.size());
 
     std::vector<double> box_latency;
     for (double l : latency) box_latency.push_back(l / budget);
@@ -289,7 +299,8 @@ inline void run(options o) {
     const std::int64_t check_frames =
         o.check_seconds > 0.0 ? cut_at_event_start(stream, std::llround(o.check_seconds * o.stream_fps)) : 0;
     if (o.real_time && check_frames == 0)
-        throw error("--check-seconds", "must be positive with --real-time (it is how much of the stream runs in real time)");
+        throw error("--check-seconds",
+                    "must be positive with --real-time (it is how much of the stream runs in real time)");
     const auto realtime_apps = [&](const sched::plan& pl, std::size_t n) {
         std::vector<experiment::realtime_app> ra;
         for (std::size_t a = 0; a < n; ++a) {
@@ -303,8 +314,8 @@ inline void run(options o) {
     };
 
     nlohmann::ordered_json rows = nlohmann::ordered_json::array();
-    std::printf("\n%-4s %-18s %-9s %-9s %-9s %-7s %-6s %s\n", "apps", "policy", "F1 meas", "F1 pred", "F1 samp", "cost/B",
-                "drops", "fps per app (k@fps)");
+    std::printf("\n%-4s %-18s %-9s %-9s %-9s %-7s %-6s %s\n", "apps", "policy", "F1 meas", "F1 pred",
+                "F1 samp", "cost/B", "drops", "fps per app (k@fps)");
     t0 = steady::now();
     double realtime_seconds = 0.0;
     for (std::size_t n = 1; n <= apps.size(); ++n) {
@@ -333,8 +344,8 @@ inline void run(options o) {
             outcome m;
             if (use_realtime) {
                 const auto t_rt = steady::now();
-                const auto r = experiment::run_realtime(stream.frames(), o.stream_fps, realtime_apps(pl, n), measured_frames,
-                                                        {.box_share = budget});
+                const auto r = experiment::run_realtime(stream.frames(), o.stream_fps, realtime_apps(pl, n),
+                                                        measured_frames, {.box_share = budget});
                 realtime_seconds += since(t_rt);
                 m = score(r.decisions, apps, measured_frames, window);
                 m.achieved_fps = r.achieved_fps;
@@ -354,10 +365,11 @@ inline void run(options o) {
             std::string fps_text;
             for (std::size_t a = 0; a < n; ++a) {
                 const auto& c = *chosen[a];
-                const sched::event_params ev{o.event_length_ms, apps[a].event_frequency, apps[a].correlation.correlation,
-                                             o.stream_fps};
-                const double sampled =
-                    experiment::sampled_event_quality(c.true_positive_rate, c.false_positive_rate, ev, pl.apps[a].fps).f1;
+                const sched::event_params ev{o.event_length_ms, apps[a].event_frequency,
+                                             apps[a].correlation.correlation, o.stream_fps};
+                const double sampled = experiment::sampled_event_quality(
+                                           c.true_positive_rate, c.false_positive_rate, ev, pl.apps[a].fps)
+                                           .f1;
                 sum_measured += m.f1[a];
                 sum_predicted += pl.apps[a].quality.f1;
                 sum_sampled += sampled;
@@ -388,9 +400,10 @@ inline void run(options o) {
                             {"measured_load", m.load},
                             {"dropped_frames", m.dropped},
                             {"per_app", per_app}});
-            std::printf("%-4zu %-18s %-9s %-9s %-9s %-7s %-6lld %s\n", n, pol.name.c_str(), fixed(sum_measured / k, 3).c_str(),
-                        fixed(sum_predicted / k, 3).c_str(), fixed(sum_sampled / k, 3).c_str(),
-                        fixed(pl.cost / budget, 2).c_str(), static_cast<long long>(m.dropped), fps_text.c_str());
+            std::printf("%-4zu %-18s %-9s %-9s %-9s %-7s %-6lld %s\n", n, pol.name.c_str(),
+                        fixed(sum_measured / k, 3).c_str(), fixed(sum_predicted / k, 3).c_str(),
+                        fixed(sum_sampled / k, 3).c_str(), fixed(pl.cost / budget, 2).c_str(),
+                        static_cast<long long>(m.dropped), fps_text.c_str());
             std::fflush(stdout);
         }
     }
@@ -410,10 +423,11 @@ inline void run(options o) {
             plan_apps.push_back({static_cast<std::size_t>(pl.apps[a].num_frozen), pl.apps[a].fps});
             chosen.push_back(&predictions[a].at(static_cast<std::size_t>(pl.apps[a].num_frozen)));
         }
-        note("real-time check: mainstream with " + std::to_string(n) + " apps for " + fixed(static_cast<double>(check_frames) / o.stream_fps, 1) + " s");
+        note("real-time check: mainstream with " + std::to_string(n) + " apps for " +
+             fixed(static_cast<double>(check_frames) / o.stream_fps, 1) + " s");
         const auto t_rt = steady::now();
-        const auto rt = experiment::run_realtime(stream.frames(), o.stream_fps, realtime_apps(pl, n), check_frames,
-                                                 {.box_share = budget});
+        const auto rt = experiment::run_realtime(stream.frames(), o.stream_fps, realtime_apps(pl, n),
+                                                 check_frames, {.box_share = budget});
         realtime_seconds += since(t_rt);
         const auto rp = experiment::replay(plan_apps, box_latency, o.stream_fps, check_frames);
         const outcome mr = score(rt.decisions, apps, check_frames, window);
@@ -429,18 +443,30 @@ inline void run(options o) {
             fps_rp += rp.achieved_fps[a] / static_cast<double>(n);
         }
         const double table_frame_us =
-            rp.processed_frames > 0 ? rp.busy_seconds * budget / static_cast<double>(rp.processed_frames) * 1e6 : 0.0;
-        std::printf("\nreal time vs replay (mainstream, %zu apps, first %.1f s): mean F1 %.3f vs %.3f, mean fps %.2f vs %.2f, "
-                    "drops %lld vs %lld, box load %.2f vs %.2f; a processed frame took %.1f us in the executor, the "
-                    "latency table says %.1f us\n",
-                    n, static_cast<double>(check_frames) / o.stream_fps, f_rt, f_rp, fps_rt, fps_rp,
-                    static_cast<long long>(rt.dropped_frames), static_cast<long long>(rp.dropped_frames), rt.measured_load,
-                    rp.measured_load, rt.mean_frame_seconds * 1e6, table_frame_us);
-        check = {{"apps", n},         {"policy", "mainstream"},        {"seconds", static_cast<double>(check_frames) / o.stream_fps},
-                 {"f1_realtime", f_rt}, {"f1_replay", f_rp},             {"fps_realtime", fps_rt},
-                 {"fps_replay", fps_rp}, {"drops_realtime", rt.dropped_frames}, {"drops_replay", rp.dropped_frames},
-                 {"load_realtime", rt.measured_load}, {"load_replay", rp.measured_load},
-                 {"executor_frame_us", rt.mean_frame_seconds * 1e6}, {"table_frame_us", table_frame_us}};
+            rp.processed_frames > 0
+                ? rp.busy_seconds * budget / static_cast<double>(rp.processed_frames) * 1e6
+                : 0.0;
+        std::printf(
+            "\nreal time vs replay (mainstream, %zu apps, first %.1f s): mean F1 %.3f vs %.3f, mean fps %.2f "
+            "vs %.2f, "
+            "drops %lld vs %lld, box load %.2f vs %.2f; a processed frame took %.1f us in the executor, the "
+            "latency table says %.1f us\n",
+            n, static_cast<double>(check_frames) / o.stream_fps, f_rt, f_rp, fps_rt, fps_rp,
+            static_cast<long long>(rt.dropped_frames), static_cast<long long>(rp.dropped_frames),
+            rt.measured_load, rp.measured_load, rt.mean_frame_seconds * 1e6, table_frame_us);
+        check = {{"apps", n},
+                 {"policy", "mainstream"},
+                 {"seconds", static_cast<double>(check_frames) / o.stream_fps},
+                 {"f1_realtime", f_rt},
+                 {"f1_replay", f_rp},
+                 {"fps_realtime", fps_rt},
+                 {"fps_replay", fps_rp},
+                 {"drops_realtime", rt.dropped_frames},
+                 {"drops_replay", rp.dropped_frames},
+                 {"load_realtime", rt.measured_load},
+                 {"load_replay", rp.measured_load},
+                 {"executor_frame_us", rt.mean_frame_seconds * 1e6},
+                 {"table_frame_us", table_frame_us}};
     }
 
     // Measured vs predicted, over every configuration.
@@ -454,9 +480,10 @@ inline void run(options o) {
         bias += r["mean_f1_predicted"].get<double>() - m;
     }
     const double count = static_cast<double>(rows.size());
-    std::printf("\nmean |predicted - measured| F1 over %zu configurations: %.3f (scheduler's model, bias %+.3f), "
-                "%.3f (same model with L f / 1000 samples per event)\n",
-                rows.size(), gap / count, bias / count, gap_sampled / count);
+    std::printf(
+        "\nmean |predicted - measured| F1 over %zu configurations: %.3f (scheduler's model, bias %+.3f), "
+        "%.3f (same model with L f / 1000 samples per event)\n",
+        rows.size(), gap / count, bias / count, gap_sampled / count);
 
     nlohmann::ordered_json apps_json = nlohmann::ordered_json::array();
     for (const auto& a : apps)
@@ -467,28 +494,36 @@ inline void run(options o) {
                              {"correlation", a.correlation.correlation},
                              {"hit_rate", a.correlation.hit_rate},
                              {"miss_after_miss", a.correlation.miss_after_miss}});
-    nlohmann::ordered_json result{
-        {"stream", {{"fps", o.stream_fps}, {"duration_s", o.duration_s}, {"frames", frames}, {"event_length_ms", o.event_length_ms},
-                    {"event_frames", window}, {"seed", o.seed}}},
-        {"budget", budget},
-        {"budget_in_full_models_at_stream_fps", budget / (o.stream_fps * whole)},
-        {"model_seconds_per_frame", whole},
-        {"layer_latencies", latency},
-        {"isa", table.isa},
-        {"apps", apps_json},
-        {"results", rows},
-        {"realtime_check", check},
-        {"mean_abs_gap_predicted", gap / count},
-        {"mean_bias_predicted", bias / count},
-        {"mean_abs_gap_predicted_sampled", gap_sampled / count},
-        {"seconds", {{"predictions", predict_seconds}, {"sweep", sweep_seconds}, {"real_time", realtime_seconds}, {"total", since(t_start)}}}};
+    nlohmann::ordered_json result{{"stream",
+                                   {{"fps", o.stream_fps},
+                                    {"duration_s", o.duration_s},
+                                    {"frames", frames},
+                                    {"event_length_ms", o.event_length_ms},
+                                    {"event_frames", window},
+                                    {"seed", o.seed}}},
+                                  {"budget", budget},
+                                  {"budget_in_full_models_at_stream_fps", budget / (o.stream_fps * whole)},
+                                  {"model_seconds_per_frame", whole},
+                                  {"layer_latencies", latency},
+                                  {"isa", table.isa},
+                                  {"apps", apps_json},
+                                  {"results", rows},
+                                  {"realtime_check", check},
+                                  {"mean_abs_gap_predicted", gap / count},
+                                  {"mean_bias_predicted", bias / count},
+                                  {"mean_abs_gap_predicted_sampled", gap_sampled / count},
+                                  {"seconds",
+                                   {{"predictions", predict_seconds},
+                                    {"sweep", sweep_seconds},
+                                    {"real_time", realtime_seconds},
+                                    {"total", since(t_start)}}}};
     std::ofstream(out / "results.json") << result.dump(2) << '\n';
     std::printf("wrote %s\n", (out / "results.json").string().c_str());
     std::vector<std::string> names;
     for (const auto& p : policies()) names.push_back(p.name);
     plot(out, names, apps.size(), rows);
-    std::printf("done in %.1f s (predictions %.1f s, sweep %.1f s, real time %.1f s)\n", since(t_start), predict_seconds,
-                sweep_seconds, realtime_seconds);
+    std::printf("done in %.1f s (predictions %.1f s, sweep %.1f s, real time %.1f s)\n", since(t_start),
+                predict_seconds, sweep_seconds, realtime_seconds);
 }
 
 }  // namespace demo_detail
@@ -497,22 +532,32 @@ inline void run(options o) {
 inline void register_demo_command(CLI::App& app) {
     auto o = std::make_shared<demo_detail::options>();
     CLI::App* sub = app.add_subcommand(
-        "demo", "The Mainstream experiment: plan 1..N apps under Mainstream, No-sharing and Max-sharing on one budget, "
-                "run them on a Fashion-MNIST stream, print measured vs predicted event F1, write JSON and a plot");
-    sub->add_option("--apps", o->apps, "Comma-separated app names, in the order they are added (default: all ten)");
-    sub->add_option("--budget", o->budget,
-                    "Compute budget in core-seconds per second of stream (default: 0.75 full models at the stream rate)");
+        "demo",
+        "The Mainstream experiment: plan 1..N apps under Mainstream, No-sharing and Max-sharing on one "
+        "budget, "
+        "run them on a Fashion-MNIST stream, print measured vs predicted event F1, write JSON and a plot");
+    sub->add_option("--apps", o->apps,
+                    "Comma-separated app names, in the order they are added (default: all ten)");
+    sub->add_option(
+        "--budget", o->budget,
+        "Compute budget in core-seconds per second of stream (default: 0.75 full models at the stream rate)");
     sub->add_option("--stream-fps", o->stream_fps, "Frames per second of the stream")->capture_default_str();
-    sub->add_option("--event-length-ms", o->event_length_ms, "How long an object stays in view")->capture_default_str();
+    sub->add_option("--event-length-ms", o->event_length_ms, "How long an object stays in view")
+        ->capture_default_str();
     sub->add_option("--duration", o->duration_s, "Seconds of stream")->capture_default_str();
     sub->add_option("--seed", o->seed, "Seed of the stream")->capture_default_str();
-    sub->add_flag("--retrain", o->retrain, "Train the base model and the apps from scratch first (about 13 min)");
+    sub->add_flag("--retrain", o->retrain,
+                  "Train the base model and the apps from scratch first (about 13 min)");
     sub->add_option("--out", o->out, "Folder for results.json, f1.dat, f1.png")->capture_default_str();
-    sub->add_option("--models", o->models, "Folder with fashion_base.safetensors and apps/<app>/")->capture_default_str();
-    sub->add_option("--data", o->data, "Fashion-MNIST folder (Debian: dataset-fashion-mnist)")->capture_default_str();
-    sub->add_flag("--quick", o->quick, "Short run for CI: 3 apps (unless --apps), 120 s of stream, 8 s real-time check");
-    sub->add_flag("--real-time", o->real_time,
-                  "Measure every configuration with the real-time runner on the first --check-seconds of the stream");
+    sub->add_option("--models", o->models, "Folder with fashion_base.safetensors and apps/<app>/")
+        ->capture_default_str();
+    sub->add_option("--data", o->data, "Fashion-MNIST folder (Debian: dataset-fashion-mnist)")
+        ->capture_default_str();
+    sub->add_flag("--quick", o->quick,
+                  "Short run for CI: 3 apps (unless --apps), 120 s of stream, 8 s real-time check");
+    sub->add_flag(
+        "--real-time", o->real_time,
+        "Measure every configuration with the real-time runner on the first --check-seconds of the stream");
     sub->add_option("--check-seconds", o->check_seconds,
                     "Seconds of stream for the real-time run (0: none without --real-time)")
         ->capture_default_str();

@@ -51,15 +51,17 @@ struct app_predictions {
 /// oneDNN's thread count per primitive (0 = all cores).
 template <class Architecture>
 [[nodiscard]] std::vector<app_predictions> predict_stream(const std::vector<io::mpackage>& packages,
-                                                          Architecture&& architecture, const tensor<float>& frames,
-                                                          int threads = 1, std::int64_t batch = 256) {
+                                                          Architecture&& architecture,
+                                                          const tensor<float>& frames, int threads = 1,
+                                                          std::int64_t batch = 256) {
     const std::string who = "experiment::predict_stream";
     if (packages.empty()) throw error(who, "no M-Package given");
     for (const auto& p : packages)
         if (p.manifest().base_digest != packages.front().manifest().base_digest)
             throw error(who, "app '" + p.manifest().app + "' was trained from another base model (digest " +
-                                 p.manifest().base_digest + ", '" + packages.front().manifest().app + "' has " +
-                                 packages.front().manifest().base_digest + "); stems cannot be shared");
+                                 p.manifest().base_digest + ", '" + packages.front().manifest().app +
+                                 "' has " + packages.front().manifest().base_digest +
+                                 "); stems cannot be shared");
     const graph base = packages.front().base_model(architecture());
     const std::int64_t count = frames.extents()[0];
     batch = std::max<std::int64_t>(1, std::min(batch, count));
@@ -100,9 +102,11 @@ template <class Architecture>
         for (std::size_t c = 0; c < m.candidates.size(); ++c) {
             const auto& mc = m.candidates[c];
             const graph model = packages[a].candidate_model(c, architecture());
-            auto lv = std::find_if(levels.begin(), levels.end(), [&](const level& l) { return l.k == mc.num_frozen; });
-            lv->suffixes.push_back(
-                {a, c, std::make_unique<onednn::compiled_graph>(model.slice(mc.num_frozen, model.size()), options)});
+            auto lv = std::find_if(levels.begin(), levels.end(),
+                                   [&](const level& l) { return l.k == mc.num_frozen; });
+            lv->suffixes.push_back({a, c,
+                                    std::make_unique<onednn::compiled_graph>(
+                                        model.slice(mc.num_frozen, model.size()), options)});
             result[a].candidates.push_back({mc.num_frozen, mc.accuracy, mc.false_positive_rate,
                                             std::vector<bool>(static_cast<std::size_t>(count), false)});
         }
@@ -125,11 +129,13 @@ template <class Architecture>
             for (suffix& s : l.suffixes) {
                 const shape out = s.compiled->output_shape();
                 if (out.numel() != 2)
-                    throw error(who, "app '" + result[s.app].app + "': candidates must have two outputs (binary detectors)");
+                    throw error(who, "app '" + result[s.app].app +
+                                         "': candidates must have two outputs (binary detectors)");
                 s.compiled->run(below->view(), scores.view());
                 auto& positive = result[s.app].candidates[s.candidate].positive;
                 for (std::int64_t i = 0; i < n; ++i)
-                    positive[static_cast<std::size_t>(start + i)] = scores.data()[2 * i + 1] > scores.data()[2 * i];
+                    positive[static_cast<std::size_t>(start + i)] =
+                        scores.data()[2 * i + 1] > scores.data()[2 * i];
             }
         }
     }

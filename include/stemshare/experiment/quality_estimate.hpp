@@ -67,8 +67,8 @@ struct correlation_estimate {
 
 /// Section 5's formula with the samples an app at `fps` really takes from an event,
 /// L f / 1000, instead of the original's L f^2 / (1000 F).
-[[nodiscard]] inline sched::app_quality sampled_event_quality(double a, double b, const sched::event_params& ev,
-                                                              double fps) {
+[[nodiscard]] inline sched::app_quality sampled_event_quality(double a, double b,
+                                                              const sched::event_params& ev, double fps) {
     sched::event_params stretched = ev;
     // event_quality divides L f / 1000 by F / f once more; lengthening L by F / f cancels that.
     stretched.event_length_ms = ev.event_length_ms * ev.stream_fps / fps;

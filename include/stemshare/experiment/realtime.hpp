@@ -9,9 +9,9 @@
 ///   suffix on the frames its rate selects (the rule replay.hpp restates).
 /// - The box. `box_share` emulates a device with that fraction of this machine's core (above 1:
 ///   a faster one): the frame really runs here, and the box then stays busy for the measured
-///   time / box_share. With box_share = 1 the box is this core. The experiment's 28 x 28 models are so cheap that
-///   contention on a real core needs thousands of frames per second; a small box_share keeps the
-///   stream at video rates and makes the real-time run and the replay charge the same work.
+///   time / box_share. With box_share = 1 the box is this core. The experiment's 28 x 28 models are so cheap
+///   that contention on a real core needs thousands of frames per second; a small box_share keeps the stream
+///   at video rates and makes the real-time run and the replay charge the same work.
 
 #include <chrono>
 #include <cmath>
@@ -62,7 +62,8 @@ struct realtime_result {
 
 /// Runs `frame_count` frames of `frames` {N, c, h, w} at `stream_fps` under `apps`, in real time.
 [[nodiscard]] inline realtime_result run_realtime(const tensor<float>& frames, double stream_fps,
-                                                  const std::vector<realtime_app>& apps, std::int64_t frame_count,
+                                                  const std::vector<realtime_app>& apps,
+                                                  std::int64_t frame_count,
                                                   const realtime_options& options = {}) {
     const std::string who = "experiment::run_realtime";
     const dims& d = frames.extents();
@@ -71,14 +72,16 @@ struct realtime_result {
     if (!(options.box_share > 0.0)) throw error(who, "box_share must be positive");
     if (apps.empty()) throw error(who, "no app to run");
 
-    const runtime::executor_options settings{.input = {d[1], d[2], d[3]}, .stream_fps = stream_fps, .threads = options.threads};
+    const runtime::executor_options settings{
+        .input = {d[1], d[2], d[3]}, .stream_fps = stream_fps, .threads = options.threads};
     const tensor_view<const float> first(frames.data(), dims{1, d[1], d[2], d[3]});
     {
         // oneDNN creates and JIT-compiles primitives on their first run; the process-wide
         // primitive cache keeps them, so a throw-away executor takes that cost off the clock
         // without shifting the real one's frame numbers.
         runtime::executor warm(settings);
-        for (const auto& a : apps) warm.add_app(a.name, a.model, {.branch_point = a.num_frozen, .fps = stream_fps});
+        for (const auto& a : apps)
+            warm.add_app(a.name, a.model, {.branch_point = a.num_frozen, .fps = stream_fps});
         for (int i = 0; i < 3; ++i) (void)warm.process(first);
     }
     runtime::executor box(settings);
@@ -92,8 +95,8 @@ struct realtime_result {
     detail::step_chain chain(plan, app_mfps, static_cast<std::uint64_t>(std::llround(stream_fps * 1000.0)));
 
     realtime_result r;
-    r.decisions.assign(apps.size(),
-                       std::vector<frame_decision>(static_cast<std::size_t>(frame_count), frame_decision::not_processed));
+    r.decisions.assign(apps.size(), std::vector<frame_decision>(static_cast<std::size_t>(frame_count),
+                                                                frame_decision::not_processed));
     std::vector<std::int64_t> taken(apps.size(), 0);
     std::vector<bool> wanting(apps.size());
     const std::int64_t item = d[1] * d[2] * d[3];
@@ -104,7 +107,8 @@ struct realtime_result {
     steady::time_point busy_until = t0;
     for (std::int64_t j = 0; j < frame_count; ++j) {
         const steady::time_point arrival =
-            t0 + std::chrono::duration_cast<steady::duration>(std::chrono::duration<double>(static_cast<double>(j) / stream_fps));
+            t0 + std::chrono::duration_cast<steady::duration>(
+                     std::chrono::duration<double>(static_cast<double>(j) / stream_fps));
         const bool wanted = chain.select(static_cast<std::uint64_t>(j), wanting);
         if (busy_until > arrival) {
             box.drop_frame();
@@ -121,11 +125,13 @@ struct realtime_result {
         ++r.processed_frames;
         const double charged = spent / options.box_share;
         r.busy_seconds += charged;
-        busy_until = start + std::chrono::duration_cast<steady::duration>(std::chrono::duration<double>(charged));
+        busy_until =
+            start + std::chrono::duration_cast<steady::duration>(std::chrono::duration<double>(charged));
         for (std::size_t a = 0; a < apps.size(); ++a) {
             const runtime::app_result* res = out.find(apps[a].name);
             if (res == nullptr || !res->processed) continue;
-            r.decisions[a][static_cast<std::size_t>(j)] = res->decision == 1 ? frame_decision::positive : frame_decision::negative;
+            r.decisions[a][static_cast<std::size_t>(j)] =
+                res->decision == 1 ? frame_decision::positive : frame_decision::negative;
             ++taken[a];
         }
     }
