@@ -47,7 +47,7 @@ struct options {
     double event_length_ms = 1000.0;
     double duration_s = 600.0;
     bool retrain = false;
-    std::string out = "demo-out";
+    std::string out = "out/demo";
     std::string models = "models";
     std::string data = std::string(io::fashion_mnist_default_dir);
     bool quick = false;
