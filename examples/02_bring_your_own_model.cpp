@@ -29,20 +29,26 @@ int main(int argc, char** argv) {
     int threads = 0;
     std::vector<std::string> files;
     for (int i = 1; i < argc; ++i) {
-        if (std::strcmp(argv[i], "--smoke") == 0) smoke = true;
-        else if (std::strcmp(argv[i], "--threads") == 0 && i + 1 < argc) threads = std::stoi(argv[++i]);
-        else files.emplace_back(argv[i]);
+        if (std::strcmp(argv[i], "--smoke") == 0)
+            smoke = true;
+        else if (std::strcmp(argv[i], "--threads") == 0 && i + 1 < argc)
+            threads = std::stoi(argv[++i]);
+        else
+            files.emplace_back(argv[i]);
     }
-    const std::filesystem::path fixtures = std::filesystem::path(STEMSHARE_SOURCE_DIR) / "tests" / "data" / "fixtures";
+    const std::filesystem::path fixtures =
+        std::filesystem::path(STEMSHARE_SOURCE_DIR) / "tests" / "data" / "fixtures";
     if (files.empty())
-        files = {(fixtures / "mobilenet_v2_64.onnx").string(), (fixtures / "mobilenet_v2_64.input.npy").string(),
+        files = {(fixtures / "mobilenet_v2_64.onnx").string(),
+                 (fixtures / "mobilenet_v2_64.input.npy").string(),
                  (fixtures / "mobilenet_v2_64.output.npy").string()};
     try {
         // 1. Import: every layer checked, every weight bound; unsupported ops are named.
         const stemshare::graph g = stemshare::io::load_onnx(files[0]);
         const stemshare::shape in = g.input_shape();
-        std::printf("%s: %zu layers, %.2f MFLOP per image, %lld parameters, input %s -> output %s\n", files[0].c_str(), g.size(),
-                    static_cast<double>(g.flops()) / 1e6, static_cast<long long>(g.param_count()), to_string(in).c_str(),
+        std::printf("%s: %zu layers, %.2f MFLOP per image, %lld parameters, input %s -> output %s\n",
+                    files[0].c_str(), g.size(), static_cast<double>(g.flops()) / 1e6,
+                    static_cast<long long>(g.param_count()), to_string(in).c_str(),
                     to_string(g.output_shape()).c_str());
 
         // 2. An input: the given .npy batch, or one seeded random image.
@@ -62,8 +68,8 @@ int main(int argc, char** argv) {
         for (std::int64_t b = 0; b < batch; ++b) {
             const float* row = y.data() + b * classes;
             const auto top = std::max_element(row, row + classes) - row;
-            std::printf("image %lld: top class %lld (score %.4f)\n", static_cast<long long>(b), static_cast<long long>(top),
-                        static_cast<double>(row[top]));
+            std::printf("image %lld: top class %lld (score %.4f)\n", static_cast<long long>(b),
+                        static_cast<long long>(top), static_cast<double>(row[top]));
         }
 
         // 4. Compare with PyTorch's answer when we have it.
@@ -76,7 +82,8 @@ int main(int argc, char** argv) {
                 err = std::max(err, std::abs(y[i] - expected[i]));
                 scale = std::max(scale, std::abs(expected[i]));
             }
-            std::printf("max |stemshare - PyTorch| = %.3g (tolerance %.3g)\n", static_cast<double>(err), 1e-5 * static_cast<double>(scale));
+            std::printf("max |stemshare - PyTorch| = %.3g (tolerance %.3g)\n", static_cast<double>(err),
+                        1e-5 * static_cast<double>(scale));
             status = err <= 1e-5F * scale ? 0 : 1;
         }
 
@@ -85,11 +92,12 @@ int main(int argc, char** argv) {
         for (int r = 0; r < runs; ++r) {
             const auto t0 = std::chrono::steady_clock::now();
             (void)model.run(x.view());
-            ms.push_back(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count());
+            ms.push_back(
+                std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count());
         }
         std::sort(ms.begin(), ms.end());
-        std::printf("oneDNN latency: median %.3f ms per batch of %lld over %d runs (%d threads)\n", ms[ms.size() / 2],
-                    static_cast<long long>(batch), runs, model.threads());
+        std::printf("oneDNN latency: median %.3f ms per batch of %lld over %d runs (%d threads)\n",
+                    ms[ms.size() / 2], static_cast<long long>(batch), runs, model.threads());
         return status;
     } catch (const stemshare::error& e) {
         std::fprintf(stderr, "error: %s\n", e.what());

@@ -14,7 +14,8 @@ namespace {
 // frozen layers (a = event-frame detection probability, b = false-flag probability).
 constexpr sched::problem product_mix() {
     sched::app_spec door{"door", 500.0, 0.3, 0.107, 1.0, {{0, 0.92, 0.08}, {4, 0.88, 0.10}, {8, 0.70, 0.25}}};
-    sched::app_spec parcel{"parcel", 500.0, 0.2, 0.107, 1.0, {{0, 0.85, 0.05}, {4, 0.84, 0.06}, {8, 0.60, 0.20}}};
+    sched::app_spec parcel{"parcel", 500.0, 0.2,
+                           0.107,    1.0,   {{0, 0.85, 0.05}, {4, 0.84, 0.06}, {8, 0.60, 0.20}}};
     sched::app_spec car{"car", 1000.0, 0.5, 0.125, 1.0, {{0, 0.95, 0.02}, {4, 0.93, 0.03}, {8, 0.90, 0.05}}};
     // Measured per-layer latencies in milliseconds per frame; the camera runs at 10 fps, and the
     // budget below is 60 ms of compute per second of video.

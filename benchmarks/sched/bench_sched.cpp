@@ -57,11 +57,31 @@ void synthetic_sizes(benchmark::internal::Benchmark* b) {
 
 }  // namespace
 
-BENCHMARK(bm_planner<sched::planner_kind::exact>)->Name("exact")->Apply(shipped_sizes)->UseRealTime()->Unit(benchmark::kMillisecond);
-BENCHMARK(bm_planner<sched::planner_kind::mainstream_greedy>)->Name("mainstream_greedy")->Apply(shipped_sizes)->UseRealTime()->Unit(benchmark::kMillisecond);
-BENCHMARK(bm_planner<sched::planner_kind::greedy>)->Name("greedy")->Apply(shipped_sizes)->UseRealTime()->Unit(benchmark::kMillisecond);
-BENCHMARK(bm_planner<sched::planner_kind::mainstream_greedy>)->Name("mainstream_greedy_synthetic")->Apply(synthetic_sizes)->UseRealTime()->Unit(benchmark::kMillisecond);
-BENCHMARK(bm_planner<sched::planner_kind::greedy>)->Name("greedy_synthetic")->Apply(synthetic_sizes)->UseRealTime()->Unit(benchmark::kMillisecond);
+BENCHMARK(bm_planner<sched::planner_kind::exact>)
+    ->Name("exact")
+    ->Apply(shipped_sizes)
+    ->UseRealTime()
+    ->Unit(benchmark::kMillisecond);
+BENCHMARK(bm_planner<sched::planner_kind::mainstream_greedy>)
+    ->Name("mainstream_greedy")
+    ->Apply(shipped_sizes)
+    ->UseRealTime()
+    ->Unit(benchmark::kMillisecond);
+BENCHMARK(bm_planner<sched::planner_kind::greedy>)
+    ->Name("greedy")
+    ->Apply(shipped_sizes)
+    ->UseRealTime()
+    ->Unit(benchmark::kMillisecond);
+BENCHMARK(bm_planner<sched::planner_kind::mainstream_greedy>)
+    ->Name("mainstream_greedy_synthetic")
+    ->Apply(synthetic_sizes)
+    ->UseRealTime()
+    ->Unit(benchmark::kMillisecond);
+BENCHMARK(bm_planner<sched::planner_kind::greedy>)
+    ->Name("greedy_synthetic")
+    ->Apply(synthetic_sizes)
+    ->UseRealTime()
+    ->Unit(benchmark::kMillisecond);
 BENCHMARK(bm_problem_build)->Arg(9)->Arg(100)->Arg(1000)->UseRealTime()->Unit(benchmark::kMillisecond);
 
 BENCHMARK_MAIN();

@@ -25,5 +25,6 @@ TEST_CASE("apps: ten apps with unique names whose targets the base model never s
     }
     CHECK(names.size() == 10);
     CHECK(experiment::find_app("footwear").targets == std::vector<std::int32_t>{5, 7, 9});
-    CHECK_THROWS_WITH_AS((void)experiment::find_app("hat"), doctest::Contains("sneaker, coat"), stemshare::error);
+    CHECK_THROWS_WITH_AS((void)experiment::find_app("hat"), doctest::Contains("sneaker, coat"),
+                         stemshare::error);
 }

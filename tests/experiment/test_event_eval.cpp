@@ -29,9 +29,9 @@ TEST_CASE("event eval: non-event runs are cut into windows of the event length")
 
 TEST_CASE("event eval: one detected event, one missed, one false-positive window") {
     std::vector<frame_decision> d(20, skip);
-    d[3] = yes;   // inside event [2, 6): detected
-    d[13] = no;   // inside event [12, 16): processed, not flagged
-    d[8] = yes;   // non-event window [6, 12): a false positive
+    d[3] = yes;  // inside event [2, 6): detected
+    d[13] = no;  // inside event [12, 16): processed, not flagged
+    d[8] = yes;  // non-event window [6, 12): a false positive
     d[0] = no;
     const std::vector<frame_interval> events{{2, 6}, {12, 16}};
     const auto s = experiment::evaluate_events(d, events, 4);

@@ -30,7 +30,8 @@ struct image_set {
             for (std::int64_t y = 0; y < 8; ++y)
                 for (std::int64_t x = 0; x < 8; ++x)
                     images[i * 64 + y * 8 + x] =
-                        static_cast<float>(0.5 + 0.5 * std::sin(fy * static_cast<double>(y) + fx * static_cast<double>(x) + phase));
+                        static_cast<float>(0.5 + 0.5 * std::sin(fy * static_cast<double>(y) +
+                                                                fx * static_cast<double>(x) + phase));
         }
     }
 };
@@ -107,12 +108,14 @@ TEST_CASE("stream: without shift and noise every frame is its source image") {
                          {.fps = 5.0, .duration_s = 20.0, .max_shift = 0, .noise = 0.0F, .seed = 2});
     for (const auto& g : s.segments())
         for (std::int64_t f = g.frames.begin; f < g.frames.end; ++f)
-            for (std::int64_t i = 0; i < 64; ++i) REQUIRE(s.frames()[f * 64 + i] == set.images[g.source * 64 + i]);
+            for (std::int64_t i = 0; i < 64; ++i)
+                REQUIRE(s.frames()[f * 64 + i] == set.images[g.source * 64 + i]);
 }
 
 TEST_CASE("stream: frames of one event are correlated, frames of different runs are not") {
     const image_set set;
-    const frame_stream s(set.images, set.labels, background, targets, {.fps = 10.0, .duration_s = 60.0, .seed = 5});
+    const frame_stream s(set.images, set.labels, background, targets,
+                         {.fps = 10.0, .duration_s = 60.0, .seed = 5});
     double within = 0.0;
     double across = 0.0;
     int n_within = 0;
@@ -137,13 +140,16 @@ TEST_CASE("stream: the same seed gives the same stream, another seed another") {
     other.seed = 7;
     const frame_stream c(set.images, set.labels, background, targets, other);
     CHECK(std::equal(a.frames().values().begin(), a.frames().values().end(), b.frames().values().begin()));
-    CHECK_FALSE(std::equal(a.frames().values().begin(), a.frames().values().end(), c.frames().values().begin()));
+    CHECK_FALSE(
+        std::equal(a.frames().values().begin(), a.frames().values().end(), c.frames().values().begin()));
 }
 
 TEST_CASE("stream: bad options are refused") {
     const image_set set;
-    CHECK_THROWS_AS(frame_stream(set.images, set.labels, background, targets, {.fps = 0.0}), stemshare::error);
-    CHECK_THROWS_AS(frame_stream(set.images, set.labels, background, targets, {.event_share = 1.0}), stemshare::error);
+    CHECK_THROWS_AS(frame_stream(set.images, set.labels, background, targets, {.fps = 0.0}),
+                    stemshare::error);
+    CHECK_THROWS_AS(frame_stream(set.images, set.labels, background, targets, {.event_share = 1.0}),
+                    stemshare::error);
     const std::vector<std::int32_t> missing{9};
     CHECK_THROWS_WITH_AS(frame_stream(set.images, set.labels, background, missing, {}),
                          doctest::Contains("no image of the requested classes"), stemshare::error);

@@ -86,29 +86,32 @@ using namespace stemshare::layers;
 using stemshare::input;
 
 /// tests/data/fixtures/net28: the model of examples/01_build_and_run.cpp.
-constexpr auto net28 = input<1, 28, 28>                                                          //
-                       | block(conv2d<{.out_channels = 16, .kernel = 3, .stride = 2, .padding = 1, .bias = false}> |
-                               batch_norm | relu6)                                               //
-                       | block(depthwise_conv2d<{.kernel = 3, .padding = 1, .bias = false}> | batch_norm | relu6 |
-                               conv2d<{.out_channels = 32, .bias = false}> | batch_norm | relu6)  //
-                       | block(depthwise_conv2d<{.kernel = 3, .stride = 2, .padding = 1, .bias = false}> | batch_norm |
-                               relu6 | conv2d<{.out_channels = 64, .bias = false}> | batch_norm | relu6)  //
-                       | global_avg_pool | flatten | dense<{.out_features = 10}> | softmax;
+constexpr auto net28 =
+    input<1, 28, 28>  //
+    | block(conv2d<{.out_channels = 16, .kernel = 3, .stride = 2, .padding = 1, .bias = false}> | batch_norm |
+            relu6)  //
+    | block(depthwise_conv2d<{.kernel = 3, .padding = 1, .bias = false}> | batch_norm | relu6 |
+            conv2d<{.out_channels = 32, .bias = false}> | batch_norm | relu6)  //
+    | block(depthwise_conv2d<{.kernel = 3, .stride = 2, .padding = 1, .bias = false}> | batch_norm | relu6 |
+            conv2d<{.out_channels = 64, .bias = false}> | batch_norm | relu6)  //
+    | global_avg_pool | flatten | dense<{.out_features = 10}> | softmax;
 
 /// tests/data/fixtures/resnet_stack: a ResNet-18 stem, two BasicBlocks and a concat head.
 constexpr auto resnet_stack =
-    input<3, 32, 32>                                                                                     //
-    | conv2d<{.out_channels = 16, .kernel = 7, .stride = 2, .padding = 3, .bias = false}> | batch_norm | relu  //
-    | max_pool2d<{.kernel = 3, .stride = 2, .padding = 1}>                                               //
+    input<3, 32, 32>  //
+    | conv2d<{.out_channels = 16, .kernel = 7, .stride = 2, .padding = 3, .bias = false}> | batch_norm |
+    relu                                                    //
+    | max_pool2d<{.kernel = 3, .stride = 2, .padding = 1}>  //
     | residual(conv2d<{.out_channels = 16, .kernel = 3, .padding = 1, .bias = false}> | batch_norm | relu |
-               conv2d<{.out_channels = 16, .kernel = 3, .padding = 1, .bias = false}> | batch_norm)   //
-    | relu                                                                                                //
-    | residual(conv2d<{.out_channels = 32, .kernel = 3, .stride = 2, .padding = 1, .bias = false}> | batch_norm | relu |
+               conv2d<{.out_channels = 16, .kernel = 3, .padding = 1, .bias = false}> | batch_norm)  //
+    | relu                                                                                           //
+    | residual(conv2d<{.out_channels = 32, .kernel = 3, .stride = 2, .padding = 1, .bias = false}> |
+                   batch_norm | relu |
                    conv2d<{.out_channels = 32, .kernel = 3, .padding = 1, .bias = false}> | batch_norm,
-               conv2d<{.out_channels = 32, .kernel = 1, .stride = 2, .bias = false}> | batch_norm)  //
-    | relu                                                                                                //
-    | avg_pool2d<{.kernel = 3, .stride = 2, .padding = 1, .count_include_pad = false}>                  //
-    | inception(conv2d<{.out_channels = 8}>, conv2d<{.out_channels = 8, .kernel = 3, .padding = 1}>)     //
+               conv2d<{.out_channels = 32, .kernel = 1, .stride = 2, .bias = false}> | batch_norm)    //
+    | relu                                                                                            //
+    | avg_pool2d<{.kernel = 3, .stride = 2, .padding = 1, .count_include_pad = false}>                //
+    | inception(conv2d<{.out_channels = 8}>, conv2d<{.out_channels = 8, .kernel = 3, .padding = 1}>)  //
     | flatten | dense<{.out_features = 10}>;
 
 /// Chain layer name -> PyTorch module of resnet_stack's state_dict.
@@ -140,10 +143,15 @@ inline stemshare::graph mobilenet_v2_64() {
         if (static_cast<double>(n) < 0.9 * v) n += 8;
         return n;
     };
-    auto conv_bn = [&](const std::string& prefix, value_id in, std::int64_t out, std::int64_t k, std::int64_t s,
-                       std::int64_t groups, bool relu6) {
-        value_id v = g.add(prefix + ".0", conv2d_spec{.out_channels = out, .kernel = k, .stride = s, .padding = k / 2,
-                                                      .groups = groups, .bias = false},
+    auto conv_bn = [&](const std::string& prefix, value_id in, std::int64_t out, std::int64_t k,
+                       std::int64_t s, std::int64_t groups, bool relu6) {
+        value_id v = g.add(prefix + ".0",
+                           conv2d_spec{.out_channels = out,
+                                       .kernel = k,
+                                       .stride = s,
+                                       .padding = k / 2,
+                                       .groups = groups,
+                                       .bias = false},
                            {in});
         v = g.add(prefix + ".1", batch_norm_spec{}, {v});
         if (relu6) v = g.add(prefix + ".2", activation_spec{activation_kind::relu6}, {v});
@@ -151,7 +159,7 @@ inline stemshare::graph mobilenet_v2_64() {
     };
     std::int64_t channels = divisible(32 * 0.25);
     value_id v = conv_bn("features.0", graph_input, channels, 3, 2, 1, true);
-    const int settings[7][4] = {{1, 16, 1, 1}, {6, 24, 2, 2}, {6, 32, 3, 2}, {6, 64, 4, 2},
+    const int settings[7][4] = {{1, 16, 1, 1}, {6, 24, 2, 2},  {6, 32, 3, 2}, {6, 64, 4, 2},
                                 {6, 96, 3, 1}, {6, 160, 3, 2}, {6, 320, 1, 1}};
     int index = 1;
     for (const auto& [t, c, n, s] : settings) {
@@ -166,7 +174,8 @@ inline stemshare::graph mobilenet_v2_64() {
             x = conv_bn(p + "." + std::to_string(part++), x, hidden, 3, stride, hidden, true);
             x = g.add(p + "." + std::to_string(part++), conv2d_spec{.out_channels = out, .bias = false}, {x});
             x = g.add(p + "." + std::to_string(part++), batch_norm_spec{}, {x});
-            if (stride == 1 && channels == out) x = g.add("features." + std::to_string(index) + ".add", add_spec{}, {x, v});
+            if (stride == 1 && channels == out)
+                x = g.add("features." + std::to_string(index) + ".add", add_spec{}, {x, v});
             v = x;
             channels = out;
         }

@@ -51,8 +51,10 @@ tensor<float> iota_tensor(dims d, float start = 0.25F) {
 // ---- digest -------------------------------------------------------------------------------------
 
 TEST_CASE("digest: SHA-256 matches the FIPS 180-4 test vectors") {
-    CHECK(digest::of(std::string_view("")).hex() == "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
-    CHECK(digest::of(std::string_view("abc")).hex() == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+    CHECK(digest::of(std::string_view("")).hex() ==
+          "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
+    CHECK(digest::of(std::string_view("abc")).hex() ==
+          "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
     CHECK(digest::of(std::string_view("abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq")).hex() ==
           "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1");
     digest million;
@@ -81,9 +83,9 @@ TEST_CASE("half: f16 bit patterns decode to their IEEE values") {
     CHECK(io::f16_to_f32(0x3C00) == 1.0F);
     CHECK(io::f16_to_f32(0xC000) == -2.0F);
     CHECK(io::f16_to_f32(0x7BFF) == 65504.0F);
-    CHECK(io::f16_to_f32(0x0001) == std::ldexp(1.0F, -24));  // smallest subnormal
+    CHECK(io::f16_to_f32(0x0001) == std::ldexp(1.0F, -24));     // smallest subnormal
     CHECK(io::f16_to_f32(0x03FF) == std::ldexp(1023.0F, -24));  // largest subnormal
-    CHECK(io::f16_to_f32(0x0400) == std::ldexp(1.0F, -14));  // smallest normal
+    CHECK(io::f16_to_f32(0x0400) == std::ldexp(1.0F, -14));     // smallest normal
     CHECK(io::f16_to_f32(0x3555) == 0.333251953125F);
     CHECK(std::isinf(io::f16_to_f32(0x7C00)));
     CHECK(std::isnan(io::f16_to_f32(0x7E00)));
@@ -97,8 +99,8 @@ TEST_CASE("half: f32 -> f16 rounds to nearest even and round-trips every f16 val
     CHECK(io::f32_to_f16(65504.0F) == 0x7BFF);
     CHECK(io::f32_to_f16(65520.0F) == 0x7C00);  // halfway to the next power: rounds up to infinity
     CHECK(io::f32_to_f16(std::ldexp(1.0F, -24)) == 0x0001);
-    CHECK(io::f32_to_f16(std::ldexp(1.0F, -25)) == 0x0000);  // tie to even (zero)
-    CHECK(io::f32_to_f16(1.0F + std::ldexp(1.0F, -11)) == 0x3C00);  // tie to even
+    CHECK(io::f32_to_f16(std::ldexp(1.0F, -25)) == 0x0000);             // tie to even (zero)
+    CHECK(io::f32_to_f16(1.0F + std::ldexp(1.0F, -11)) == 0x3C00);      // tie to even
     CHECK(io::f32_to_f16(1.0F + 3 * std::ldexp(1.0F, -11)) == 0x3C02);  // tie to even (up)
     int mismatches = 0;
     for (std::uint32_t h = 0; h < 0x10000; ++h) {
@@ -116,7 +118,8 @@ TEST_CASE("safetensors: write then read gives the same names, shapes, order, met
     const tensor<float> a = iota_tensor(dims{4, 3, 3, 3});
     const tensor<float> b = iota_tensor(dims{4}, 9.0F);
     const tensor<float> c = iota_tensor(dims{2, 7}, -1.0F);
-    const std::vector<io::named_view> tensors = {{"conv.weight", a.view()}, {"conv.bias", b.view()}, {"fc.weight", c.view()}};
+    const std::vector<io::named_view> tensors = {
+        {"conv.weight", a.view()}, {"conv.bias", b.view()}, {"fc.weight", c.view()}};
     io::write_safetensors(dir / "w.safetensors", tensors, {.metadata = {{"format", "pt"}}});
 
     const io::safetensors_file f(dir / "w.safetensors");
@@ -138,7 +141,8 @@ TEST_CASE("safetensors: write -> read -> write gives identical bytes") {
     scratch_dir dir;
     const tensor<float> a = iota_tensor(dims{3, 5});
     const tensor<float> b = iota_tensor(dims{5}, 2.0F);
-    io::write_safetensors(dir / "one.safetensors", std::vector<io::named_view>{{"x", a.view()}, {"y", b.view()}});
+    io::write_safetensors(dir / "one.safetensors",
+                          std::vector<io::named_view>{{"x", a.view()}, {"y", b.view()}});
     const io::safetensors_file f(dir / "one.safetensors");
     std::vector<tensor<float>> loaded;
     std::vector<io::named_view> again;
@@ -151,7 +155,8 @@ TEST_CASE("safetensors: write -> read -> write gives identical bytes") {
 TEST_CASE("safetensors: f16 and bf16 storage are converted to f32 on load") {
     scratch_dir dir;
     // Hand-written file: F16 [1, -2, 65504, 2^-24] and BF16 [1, -5].
-    const std::string data = std::string("\x00\x3C\x00\xC0\xFF\x7B\x01\x00", 8) + std::string("\x80\x3F\xA0\xC0", 4);
+    const std::string data =
+        std::string("\x00\x3C\x00\xC0\xFF\x7B\x01\x00", 8) + std::string("\x80\x3F\xA0\xC0", 4);
     io_test::write_bytes(dir / "h.safetensors",
                          safetensors_bytes(R"({"h":{"dtype":"F16","shape":[2,2],"data_offsets":[0,8]},)"
                                            R"("b":{"dtype":"BF16","shape":[2],"data_offsets":[8,12]}})",
@@ -169,8 +174,10 @@ TEST_CASE("safetensors: f16 and bf16 storage are converted to f32 on load") {
 
     // And the writer's f16 / bf16 storage reads back as the rounded values.
     const tensor<float> v = iota_tensor(dims{6});
-    io::write_safetensors(dir / "f16.safetensors", std::vector<io::named_view>{{"v", v.view()}}, {.storage = io::storage_dtype::f16});
-    io::write_safetensors(dir / "bf16.safetensors", std::vector<io::named_view>{{"v", v.view()}}, {.storage = io::storage_dtype::bf16});
+    io::write_safetensors(dir / "f16.safetensors", std::vector<io::named_view>{{"v", v.view()}},
+                          {.storage = io::storage_dtype::f16});
+    io::write_safetensors(dir / "bf16.safetensors", std::vector<io::named_view>{{"v", v.view()}},
+                          {.storage = io::storage_dtype::bf16});
     const tensor<float> v16 = io::safetensors_file(dir / "f16.safetensors").load("v");
     const tensor<float> vb16 = io::safetensors_file(dir / "bf16.safetensors").load("v");
     CHECK(io::safetensors_file(dir / "f16.safetensors").entries()[0].dtype == io::st_dtype::f16);
@@ -186,7 +193,9 @@ TEST_CASE("safetensors: the PyTorch fixture opens with its state_dict order and 
     CHECK(f.entries().back().name == "classifier.bias");
     CHECK(f.entry("features.1.num_batches_tracked").dtype == io::st_dtype::i64);
     CHECK(f.extents("features.0.weight") == dims{16, 1, 3, 3});
-    CHECK(error_of([&] { (void)f.load("features.1.num_batches_tracked"); }).find("I64 is not a floating-point type") != std::string::npos);
+    CHECK(error_of([&] {
+              (void)f.load("features.1.num_batches_tracked");
+          }).find("I64 is not a floating-point type") != std::string::npos);
     CHECK(error_of([&] { (void)f.load("nope"); }).find("no tensor named 'nope'") != std::string::npos);
     const auto names = f.names();
     CHECK(std::find(names.begin(), names.end(), "features.1.num_batches_tracked") == names.end());
@@ -201,7 +210,9 @@ TEST_CASE("safetensors: malformed files are rejected with the file and the probl
     };
     const std::string good_header = R"({"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]}})";
 
-    SUBCASE("a good file opens") { CHECK(open_error(safetensors_bytes(good_header, two)).empty()); }
+    SUBCASE("a good file opens") {
+        CHECK(open_error(safetensors_bytes(good_header, two)).empty());
+    }
     SUBCASE("truncated below the length field") {
         const std::string e = open_error("\x05\x00\x00");
         CHECK(e.find("bad.safetensors") != std::string::npos);
@@ -218,46 +229,52 @@ TEST_CASE("safetensors: malformed files are rejected with the file and the probl
         const std::string e = open_error(bytes);
         CHECK(e.find("header length 1048576 runs past the end of the file") != std::string::npos);
     }
-    SUBCASE("header is not JSON") { CHECK(open_error(safetensors_bytes("{not json}", two)).find("not valid JSON") != std::string::npos); }
+    SUBCASE("header is not JSON") {
+        CHECK(open_error(safetensors_bytes("{not json}", two)).find("not valid JSON") != std::string::npos);
+    }
     SUBCASE("offsets out of range") {
-        const std::string e = open_error(safetensors_bytes(R"({"a":{"dtype":"F32","shape":[2],"data_offsets":[4,12]}})", two));
+        const std::string e =
+            open_error(safetensors_bytes(R"({"a":{"dtype":"F32","shape":[2],"data_offsets":[4,12]}})", two));
         CHECK(e.find("tensor 'a'") != std::string::npos);
         CHECK(e.find("out of range") != std::string::npos);
     }
     SUBCASE("offsets reversed") {
-        CHECK(open_error(safetensors_bytes(R"({"a":{"dtype":"F32","shape":[0],"data_offsets":[8,0]}})", two)).find("out of range") !=
-              std::string::npos);
+        CHECK(open_error(safetensors_bytes(R"({"a":{"dtype":"F32","shape":[0],"data_offsets":[8,0]}})", two))
+                  .find("out of range") != std::string::npos);
     }
     SUBCASE("overlapping tensors") {
-        const std::string e = open_error(safetensors_bytes(R"({"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]},)"
-                                                           R"("b":{"dtype":"F32","shape":[1],"data_offsets":[4,8]}})",
-                                                           two));
+        const std::string e =
+            open_error(safetensors_bytes(R"({"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]},)"
+                                         R"("b":{"dtype":"F32","shape":[1],"data_offsets":[4,8]}})",
+                                         two));
         CHECK(e.find("overlap") != std::string::npos);
         CHECK(e.find("'a'") != std::string::npos);
         CHECK(e.find("'b'") != std::string::npos);
     }
     SUBCASE("bytes that belong to no tensor") {
-        CHECK(open_error(safetensors_bytes(R"({"a":{"dtype":"F32","shape":[1],"data_offsets":[4,8]}})", two)).find("belong to no tensor") !=
-              std::string::npos);
-        CHECK(open_error(safetensors_bytes(R"({"a":{"dtype":"F32","shape":[1],"data_offsets":[0,4]}})", two)).find("belong to no tensor") !=
-              std::string::npos);
+        CHECK(open_error(safetensors_bytes(R"({"a":{"dtype":"F32","shape":[1],"data_offsets":[4,8]}})", two))
+                  .find("belong to no tensor") != std::string::npos);
+        CHECK(open_error(safetensors_bytes(R"({"a":{"dtype":"F32","shape":[1],"data_offsets":[0,4]}})", two))
+                  .find("belong to no tensor") != std::string::npos);
     }
     SUBCASE("unknown dtype") {
-        const std::string e = open_error(safetensors_bytes(R"({"a":{"dtype":"F24","shape":[2],"data_offsets":[0,8]}})", two));
+        const std::string e =
+            open_error(safetensors_bytes(R"({"a":{"dtype":"F24","shape":[2],"data_offsets":[0,8]}})", two));
         CHECK(e.find("unknown dtype 'F24'") != std::string::npos);
         CHECK(e.find("tensor 'a'") != std::string::npos);
     }
     SUBCASE("shape and size disagree") {
-        const std::string e = open_error(safetensors_bytes(R"({"a":{"dtype":"F32","shape":[3],"data_offsets":[0,8]}})", two));
+        const std::string e =
+            open_error(safetensors_bytes(R"({"a":{"dtype":"F32","shape":[3],"data_offsets":[0,8]}})", two));
         CHECK(e.find("shape [3] of F32 needs 12 bytes, but data_offsets span 8") != std::string::npos);
     }
     SUBCASE("missing field") {
-        CHECK(open_error(safetensors_bytes(R"({"a":{"dtype":"F32","data_offsets":[0,8]}})", two)).find("missing field 'shape'") !=
-              std::string::npos);
+        CHECK(open_error(safetensors_bytes(R"({"a":{"dtype":"F32","data_offsets":[0,8]}})", two))
+                  .find("missing field 'shape'") != std::string::npos);
     }
     SUBCASE("negative extent") {
-        CHECK(open_error(safetensors_bytes(R"({"a":{"dtype":"F32","shape":[-2],"data_offsets":[0,8]}})", two)).find("non-negative") !=
-              std::string::npos);
+        CHECK(open_error(safetensors_bytes(R"({"a":{"dtype":"F32","shape":[-2],"data_offsets":[0,8]}})", two))
+                  .find("non-negative") != std::string::npos);
     }
     SUBCASE("missing file") {
         const std::string e = error_of([&] { io::safetensors_file f(dir / "absent.safetensors"); });
@@ -269,25 +286,35 @@ TEST_CASE("safetensors: malformed files are rejected with the file and the probl
 TEST_CASE("safetensors: NaN and infinity are rejected on load unless allowed") {
     scratch_dir dir;
     const std::string header = R"({"w":{"dtype":"F32","shape":[3],"data_offsets":[0,12]}})";
-    io_test::write_bytes(dir / "nan.safetensors", safetensors_bytes(header, floats_bytes({1.0F, std::numeric_limits<float>::quiet_NaN(), 2.0F})));
-    io_test::write_bytes(dir / "inf.safetensors", safetensors_bytes(header, floats_bytes({1.0F, 2.0F, -std::numeric_limits<float>::infinity()})));
+    io_test::write_bytes(
+        dir / "nan.safetensors",
+        safetensors_bytes(header, floats_bytes({1.0F, std::numeric_limits<float>::quiet_NaN(), 2.0F})));
+    io_test::write_bytes(
+        dir / "inf.safetensors",
+        safetensors_bytes(header, floats_bytes({1.0F, 2.0F, -std::numeric_limits<float>::infinity()})));
     const io::safetensors_file nan_file(dir / "nan.safetensors");  // opening reads no data
     const std::string e = error_of([&] { (void)nan_file.load("w"); });
     CHECK(e.find("tensor 'w'") != std::string::npos);
     CHECK(e.find("NaN") != std::string::npos);
     CHECK(e.find("index 1") != std::string::npos);
-    CHECK(error_of([&] { (void)io::safetensors_file(dir / "inf.safetensors").load("w"); }).find("infinity") != std::string::npos);
-    const tensor<float> allowed = io::safetensors_file(dir / "nan.safetensors", {.non_finite = io::non_finite_policy::allow}).load("w");
+    CHECK(error_of([&] { (void)io::safetensors_file(dir / "inf.safetensors").load("w"); }).find("infinity") !=
+          std::string::npos);
+    const tensor<float> allowed =
+        io::safetensors_file(dir / "nan.safetensors", {.non_finite = io::non_finite_policy::allow}).load("w");
     CHECK(std::isnan(allowed[1]));
 }
 
 TEST_CASE("safetensors: the writer refuses duplicate and reserved names") {
     scratch_dir dir;
     const tensor<float> a = iota_tensor(dims{2});
-    CHECK(error_of([&] { io::write_safetensors(dir / "d.safetensors", std::vector<io::named_view>{{"x", a.view()}, {"x", a.view()}}); })
-              .find("'x' appears twice") != std::string::npos);
-    CHECK(error_of([&] { io::write_safetensors(dir / "d.safetensors", std::vector<io::named_view>{{"__metadata__", a.view()}}); })
-              .find("reserved") != std::string::npos);
+    CHECK(error_of([&] {
+              io::write_safetensors(dir / "d.safetensors",
+                                    std::vector<io::named_view>{{"x", a.view()}, {"x", a.view()}});
+          }).find("'x' appears twice") != std::string::npos);
+    CHECK(error_of([&] {
+              io::write_safetensors(dir / "d.safetensors",
+                                    std::vector<io::named_view>{{"__metadata__", a.view()}});
+          }).find("reserved") != std::string::npos);
 }
 
 // ---- npy ----------------------------------------------------------------------------------------
@@ -297,7 +324,8 @@ TEST_CASE("npy: numpy's float32 arrays load with their shape; other files are re
     CHECK(x.extents() == dims{2, 1, 28, 28});
     CHECK(io_test::max_abs(x) <= 1.0F);
     CHECK(io_test::max_abs(x) > 0.5F);
-    CHECK(error_of([] { (void)io::load_npy(fixture("net28.safetensors")); }).find("bad magic") != std::string::npos);
+    CHECK(error_of([] { (void)io::load_npy(fixture("net28.safetensors")); }).find("bad magic") !=
+          std::string::npos);
 }
 
 // ---- binding chains to PyTorch weights: the safetensors parity path ------------------------------
@@ -325,11 +353,17 @@ TEST_CASE("bind_weights: by name with a module table gives the same weights as b
     graph by_name = io_test::net28.to_graph();
     const io::safetensors_file f(fixture("net28.safetensors"));
     io::bind_weights(by_order, f, {.mode = io::bind_mode::by_order});
-    const std::map<std::string, std::string> modules = {
-        {"0.0.conv2d", "features.0"},  {"0.1.batch_norm", "features.1"}, {"1.0.depthwise_conv2d", "features.3"},
-        {"1.1.batch_norm", "features.4"}, {"1.3.conv2d", "features.6"},  {"1.4.batch_norm", "features.7"},
-        {"2.0.depthwise_conv2d", "features.9"},  {"2.1.batch_norm", "features.10"}, {"2.3.conv2d", "features.12"},
-        {"2.4.batch_norm", "features.13"}, {"5.dense", "classifier"}};
+    const std::map<std::string, std::string> modules = {{"0.0.conv2d", "features.0"},
+                                                        {"0.1.batch_norm", "features.1"},
+                                                        {"1.0.depthwise_conv2d", "features.3"},
+                                                        {"1.1.batch_norm", "features.4"},
+                                                        {"1.3.conv2d", "features.6"},
+                                                        {"1.4.batch_norm", "features.7"},
+                                                        {"2.0.depthwise_conv2d", "features.9"},
+                                                        {"2.1.batch_norm", "features.10"},
+                                                        {"2.3.conv2d", "features.12"},
+                                                        {"2.4.batch_norm", "features.13"},
+                                                        {"5.dense", "classifier"}};
     const auto r = io::bind_weights(by_name, f, {.modules = modules});
     CHECK(r.unused.empty());
     for (std::size_t i = 0; i < by_name.size(); ++i)
@@ -346,8 +380,8 @@ TEST_CASE("bind_weights: ResNet block stack chain bound by name from safetensors
     const float err_ref = io_test::max_abs_diff(reference::run(g, x.view()), expected);
     onednn::compiled_graph compiled(g, {.batch = 2, .threads = 1});
     const float err_dnnl = io_test::max_abs_diff(compiled.run(x.view()), expected);
-    MESSAGE("resnet_stack safetensors path: max abs error reference " << err_ref << ", oneDNN " << err_dnnl
-                                                                       << " (max |y| " << io_test::max_abs(expected) << ")");
+    MESSAGE("resnet_stack safetensors path: max abs error reference "
+            << err_ref << ", oneDNN " << err_dnnl << " (max |y| " << io_test::max_abs(expected) << ")");
     CHECK(err_ref <= io_test::parity_tolerance(expected));
     CHECK(err_dnnl <= io_test::parity_tolerance(expected));
 }
@@ -362,8 +396,8 @@ TEST_CASE("bind_weights: MobileNetV2 graph bound by PyTorch names from safetenso
     const float err_ref = io_test::max_abs_diff(reference::run(g, x.view()), expected);
     onednn::compiled_graph compiled(g, {.batch = 2, .threads = 1});
     const float err_dnnl = io_test::max_abs_diff(compiled.run(x.view()), expected);
-    MESSAGE("mobilenet_v2_64 safetensors path: max abs error reference " << err_ref << ", oneDNN " << err_dnnl
-                                                                          << " (max |y| " << io_test::max_abs(expected) << ")");
+    MESSAGE("mobilenet_v2_64 safetensors path: max abs error reference "
+            << err_ref << ", oneDNN " << err_dnnl << " (max |y| " << io_test::max_abs(expected) << ")");
     CHECK(err_ref <= io_test::parity_tolerance(expected));
     CHECK(err_dnnl <= io_test::parity_tolerance(expected));
 }
@@ -382,12 +416,16 @@ TEST_CASE("bind_weights: a missing tensor and too few tensors are named") {
     graph g = io_test::net28.to_graph();
     const io::safetensors_file f(fixture("net28.safetensors"));
     const std::string missing = error_of([&] { io::bind_weights(g, f); });  // chain names are not PyTorch's
-    CHECK(missing.find("maps to tensor '0.0.conv2d.weight', which the file does not have") != std::string::npos);
+    CHECK(missing.find("maps to tensor '0.0.conv2d.weight', which the file does not have") !=
+          std::string::npos);
     graph bigger = io_test::resnet_stack.to_graph();
     scratch_dir dir;
     const tensor<float> w = iota_tensor(dims{16, 3, 7, 7});
     io::write_safetensors(dir / "one.safetensors", std::vector<io::named_view>{{"conv1.weight", w.view()}});
-    const std::string few = error_of([&] { io::bind_weights(bigger, io::safetensors_file(dir / "one.safetensors"), {.mode = io::bind_mode::by_order}); });
+    const std::string few = error_of([&] {
+        io::bind_weights(bigger, io::safetensors_file(dir / "one.safetensors"),
+                         {.mode = io::bind_mode::by_order});
+    });
     CHECK(few.find("ran out of tensors at layer '1.batch_norm'") != std::string::npos);
 }
 
@@ -440,7 +478,8 @@ void check_binds_to_torchvision(graph g, const nlohmann::json& list) {
 
 }  // namespace
 
-TEST_CASE("bind_weights: zoo MobileNetV2 and ResNet-50 chains bind by order to torchvision's state_dict layout") {
+TEST_CASE(
+    "bind_weights: zoo MobileNetV2 and ResNet-50 chains bind by order to torchvision's state_dict layout") {
     std::ifstream in(fixture("torchvision_state_dict_shapes.json"));
     const auto all = nlohmann::json::parse(in);
     check_binds_to_torchvision(zoo::mobilenet_v2.to_graph(), all.at("mobilenet_v2"));
@@ -453,7 +492,8 @@ namespace {
 
 graph net28_base() {
     graph g = io_test::net28.to_graph();
-    io::bind_weights(g, io::safetensors_file(fixture("net28.safetensors")), {.mode = io::bind_mode::by_order});
+    io::bind_weights(g, io::safetensors_file(fixture("net28.safetensors")),
+                     {.mode = io::bind_mode::by_order});
     return g;
 }
 
@@ -474,7 +514,8 @@ struct package_fixture {
     io::mpackage_manifest written;
 
     package_fixture() {
-        const std::vector<io::mpackage_candidate_model> cands = {{9, 0.91, 0.05, &c9}, {15, 0.85, 0.125, &c15}};
+        const std::vector<io::mpackage_candidate_model> cands = {{9, 0.91, 0.05, &c9},
+                                                                 {15, 0.85, 0.125, &c15}};
         written = io::write_mpackage(dir.path(), "is_bag", "net28-fmnist", "net28", base, cands);
     }
     [[nodiscard]] nlohmann::json manifest() const {
@@ -520,7 +561,8 @@ TEST_CASE("mpackage: write then read gives the same manifest and each candidate'
 TEST_CASE("mpackage: writing twice gives byte-identical files") {
     package_fixture a;
     package_fixture b;
-    for (const char* name : {"manifest.json", "base.safetensors", "candidate_9.safetensors", "candidate_15.safetensors"})
+    for (const char* name :
+         {"manifest.json", "base.safetensors", "candidate_9.safetensors", "candidate_15.safetensors"})
         CHECK(io_test::read_bytes(a.dir / name) == io_test::read_bytes(b.dir / name));
 }
 
@@ -531,9 +573,12 @@ TEST_CASE("mpackage: the writer refuses a candidate whose frozen layers differ f
     const std::vector<io::mpackage_candidate_model> cands = {{9, 0.9, 0.1, &bad}};
     const std::string e = error_of([&] { io::write_mpackage(dir.path(), "a", "b", "net28", base, cands); });
     INFO(e);
-    CHECK(e.find("frozen layer '1.0.depthwise_conv2d' has weights that differ from the base") != std::string::npos);
+    CHECK(e.find("frozen layer '1.0.depthwise_conv2d' has weights that differ from the base") !=
+          std::string::npos);
     const std::vector<io::mpackage_candidate_model> off = {{4, 0.9, 0.1, &base}};
-    CHECK(error_of([&] { io::write_mpackage(dir.path(), "a", "b", "net28", base, off); }).find("not a branch point") != std::string::npos);
+    CHECK(error_of([&] {
+              io::write_mpackage(dir.path(), "a", "b", "net28", base, off);
+          }).find("not a branch point") != std::string::npos);
 }
 
 TEST_CASE("mpackage: a manifest with a missing field names the field") {
@@ -560,7 +605,8 @@ TEST_CASE("mpackage: a manifest with a missing field names the field") {
         auto j = p.manifest();
         j["candidates"][0]["false_positive_rate"] = 1.5;
         p.set_manifest(j);
-        CHECK(p.read_error().find("'candidates[0].false_positive_rate' must be a number in [0, 1]") != std::string::npos);
+        CHECK(p.read_error().find("'candidates[0].false_positive_rate' must be a number in [0, 1]") !=
+              std::string::npos);
     }
 }
 
@@ -575,7 +621,8 @@ TEST_CASE("mpackage: a wrong schema version, a missing file or a changed stem is
     SUBCASE("missing candidate file") {
         std::filesystem::remove(p.dir / "candidate_15.safetensors");
         const std::string e = p.read_error();
-        CHECK(e.find("file 'candidate_15.safetensors' (candidates[1].weights) does not exist") != std::string::npos);
+        CHECK(e.find("file 'candidate_15.safetensors' (candidates[1].weights) does not exist") !=
+              std::string::npos);
     }
     SUBCASE("missing manifest") {
         std::filesystem::remove(p.dir / "manifest.json");
@@ -595,7 +642,8 @@ TEST_CASE("mpackage: a wrong schema version, a missing file or a changed stem is
     }
     SUBCASE("wrong architecture for a candidate") {
         const io::mpackage pkg = io::mpackage::read(p.dir.path());
-        CHECK(error_of([&] { (void)pkg.candidate_model(0, io_test::resnet_stack.to_graph()); }).find("the given architecture has") !=
-              std::string::npos);
+        CHECK(error_of([&] {
+                  (void)pkg.candidate_model(0, io_test::resnet_stack.to_graph());
+              }).find("the given architecture has") != std::string::npos);
     }
 }

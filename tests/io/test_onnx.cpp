@@ -22,8 +22,8 @@ using io_test::scratch_dir;
 namespace {
 
 std::size_t count_kind(const graph& g, std::string_view kind) {
-    return static_cast<std::size_t>(
-        std::count_if(g.nodes().begin(), g.nodes().end(), [&](const node& n) { return kind_name(n.spec) == kind; }));
+    return static_cast<std::size_t>(std::count_if(g.nodes().begin(), g.nodes().end(),
+                                                  [&](const node& n) { return kind_name(n.spec) == kind; }));
 }
 
 struct parity {
@@ -38,8 +38,9 @@ parity onnx_parity(const std::string& name) {
     const tensor<float> x = io::load_npy(fixture(name + ".input.npy"));
     const tensor<float> expected = io::load_npy(fixture(name + ".output.npy"));
     onednn::compiled_graph compiled(g, {.batch = x.extents()[0], .threads = 1});
-    return {io_test::max_abs_diff(reference::run(g, x.view()), expected), io_test::max_abs_diff(compiled.run(x.view()), expected),
-            io_test::max_abs(expected), io_test::parity_tolerance(expected)};
+    return {io_test::max_abs_diff(reference::run(g, x.view()), expected),
+            io_test::max_abs_diff(compiled.run(x.view()), expected), io_test::max_abs(expected),
+            io_test::parity_tolerance(expected)};
 }
 
 /// Builds small ONNX models with the protobuf API.
@@ -58,24 +59,28 @@ public:
         tt->set_elem_type(onnx::TensorProto_DataType_FLOAT);
         for (auto d : input_dims) {
             auto* dim = tt->mutable_shape()->add_dim();
-            if (d < 0) dim->set_dim_param("N");
-            else dim->set_dim_value(d);
+            if (d < 0)
+                dim->set_dim_param("N");
+            else
+                dim->set_dim_value(d);
         }
     }
     /// An f32 initializer, in raw_data or in float_data.
-    onnx::TensorProto* initializer(const std::string& name, const std::vector<std::int64_t>& dims, const std::vector<float>& values,
-                                   bool raw = true) {
+    onnx::TensorProto* initializer(const std::string& name, const std::vector<std::int64_t>& dims,
+                                   const std::vector<float>& values, bool raw = true) {
         auto* t = graph_->add_initializer();
         t->set_name(name);
         t->set_data_type(onnx::TensorProto_DataType_FLOAT);
         for (auto d : dims) t->add_dims(d);
-        if (raw) t->set_raw_data(std::string(reinterpret_cast<const char*>(values.data()), values.size() * sizeof(float)));
+        if (raw)
+            t->set_raw_data(
+                std::string(reinterpret_cast<const char*>(values.data()), values.size() * sizeof(float)));
         else
             for (float v : values) t->add_float_data(v);
         return t;
     }
-    onnx::NodeProto* node(const std::string& op, const std::string& name, const std::vector<std::string>& inputs,
-                          const std::string& output) {
+    onnx::NodeProto* node(const std::string& op, const std::string& name,
+                          const std::vector<std::string>& inputs, const std::string& output) {
         auto* n = graph_->add_node();
         n->set_op_type(op);
         n->set_name(name);
@@ -144,13 +149,16 @@ TEST_CASE("onnx: MobileNetV2 64x64 (batch-norms folded by the exporter) matches 
     CHECK(count_kind(g, "batch_norm") == 0);
     CHECK(g.output_shape() == shape{10, 1, 1});
     const parity p = onnx_parity("mobilenet_v2_64");
-    MESSAGE("mobilenet_v2_64 ONNX path: max abs error reference " << p.reference << ", oneDNN " << p.onednn << " (max |y| "
-                                                                   << p.scale << ", tolerance " << p.tolerance << ")");
+    MESSAGE("mobilenet_v2_64 ONNX path: max abs error reference " << p.reference << ", oneDNN " << p.onednn
+                                                                  << " (max |y| " << p.scale << ", tolerance "
+                                                                  << p.tolerance << ")");
     CHECK(p.reference <= p.tolerance);
     CHECK(p.onednn <= p.tolerance);
 }
 
-TEST_CASE("onnx: ResNet block stack (BatchNormalization, pools, concat, shape folding, MatMul+Add) matches PyTorch") {
+TEST_CASE(
+    "onnx: ResNet block stack (BatchNormalization, pools, concat, shape folding, MatMul+Add) matches "
+    "PyTorch") {
     const graph g = io::load_onnx(fixture("resnet_stack.onnx"));
     CHECK(count_kind(g, "batch_norm") == 6);
     CHECK(count_kind(g, "add") == 2);  // the head's bias Add is folded into the dense layer
@@ -158,14 +166,16 @@ TEST_CASE("onnx: ResNet block stack (BatchNormalization, pools, concat, shape fo
     CHECK(count_kind(g, "flatten") == 1);  // Shape/Gather/Unsqueeze/Concat/Reshape folded to one flatten
     REQUIRE(count_kind(g, "pool2d") == 2);
     const auto avg = std::find_if(g.nodes().begin(), g.nodes().end(), [](const node& n) {
-        return std::holds_alternative<pool2d_spec>(n.spec) && std::get<pool2d_spec>(n.spec).kind == pool_kind::avg;
+        return std::holds_alternative<pool2d_spec>(n.spec) &&
+               std::get<pool2d_spec>(n.spec).kind == pool_kind::avg;
     });
     REQUIRE(avg != g.nodes().end());
     CHECK(!std::get<pool2d_spec>(avg->spec).count_include_pad);
     CHECK(std::get<dense_spec>(g.nodes().back().spec).bias);
     const parity p = onnx_parity("resnet_stack");
-    MESSAGE("resnet_stack ONNX path: max abs error reference " << p.reference << ", oneDNN " << p.onednn << " (max |y| " << p.scale
-                                                                << ", tolerance " << p.tolerance << ")");
+    MESSAGE("resnet_stack ONNX path: max abs error reference " << p.reference << ", oneDNN " << p.onednn
+                                                               << " (max |y| " << p.scale << ", tolerance "
+                                                               << p.tolerance << ")");
     CHECK(p.reference <= p.tolerance);
     CHECK(p.onednn <= p.tolerance);
 }
@@ -176,7 +186,8 @@ TEST_CASE("onnx: the 28x28 net (Clip as relu6, Gemm, Softmax) matches PyTorch") 
     CHECK(std::get<activation_spec>(g.at(2).spec).kind == activation_kind::relu6);
     CHECK(count_kind(g, "softmax") == 1);
     const parity p = onnx_parity("net28");
-    MESSAGE("net28 ONNX path: max abs error reference " << p.reference << ", oneDNN " << p.onednn << " (tolerance " << p.tolerance << ")");
+    MESSAGE("net28 ONNX path: max abs error reference " << p.reference << ", oneDNN " << p.onednn
+                                                        << " (tolerance " << p.tolerance << ")");
     CHECK(p.reference <= p.tolerance);
     CHECK(p.onednn <= p.tolerance);
 }
@@ -257,7 +268,8 @@ TEST_CASE("onnx: initializers from an external data file are read at their offse
     onnx::TensorProto* eb = with_bias.initializer("bias", {1}, {}, true);
     eb->clear_raw_data();
     eb->set_data_location(onnx::TensorProto_DataLocation_EXTERNAL);
-    for (const auto& [k, v] : std::vector<std::pair<std::string, std::string>>{{"location", "weights.bin"}, {"offset", "4"}, {"length", "4"}}) {
+    for (const auto& [k, v] : std::vector<std::pair<std::string, std::string>>{
+             {"location", "weights.bin"}, {"offset", "4"}, {"length", "4"}}) {
         auto* e = eb->add_external_data();
         e->set_key(k);
         e->set_value(v);
@@ -287,7 +299,8 @@ TEST_CASE("onnx: MaxPool ceil_mode gives PyTorch's output size and values") {
     const tensor<float> y = reference::run(g, x.view());
     for (std::int64_t r = 0; r < 3; ++r)
         for (std::int64_t c = 0; c < 3; ++c)
-            CHECK(y[r * 3 + c] == x[std::min<std::int64_t>(2 * r + 1, 4) * 5 + std::min<std::int64_t>(2 * c + 1, 4)]);
+            CHECK(y[r * 3 + c] ==
+                  x[std::min<std::int64_t>(2 * r + 1, 4) * 5 + std::min<std::int64_t>(2 * c + 1, 4)]);
 }
 
 TEST_CASE("onnx: Gemm without transB and f16 initializers in int32_data give x * B + C") {
@@ -404,12 +417,14 @@ TEST_CASE("onnx: unsupported attribute values are refused, naming the attribute"
         b.node("Flatten", "flat", {"x"}, "f");
         model_builder::integer(b.node("Softmax", "sm", {"f"}, "y"), "axis", 0);
         b.output("y");
-        CHECK(b.import_error().find("Softmax over axis 0 of a rank-2 tensor is not supported") != std::string::npos);
+        CHECK(b.import_error().find("Softmax over axis 0 of a rank-2 tensor is not supported") !=
+              std::string::npos);
     }
     SUBCASE("BatchNormalization in training mode") {
         model_builder b({1, 2, 2, 2});
         for (const char* p : {"s", "b", "m", "v"}) b.initializer(p, {2}, {1.0F, 1.0F});
-        model_builder::integer(b.node("BatchNormalization", "bn", {"x", "s", "b", "m", "v"}, "y"), "training_mode", 1);
+        model_builder::integer(b.node("BatchNormalization", "bn", {"x", "s", "b", "m", "v"}, "y"),
+                               "training_mode", 1);
         b.output("y");
         CHECK(b.import_error().find("training_mode=1 is not supported") != std::string::npos);
     }
@@ -437,7 +452,8 @@ TEST_CASE("onnx: unsupported attribute values are refused, naming the attribute"
         for (std::int64_t v : {1, 4, 2, 4}) shape_t->add_int64_data(v);
         b.node("Reshape", "re", {"x", "s"}, "y");
         b.output("y");
-        CHECK(b.import_error().find("Reshape of [N, 2, 4, 4] to [1, 4, 2, 4] is not a flatten") != std::string::npos);
+        CHECK(b.import_error().find("Reshape of [N, 2, 4, 4] to [1, 4, 2, 4] is not a flatten") !=
+              std::string::npos);
     }
 }
 
@@ -457,11 +473,13 @@ TEST_CASE("onnx: a non-finite weight is refused, naming the layer") {
 TEST_CASE("onnx: a file that is not an ONNX model, or a truncated one, is refused") {
     scratch_dir dir;
     io_test::write_bytes(dir / "junk.onnx", std::string("\xff\xff\xff\xff this is not protobuf", 27));
-    CHECK(error_of([&] { (void)io::load_onnx(dir / "junk.onnx"); }).find("not a valid ONNX model") != std::string::npos);
+    CHECK(error_of([&] { (void)io::load_onnx(dir / "junk.onnx"); }).find("not a valid ONNX model") !=
+          std::string::npos);
     const std::string full = io_test::read_bytes(fixture("net28.onnx"));
     io_test::write_bytes(dir / "cut.onnx", full.substr(0, full.size() / 2));
     const std::string cut = error_of([&] { (void)io::load_onnx(dir / "cut.onnx"); });
     CHECK(cut.find("cut.onnx") != std::string::npos);
     CHECK(!cut.empty());
-    CHECK(error_of([&] { (void)io::load_onnx(dir / "absent.onnx"); }).find("cannot open") != std::string::npos);
+    CHECK(error_of([&] { (void)io::load_onnx(dir / "absent.onnx"); }).find("cannot open") !=
+          std::string::npos);
 }

@@ -22,9 +22,10 @@ inline std::vector<stemshare::sched::app_spec> shipped_apps(const std::vector<in
     return out;
 }
 
-inline stemshare::sched::problem shipped_problem(const std::vector<int>& which,
-                                                 stemshare::sched::mode m = stemshare::sched::mode::mainstream) {
-    return stemshare::sched::problem(shipped_apps(which), stemshare::sched::cost_model(shipped().layer_latencies),
+inline stemshare::sched::problem shipped_problem(
+    const std::vector<int>& which, stemshare::sched::mode m = stemshare::sched::mode::mainstream) {
+    return stemshare::sched::problem(shipped_apps(which),
+                                     stemshare::sched::cost_model(shipped().layer_latencies),
                                      shipped().stream_fps, m);
 }
 

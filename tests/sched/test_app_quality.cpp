@@ -133,10 +133,10 @@ TEST_CASE("smooth: running maximum from the top, b moves with a") {
     // Raw (k: a, b): 0: .70/.30, 3: .80/.25, 9: .75/.20, 15: .60/.40, 21: .65/.35.
     // From the top: 21 stays (.65/.35); 15: .60 < .65 -> .65/.35; 9: .75 >= .65 stays;
     // 3: .80 >= .75 stays; 0: .70 < .80 -> .80/.25. Input order is irrelevant (sorted by k first).
-    const std::vector<curve_point> raw{{9, 0.75, 0.20}, {0, 0.70, 0.30}, {21, 0.65, 0.35},
-                                       {3, 0.80, 0.25}, {15, 0.60, 0.40}};
-    const std::vector<curve_point> expected{{0, 0.80, 0.25}, {3, 0.80, 0.25}, {9, 0.75, 0.20},
-                                            {15, 0.65, 0.35}, {21, 0.65, 0.35}};
+    const std::vector<curve_point> raw{
+        {9, 0.75, 0.20}, {0, 0.70, 0.30}, {21, 0.65, 0.35}, {3, 0.80, 0.25}, {15, 0.60, 0.40}};
+    const std::vector<curve_point> expected{
+        {0, 0.80, 0.25}, {3, 0.80, 0.25}, {9, 0.75, 0.20}, {15, 0.65, 0.35}, {21, 0.65, 0.35}};
     CHECK(smooth(raw) == expected);
     // Equal accuracy is not "strictly lower": the point keeps its own b.
     const std::vector<curve_point> tie{{0, 0.5, 0.1}, {3, 0.5, 0.9}};

@@ -31,8 +31,8 @@ TEST_CASE("apps_file: the shipped file loads with its 9 apps in order") {
     const apps_file& f = sched_test::shipped();
     CHECK(f.stream_fps == 15.0);
     CHECK(f.layer_latencies.size() == 85);
-    const std::vector<std::string> names{"pedestrian", "train", "cars", "flowers", "cats",
-                                         "bus", "schoolbus", "scramble", "redcar"};
+    const std::vector<std::string> names{"pedestrian", "train",     "cars",     "flowers", "cats",
+                                         "bus",        "schoolbus", "scramble", "redcar"};
     REQUIRE(f.apps.size() == names.size());
     for (std::size_t i = 0; i < names.size(); ++i) {
         CHECK(f.apps[i].name == names[i]);

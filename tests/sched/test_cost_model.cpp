@@ -21,8 +21,10 @@ double per_layer_cost(const std::vector<double>& lat, const std::vector<cost_ent
     for (std::size_t l = 0; l < lat.size(); ++l) {
         double own = 0.0, shared = 0.0;
         for (const cost_entry& e : plan) {
-            if (static_cast<std::size_t>(e.num_frozen) <= l) own += e.fps;
-            else shared = std::max(shared, e.fps);
+            if (static_cast<std::size_t>(e.num_frozen) <= l)
+                own += e.fps;
+            else
+                shared = std::max(shared, e.fps);
         }
         cost += lat[l] * (own + shared);
     }

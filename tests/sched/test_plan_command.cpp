@@ -44,8 +44,9 @@ int count_lines(const std::string& s) {
 }  // namespace
 
 TEST_CASE("plan command: --json prints exactly the documented object with full precision") {
-    const run_result r = run("plan --apps " + data_file +
-                             " --select bus,pedestrian,bus --budget 100 --planner exact --mode mainstream --json");
+    const run_result r =
+        run("plan --apps " + data_file +
+            " --select bus,pedestrian,bus --budget 100 --planner exact --mode mainstream --json");
     REQUIRE(r.status == 0);
     CHECK(count_lines(r.output) == 1);
     const nlohmann::json j = nlohmann::json::parse(r.output);
@@ -72,7 +73,8 @@ TEST_CASE("plan command: --json prints exactly the documented object with full p
     }
     // The same plan through the library: every printed number reads back to the same double.
     const auto apps = stemshare::sched::select_apps(sched_test::shipped().apps, "bus,pedestrian,bus");
-    const stemshare::sched::problem p(apps, stemshare::sched::cost_model(sched_test::shipped().layer_latencies), 15.0);
+    const stemshare::sched::problem p(
+        apps, stemshare::sched::cost_model(sched_test::shipped().layer_latencies), 15.0);
     const stemshare::sched::plan pl = stemshare::sched::exact(p, 100.0);
     CHECK(j["cost"].get<double>() == pl.cost);
     CHECK(j["mean_f1"].get<double>() == pl.mean_f1());
@@ -94,8 +96,9 @@ TEST_CASE("plan command: --json prints exactly the documented object with full p
 }
 
 TEST_CASE("plan command: planners, modes, --fps and the min objective are honoured") {
-    const run_result r = run("plan --apps " + data_file +
-                             " --select cars,cats --budget 60 --fps 10 --planner mainstream_greedy --mode nosharing --json");
+    const run_result r =
+        run("plan --apps " + data_file +
+            " --select cars,cats --budget 60 --fps 10 --planner mainstream_greedy --mode nosharing --json");
     REQUIRE(r.status == 0);
     const nlohmann::json j = nlohmann::json::parse(r.output);
     CHECK(j["planner"] == "mainstream_greedy");
@@ -105,15 +108,17 @@ TEST_CASE("plan command: planners, modes, --fps and the min objective are honour
         CHECK(a["num_frozen"] == 0);
         CHECK(a["fps"].get<double>() <= 10.0);
     }
-    const run_result fair = run("plan --apps " + data_file +
-                                " --select train,cars --budget 100 --planner exact --objective min --mode maxsharing --json");
+    const run_result fair =
+        run("plan --apps " + data_file +
+            " --select train,cars --budget 100 --planner exact --objective min --mode maxsharing --json");
     REQUIRE(fair.status == 0);
     const nlohmann::json jf = nlohmann::json::parse(fair.output);
     for (const auto& a : jf["apps"]) CHECK(a["num_frozen"] == 84);
 }
 
 TEST_CASE("plan command: without --json the plan is shown beside both baselines") {
-    const run_result r = run("plan --apps " + data_file + " --select pedestrian,cars --budget 100 --planner greedy");
+    const run_result r =
+        run("plan --apps " + data_file + " --select pedestrian,cars --budget 100 --planner greedy");
     REQUIRE(r.status == 0);
     CHECK(r.output.find("mainstream (greedy") != std::string::npos);
     CHECK(r.output.find("nosharing baseline") != std::string::npos);
@@ -123,8 +128,8 @@ TEST_CASE("plan command: without --json the plan is shown beside both baselines"
 TEST_CASE("plan command: --help explains every output field") {
     const run_result r = run("plan --help");
     CHECK(r.status == 0);
-    for (const char* field : {"planner", "mode", "budget", "stream_fps", "cost", "mean_f1", "min_f1", "num_frozen",
-                              "fps", "f1", "recall", "precision", "suffix_cost"})
+    for (const char* field : {"planner", "mode", "budget", "stream_fps", "cost", "mean_f1", "min_f1",
+                              "num_frozen", "fps", "f1", "recall", "precision", "suffix_cost"})
         CHECK(r.output.find(std::string("  ") + field + " ") != std::string::npos);
 }
 
@@ -137,11 +142,13 @@ TEST_CASE("plan command: bad input exits non-zero with one line naming the probl
         CHECK(count_lines(r.output) == 1);
         CHECK(r.output.find(needle) != std::string::npos);
     };
-    expect_error("plan --apps " + data_file + " --select bus,tram --budget 100 --json", "unknown app name 'tram'");
+    expect_error("plan --apps " + data_file + " --select bus,tram --budget 100 --json",
+                 "unknown app name 'tram'");
     expect_error("plan --apps " + data_file + " --budget 10 --json", "below the cheapest plan");
     expect_error("plan --apps " + data_file + " --budget 10 --planner mainstream_greedy --json",
                  "below the cheapest plan");
-    expect_error("plan --apps " + data_file + " --budget 100 --planner fastest --json", "unknown planner 'fastest'");
+    expect_error("plan --apps " + data_file + " --budget 100 --planner fastest --json",
+                 "unknown planner 'fastest'");
     expect_error("plan --apps " + data_file + " --budget 100 --mode some --json", "unknown mode 'some'");
     expect_error("plan --apps /nonexistent.json --budget 100 --json", "cannot open the app file");
 
@@ -151,7 +158,8 @@ TEST_CASE("plan command: bad input exits non-zero with one line naming the probl
     curve.erase(curve.begin());
     const std::string path = "sched_plan_command_no_k0.json";
     std::ofstream(path) << doc.dump();
-    expect_error("plan --apps " + path + " --budget 100 --json", "app 'cars': curve has no branch point num_frozen = 0");
+    expect_error("plan --apps " + path + " --budget 100 --json",
+                 "app 'cars': curve has no branch point num_frozen = 0");
     // An empty app list.
     doc["apps"] = nlohmann::json::array();
     std::ofstream(path) << doc.dump();

@@ -58,7 +58,8 @@ check_result check_graph(graph g, train::batch_norm_mode mode, std::int64_t batc
         const tensor<float> ours = eval.forward(x, false);
         const tensor<float> ref = reference::run(g, x.view());
         REQUIRE(ours.extents() == ref.extents());
-        for (std::int64_t i = 0; i < ours.numel(); ++i) REQUIRE(ours[i] == doctest::Approx(ref[i]).epsilon(1e-4));
+        for (std::int64_t i = 0; i < ours.numel(); ++i)
+            REQUIRE(ours[i] == doctest::Approx(ref[i]).epsilon(1e-4));
     }
 
     train::network net(std::move(g), {.batch_norm = mode, .input_gradient = true});
@@ -114,7 +115,8 @@ graph single(shape in, layer_spec spec, std::uint64_t seed = 3) {
 
 TEST_CASE("train: conv2d gradient matches finite differences") {
     const auto r = check_graph(
-        single({3, 7, 7}, conv2d_spec{.out_channels = 4, .kernel = 3, .stride = 2, .padding = 1, .bias = true}),
+        single({3, 7, 7},
+               conv2d_spec{.out_channels = 4, .kernel = 3, .stride = 2, .padding = 1, .bias = true}),
         train::batch_norm_mode::frozen, 2, 11);
     CHECK(r.checked > 40);
     CHECK(r.worst <= 1.0);
@@ -129,11 +131,11 @@ TEST_CASE("train: pointwise conv2d gradient matches finite differences") {
 
 TEST_CASE("train: grouped conv2d with asymmetric padding matches finite differences") {
     const auto r = check_graph(single({4, 6, 5}, conv2d_spec{.out_channels = 6,
-                                                            .kernel = {3, 2},
-                                                            .stride = {1, 2},
-                                                            .padding = {1, 0, 0, 1},
-                                                            .groups = 2,
-                                                            .bias = true}),
+                                                             .kernel = {3, 2},
+                                                             .stride = {1, 2},
+                                                             .padding = {1, 0, 0, 1},
+                                                             .groups = 2,
+                                                             .bias = true}),
                                train::batch_norm_mode::frozen, 2, 13);
     CHECK(r.checked > 40);
     CHECK(r.worst <= 1.0);
@@ -142,33 +144,35 @@ TEST_CASE("train: grouped conv2d with asymmetric padding matches finite differen
 TEST_CASE("train: depthwise conv2d gradient matches finite differences (stride 1 and 2)") {
     for (std::int64_t stride : {1, 2}) {
         CAPTURE(stride);
-        const auto r = check_graph(single({5, 7, 7}, conv2d_spec{.out_channels = 5,
-                                                                .kernel = 3,
-                                                                .stride = stride,
-                                                                .padding = 1,
-                                                                .groups = 5,
-                                                                .bias = stride == 1}),
-                                   train::batch_norm_mode::frozen, 2, 14 + static_cast<std::uint64_t>(stride));
+        const auto r =
+            check_graph(single({5, 7, 7}, conv2d_spec{.out_channels = 5,
+                                                      .kernel = 3,
+                                                      .stride = stride,
+                                                      .padding = 1,
+                                                      .groups = 5,
+                                                      .bias = stride == 1}),
+                        train::batch_norm_mode::frozen, 2, 14 + static_cast<std::uint64_t>(stride));
         CHECK(r.checked > 40);
         CHECK(r.worst <= 1.0);
     }
 }
 
 TEST_CASE("train: dense gradient matches finite differences") {
-    const auto r = check_graph(single({3, 2, 2}, dense_spec{.out_features = 5}), train::batch_norm_mode::frozen, 4, 15);
+    const auto r =
+        check_graph(single({3, 2, 2}, dense_spec{.out_features = 5}), train::batch_norm_mode::frozen, 4, 15);
     CHECK(r.checked > 30);
     CHECK(r.worst <= 1.0);
 }
 
 TEST_CASE("train: frozen batch-norm gradient matches finite differences") {
-    const auto r =
-        check_graph(single({4, 3, 3}, batch_norm_spec{}), train::batch_norm_mode::frozen, 3, 16);
+    const auto r = check_graph(single({4, 3, 3}, batch_norm_spec{}), train::batch_norm_mode::frozen, 3, 16);
     CHECK(r.checked > 20);
     CHECK(r.worst <= 1.0);
 }
 
 TEST_CASE("train: batch-statistics batch-norm gradient matches finite differences") {
-    const auto r = check_graph(single({4, 3, 3}, batch_norm_spec{}), train::batch_norm_mode::batch_statistics, 3, 17);
+    const auto r =
+        check_graph(single({4, 3, 3}, batch_norm_spec{}), train::batch_norm_mode::batch_statistics, 3, 17);
     CHECK(r.checked > 20);
     CHECK(r.worst <= 1.0);
 }
@@ -179,7 +183,8 @@ TEST_CASE("train: activation gradients match finite differences away from the ki
         graph g(shape{2, 4, 4});
         g.add("act", activation_spec{kind});
         // Inputs spread over [-2, 8] so relu6 sees both flat parts.
-        const auto r = check_graph(std::move(g), train::batch_norm_mode::frozen, 2, 18, -2.0F, 8.0F, 64, true);
+        const auto r =
+            check_graph(std::move(g), train::batch_norm_mode::frozen, 2, 18, -2.0F, 8.0F, 64, true);
         CHECK(r.checked > 30);
         CHECK(r.worst <= 1.0);
     }
@@ -195,16 +200,19 @@ TEST_CASE("train: max and average pooling gradients match finite differences") {
     std::uint64_t seed = 20;
     for (const auto& s : specs) {
         CAPTURE(describe(s));
-        const auto r = check_graph(single({2, 5, 5}, s), train::batch_norm_mode::frozen, 2, seed++, -1.0F, 1.0F, 64);
+        const auto r =
+            check_graph(single({2, 5, 5}, s), train::batch_norm_mode::frozen, 2, seed++, -1.0F, 1.0F, 64);
         CHECK(r.checked > 30);
         CHECK(r.worst <= 1.0);
     }
 }
 
 TEST_CASE("train: global average pooling, flatten and softmax gradients match finite differences") {
-    for (layer_spec s : {layer_spec{global_avg_pool_spec{}}, layer_spec{flatten_spec{}}, layer_spec{softmax_spec{}}}) {
+    for (layer_spec s :
+         {layer_spec{global_avg_pool_spec{}}, layer_spec{flatten_spec{}}, layer_spec{softmax_spec{}}}) {
         CAPTURE(describe(s));
-        const auto r = check_graph(single({4, 3, 2}, s), train::batch_norm_mode::frozen, 2, 30, -2.0F, 2.0F, 48);
+        const auto r =
+            check_graph(single({4, 3, 2}, s), train::batch_norm_mode::frozen, 2, 30, -2.0F, 2.0F, 48);
         CHECK(r.checked > 20);
         CHECK(r.worst <= 1.0);
     }
@@ -212,7 +220,8 @@ TEST_CASE("train: global average pooling, flatten and softmax gradients match fi
 
 TEST_CASE("train: a MobileNet-style suffix back-propagates end to end") {
     graph g(shape{4, 8, 8});
-    g.add("dw", conv2d_spec{.out_channels = 4, .kernel = 3, .stride = 2, .padding = 1, .groups = 4, .bias = false});
+    g.add("dw",
+          conv2d_spec{.out_channels = 4, .kernel = 3, .stride = 2, .padding = 1, .groups = 4, .bias = false});
     g.add("dw.bn", batch_norm_spec{});
     g.add("dw.act", activation_spec{activation_kind::relu6});
     g.add("pw", conv2d_spec{.out_channels = 8, .bias = false});
@@ -247,8 +256,8 @@ TEST_CASE("train: softmax cross-entropy gradient matches finite differences") {
         CHECK(grad[i] == doctest::Approx((up - down) / 2e-3).epsilon(1e-2).scale(1e-3));
     }
     const std::vector<std::int32_t> bad{2, 0, 4};
-    CHECK_THROWS_WITH_AS(train::softmax_cross_entropy(logits, bad, grad), doctest::Contains("label 4 of item 2"),
-                         stemshare::error);
+    CHECK_THROWS_WITH_AS(train::softmax_cross_entropy(logits, bad, grad),
+                         doctest::Contains("label 4 of item 2"), stemshare::error);
 }
 
 TEST_CASE("train: the trainer refuses merge layers and non-sequential graphs, naming the layer") {

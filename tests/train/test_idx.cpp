@@ -42,8 +42,8 @@ fs::path write_gz(const std::string& name, const std::vector<std::uint8_t>& byte
 
 fs::path write_plain(const std::string& name, const std::vector<std::uint8_t>& bytes) {
     const fs::path p = scratch(name);
-    std::ofstream(p, std::ios::binary).write(reinterpret_cast<const char*>(bytes.data()),
-                                             static_cast<std::streamsize>(bytes.size()));
+    std::ofstream(p, std::ios::binary)
+        .write(reinterpret_cast<const char*>(bytes.data()), static_cast<std::streamsize>(bytes.size()));
     return p;
 }
 
@@ -90,7 +90,8 @@ TEST_CASE("idx: truncated files are refused") {
     const auto short_data = write_gz("short.gz", idx_bytes(0x08, {3, 2, 2}, pixels(11)));
     CHECK_THROWS_WITH_AS(io::read_idx(short_data), doctest::Contains("truncated IDX file"), stemshare::error);
     const auto short_header = write_gz("header.gz", {0, 0, 8, 3, 0, 0});
-    CHECK_THROWS_WITH_AS(io::read_idx(short_header), doctest::Contains("header needs 16 bytes"), stemshare::error);
+    CHECK_THROWS_WITH_AS(io::read_idx(short_header), doctest::Contains("header needs 16 bytes"),
+                         stemshare::error);
 
     // A gzip stream cut in the middle.
     const auto whole = write_gz("whole.gz", idx_bytes(0x08, {50, 28, 28}, pixels(50 * 28 * 28)));
@@ -108,8 +109,8 @@ TEST_CASE("idx: count mismatches are refused") {
 
     const auto images = write_gz("img3.gz", idx_bytes(0x08, {3, 2, 2}, pixels(12)));
     const auto labels = write_gz("lab2.gz", idx_bytes(0x08, {2}, {1, 2}));
-    CHECK_THROWS_WITH_AS(io::read_idx_images(images, labels), doctest::Contains("count mismatch: 2 labels for 3 images"),
-                         stemshare::error);
+    CHECK_THROWS_WITH_AS(io::read_idx_images(images, labels),
+                         doctest::Contains("count mismatch: 2 labels for 3 images"), stemshare::error);
     CHECK_THROWS_WITH_AS(io::read_idx_images(labels, labels), doctest::Contains("rank 3"), stemshare::error);
 }
 
@@ -123,7 +124,8 @@ TEST_CASE("idx: a missing dataset names the Debian package to install") {
 
 TEST_CASE("idx: Debian's Fashion-MNIST test split reads as 10000 labelled 28x28 images") {
     if (!io::fashion_mnist_available()) {
-        MESSAGE(std::string("skipped: Fashion-MNIST is not installed (apt-get install dataset-fashion-mnist)"));
+        MESSAGE(
+            std::string("skipped: Fashion-MNIST is not installed (apt-get install dataset-fashion-mnist)"));
         return;
     }
     const io::labelled_images test = io::load_fashion_mnist(io::dataset_split::test);
@@ -131,7 +133,8 @@ TEST_CASE("idx: Debian's Fashion-MNIST test split reads as 10000 labelled 28x28 
     CHECK(test.images.extents() == dims{10000, 1, 28, 28});
     std::vector<int> per_class(10, 0);
     for (auto l : test.labels) ++per_class[l];
-    for (int c = 0; c < 10; ++c) CHECK(per_class[static_cast<std::size_t>(c)] == 1000);  // the split is balanced
+    for (int c = 0; c < 10; ++c)
+        CHECK(per_class[static_cast<std::size_t>(c)] == 1000);  // the split is balanced
     float max = 0.0F;
     for (float v : test.images.values()) max = std::max(max, v);
     CHECK(max == 1.0F);

@@ -12,8 +12,8 @@
 #include <stemshare/train/dataset.hpp>
 #include <stemshare/train/evaluate.hpp>
 #include <stemshare/train/fine_tune.hpp>
-#include <stemshare/train/initialise.hpp>
 #include <stemshare/train/fit.hpp>
+#include <stemshare/train/initialise.hpp>
 #include <stemshare/train/loss.hpp>
 #include <stemshare/train/network.hpp>
 
@@ -46,7 +46,8 @@ train::dataset halves(std::int64_t count, std::uint64_t seed) {
     return d;
 }
 
-train::fit_options options_for(int epochs, std::int64_t batch_size, std::uint64_t seed, float learning_rate = 0.05F) {
+train::fit_options options_for(int epochs, std::int64_t batch_size, std::uint64_t seed,
+                               float learning_rate = 0.05F) {
     train::fit_options o;
     o.epochs = epochs;
     o.batch_size = batch_size;
@@ -135,10 +136,12 @@ TEST_CASE("train: fine-tuning keeps the frozen stem bit-identical and trains the
     (void)train::fit(suffix, features, o.fit);
     const auto& fc_cached = r.model.at(5).params[0].values();
     const auto& fc_by_hand = suffix.model().at(2).params[0].values();
-    for (std::size_t i = 0; i < fc_cached.size(); ++i) CHECK(fc_cached[i] == doctest::Approx(fc_by_hand[i]).epsilon(1e-3));
+    for (std::size_t i = 0; i < fc_cached.size(); ++i)
+        CHECK(fc_cached[i] == doctest::Approx(fc_by_hand[i]).epsilon(1e-3));
 
     o.num_frozen = 6;
-    CHECK_THROWS_WITH_AS((void)train::fine_tune(start, data, o), doctest::Contains("num_frozen 6"), stemshare::error);
+    CHECK_THROWS_WITH_AS((void)train::fine_tune(start, data, o), doctest::Contains("num_frozen 6"),
+                         stemshare::error);
 }
 
 TEST_CASE("train: a new classifier replaces only the last layer; initialise gives neutral batch-norms") {

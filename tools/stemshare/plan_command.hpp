@@ -91,8 +91,9 @@ inline void print_table(std::ostream& out, const std::string& title, const sched
     out << line;
     for (std::size_t i = 0; i < pl.apps.size(); ++i) {
         const sched::app_choice& a = pl.apps[i];
-        std::snprintf(line, sizeof line, "  %-14s %10d %7.3g %8.4f %8.4f %9.4f %11.4f\n", p.app(i).name.c_str(),
-                      a.num_frozen, a.fps, a.quality.f1, a.quality.recall, a.quality.precision, a.suffix_cost);
+        std::snprintf(line, sizeof line, "  %-14s %10d %7.3g %8.4f %8.4f %9.4f %11.4f\n",
+                      p.app(i).name.c_str(), a.num_frozen, a.fps, a.quality.f1, a.quality.recall,
+                      a.quality.precision, a.suffix_cost);
         out << line;
     }
     std::snprintf(line, sizeof line, "  cost %.4f of budget %.4f, mean F1 %.4f, min F1 %.4f\n\n", pl.cost,
@@ -106,7 +107,8 @@ inline void run(const options& opt) {
     const sched::objective obj = sched::parse_objective(opt.objective);
     sched::apps_file file = sched::load_apps_file(opt.apps_path);
     if (!opt.latencies_path.empty()) file.layer_latencies = load_latencies(opt.latencies_path);
-    std::vector<sched::app_spec> apps = opt.select.empty() ? file.apps : sched::select_apps(file.apps, opt.select);
+    std::vector<sched::app_spec> apps =
+        opt.select.empty() ? file.apps : sched::select_apps(file.apps, opt.select);
     const double stream_fps = opt.fps > 0.0 ? opt.fps : file.stream_fps;
     if (opt.fps < 0.0) throw error("--fps", "must be positive");
     const sched::cost_model costs(file.layer_latencies);
@@ -118,7 +120,8 @@ inline void run(const options& opt) {
         std::cout << to_json(pl, p, kind) << "\n";
         return;
     }
-    const std::string what = std::string(sched::to_string(kind)) + ", objective " + std::string(sched::to_string(obj));
+    const std::string what =
+        std::string(sched::to_string(kind)) + ", objective " + std::string(sched::to_string(obj));
     print_table(std::cout, std::string(sched::to_string(md)) + " (" + what + "):", pl, p);
     for (sched::mode baseline : {sched::mode::nosharing, sched::mode::maxsharing}) {
         if (baseline == md) continue;
@@ -161,12 +164,14 @@ Errors (unknown app, curve without k = 0, budget below every plan, ...) exit 1 w
 /// Adds the `plan` subcommand to `app`.
 inline void register_plan_command(CLI::App& app) {
     auto opt = std::make_shared<plan_detail::options>();
-    CLI::App* sub = app.add_subcommand("plan", "Choose per-app branch points and frame rates within a budget");
+    CLI::App* sub =
+        app.add_subcommand("plan", "Choose per-app branch points and frame rates within a budget");
     sub->add_option("--apps", opt->apps_path,
                     "App file (layout of mainstream-apps.json: stream_fps, model.layer_latencies, apps[])")
         ->required();
-    sub->add_option("--latencies", opt->latencies_path,
-                    "Optional latency table (JSON array, or object with layer_latencies) replacing the file's");
+    sub->add_option(
+        "--latencies", opt->latencies_path,
+        "Optional latency table (JSON array, or object with layer_latencies) replacing the file's");
     sub->add_option("--select", opt->select, "Comma-separated app names to plan, in this order (may repeat)");
     sub->add_option("--budget", opt->budget, "Cost budget (same unit as the latency table)")->required();
     sub->add_option("--fps", opt->fps, "Stream frame rate, overriding the file's stream_fps");

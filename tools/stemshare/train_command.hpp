@@ -53,11 +53,11 @@ inline void run_base(const base_options& o) {
                              {{"stemshare.model", std::string(experiment::base_model_id)},
                               {"stemshare.epochs", std::to_string(o.training.epochs)},
                               {"stemshare.seed", std::to_string(o.training.seed)}});
-    std::printf("base model: %lld training images, %d epochs, %.1f s, epoch losses", static_cast<long long>(report.train_items),
-                o.training.epochs, report.seconds);
+    std::printf("base model: %lld training images, %d epochs, %.1f s, epoch losses",
+                static_cast<long long>(report.train_items), o.training.epochs, report.seconds);
     for (double l : report.epoch_loss) std::printf(" %.4f", l);
-    std::printf("\nvalidation accuracy on the base classes: %.4f (%lld images)\nwrote %s\n", report.validation_accuracy,
-                static_cast<long long>(report.validation_items), o.out.c_str());
+    std::printf("\nvalidation accuracy on the base classes: %.4f (%lld images)\nwrote %s\n",
+                report.validation_accuracy, static_cast<long long>(report.validation_items), o.out.c_str());
 }
 
 inline void run_apps(apps_options o) {
@@ -78,7 +78,8 @@ inline void run_apps(apps_options o) {
                                        {"train_seconds", c.train_seconds}});
             seconds += c.stem_seconds + c.train_seconds;
             std::printf("%-12s k=%2zu  TPR %.4f  FPR %.4f  (%.1f s)\n", report.name.c_str(), c.num_frozen,
-                        c.rates.true_positive_rate, c.rates.false_positive_rate, c.stem_seconds + c.train_seconds);
+                        c.rates.true_positive_rate, c.rates.false_positive_rate,
+                        c.stem_seconds + c.train_seconds);
         }
         j["seconds"] = seconds;
         summary.push_back(j);
@@ -97,30 +98,39 @@ inline void register_train_command(CLI::App& app) {
     sub->require_subcommand(1);
 
     auto b = std::make_shared<train_detail::base_options>();
-    CLI::App* base = sub->add_subcommand("base", "Train fashion_mobilenet from scratch on the five base classes");
+    CLI::App* base =
+        sub->add_subcommand("base", "Train fashion_mobilenet from scratch on the five base classes");
     base->add_option("--out", b->out, "Weights file to write (safetensors)")->capture_default_str();
-    base->add_option("--data", b->data, "Fashion-MNIST folder (Debian: dataset-fashion-mnist)")->capture_default_str();
+    base->add_option("--data", b->data, "Fashion-MNIST folder (Debian: dataset-fashion-mnist)")
+        ->capture_default_str();
     base->add_option("--epochs", b->training.epochs, "Passes over the data")->capture_default_str();
     base->add_option("--batch", b->training.batch_size, "Images per SGD step")->capture_default_str();
-    base->add_option("--lr", b->training.learning_rate, "Initial learning rate (cosine schedule)")->capture_default_str();
-    base->add_option("--seed", b->training.seed, "Seed of the initial weights and the data order")->capture_default_str();
+    base->add_option("--lr", b->training.learning_rate, "Initial learning rate (cosine schedule)")
+        ->capture_default_str();
+    base->add_option("--seed", b->training.seed, "Seed of the initial weights and the data order")
+        ->capture_default_str();
     base->add_option("--max-items", b->training.max_items, "Train on at most this many images (0: all)")
         ->capture_default_str();
     base->add_flag("!--no-progress", b->training.progress, "No progress bar");
     base->callback([b] { train_detail::run_base(*b); });
 
     auto a = std::make_shared<train_detail::apps_options>();
-    CLI::App* apps = sub->add_subcommand("apps", "Fine-tune every app at every branch point; write M-Packages");
-    apps->add_option("--base", a->base, "Base model weights (from `stemshare train base`)")->capture_default_str();
-    apps->add_option("--out", a->out, "Folder for the M-Packages (one sub-folder per app)")->capture_default_str();
+    CLI::App* apps =
+        sub->add_subcommand("apps", "Fine-tune every app at every branch point; write M-Packages");
+    apps->add_option("--base", a->base, "Base model weights (from `stemshare train base`)")
+        ->capture_default_str();
+    apps->add_option("--out", a->out, "Folder for the M-Packages (one sub-folder per app)")
+        ->capture_default_str();
     apps->add_option("--data", a->data, "Fashion-MNIST folder")->capture_default_str();
     apps->add_option("--apps", a->apps, "Comma-separated app names (default: all ten)");
-    apps->add_option("--branch-points", a->branch_points, "num_frozen values to train (default: all but the last)")
+    apps->add_option("--branch-points", a->branch_points,
+                     "num_frozen values to train (default: all but the last)")
         ->delimiter(',');
     apps->add_option("--epochs", a->training.epochs, "Passes over each app's data")->capture_default_str();
     apps->add_option("--positives", a->training.positives, "Training positives per app (as many negatives)")
         ->capture_default_str();
-    apps->add_option("--lr", a->training.learning_rate, "Initial learning rate (cosine schedule)")->capture_default_str();
+    apps->add_option("--lr", a->training.learning_rate, "Initial learning rate (cosine schedule)")
+        ->capture_default_str();
     apps->add_option("--seed", a->training.seed, "Seed of the data choice and order")->capture_default_str();
     apps->add_flag("!--no-progress", a->training.progress, "No progress bars");
     apps->callback([a] { train_detail::run_apps(*a); });

@@ -58,8 +58,7 @@ public:
     /// Appends the object representation of trivially copyable values (little-endian on every
     /// platform stemshare supports); used for floats and integer extents.
     template <class T>
-        requires std::is_trivially_copyable_v<T>
-    digest& update(std::span<const T> values) noexcept {
+    requires std::is_trivially_copyable_v<T> digest& update(std::span<const T> values) noexcept {
         return update(values.data(), values.size_bytes());
     }
 
@@ -156,7 +155,8 @@ private:
             buffered_ = 0;
         }
         std::memset(buffer_.data() + buffered_, 0, block_size - 8 - buffered_);
-        for (std::size_t i = 0; i < 8; ++i) buffer_[block_size - 1 - i] = static_cast<std::uint8_t>(bits >> (8 * i));
+        for (std::size_t i = 0; i < 8; ++i)
+            buffer_[block_size - 1 - i] = static_cast<std::uint8_t>(bits >> (8 * i));
         compress(buffer_.data());
         finished_ = true;
     }

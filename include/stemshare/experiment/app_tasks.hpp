@@ -32,7 +32,7 @@ inline constexpr std::array<std::int32_t, 5> base_classes = {0, 1, 2, 3, 8};
 
 /// The ten apps, in the order the experiment adds them (1 app, 2 apps, ...).
 [[nodiscard]] inline std::vector<app_task> fashion_apps() {
-    return {{"sneaker", {7}},      {"coat", {4}},         {"sandal", {5}},      {"shirt", {6}},
+    return {{"sneaker", {7}},      {"coat", {4}},           {"sandal", {5}},      {"shirt", {6}},
             {"ankle-boot", {9}},   {"footwear", {5, 7, 9}}, {"low-shoe", {5, 7}}, {"closed-shoe", {7, 9}},
             {"top-layer", {4, 6}}, {"strappy", {5, 9}}};
 }

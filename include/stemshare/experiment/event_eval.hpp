@@ -53,21 +53,24 @@ struct event_scores {
 /// The non-event windows of a stream of `frames` frames whose events are `events` (sorted,
 /// disjoint), as defined above.
 [[nodiscard]] inline std::vector<frame_interval> non_event_windows(std::span<const frame_interval> events,
-                                                                   std::int64_t frames, std::int64_t window_frames) {
+                                                                   std::int64_t frames,
+                                                                   std::int64_t window_frames) {
     if (window_frames <= 0) throw error("experiment::non_event_windows", "window_frames must be positive");
     std::vector<frame_interval> out;
     const auto cut = [&](std::int64_t begin, std::int64_t end) {
         if (end <= begin) return;
         const std::int64_t count = std::max<std::int64_t>(1, (end - begin) / window_frames);
         for (std::int64_t i = 0; i < count; ++i)
-            out.push_back({begin + i * window_frames, i + 1 == count ? end : begin + (i + 1) * window_frames});
+            out.push_back(
+                {begin + i * window_frames, i + 1 == count ? end : begin + (i + 1) * window_frames});
     };
     std::int64_t at = 0;
     for (const auto& e : events) {
         if (e.begin < at || e.end <= e.begin || e.end > frames)
-            throw error("experiment::non_event_windows", "events must be sorted, disjoint, non-empty and inside the "
-                                                         "stream; event [" + std::to_string(e.begin) + ", " +
-                                                             std::to_string(e.end) + ") is not");
+            throw error("experiment::non_event_windows",
+                        "events must be sorted, disjoint, non-empty and inside the "
+                        "stream; event [" +
+                            std::to_string(e.begin) + ", " + std::to_string(e.end) + ") is not");
         cut(at, e.begin);
         at = e.end;
     }
@@ -77,7 +80,8 @@ struct event_scores {
 
 /// Scores one app. `decisions` has one entry per stream frame; `events` are the app's events.
 [[nodiscard]] inline event_scores evaluate_events(std::span<const frame_decision> decisions,
-                                                  std::span<const frame_interval> events, std::int64_t window_frames) {
+                                                  std::span<const frame_interval> events,
+                                                  std::int64_t window_frames) {
     const auto frames = static_cast<std::int64_t>(decisions.size());
     const auto windows = non_event_windows(events, frames, window_frames);
     const auto flagged = [&](const frame_interval& r) {

@@ -15,13 +15,13 @@
 #include <vector>
 
 #include <stemshare/core/error.hpp>
+#include <stemshare/experiment/app_tasks.hpp>
 #include <stemshare/graph/graph.hpp>
 #include <stemshare/io/bind_weights.hpp>
 #include <stemshare/io/half.hpp>
 #include <stemshare/io/idx.hpp>
 #include <stemshare/io/mpackage.hpp>
 #include <stemshare/io/safetensors.hpp>
-#include <stemshare/experiment/app_tasks.hpp>
 #include <stemshare/train/dataset.hpp>
 #include <stemshare/train/evaluate.hpp>
 #include <stemshare/train/fine_tune.hpp>
@@ -68,8 +68,8 @@ inline bool is_base_class(std::int32_t label) {
 /// Trains the zoo's fashion_mobilenet from scratch on the base classes (labels kept as 0..9, so
 /// the weights bind to the unchanged zoo graph; the five unused outputs simply learn to lose).
 /// Batch-norm layers use batch statistics while training, as PyTorch's train() does.
-[[nodiscard]] inline graph train_base_model(const io::labelled_images& train_split, const base_training_options& o,
-                                            base_training_report& report) {
+[[nodiscard]] inline graph train_base_model(const io::labelled_images& train_split,
+                                            const base_training_options& o, base_training_report& report) {
     const std::vector<std::int32_t> labels = detail::labels_of(train_split);
     const std::int64_t end = std::min<std::int64_t>(validation_start, train_split.size());
     std::vector<std::int64_t> train_items;
@@ -78,9 +78,11 @@ inline bool is_base_class(std::int32_t label) {
         if (detail::is_base_class(labels[static_cast<std::size_t>(i)]))
             (i < end ? train_items : validation_items).push_back(i);
     if (o.max_items > 0 && static_cast<std::int64_t>(train_items.size()) > o.max_items) {
-        const auto order = train::seeded_permutation(static_cast<std::int64_t>(train_items.size()), o.seed + 17);
+        const auto order =
+            train::seeded_permutation(static_cast<std::int64_t>(train_items.size()), o.seed + 17);
         std::vector<std::int64_t> chosen;
-        for (std::int64_t i = 0; i < o.max_items; ++i) chosen.push_back(train_items[static_cast<std::size_t>(order[static_cast<std::size_t>(i)])]);
+        for (std::int64_t i = 0; i < o.max_items; ++i)
+            chosen.push_back(train_items[static_cast<std::size_t>(order[static_cast<std::size_t>(i)])]);
         std::sort(chosen.begin(), chosen.end());
         train_items = std::move(chosen);
     }
@@ -104,7 +106,8 @@ inline bool is_base_class(std::int32_t label) {
     graph trained = net.model();
     if (!validation_items.empty()) {
         const train::dataset validation = train::select(train_split.images, labels, validation_items);
-        report.validation_accuracy = train::accuracy(train::predict(trained, validation.inputs), validation.labels);
+        report.validation_accuracy =
+            train::accuracy(train::predict(trained, validation.inputs), validation.labels);
     }
     return trained;
 }
@@ -126,7 +129,8 @@ inline void save_weights(const graph& g, const std::filesystem::path& path,
 /// The base model: the zoo graph bound to `path` (written by `save_weights`).
 [[nodiscard]] inline graph load_base_model(const std::filesystem::path& path) {
     if (!std::filesystem::exists(path))
-        throw error(path.string(), "no base model here; train one with `stemshare train base --out " + path.string() + "`");
+        throw error(path.string(),
+                    "no base model here; train one with `stemshare train base --out " + path.string() + "`");
     graph g = zoo::fashion_mobilenet.to_graph();
     const io::safetensors_file file(path);
     (void)io::bind_weights(g, file);
@@ -213,13 +217,15 @@ inline app_report train_app(const graph& base, const app_task& app, const io::la
     std::vector<std::int64_t> negatives;
     for (std::int64_t i = 0; i < end; ++i)
         (app.is_target(labels[static_cast<std::size_t>(i)]) ? positives : negatives).push_back(i);
-    const std::int64_t n = std::min<std::int64_t>(
-        {o.positives, static_cast<std::int64_t>(positives.size()), static_cast<std::int64_t>(negatives.size())});
+    const std::int64_t n = std::min<std::int64_t>({o.positives, static_cast<std::int64_t>(positives.size()),
+                                                   static_cast<std::int64_t>(negatives.size())});
     if (n < o.batch_size) throw error("app '" + std::string(app.name) + "'", "too few training images");
     std::vector<std::int64_t> items;
     const auto pick = [&](const std::vector<std::int64_t>& from, std::uint64_t salt) {
-        const auto order = train::seeded_permutation(static_cast<std::int64_t>(from.size()), o.seed * 7919 + salt);
-        for (std::int64_t i = 0; i < n; ++i) items.push_back(from[static_cast<std::size_t>(order[static_cast<std::size_t>(i)])]);
+        const auto order =
+            train::seeded_permutation(static_cast<std::int64_t>(from.size()), o.seed * 7919 + salt);
+        for (std::int64_t i = 0; i < n; ++i)
+            items.push_back(from[static_cast<std::size_t>(order[static_cast<std::size_t>(i)])]);
     };
     pick(positives, 1);
     pick(negatives, 2);
@@ -231,7 +237,8 @@ inline app_report train_app(const graph& base, const app_task& app, const io::la
     const train::dataset validation = train::select(train_split.images, binary, validation_items);
 
     const graph start = app_start_model(base);
-    const std::vector<std::size_t> points = o.branch_points.empty() ? candidate_points(start) : o.branch_points;
+    const std::vector<std::size_t> points =
+        o.branch_points.empty() ? candidate_points(start) : o.branch_points;
 
     app_report report{std::string(app.name), {}};
     std::vector<graph> models;
@@ -258,8 +265,8 @@ inline app_report train_app(const graph& base, const app_task& app, const io::la
     for (std::size_t i = 0; i < models.size(); ++i)
         candidates.push_back({points[i], report.candidates[i].rates.true_positive_rate,
                               report.candidates[i].rates.false_positive_rate, &models[i]});
-    (void)io::write_mpackage(folder, std::string(app.name), std::string(base_model_id), "fashion_mobilenet", start,
-                             candidates, o.suffix_storage);
+    (void)io::write_mpackage(folder, std::string(app.name), std::string(base_model_id), "fashion_mobilenet",
+                             start, candidates, o.suffix_storage);
     return report;
 }
 

@@ -58,7 +58,8 @@ struct replay_result {
 };
 
 /// True when a step at `child_mfps` takes frame j of a parent at `parent_mfps` (millifps).
-[[nodiscard]] constexpr bool takes_frame(std::uint64_t j, std::uint64_t child_mfps, std::uint64_t parent_mfps) noexcept {
+[[nodiscard]] constexpr bool takes_frame(std::uint64_t j, std::uint64_t child_mfps,
+                                         std::uint64_t parent_mfps) noexcept {
     return j == 0 || (j * child_mfps) / parent_mfps != ((j - 1) * child_mfps) / parent_mfps;
 }
 
@@ -83,7 +84,8 @@ struct replay_result {
 
 /// The plan's cost per second of stream: sum over layers of latency x (sum of own-copy rates +
 /// max of sharing rates), DESIGN.md section 5.
-[[nodiscard]] inline double plan_cost(std::span<const replay_app> apps, std::span<const double> layer_seconds) {
+[[nodiscard]] inline double plan_cost(std::span<const replay_app> apps,
+                                      std::span<const double> layer_seconds) {
     double cost = 0.0;
     for (std::size_t l = 0; l < layer_seconds.size(); ++l) {
         double own = 0.0;
@@ -104,7 +106,8 @@ namespace detail {
 /// at the distinct branch points, then one suffix per app.
 class step_chain {
 public:
-    step_chain(std::span<const replay_app> apps, const std::vector<std::uint64_t>& app_mfps, std::uint64_t stream_mfps)
+    step_chain(std::span<const replay_app> apps, const std::vector<std::uint64_t>& app_mfps,
+               std::uint64_t stream_mfps)
         : stream_mfps_(stream_mfps) {
         std::vector<std::size_t> levels;
         for (const auto& a : apps)
@@ -160,8 +163,9 @@ private:
 
 /// Replays `frames` frames of a stream at `stream_fps` under the plan `apps`, with
 /// `layer_seconds[l]` the measured latency of layer l for one frame.
-[[nodiscard]] inline replay_result replay(std::span<const replay_app> apps, std::span<const double> layer_seconds,
-                                          double stream_fps, std::int64_t frames) {
+[[nodiscard]] inline replay_result replay(std::span<const replay_app> apps,
+                                          std::span<const double> layer_seconds, double stream_fps,
+                                          std::int64_t frames) {
     const std::string who = "experiment::replay";
     if (!(stream_fps > 0.0) || frames <= 0) throw error(who, "stream_fps and frames must be positive");
     const auto stream_mfps = static_cast<std::uint64_t>(std::llround(stream_fps * 1000.0));

@@ -62,8 +62,8 @@ public:
     /// Builds a stream from `images` {N, 1, h, w} in [0, 1] with `labels`; background runs use
     /// images of `background_classes`, events images of `event_classes` (chosen uniformly).
     frame_stream(const tensor<float>& images, std::span<const std::uint8_t> labels,
-                 std::span<const std::int32_t> background_classes, std::span<const std::int32_t> event_classes,
-                 const stream_options& options)
+                 std::span<const std::int32_t> background_classes,
+                 std::span<const std::int32_t> event_classes, const stream_options& options)
         : options_(options) {
         const std::string who = "experiment::frame_stream";
         if (!(options.fps > 0.0) || !(options.duration_s > 0.0) || !(options.event_ms > 0.0))
@@ -78,7 +78,8 @@ public:
         const auto pool = [&](std::span<const std::int32_t> classes) {
             std::vector<std::int64_t> out;
             for (std::int64_t i = 0; i < d[0]; ++i)
-                if (std::find(classes.begin(), classes.end(), labels[static_cast<std::size_t>(i)]) != classes.end())
+                if (std::find(classes.begin(), classes.end(), labels[static_cast<std::size_t>(i)]) !=
+                    classes.end())
                     out.push_back(i);
             if (out.empty()) throw error(who, "no image of the requested classes");
             return out;
@@ -89,7 +90,8 @@ public:
 
         frames_total_ = std::max<std::int64_t>(1, std::llround(options.duration_s * options.fps));
         event_frames_ = std::max<std::int64_t>(1, std::llround(options.event_ms / 1000.0 * options.fps));
-        const double mean_gap = static_cast<double>(event_frames_) * (1.0 - options.event_share) / options.event_share;
+        const double mean_gap =
+            static_cast<double>(event_frames_) * (1.0 - options.event_share) / options.event_share;
         std::mt19937_64 rng(options.seed);
         const auto uniform = [&rng](double lo, double hi) {
             return lo + (hi - lo) * static_cast<double>(rng() >> 11U) * 0x1.0p-53;
@@ -139,7 +141,8 @@ public:
     [[nodiscard]] std::vector<std::int32_t> frame_labels() const {
         std::vector<std::int32_t> out(static_cast<std::size_t>(frames_total_));
         for (const auto& s : segments_)
-            for (std::int64_t f = s.frames.begin; f < s.frames.end; ++f) out[static_cast<std::size_t>(f)] = s.label;
+            for (std::int64_t f = s.frames.begin; f < s.frames.end; ++f)
+                out[static_cast<std::size_t>(f)] = s.label;
         return out;
     }
     /// The events of an app targeting `targets`, in frame order.
@@ -177,7 +180,9 @@ private:
                     for (std::int64_t x = 0; x < width_; ++x) {
                         const std::int64_t sy = y - dy;
                         const std::int64_t sx = x - dx;
-                        const float v = (sy < 0 || sy >= height_ || sx < 0 || sx >= width_) ? 0.0F : src[sy * width_ + sx];
+                        const float v = (sy < 0 || sy >= height_ || sx < 0 || sx >= width_)
+                                            ? 0.0F
+                                            : src[sy * width_ + sx];
                         const auto u = static_cast<float>(static_cast<double>(rng() >> 11U) * 0x1.0p-53);
                         dst[y * width_ + x] = std::clamp(v + options_.noise * (2.0F * u - 1.0F), 0.0F, 1.0F);
                     }

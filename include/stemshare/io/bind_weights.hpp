@@ -67,7 +67,8 @@ bind_result bind_weights(graph& g, const S& source, const bind_options& options 
     const std::string where = "bind_weights from " + std::string(source.source());
     auto skipped = [&](const std::string& name) {
         for (const auto& s : options.skip_suffixes)
-            if (name.size() >= s.size() && name.compare(name.size() - s.size(), s.size(), s) == 0) return true;
+            if (name.size() >= s.size() && name.compare(name.size() - s.size(), s.size(), s) == 0)
+                return true;
         return false;
     };
     std::vector<std::string> order;
@@ -85,8 +86,9 @@ bind_result bind_weights(graph& g, const S& source, const bind_options& options 
             std::string name;
             if (options.mode == bind_mode::by_order) {
                 if (next >= order.size())
-                    throw error(where, "ran out of tensors at layer '" + n.name + "' parameter '" + param + "': the file has " +
-                                           std::to_string(order.size()) + " parameter tensors, fewer than the graph needs");
+                    throw error(where, "ran out of tensors at layer '" + n.name + "' parameter '" + param +
+                                           "': the file has " + std::to_string(order.size()) +
+                                           " parameter tensors, fewer than the graph needs");
                 name = order[next++];
             } else if (options.rename) {
                 name = options.rename(n.name, param);
@@ -95,12 +97,13 @@ bind_result bind_weights(graph& g, const S& source, const bind_options& options 
                 name = (it == options.modules.end() ? n.name : it->second) + "." + param;
             }
             if (!source.contains(name))
-                throw error(where, "layer '" + n.name + "' parameter '" + param + "' maps to tensor '" + name +
-                                       "', which the file does not have");
+                throw error(where, "layer '" + n.name + "' parameter '" + param + "' maps to tensor '" +
+                                       name + "', which the file does not have");
             const dims have = source.extents(name);
             if (!(have == desc.extents))
-                throw error(where, "layer '" + n.name + "' " + describe(n.spec) + " parameter '" + param + "' needs dims " +
-                                       to_string(desc.extents) + ", but tensor '" + name + "' has " + to_string(have));
+                throw error(where, "layer '" + n.name + "' " + describe(n.spec) + " parameter '" + param +
+                                       "' needs dims " + to_string(desc.extents) + ", but tensor '" + name +
+                                       "' has " + to_string(have));
             params.push_back(source.load(name));
             used.insert(name);
         }
@@ -116,7 +119,8 @@ bind_result bind_weights(graph& g, const S& source, const bind_options& options 
     for (const auto& name : order)
         if (!used.contains(name)) result.unused.push_back(name);
     if (options.require_all_used && !result.unused.empty())
-        throw error(where, std::to_string(result.unused.size()) + " tensors were not used, the first is '" + result.unused.front() + "'");
+        throw error(where, std::to_string(result.unused.size()) + " tensors were not used, the first is '" +
+                               result.unused.front() + "'");
     return result;
 }
 

@@ -45,7 +45,8 @@ namespace stemshare::io {
     }
     std::uint32_t half = (static_cast<std::uint32_t>(e) << 10U) | (mantissa >> 13U);
     const std::uint32_t rest = mantissa & 0x1fffU;
-    if (rest > 0x1000U || (rest == 0x1000U && (half & 1U) != 0)) ++half;  // may carry into the exponent: correct
+    if (rest > 0x1000U || (rest == 0x1000U && (half & 1U) != 0))
+        ++half;  // may carry into the exponent: correct
     return static_cast<std::uint16_t>(sign | half);
 }
 

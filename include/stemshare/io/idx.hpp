@@ -36,20 +36,23 @@ struct idx_array {
 /// Parses the bytes of an (already decompressed) IDX file; `source` names it in errors.
 [[nodiscard]] inline idx_array parse_idx(std::span<const std::uint8_t> bytes, std::string_view source) {
     const std::string where(source);
-    if (bytes.size() < 4) throw error(where, "truncated IDX file: " + std::to_string(bytes.size()) + " bytes, no header");
+    if (bytes.size() < 4)
+        throw error(where, "truncated IDX file: " + std::to_string(bytes.size()) + " bytes, no header");
     if (bytes[0] != 0 || bytes[1] != 0)
-        throw error(where, "wrong magic: the first two bytes of an IDX file must be zero (is it an IDX file?)");
+        throw error(where,
+                    "wrong magic: the first two bytes of an IDX file must be zero (is it an IDX file?)");
     if (bytes[2] != 0x08)
-        throw error(where, std::string("unsupported IDX element type 0x") + "0123456789abcdef"[bytes[2] / 16] +
-                               "0123456789abcdef"[bytes[2] % 16] +
+        throw error(where, std::string("unsupported IDX element type 0x") +
+                               "0123456789abcdef"[bytes[2] / 16] + "0123456789abcdef"[bytes[2] % 16] +
                                " in the magic; only unsigned bytes (0x08) are read");
     const std::size_t rank = bytes[3];
     if (rank == 0 || rank > dims::max_rank)
-        throw error(where, "IDX rank " + std::to_string(rank) + " is outside 1.." + std::to_string(dims::max_rank));
+        throw error(where,
+                    "IDX rank " + std::to_string(rank) + " is outside 1.." + std::to_string(dims::max_rank));
     const std::size_t header = 4 + 4 * rank;
     if (bytes.size() < header)
-        throw error(where, "truncated IDX file: the header needs " + std::to_string(header) + " bytes, the file has " +
-                               std::to_string(bytes.size()));
+        throw error(where, "truncated IDX file: the header needs " + std::to_string(header) +
+                               " bytes, the file has " + std::to_string(bytes.size()));
     idx_array out;
     std::uint64_t total = 1;
     for (std::size_t d = 0; d < rank; ++d) {
@@ -59,16 +62,18 @@ struct idx_array {
         if (e == 0) throw error(where, "IDX extent " + std::to_string(d) + " is zero");
         out.extents.push_back(static_cast<std::int64_t>(e));
         total *= e;
-        if (total > (std::uint64_t{1} << 40U)) throw error(where, "IDX extents describe more than 2^40 elements");
+        if (total > (std::uint64_t{1} << 40U))
+            throw error(where, "IDX extents describe more than 2^40 elements");
     }
     const std::uint64_t have = bytes.size() - header;
     if (have < total)
-        throw error(where, "truncated IDX file: the header promises " + std::to_string(total) + " elements (" +
-                               std::to_string(out.extents[0]) + " items), the file holds " + std::to_string(have));
+        throw error(where, "truncated IDX file: the header promises " + std::to_string(total) +
+                               " elements (" + std::to_string(out.extents[0]) + " items), the file holds " +
+                               std::to_string(have));
     if (have > total)
-        throw error(where, "count mismatch: the header promises " + std::to_string(out.extents[0]) + " items (" +
-                               std::to_string(total) + " elements) but the file holds " + std::to_string(have) +
-                               " element bytes");
+        throw error(where, "count mismatch: the header promises " + std::to_string(out.extents[0]) +
+                               " items (" + std::to_string(total) + " elements) but the file holds " +
+                               std::to_string(have) + " element bytes");
     out.data.assign(bytes.begin() + static_cast<std::ptrdiff_t>(header), bytes.end());
     return out;
 }
@@ -96,7 +101,8 @@ struct idx_array {
     const std::string message = gzerror(f, &code);
     gzclose(f);
     // A gzip stream cut short reads as a clean end of file but leaves Z_BUF_ERROR behind.
-    if (code != Z_OK && code != Z_STREAM_END) throw error(where, "truncated or corrupt gzip stream: " + message);
+    if (code != Z_OK && code != Z_STREAM_END)
+        throw error(where, "truncated or corrupt gzip stream: " + message);
     return parse_idx(bytes, where);
 }
 
@@ -120,9 +126,9 @@ struct labelled_images {
         throw error(labels_path.string(),
                     "a label file must have rank 1 {N}, got rank " + std::to_string(labels.extents.size()));
     if (images.count() != labels.count())
-        throw error(labels_path.string(), "count mismatch: " + std::to_string(labels.count()) + " labels for " +
-                                              std::to_string(images.count()) + " images in " +
-                                              images_path.string());
+        throw error(labels_path.string(), "count mismatch: " + std::to_string(labels.count()) +
+                                              " labels for " + std::to_string(images.count()) +
+                                              " images in " + images_path.string());
     labelled_images out{tensor<float>(dims{images.count(), 1, images.extents[1], images.extents[2]}),
                         labels.data};
     for (std::size_t i = 0; i < images.data.size(); ++i)
@@ -136,33 +142,35 @@ inline constexpr std::string_view fashion_mnist_default_dir = "/usr/share/datase
 enum class dataset_split : std::uint8_t { train, test };
 
 /// The ten Fashion-MNIST class names, by label.
-inline constexpr std::string_view fashion_mnist_classes[10] = {"t-shirt", "trouser", "pullover", "dress", "coat",
-                                                               "sandal",  "shirt",   "sneaker",  "bag",   "ankle-boot"};
+inline constexpr std::string_view fashion_mnist_classes[10] = {
+    "t-shirt", "trouser", "pullover", "dress", "coat", "sandal", "shirt", "sneaker", "bag", "ankle-boot"};
 
 /// True when the four files of the dataset are in `dir`.
-[[nodiscard]] inline bool fashion_mnist_available(const std::filesystem::path& dir = fashion_mnist_default_dir) {
-    for (const char* f : {"train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz", "t10k-images-idx3-ubyte.gz",
-                          "t10k-labels-idx1-ubyte.gz"})
+[[nodiscard]] inline bool fashion_mnist_available(
+    const std::filesystem::path& dir = fashion_mnist_default_dir) {
+    for (const char* f : {"train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz",
+                          "t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz"})
         if (!std::filesystem::exists(dir / f)) return false;
     return true;
 }
 
 /// Loads the train (60 000) or test (10 000) split of Fashion-MNIST. When the files are missing,
 /// the error says which package provides them.
-[[nodiscard]] inline labelled_images load_fashion_mnist(dataset_split split,
-                                                        const std::filesystem::path& dir = fashion_mnist_default_dir) {
+[[nodiscard]] inline labelled_images load_fashion_mnist(
+    dataset_split split, const std::filesystem::path& dir = fashion_mnist_default_dir) {
     const std::string prefix = split == dataset_split::train ? "train" : "t10k";
     const auto images = dir / (prefix + "-images-idx3-ubyte.gz");
     const auto labels = dir / (prefix + "-labels-idx1-ubyte.gz");
     for (const auto& p : {images, labels})
         if (!std::filesystem::exists(p))
-            throw error(p.string(), "Fashion-MNIST is not installed; install Debian's package with "
-                                    "`apt-get install dataset-fashion-mnist`");
+            throw error(p.string(),
+                        "Fashion-MNIST is not installed; install Debian's package with "
+                        "`apt-get install dataset-fashion-mnist`");
     labelled_images out = read_idx_images(images, labels);
     for (std::size_t i = 0; i < out.labels.size(); ++i)
         if (out.labels[i] > 9)
-            throw error(labels.string(), "label " + std::to_string(out.labels[i]) + " at item " + std::to_string(i) +
-                                             " is not a Fashion-MNIST class (0..9)");
+            throw error(labels.string(), "label " + std::to_string(out.labels[i]) + " at item " +
+                                             std::to_string(i) + " is not a Fashion-MNIST class (0..9)");
     return out;
 }
 

@@ -91,7 +91,10 @@ inline nlohmann::ordered_json to_json(const mpackage_manifest& m) {
     j["format"] = "stemshare.mpackage";
     j["schema_version"] = m.schema_version;
     j["app"] = m.app;
-    j["base_model"] = {{"id", m.base_model_id}, {"digest", m.base_digest}, {"weights", m.base_weights}, {"layers", m.base_layers}};
+    j["base_model"] = {{"id", m.base_model_id},
+                       {"digest", m.base_digest},
+                       {"weights", m.base_weights},
+                       {"layers", m.base_layers}};
     j["architecture"] = m.architecture;
     j["branch_points"] = m.branch_points;
     j["candidates"] = nlohmann::ordered_json::array();
@@ -120,7 +123,8 @@ public:
     }
     std::size_t count(const nlohmann::json& obj, const std::string& path, const char* key) const {
         const auto& v = field(obj, path, key);
-        if (!v.is_number_unsigned()) throw error(where_, "field '" + join(path, key) + "' must be a non-negative integer");
+        if (!v.is_number_unsigned())
+            throw error(where_, "field '" + join(path, key) + "' must be a non-negative integer");
         return v.get<std::size_t>();
     }
     double rate(const nlohmann::json& obj, const std::string& path, const char* key) const {
@@ -129,7 +133,9 @@ public:
             throw error(where_, "field '" + join(path, key) + "' must be a number in [0, 1]");
         return v.get<double>();
     }
-    static std::string join(const std::string& path, const char* key) { return path.empty() ? key : path + "." + key; }
+    static std::string join(const std::string& path, const char* key) {
+        return path.empty() ? key : path + "." + key;
+    }
 
 private:
     std::string where_;
@@ -138,8 +144,10 @@ private:
 /// A manifest file name must stay inside the package (no absolute path, no "..").
 inline void check_relative(const std::string& where, const std::string& field, const std::string& file) {
     const std::filesystem::path p(file);
-    if (file.empty() || p.is_absolute() || std::any_of(p.begin(), p.end(), [](const auto& part) { return part == ".."; }))
-        throw error(where, "field '" + field + "' = '" + file + "' must be a file name inside the package folder");
+    if (file.empty() || p.is_absolute() ||
+        std::any_of(p.begin(), p.end(), [](const auto& part) { return part == ".."; }))
+        throw error(where,
+                    "field '" + field + "' = '" + file + "' must be a file name inside the package folder");
 }
 }  // namespace detail
 
@@ -151,7 +159,8 @@ inline void check_relative(const std::string& where, const std::string& field, c
 /// the candidates' rates with weights already rounded to that type, so the manifest describes
 /// what a reader loads.
 inline mpackage_manifest write_mpackage(const std::filesystem::path& folder, const std::string& app,
-                                        const std::string& base_model_id, const std::string& architecture, const graph& base,
+                                        const std::string& base_model_id, const std::string& architecture,
+                                        const graph& base,
                                         std::span<const mpackage_candidate_model> candidates,
                                         storage_dtype suffix_storage = storage_dtype::f32) {
     const std::string where = "M-Package '" + folder.string() + "'";
@@ -166,27 +175,36 @@ inline mpackage_manifest write_mpackage(const std::filesystem::path& folder, con
 
     for (std::size_t ci = 0; ci < candidates.size(); ++ci) {
         const auto& c = candidates[ci];
-        const std::string who = where + ": candidate " + std::to_string(ci) + " (num_frozen " + std::to_string(c.num_frozen) + ")";
+        const std::string who = where + ": candidate " + std::to_string(ci) + " (num_frozen " +
+                                std::to_string(c.num_frozen) + ")";
         if (c.model == nullptr || !c.model->is_bound()) throw error(who, "has no bound model");
         if (std::find(m.branch_points.begin(), m.branch_points.end(), c.num_frozen) == m.branch_points.end())
             throw error(who, "num_frozen is not a branch point of the base model");
-        if (!(c.accuracy >= 0 && c.accuracy <= 1) || !(c.false_positive_rate >= 0 && c.false_positive_rate <= 1))
+        if (!(c.accuracy >= 0 && c.accuracy <= 1) ||
+            !(c.false_positive_rate >= 0 && c.false_positive_rate <= 1))
             throw error(who, "accuracy and false_positive_rate must be in [0, 1]");
         const graph& g = *c.model;
-        if (g.size() != base.size()) throw error(who, "has " + std::to_string(g.size()) + " layers, the base " + std::to_string(base.size()));
+        if (g.size() != base.size())
+            throw error(
+                who, "has " + std::to_string(g.size()) + " layers, the base " + std::to_string(base.size()));
         for (std::size_t i = 0; i < g.size(); ++i) {
             const node& a = g.at(i);
             const node& b = base.at(i);
             if (a.name != b.name || a.spec != b.spec || a.inputs != b.inputs)
-                throw error(who, "layer " + std::to_string(i) + " '" + a.name + "' differs in structure from the base's '" + b.name + "'");
+                throw error(who, "layer " + std::to_string(i) + " '" + a.name +
+                                     "' differs in structure from the base's '" + b.name + "'");
             if (i < c.num_frozen)
                 for (std::size_t p = 0; p < a.params.size(); ++p)
-                    if (!std::equal(a.params[p].values().begin(), a.params[p].values().end(), b.params[p].values().begin()))
-                        throw error(who, "frozen layer '" + a.name + "' has weights that differ from the base model's");
+                    if (!std::equal(a.params[p].values().begin(), a.params[p].values().end(),
+                                    b.params[p].values().begin()))
+                        throw error(who, "frozen layer '" + a.name +
+                                             "' has weights that differ from the base model's");
         }
         for (const auto& other : m.candidates)
-            if (other.num_frozen == c.num_frozen) throw error(who, "a candidate with the same num_frozen is already in the package");
-        m.candidates.push_back({c.num_frozen, c.accuracy, c.false_positive_rate, "candidate_" + std::to_string(c.num_frozen) + ".safetensors"});
+            if (other.num_frozen == c.num_frozen)
+                throw error(who, "a candidate with the same num_frozen is already in the package");
+        m.candidates.push_back({c.num_frozen, c.accuracy, c.false_positive_rate,
+                                "candidate_" + std::to_string(c.num_frozen) + ".safetensors"});
     }
 
     std::error_code ec;
@@ -194,13 +212,16 @@ inline mpackage_manifest write_mpackage(const std::filesystem::path& folder, con
     if (ec) throw error(where, "cannot create the folder: " + ec.message());
     // The base file names no app, so the packages of one base hold byte-identical copies of it
     // (stored once by git or any deduplicating store).
-    const safetensors_write_options base_meta{.storage = storage_dtype::f32, .metadata = {{"stemshare.base_model", base_model_id}}};
+    const safetensors_write_options base_meta{.storage = storage_dtype::f32,
+                                              .metadata = {{"stemshare.base_model", base_model_id}}};
     const auto base_tensors = detail::layer_tensors(base, 0, base.size());
     write_safetensors(folder / m.base_weights, base_tensors, base_meta);
     const safetensors_write_options suffix_meta{
-        .storage = suffix_storage, .metadata = {{"stemshare.app", app}, {"stemshare.base_model", base_model_id}}};
+        .storage = suffix_storage,
+        .metadata = {{"stemshare.app", app}, {"stemshare.base_model", base_model_id}}};
     for (std::size_t ci = 0; ci < candidates.size(); ++ci) {
-        const auto suffix = detail::layer_tensors(*candidates[ci].model, candidates[ci].num_frozen, base.size());
+        const auto suffix =
+            detail::layer_tensors(*candidates[ci].model, candidates[ci].num_frozen, base.size());
         write_safetensors(folder / m.candidates[ci].weights, suffix, suffix_meta);
     }
     const std::filesystem::path manifest = folder / "manifest.json";
@@ -224,7 +245,8 @@ public:
         p.folder_ = folder;
         const std::filesystem::path file = folder / "manifest.json";
         const std::string where = "M-Package '" + folder.string() + "': manifest.json";
-        if (!std::filesystem::exists(file)) throw error("M-Package '" + folder.string() + "'", "has no manifest.json");
+        if (!std::filesystem::exists(file))
+            throw error("M-Package '" + folder.string() + "'", "has no manifest.json");
         nlohmann::json j;
         try {
             std::ifstream in(file);
@@ -237,7 +259,8 @@ public:
         const auto& version = r.field(j, "", "schema_version");
         if (!version.is_number_integer()) throw error(where, "field 'schema_version' must be an integer");
         if (version.get<std::int64_t>() != mpackage_schema_version)
-            throw error(where, "schema_version " + version.dump() + " is not supported (this reader reads version " +
+            throw error(where, "schema_version " + version.dump() +
+                                   " is not supported (this reader reads version " +
                                    std::to_string(mpackage_schema_version) + ")");
         mpackage_manifest& m = p.manifest_;
         m.schema_version = mpackage_schema_version;
@@ -253,7 +276,8 @@ public:
         for (std::size_t i = 0; i < points.size(); ++i) {
             if (!points[i].is_number_unsigned() || points[i].get<std::size_t>() > m.base_layers ||
                 (i > 0 && points[i].get<std::size_t>() <= m.branch_points.back()))
-                throw error(where, "field 'branch_points[" + std::to_string(i) + "]' must be an ascending layer count within base_model.layers");
+                throw error(where, "field 'branch_points[" + std::to_string(i) +
+                                       "]' must be an ascending layer count within base_model.layers");
             m.branch_points.push_back(points[i].get<std::size_t>());
         }
         const auto& cands = r.field(j, "", "candidates");
@@ -262,8 +286,10 @@ public:
             const std::string path = "candidates[" + std::to_string(i) + "]";
             mpackage_candidate c;
             c.num_frozen = r.count(cands[i], path, "num_frozen");
-            if (std::find(m.branch_points.begin(), m.branch_points.end(), c.num_frozen) == m.branch_points.end())
-                throw error(where, "field '" + path + ".num_frozen' = " + std::to_string(c.num_frozen) + " is not a branch point");
+            if (std::find(m.branch_points.begin(), m.branch_points.end(), c.num_frozen) ==
+                m.branch_points.end())
+                throw error(where, "field '" + path + ".num_frozen' = " + std::to_string(c.num_frozen) +
+                                       " is not a branch point");
             c.accuracy = r.rate(cands[i], path, "accuracy");
             c.false_positive_rate = r.rate(cands[i], path, "false_positive_rate");
             c.weights = r.string(cands[i], path, "weights");
@@ -274,28 +300,33 @@ public:
         detail::check_relative(where, "base_model.weights", m.base_weights);
         auto require_file = [&](const std::string& field, const std::string& name) {
             if (!std::filesystem::is_regular_file(folder / name))
-                throw error("M-Package '" + folder.string() + "'", "file '" + name + "' (" + field + ") does not exist");
+                throw error("M-Package '" + folder.string() + "'",
+                            "file '" + name + "' (" + field + ") does not exist");
         };
         require_file("base_model.weights", m.base_weights);
         for (std::size_t i = 0; i < m.candidates.size(); ++i)
             require_file("candidates[" + std::to_string(i) + "].weights", m.candidates[i].weights);
         const std::string found = weights_digest(p.base_weights());
         if (found != m.base_digest)
-            throw error("M-Package '" + folder.string() + "'", "base weights '" + m.base_weights + "' have digest " + found +
-                                                                 ", the manifest's base_model.digest says " + m.base_digest);
+            throw error("M-Package '" + folder.string() + "'",
+                        "base weights '" + m.base_weights + "' have digest " + found +
+                            ", the manifest's base_model.digest says " + m.base_digest);
         return p;
     }
 
     [[nodiscard]] const mpackage_manifest& manifest() const noexcept { return manifest_; }
     [[nodiscard]] const std::filesystem::path& folder() const noexcept { return folder_; }
-    [[nodiscard]] safetensors_file base_weights() const { return safetensors_file(folder_ / manifest_.base_weights); }
+    [[nodiscard]] safetensors_file base_weights() const {
+        return safetensors_file(folder_ / manifest_.base_weights);
+    }
     [[nodiscard]] safetensors_file candidate_weights(std::size_t i) const {
         return safetensors_file(folder_ / candidate(i).weights);
     }
     [[nodiscard]] const mpackage_candidate& candidate(std::size_t i) const {
         if (i >= manifest_.candidates.size())
-            throw error("M-Package '" + folder_.string() + "'", "has no candidate " + std::to_string(i) + " (it has " +
-                                                                    std::to_string(manifest_.candidates.size()) + ")");
+            throw error("M-Package '" + folder_.string() + "'",
+                        "has no candidate " + std::to_string(i) + " (it has " +
+                            std::to_string(manifest_.candidates.size()) + ")");
         return manifest_.candidates[i];
     }
 
@@ -311,16 +342,18 @@ public:
         const mpackage_candidate& c = candidate(i);
         check_architecture(architecture);
         bind_weights(architecture, base_weights(), {.last_layer = c.num_frozen});
-        bind_weights(architecture, candidate_weights(i), {.first_layer = c.num_frozen, .require_all_used = true});
+        bind_weights(architecture, candidate_weights(i),
+                     {.first_layer = c.num_frozen, .require_all_used = true});
         return architecture;
     }
 
 private:
     void check_architecture(const graph& g) const {
         if (g.size() != manifest_.base_layers)
-            throw error("M-Package '" + folder_.string() + "'", "the given architecture has " + std::to_string(g.size()) +
-                                                                   " layers, the package's base model (" + manifest_.architecture +
-                                                                   ") has " + std::to_string(manifest_.base_layers));
+            throw error("M-Package '" + folder_.string() + "'",
+                        "the given architecture has " + std::to_string(g.size()) +
+                            " layers, the package's base model (" + manifest_.architecture + ") has " +
+                            std::to_string(manifest_.base_layers));
     }
 
     std::filesystem::path folder_;

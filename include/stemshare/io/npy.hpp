@@ -28,8 +28,10 @@ inline std::string npy_field(const std::string& header, const std::string& key, 
     ++p;
     while (p < header.size() && header[p] == ' ') ++p;
     std::size_t e = p;
-    if (e < header.size() && header[e] == '(') e = header.find(')', e) + 1;
-    else if (e < header.size() && header[e] == '\'') e = header.find('\'', e + 1) + 1;
+    if (e < header.size() && header[e] == '(')
+        e = header.find(')', e) + 1;
+    else if (e < header.size() && header[e] == '\'')
+        e = header.find('\'', e + 1) + 1;
     else
         while (e < header.size() && header[e] != ',' && header[e] != '}') ++e;
     if (e == 0 || e > header.size()) throw error(where, "header field '" + key + "' is malformed");
@@ -61,9 +63,12 @@ inline std::string npy_field(const std::string& header, const std::string& key, 
 
     const std::string descr = detail::npy_field(header, "descr", where);
     std::size_t elem = 0;
-    if (descr == "'<f4'") elem = 4;
-    else if (descr == "'<f8'") elem = 8;
-    else throw error(where, "dtype " + descr + " is not little-endian float32 or float64");
+    if (descr == "'<f4'")
+        elem = 4;
+    else if (descr == "'<f8'")
+        elem = 8;
+    else
+        throw error(where, "dtype " + descr + " is not little-endian float32 or float64");
     if (detail::npy_field(header, "fortran_order", where) != "False")
         throw error(where, "Fortran-order arrays are not supported");
 
@@ -78,7 +83,8 @@ inline std::string npy_field(const std::string& header, const std::string& key, 
             ++i;
         }
     }
-    if (shape.size() > dims::max_rank) throw error(where, "rank " + std::to_string(shape.size()) + " is too high");
+    if (shape.size() > dims::max_rank)
+        throw error(where, "rank " + std::to_string(shape.size()) + " is too high");
     tensor<float> t{dims(std::span<const std::int64_t>(shape))};
     const std::size_t data_offset = offset + header_len;
     const auto count = static_cast<std::size_t>(t.numel());

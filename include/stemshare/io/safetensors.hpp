@@ -43,11 +43,27 @@ static_assert(std::endian::native == std::endian::little,
               "stemshare::io reads little-endian weight files directly; add byte swapping for this target");
 
 /// The element types of the safetensors format.
-enum class st_dtype : std::uint8_t { f64, f32, f16, bf16, i64, i32, i16, i8, u64, u32, u16, u8, boolean, f8_e4m3, f8_e5m2 };
+enum class st_dtype : std::uint8_t {
+    f64,
+    f32,
+    f16,
+    bf16,
+    i64,
+    i32,
+    i16,
+    i8,
+    u64,
+    u32,
+    u16,
+    u8,
+    boolean,
+    f8_e4m3,
+    f8_e5m2
+};
 
 [[nodiscard]] constexpr std::string_view to_string(st_dtype t) noexcept {
-    constexpr std::string_view names[] = {"F64", "F32", "F16", "BF16", "I64", "I32", "I16", "I8",
-                                          "U64", "U32", "U16", "U8", "BOOL", "F8_E4M3", "F8_E5M2"};
+    constexpr std::string_view names[] = {"F64", "F32", "F16", "BF16", "I64",  "I32",     "I16",    "I8",
+                                          "U64", "U32", "U16", "U8",   "BOOL", "F8_E4M3", "F8_E5M2"};
     return names[static_cast<std::size_t>(t)];
 }
 [[nodiscard]] constexpr std::size_t element_size(st_dtype t) noexcept {
@@ -98,7 +114,9 @@ inline std::string st_shape_text(const std::vector<std::int64_t>& shape) {
 /// Converts `count` elements of `dtype` at `src` (any alignment) to f32.
 inline void convert_to_f32(st_dtype dtype, const std::byte* src, std::size_t count, float* dst) {
     switch (dtype) {
-        case st_dtype::f32: std::memcpy(dst, src, count * 4); return;
+        case st_dtype::f32:
+            std::memcpy(dst, src, count * 4);
+            return;
         case st_dtype::f16:
         case st_dtype::bf16:
             for (std::size_t i = 0; i < count; ++i) {
@@ -114,7 +132,8 @@ inline void convert_to_f32(st_dtype dtype, const std::byte* src, std::size_t cou
                 dst[i] = static_cast<float>(v);
             }
             return;
-        default: return;
+        default:
+            return;
     }
 }
 }  // namespace detail
@@ -161,10 +180,12 @@ public:
         const safetensors_entry& e = entry(name);
         const std::string context = where() + ": tensor '" + e.name + "'";
         if (!is_loadable_float(e.dtype))
-            throw error(context, "dtype " + std::string(to_string(e.dtype)) +
-                                     " is not a floating-point type stemshare can load (F32, F16, BF16, F64)");
+            throw error(context,
+                        "dtype " + std::string(to_string(e.dtype)) +
+                            " is not a floating-point type stemshare can load (F32, F16, BF16, F64)");
         if (e.shape.size() > dims::max_rank)
-            throw error(context, "rank " + std::to_string(e.shape.size()) + " is above " + std::to_string(dims::max_rank));
+            throw error(context, "rank " + std::to_string(e.shape.size()) + " is above " +
+                                     std::to_string(dims::max_rank));
         if (std::any_of(e.shape.begin(), e.shape.end(), [](std::int64_t x) { return x == 0; }))
             throw error(context, "shape " + detail::st_shape_text(e.shape) + " has a zero extent");
         tensor<float> t{dims(std::span<const std::int64_t>(e.shape))};
@@ -172,10 +193,12 @@ public:
         detail::convert_to_f32(e.dtype, bytes.data(), static_cast<std::size_t>(t.numel()), t.data());
         if (options_.non_finite == non_finite_policy::reject) {
             const auto values = t.values();
-            const auto bad = std::find_if(values.begin(), values.end(), [](float v) { return !std::isfinite(v); });
+            const auto bad =
+                std::find_if(values.begin(), values.end(), [](float v) { return !std::isfinite(v); });
             if (bad != values.end())
-                throw error(context, std::string("has a non-finite value (") + (std::isnan(*bad) ? "NaN" : "infinity") +
-                                         ") at index " + std::to_string(bad - values.begin()) +
+                throw error(context, std::string("has a non-finite value (") +
+                                         (std::isnan(*bad) ? "NaN" : "infinity") + ") at index " +
+                                         std::to_string(bad - values.begin()) +
                                          "; non-finite weights are rejected");
         }
         return t;
@@ -184,8 +207,9 @@ public:
     [[nodiscard]] dims extents(std::string_view name) const {
         const safetensors_entry& e = entry(name);
         if (e.shape.size() > dims::max_rank)
-            throw error(where() + ": tensor '" + e.name + "'", "rank " + std::to_string(e.shape.size()) + " is above " +
-                                                                   std::to_string(dims::max_rank));
+            throw error(
+                where() + ": tensor '" + e.name + "'",
+                "rank " + std::to_string(e.shape.size()) + " is above " + std::to_string(dims::max_rank));
         return dims(std::span<const std::int64_t>(e.shape));
     }
 
@@ -206,11 +230,15 @@ private:
         std::uint64_t header_len = 0;
         std::memcpy(&header_len, bytes.data(), 8);
         if (header_len > bytes.size() - 8)
-            throw error(where(), "header length " + std::to_string(header_len) + " runs past the end of the file (" +
-                                     std::to_string(bytes.size()) + " bytes); the file is truncated or not safetensors");
+            throw error(where(), "header length " + std::to_string(header_len) +
+                                     " runs past the end of the file (" + std::to_string(bytes.size()) +
+                                     " bytes); the file is truncated or not safetensors");
         if (header_len > max_header)
-            throw error(where(), "header length " + std::to_string(header_len) + " is above the 100 MiB limit");
-        if (header_len < 2) throw error(where(), "header of " + std::to_string(header_len) + " bytes cannot be a JSON object");
+            throw error(where(),
+                        "header length " + std::to_string(header_len) + " is above the 100 MiB limit");
+        if (header_len < 2)
+            throw error(where(),
+                        "header of " + std::to_string(header_len) + " bytes cannot be a JSON object");
         data_start_ = 8 + static_cast<std::size_t>(header_len);
         const std::size_t data_size = bytes.size() - data_start_;
 
@@ -227,7 +255,8 @@ private:
             if (name == "__metadata__") {
                 if (!value.is_object()) throw error(where(), "__metadata__ must be an object of strings");
                 for (const auto& [k, v] : value.items()) {
-                    if (!v.is_string()) throw error(where(), "__metadata__ value '" + k + "' is not a string");
+                    if (!v.is_string())
+                        throw error(where(), "__metadata__ value '" + k + "' is not a string");
                     metadata_[k] = v.get<std::string>();
                 }
                 continue;
@@ -242,12 +271,15 @@ private:
         for (std::size_t i = 0; i < entries_.size(); ++i) {
             const auto& e = entries_[i];
             if (i > 0 && e.begin < entries_[i - 1].end)
-                throw error(where(), "tensor '" + e.name + "' data_offsets [" + std::to_string(e.begin) + ", " +
-                                         std::to_string(e.end) + ") overlap tensor '" + entries_[i - 1].name + "' [" +
-                                         std::to_string(entries_[i - 1].begin) + ", " + std::to_string(entries_[i - 1].end) + ")");
+                throw error(where(), "tensor '" + e.name + "' data_offsets [" + std::to_string(e.begin) +
+                                         ", " + std::to_string(e.end) + ") overlap tensor '" +
+                                         entries_[i - 1].name + "' [" +
+                                         std::to_string(entries_[i - 1].begin) + ", " +
+                                         std::to_string(entries_[i - 1].end) + ")");
             if (e.begin > covered)
-                throw error(where(), "data bytes [" + std::to_string(covered) + ", " + std::to_string(e.begin) +
-                                         ") belong to no tensor (before tensor '" + e.name + "')");
+                throw error(where(), "data bytes [" + std::to_string(covered) + ", " +
+                                         std::to_string(e.begin) + ") belong to no tensor (before tensor '" +
+                                         e.name + "')");
             covered = std::max(covered, e.end);
         }
         if (covered != data_size)
@@ -256,9 +288,11 @@ private:
         for (std::size_t i = 0; i < entries_.size(); ++i) index_.emplace(entries_[i].name, i);
     }
 
-    safetensors_entry parse_entry(const std::string& name, const nlohmann::json& value, std::size_t data_size) const {
+    safetensors_entry parse_entry(const std::string& name, const nlohmann::json& value,
+                                  std::size_t data_size) const {
         const std::string context = where() + ": tensor '" + name + "'";
-        if (!value.is_object()) throw error(context, "entry must be an object with dtype, shape and data_offsets");
+        if (!value.is_object())
+            throw error(context, "entry must be an object with dtype, shape and data_offsets");
         for (const char* field : {"dtype", "shape", "data_offsets"})
             if (!value.contains(field)) throw error(context, std::string("missing field '") + field + "'");
         safetensors_entry e;
@@ -273,7 +307,8 @@ private:
         if (!shape.is_array()) throw error(context, "shape must be an array of non-negative integers");
         std::uint64_t numel = 1;
         for (const auto& x : shape) {
-            if (!x.is_number_unsigned()) throw error(context, "shape must be an array of non-negative integers");
+            if (!x.is_number_unsigned())
+                throw error(context, "shape must be an array of non-negative integers");
             const auto extent = x.get<std::uint64_t>();
             if (extent > (1ULL << 40U) || (extent != 0 && numel > (1ULL << 50U) / extent))
                 throw error(context, "shape " + shape.dump() + " is too large");
@@ -289,7 +324,8 @@ private:
         const auto end = offsets[1].get<std::uint64_t>();
         if (begin > end || end > data_size)
             throw error(context, "data_offsets [" + std::to_string(begin) + ", " + std::to_string(end) +
-                                     "] are out of range: the data section has " + std::to_string(data_size) + " bytes");
+                                     "] are out of range: the data section has " + std::to_string(data_size) +
+                                     " bytes");
         const std::uint64_t expected = numel * element_size(e.dtype);
         if (end - begin != expected)
             throw error(context, "shape " + detail::st_shape_text(e.shape) + " of " + dtype_name + " needs " +
@@ -340,9 +376,10 @@ inline void write_safetensors(const std::filesystem::path& path, std::span<const
             throw error(where, "tensor name '" + t.name + "' is empty or reserved");
         if (header.contains(t.name)) throw error(where, "tensor name '" + t.name + "' appears twice");
         const auto bytes = static_cast<std::size_t>(t.value.numel()) * elem;
-        header[t.name] = {{"dtype", dtype_name},
-                          {"shape", std::vector<std::int64_t>(t.value.extents().begin(), t.value.extents().end())},
-                          {"data_offsets", {offset, offset + bytes}}};
+        header[t.name] = {
+            {"dtype", dtype_name},
+            {"shape", std::vector<std::int64_t>(t.value.extents().begin(), t.value.extents().end())},
+            {"data_offsets", {offset, offset + bytes}}};
         offset += bytes;
     }
     std::string text = header.dump();
@@ -359,13 +396,16 @@ inline void write_safetensors(const std::filesystem::path& path, std::span<const
         for (const auto& t : tensors) {
             const auto values = t.value.values();
             if (options.storage == storage_dtype::f32) {
-                out.write(reinterpret_cast<const char*>(values.data()), static_cast<std::streamsize>(values.size_bytes()));
+                out.write(reinterpret_cast<const char*>(values.data()),
+                          static_cast<std::streamsize>(values.size_bytes()));
                 continue;
             }
             halves.resize(values.size());
             for (std::size_t i = 0; i < values.size(); ++i)
-                halves[i] = options.storage == storage_dtype::f16 ? f32_to_f16(values[i]) : bf16(values[i]).bits;
-            out.write(reinterpret_cast<const char*>(halves.data()), static_cast<std::streamsize>(halves.size() * 2));
+                halves[i] =
+                    options.storage == storage_dtype::f16 ? f32_to_f16(values[i]) : bf16(values[i]).bits;
+            out.write(reinterpret_cast<const char*>(halves.data()),
+                      static_cast<std::streamsize>(halves.size() * 2));
         }
         out.flush();
         if (!out) throw error(where, "write to '" + tmp.string() + "' failed");

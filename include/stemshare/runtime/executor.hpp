@@ -139,7 +139,9 @@ public:
     /// Counts the next stream frame as dropped (it arrived while the box was busy): nothing runs
     /// for it, and later frames keep their stream numbers, so every app still takes the frames
     /// its rate selects from the stream. Call from the stream thread only.
-    void drop_frame() noexcept { frames_.store(frames_.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed); }
+    void drop_frame() noexcept {
+        frames_.store(frames_.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
+    }
 
     /// Frames processed so far.
     [[nodiscard]] std::uint64_t frames() const noexcept { return frames_.load(std::memory_order_relaxed); }

@@ -28,7 +28,9 @@ namespace detail {
     return "app '" + app.name + "'";
 }
 
-[[nodiscard]] constexpr bool in_unit_interval(double x) noexcept { return x >= 0.0 && x <= 1.0; }
+[[nodiscard]] constexpr bool in_unit_interval(double x) noexcept {
+    return x >= 0.0 && x <= 1.0;
+}
 
 }  // namespace detail
 
@@ -47,21 +49,17 @@ constexpr void validate(const app_spec& app, std::size_t num_layers) {
     bool has_zero = false;
     for (const curve_point& p : app.curve) {
         if (p.num_frozen < 0 || static_cast<std::size_t>(p.num_frozen) >= num_layers)
-            throw error(detail::app_context(app),
-                        "curve num_frozen " + std::to_string(p.num_frozen) +
-                            " outside [0, " + std::to_string(num_layers) + ")");
+            throw error(detail::app_context(app), "curve num_frozen " + std::to_string(p.num_frozen) +
+                                                      " outside [0, " + std::to_string(num_layers) + ")");
         if (!detail::in_unit_interval(p.accuracy))
-            throw error(detail::app_context(app), "curve accuracy at num_frozen " +
-                                                      std::to_string(p.num_frozen) +
-                                                      " outside [0, 1]");
+            throw error(detail::app_context(app),
+                        "curve accuracy at num_frozen " + std::to_string(p.num_frozen) + " outside [0, 1]");
         if (!detail::in_unit_interval(p.p_identified_inv))
             throw error(detail::app_context(app), "curve p_identified_inv at num_frozen " +
-                                                      std::to_string(p.num_frozen) +
-                                                      " outside [0, 1]");
+                                                      std::to_string(p.num_frozen) + " outside [0, 1]");
         has_zero = has_zero || p.num_frozen == 0;
-        const auto same = std::count_if(app.curve.begin(), app.curve.end(), [&](const curve_point& q) {
-            return q.num_frozen == p.num_frozen;
-        });
+        const auto same = std::count_if(app.curve.begin(), app.curve.end(),
+                                        [&](const curve_point& q) { return q.num_frozen == p.num_frozen; });
         if (same > 1)
             throw error(detail::app_context(app),
                         "curve lists num_frozen " + std::to_string(p.num_frozen) + " twice");

@@ -12,10 +12,10 @@ namespace stemshare::sched {
 
 /// What the model needs to know about an app's events and the stream, besides accuracies and fps.
 struct event_params {
-    double event_length_ms = 500.0;   ///< L: length of one event (and of one non-event window)
-    double event_frequency = 0.2;     ///< e: fraction of windows that hold an event
-    double correlation = 0.107;       ///< c: frame correlation inside one event
-    double stream_fps = 15.0;         ///< F: frame rate of the stream
+    double event_length_ms = 500.0;  ///< L: length of one event (and of one non-event window)
+    double event_frequency = 0.2;    ///< e: fraction of windows that hold an event
+    double correlation = 0.107;      ///< c: frame correlation inside one event
+    double stream_fps = 15.0;        ///< F: frame rate of the stream
 };
 
 /// Predicted event-level quality of one app at one (branch point, fps).

@@ -22,9 +22,9 @@ namespace stemshare::sched {
 
 /// The contents of an app file.
 struct apps_file {
-    double stream_fps = 0.0;             ///< frame rate of the stream
-    std::vector<double> layer_latencies; ///< per-layer latency of the base model
-    std::vector<app_spec> apps;          ///< apps in file order, raw (unsmoothed) curves
+    double stream_fps = 0.0;              ///< frame rate of the stream
+    std::vector<double> layer_latencies;  ///< per-layer latency of the base model
+    std::vector<app_spec> apps;           ///< apps in file order, raw (unsmoothed) curves
 };
 
 namespace detail {

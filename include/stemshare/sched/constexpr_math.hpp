@@ -9,7 +9,9 @@
 namespace stemshare::sched::cmath {
 
 /// |x|.
-[[nodiscard]] constexpr double abs(double x) noexcept { return x < 0.0 ? -x : x; }
+[[nodiscard]] constexpr double abs(double x) noexcept {
+    return x < 0.0 ? -x : x;
+}
 
 /// floor(x) for |x| < 2^62 (the model only floors small positive ratios).
 [[nodiscard]] constexpr double floor(double x) noexcept {

@@ -30,13 +30,14 @@ public:
         if (latencies_.empty()) throw error("layer_latencies", "the latency table is empty");
         for (std::size_t l = 0; l < latencies_.size(); ++l) {
             if (!(latencies_[l] >= 0.0) || latencies_[l] > 1e300)
-                throw error("layer_latencies", "latency of layer " + std::to_string(l) +
-                                                   " must be finite and >= 0");
+                throw error("layer_latencies",
+                            "latency of layer " + std::to_string(l) + " must be finite and >= 0");
         }
         // Summed left to right from k, as the original's sum(latencies[k:]) does, so suffix costs
         // and the original greedy's ranking agree to the last bit.
         suffix_.resize(latencies_.size() + 1, 0.0);
-        for (std::size_t k = 0; k < latencies_.size(); ++k) suffix_[k] = segment_latency(k, latencies_.size());
+        for (std::size_t k = 0; k < latencies_.size(); ++k)
+            suffix_[k] = segment_latency(k, latencies_.size());
     }
 
     /// Number of layers of the base model.
@@ -80,7 +81,8 @@ public:
         double cost = 0.0;
         int start = 0;
         for (int end : ends) {
-            const double seg = segment_latency(static_cast<std::size_t>(start), static_cast<std::size_t>(end));
+            const double seg =
+                segment_latency(static_cast<std::size_t>(start), static_cast<std::size_t>(end));
             double own = 0.0;
             double shared = 0.0;
             bool any_shared = false;

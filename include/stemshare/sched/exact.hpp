@@ -125,7 +125,8 @@ struct dp_node {
                             if (!(pt.value > last)) continue;
                             last = pt.value;
                             if (take_new) {
-                                nodes.push_back({pt.node, static_cast<std::int32_t>(i), static_cast<std::int32_t>(c)});
+                                nodes.push_back(
+                                    {pt.node, static_cast<std::int32_t>(i), static_cast<std::int32_t>(c)});
                                 pt.node = static_cast<std::int32_t>(nodes.size() - 1);
                             }
                             merged.push_back(pt);
@@ -156,7 +157,8 @@ struct dp_node {
     return finalists;
 }
 
-[[nodiscard]] constexpr plan plan_from(const problem& p, const std::vector<std::vector<const option*>>& candidates,
+[[nodiscard]] constexpr plan plan_from(const problem& p,
+                                       const std::vector<std::vector<const option*>>& candidates,
                                        const std::vector<std::size_t>& choice, double budget) {
     std::vector<cost_entry> entries;
     for (std::size_t i = 0; i < choice.size(); ++i)
@@ -213,8 +215,10 @@ struct dp_node {
             const auto r = restrict_to(thresholds[mid]);
             bool usable = true;
             for (const auto& cs : r) usable = usable && !cs.empty();
-            if (usable && !detail::exact_dp(p, r, scores(r, true), budget, neg_inf).empty()) lo = mid;
-            else hi = mid - 1;
+            if (usable && !detail::exact_dp(p, r, scores(r, true), budget, neg_inf).empty())
+                lo = mid;
+            else
+                hi = mid - 1;
         }
         allowed = restrict_to(thresholds[lo]);
     } else {

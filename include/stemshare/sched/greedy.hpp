@@ -16,8 +16,7 @@ namespace stemshare::sched {
 namespace detail {
 
 /// The greedy's scalar score of an app's F1 under an objective.
-[[nodiscard]] constexpr double greedy_value(const problem& p, std::size_t i, const option& o,
-                                            objective obj) {
+[[nodiscard]] constexpr double greedy_value(const problem& p, std::size_t i, const option& o, objective obj) {
     return obj == objective::weighted ? p.app(i).weight * o.quality.f1 : o.quality.f1;
 }
 
@@ -62,8 +61,9 @@ constexpr void climb(const problem& p, double budget, objective obj,
             const double extra = new_cost - cost;
             const bool free = extra <= 0.0;
             const double rank = free ? gain : gain / extra;
-            const bool better = !found || (free && !best_free) ||
-                                (free == best_free && (rank > best_rank || (rank == best_rank && gain > best_gain)));
+            const bool better =
+                !found || (free && !best_free) ||
+                (free == best_free && (rank > best_rank || (rank == best_rank && gain > best_gain)));
             if (!better) return false;
             found = true;
             best_free = free;
@@ -129,7 +129,8 @@ constexpr void climb(const problem& p, double budget, objective obj,
             continue;
         }
         for (std::size_t i = 0; i < n; ++i) {
-            const option* up = by_level_fps[i][static_cast<std::size_t>(current[i]->level) * grid + best_group];
+            const option* up =
+                by_level_fps[i][static_cast<std::size_t>(current[i]->level) * grid + best_group];
             if (up != nullptr && up->fps > current[i]->fps &&
                 greedy_value(p, i, *up, obj) > greedy_value(p, i, *current[i], obj))
                 current[i] = up;
@@ -152,12 +153,14 @@ constexpr void climb(const problem& p, double budget, objective obj,
     const std::size_t grid = p.fps_grid().size();
     const std::size_t levels = p.levels().size();
     std::vector<std::vector<const option*>> candidates(n);
-    std::vector<std::vector<const option*>> by_level_fps(n, std::vector<const option*>(levels * grid, nullptr));
+    std::vector<std::vector<const option*>> by_level_fps(n,
+                                                         std::vector<const option*>(levels * grid, nullptr));
     std::vector<const option*> cheapest(n);
     for (std::size_t i = 0; i < n; ++i) {
         candidates[i] = pareto_options(p, i);
         for (const option& o : p.options(i))
-            by_level_fps[i][static_cast<std::size_t>(o.level) * grid + static_cast<std::size_t>(o.fps_index)] = &o;
+            by_level_fps[i][static_cast<std::size_t>(o.level) * grid +
+                            static_cast<std::size_t>(o.fps_index)] = &o;
         const option* start = &p.options(i).front();
         for (const option& o : p.options(i))
             if (o.fps_index == 0 && o.level > start->level) start = &o;
@@ -174,7 +177,8 @@ constexpr void climb(const problem& p, double budget, objective obj,
     std::vector<const option*> from_original(n);
     for (std::size_t i = 0; i < n; ++i)
         for (const option& o : p.options(i))
-            if (o.num_frozen == original.apps[i].num_frozen && o.fps == original.apps[i].fps) from_original[i] = &o;
+            if (o.num_frozen == original.apps[i].num_frozen && o.fps == original.apps[i].fps)
+                from_original[i] = &o;
     plan improved = finish(from_original);
     return compare(improved, from_cheapest, obj) > 0 ? improved : from_cheapest;
 }

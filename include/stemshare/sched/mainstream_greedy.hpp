@@ -15,11 +15,11 @@ namespace stemshare::sched {
 
 /// One move the original greedy took, for tracing and tests.
 struct greedy_move {
-    std::size_t app = 0;    ///< index of the app that moved
-    int num_frozen = 0;     ///< its new branch point
-    double fps = 0.0;       ///< its new fps
-    double ratio = 0.0;     ///< (1 - F1_new) / suffix_cost of the move
-    double cost = 0.0;      ///< cost of the whole plan after the move
+    std::size_t app = 0;  ///< index of the app that moved
+    int num_frozen = 0;   ///< its new branch point
+    double fps = 0.0;     ///< its new fps
+    double ratio = 0.0;   ///< (1 - F1_new) / suffix_cost of the move
+    double cost = 0.0;    ///< cost of the whole plan after the move
 
     friend constexpr bool operator==(const greedy_move&, const greedy_move&) = default;
 };

@@ -27,9 +27,12 @@ enum class objective {
 /// Name used by the CLI and reports.
 [[nodiscard]] constexpr std::string_view to_string(objective o) noexcept {
     switch (o) {
-        case objective::mean: return "mean";
-        case objective::min: return "min";
-        case objective::weighted: return "weighted";
+        case objective::mean:
+            return "mean";
+        case objective::min:
+            return "min";
+        case objective::weighted:
+            return "weighted";
     }
     return "?";
 }
@@ -81,7 +84,9 @@ struct fixed_plan {
     double weighted_f1 = 0.0;          ///< as `plan::weighted_f1`
 
     /// Mean F1 over apps.
-    [[nodiscard]] constexpr double mean_f1() const noexcept { return N == 0 ? 0.0 : sum_f1 / static_cast<double>(N); }
+    [[nodiscard]] constexpr double mean_f1() const noexcept {
+        return N == 0 ? 0.0 : sum_f1 / static_cast<double>(N);
+    }
     /// cost <= budget (with `budget_tolerance`).
     [[nodiscard]] constexpr bool feasible() const noexcept { return cost <= budget + budget_tolerance; }
 
@@ -115,9 +120,9 @@ template <std::size_t N>
     for (std::size_t i = 0; i < choices.size(); ++i) {
         const cost_entry& c = choices[i];
         if (!(c.fps > 0.0) || c.fps > p.stream_fps())
-            throw error(detail::app_context(p.app(i)),
-                        "fps " + std::to_string(c.fps) + " is outside (0, stream fps " +
-                            std::to_string(p.stream_fps()) + "]");
+            throw error(detail::app_context(p.app(i)), "fps " + std::to_string(c.fps) +
+                                                           " is outside (0, stream fps " +
+                                                           std::to_string(p.stream_fps()) + "]");
         app_choice a;
         a.num_frozen = c.num_frozen;
         a.fps = c.fps;
@@ -175,8 +180,8 @@ namespace detail {
 constexpr void require_feasible_budget(const problem& p, double budget) {
     const double cheapest = p.cheapest_cost();
     if (!(budget >= 0.0) || cheapest > budget + budget_tolerance)
-        throw error("budget", "budget " + std::to_string(budget) +
-                                  " is below the cheapest plan (cost " + std::to_string(cheapest) +
+        throw error("budget", "budget " + std::to_string(budget) + " is below the cheapest plan (cost " +
+                                  std::to_string(cheapest) +
                                   ": every app at its largest branch point and lowest fps)");
 }
 

@@ -26,9 +26,12 @@ enum class planner_kind {
 /// Name used by the CLI and reports.
 [[nodiscard]] constexpr std::string_view to_string(planner_kind k) noexcept {
     switch (k) {
-        case planner_kind::mainstream_greedy: return "mainstream_greedy";
-        case planner_kind::greedy: return "greedy";
-        case planner_kind::exact: return "exact";
+        case planner_kind::mainstream_greedy:
+            return "mainstream_greedy";
+        case planner_kind::greedy:
+            return "greedy";
+        case planner_kind::exact:
+            return "exact";
     }
     return "?";
 }
@@ -37,24 +40,24 @@ enum class planner_kind {
 [[nodiscard]] inline planner_kind parse_planner(std::string_view name) {
     for (planner_kind k : {planner_kind::mainstream_greedy, planner_kind::greedy, planner_kind::exact})
         if (name == to_string(k)) return k;
-    throw error("--planner", "unknown planner '" + std::string(name) +
-                                 "' (expected mainstream_greedy, greedy or exact)");
+    throw error("--planner",
+                "unknown planner '" + std::string(name) + "' (expected mainstream_greedy, greedy or exact)");
 }
 
 /// Parses "mainstream", "nosharing" or "maxsharing"; throws `stemshare::error` otherwise.
 [[nodiscard]] inline mode parse_mode(std::string_view name) {
     for (mode m : {mode::mainstream, mode::nosharing, mode::maxsharing})
         if (name == to_string(m)) return m;
-    throw error("--mode", "unknown mode '" + std::string(name) +
-                              "' (expected mainstream, nosharing or maxsharing)");
+    throw error("--mode",
+                "unknown mode '" + std::string(name) + "' (expected mainstream, nosharing or maxsharing)");
 }
 
 /// Parses "mean", "min" or "weighted"; throws `stemshare::error` otherwise.
 [[nodiscard]] inline objective parse_objective(std::string_view name) {
     for (objective o : {objective::mean, objective::min, objective::weighted})
         if (name == to_string(o)) return o;
-    throw error("--objective", "unknown objective '" + std::string(name) +
-                                   "' (expected mean, min or weighted)");
+    throw error("--objective",
+                "unknown objective '" + std::string(name) + "' (expected mean, min or weighted)");
 }
 
 /// Runs planner `kind` on `p`. `mainstream_greedy` ignores `obj` (the original only maximises
@@ -63,9 +66,12 @@ enum class planner_kind {
 [[nodiscard]] constexpr plan run_planner(planner_kind kind, const problem& p, double budget,
                                          objective obj = objective::mean) {
     switch (kind) {
-        case planner_kind::mainstream_greedy: return mainstream_greedy(p, budget);
-        case planner_kind::greedy: return greedy(p, budget, obj);
-        case planner_kind::exact: return exact(p, budget, obj);
+        case planner_kind::mainstream_greedy:
+            return mainstream_greedy(p, budget);
+        case planner_kind::greedy:
+            return greedy(p, budget, obj);
+        case planner_kind::exact:
+            return exact(p, budget, obj);
     }
     return exact(p, budget, obj);
 }

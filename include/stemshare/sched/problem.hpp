@@ -28,9 +28,12 @@ enum class mode {
 /// Name used by the CLI and reports.
 [[nodiscard]] constexpr std::string_view to_string(mode m) noexcept {
     switch (m) {
-        case mode::mainstream: return "mainstream";
-        case mode::nosharing: return "nosharing";
-        case mode::maxsharing: return "maxsharing";
+        case mode::mainstream:
+            return "mainstream";
+        case mode::nosharing:
+            return "nosharing";
+        case mode::maxsharing:
+            return "maxsharing";
     }
     return "?";
 }
@@ -51,11 +54,11 @@ enum class mode {
 
 /// One candidate of one app.
 struct option {
-    int num_frozen = 0;    ///< branch point k
-    int level = 0;         ///< index of k in `problem::levels()`
-    int fps_index = 0;     ///< index of fps in `problem::fps_grid()`
-    double fps = 0.0;      ///< frame rate
-    app_quality quality;   ///< predicted recall, precision, F1
+    int num_frozen = 0;        ///< branch point k
+    int level = 0;             ///< index of k in `problem::levels()`
+    int fps_index = 0;         ///< index of fps in `problem::fps_grid()`
+    double fps = 0.0;          ///< frame rate
+    app_quality quality;       ///< predicted recall, precision, F1
     double suffix_cost = 0.0;  ///< suffix_latency(k) x fps: the app's own layers
 };
 
@@ -70,14 +73,17 @@ public:
     /// With an explicit fps grid (strictly ascending, each in (0, stream_fps]).
     constexpr problem(std::vector<app_spec> apps, cost_model costs, double stream_fps, sched::mode m,
                       std::vector<double> grid)
-        : apps_(std::move(apps)), costs_(std::move(costs)), stream_fps_(stream_fps), mode_(m),
+        : apps_(std::move(apps)),
+          costs_(std::move(costs)),
+          stream_fps_(stream_fps),
+          mode_(m),
           grid_(std::move(grid)) {
         if (apps_.empty()) throw error("apps", "the app list is empty");
         if (!(stream_fps_ > 0.0) || stream_fps_ > 1e9)
             throw error("stream_fps", "must be positive and finite");
         if (grid_.empty())
-            throw error("fps grid", "no frame rate of the grid fits a " + std::to_string(stream_fps_) +
-                                        " fps stream");
+            throw error("fps grid",
+                        "no frame rate of the grid fits a " + std::to_string(stream_fps_) + " fps stream");
         for (std::size_t g = 0; g < grid_.size(); ++g) {
             if (!(grid_[g] > 0.0)) throw error("fps grid", "frame rates must be positive");
             if (grid_[g] > stream_fps_)
@@ -97,8 +103,8 @@ public:
         int below = 0;
         for (int k : levels_) {
             level_prefix_.push_back(costs_.prefix_latency(k));
-            level_segment_.push_back(costs_.segment_latency(static_cast<std::size_t>(below),
-                                                            static_cast<std::size_t>(k)));
+            level_segment_.push_back(
+                costs_.segment_latency(static_cast<std::size_t>(below), static_cast<std::size_t>(k)));
             below = k;
         }
         options_.resize(apps_.size());

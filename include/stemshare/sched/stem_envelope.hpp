@@ -17,8 +17,7 @@ class stem_envelope {
 public:
     /// For problem `p` (kept by reference: it must outlive the envelope).
     constexpr explicit stem_envelope(const problem& p)
-        : p_(&p), m_(p.levels().size()),
-          top1_(m_), top2_(m_), top1_app_(m_), without_(m_), b_(m_) {}
+        : p_(&p), m_(p.levels().size()), top1_(m_), top2_(m_), top1_app_(m_), without_(m_), b_(m_) {}
 
     /// Makes `current` (one option per app) the plan that moves are measured against.
     constexpr void reset(const std::vector<const option*>& current) {
@@ -29,7 +28,8 @@ public:
         std::vector<std::ptrdiff_t> at_level_app(m_, -1);
         for (std::size_t i = 0; i < current.size(); ++i) {
             const auto j = static_cast<std::size_t>(current[i]->level);
-            push(at_level_1[j], at_level_2[j], at_level_app[j], current[i]->fps, static_cast<std::ptrdiff_t>(i));
+            push(at_level_1[j], at_level_2[j], at_level_app[j], current[i]->fps,
+                 static_cast<std::ptrdiff_t>(i));
         }
         double t1 = 0.0, t2 = 0.0;
         std::ptrdiff_t a1 = -1;

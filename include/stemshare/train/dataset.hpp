@@ -31,7 +31,8 @@ struct dataset {
                                     std::span<const std::int64_t> indices) {
     const std::int64_t count = inputs.extents()[0];
     if (static_cast<std::int64_t>(labels.size()) != count)
-        throw error("train::select", std::to_string(labels.size()) + " labels for " + std::to_string(count) + " items");
+        throw error("train::select",
+                    std::to_string(labels.size()) + " labels for " + std::to_string(count) + " items");
     if (indices.empty()) throw error("train::select", "no items selected");
     const std::int64_t item = inputs.numel() / count;
     dims d = inputs.extents();
@@ -41,7 +42,8 @@ struct dataset {
     for (std::size_t i = 0; i < indices.size(); ++i) {
         const std::int64_t at = indices[i];
         if (at < 0 || at >= count)
-            throw error("train::select", "index " + std::to_string(at) + " outside 0.." + std::to_string(count - 1));
+            throw error("train::select",
+                        "index " + std::to_string(at) + " outside 0.." + std::to_string(count - 1));
         std::copy_n(inputs.data() + at * item, item, out.inputs.data() + static_cast<std::int64_t>(i) * item);
         out.labels.push_back(labels[static_cast<std::size_t>(at)]);
     }
@@ -70,7 +72,8 @@ inline void gather(const dataset& data, std::span<const std::int64_t> indices, t
     const std::int64_t item = data.item_size();
     labels.resize(indices.size());
     for (std::size_t i = 0; i < indices.size(); ++i) {
-        std::copy_n(data.inputs.data() + indices[i] * item, item, batch.data() + static_cast<std::int64_t>(i) * item);
+        std::copy_n(data.inputs.data() + indices[i] * item, item,
+                    batch.data() + static_cast<std::int64_t>(i) * item);
         labels[i] = data.labels[static_cast<std::size_t>(indices[i])];
     }
 }

@@ -22,8 +22,8 @@ namespace stemshare::train {
 /// The last partial batch is padded with zeros, so one compiled graph serves every batch.
 /// `threads` = 0 keeps the caller's OpenMP thread count: oneDNN sets the process-wide count, and
 /// raising it here would slow every later training GEMM on a loaded machine (STACK.md P5).
-[[nodiscard]] inline tensor<float> run_batched(const graph& g, const tensor<float>& inputs, std::int64_t batch = 256,
-                                               int threads = 0) {
+[[nodiscard]] inline tensor<float> run_batched(const graph& g, const tensor<float>& inputs,
+                                               std::int64_t batch = 256, int threads = 0) {
     if (threads == 0) threads = omp_get_max_threads();
     const std::int64_t count = inputs.extents()[0];
     const shape out = g.output_shape();
@@ -53,7 +53,8 @@ namespace stemshare::train {
     std::vector<std::int32_t> out(static_cast<std::size_t>(count));
     for (std::int64_t n = 0; n < count; ++n) {
         const float* row = outputs.data() + n * classes;
-        out[static_cast<std::size_t>(n)] = static_cast<std::int32_t>(std::max_element(row, row + classes) - row);
+        out[static_cast<std::size_t>(n)] =
+            static_cast<std::int32_t>(std::max_element(row, row + classes) - row);
     }
     return out;
 }
@@ -64,7 +65,8 @@ namespace stemshare::train {
     return argmax_per_item(run_batched(g, inputs, batch));
 }
 
-[[nodiscard]] inline double accuracy(std::span<const std::int32_t> predicted, std::span<const std::int32_t> labels) {
+[[nodiscard]] inline double accuracy(std::span<const std::int32_t> predicted,
+                                     std::span<const std::int32_t> labels) {
     if (predicted.size() != labels.size() || labels.empty())
         throw error("train::accuracy", std::to_string(predicted.size()) + " predictions for " +
                                            std::to_string(labels.size()) + " labels");
@@ -83,7 +85,8 @@ struct detector_rates {
     std::int64_t negatives = 0;
 };
 
-[[nodiscard]] inline detector_rates rates(std::span<const std::int32_t> predicted, std::span<const std::int32_t> labels) {
+[[nodiscard]] inline detector_rates rates(std::span<const std::int32_t> predicted,
+                                          std::span<const std::int32_t> labels) {
     if (predicted.size() != labels.size())
         throw error("train::rates", std::to_string(predicted.size()) + " predictions for " +
                                         std::to_string(labels.size()) + " labels");

@@ -61,7 +61,8 @@ struct fine_tune_result {
         throw error("train::fine_tune", "num_frozen " + std::to_string(k) + " is not a cut point below the " +
                                             std::to_string(start.size()) + " layers");
     if (std::holds_alternative<softmax_spec>(start.at(start.size() - 1).spec))
-        throw error("train::fine_tune", "the model ends in a softmax; train the logits (drop the softmax layer)");
+        throw error("train::fine_tune",
+                    "the model ends in a softmax; train the logits (drop the softmax layer)");
     fine_tune_result result{start, {}, 0.0};
     const progress_bar clock(1, "", nullptr);
     dataset features{tensor<float>{}, data.labels};

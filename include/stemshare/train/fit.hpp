@@ -45,8 +45,8 @@ inline fit_history fit(network& net, const dataset& data, const fit_options& opt
         throw error("train::fit", "epochs and batch_size must be positive");
     const std::int64_t batches = data.size() / options.batch_size;
     if (batches == 0)
-        throw error("train::fit", "dataset of " + std::to_string(data.size()) + " items holds no full batch of " +
-                                      std::to_string(options.batch_size));
+        throw error("train::fit", "dataset of " + std::to_string(data.size()) +
+                                      " items holds no full batch of " + std::to_string(options.batch_size));
     sgd optimiser(options.optimiser);
     fit_history history;
     const std::int64_t total_steps = batches * options.epochs;
@@ -56,8 +56,8 @@ inline fit_history fit(network& net, const dataset& data, const fit_options& opt
     tensor<float> grad;
     std::vector<std::int32_t> labels;
     for (int epoch = 0; epoch < options.epochs; ++epoch) {
-        const auto order =
-            seeded_permutation(data.size(), options.seed * 0x9E3779B97F4A7C15ULL + static_cast<std::uint64_t>(epoch));
+        const auto order = seeded_permutation(
+            data.size(), options.seed * 0x9E3779B97F4A7C15ULL + static_cast<std::uint64_t>(epoch));
         double loss_sum = 0.0;
         for (std::int64_t b = 0; b < batches; ++b) {
             const std::span<const std::int64_t> indices(order.data() + b * options.batch_size,
@@ -77,7 +77,8 @@ inline fit_history fit(network& net, const dataset& data, const fit_options& opt
             ++history.steps;
             loss_sum += loss;
             char note[48];
-            std::snprintf(note, sizeof note, "epoch %d loss %.4f", epoch + 1, loss_sum / static_cast<double>(b + 1));
+            std::snprintf(note, sizeof note, "epoch %d loss %.4f", epoch + 1,
+                          loss_sum / static_cast<double>(b + 1));
             bar.update(history.steps, note);
         }
         history.epoch_loss.push_back(loss_sum / static_cast<double>(batches));

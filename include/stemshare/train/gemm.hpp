@@ -15,15 +15,15 @@ namespace stemshare::train {
 
 /// C (m x n) = alpha * op(A) * op(B) + beta * C, all row-major; op(A) is m x k, op(B) is k x n;
 /// lda/ldb/ldc are the row strides of A, B and C as stored.
-inline void gemm(bool transpose_a, bool transpose_b, std::int64_t m, std::int64_t n, std::int64_t k, float alpha,
-                 const float* a, std::int64_t lda, const float* b, std::int64_t ldb, float beta, float* c,
-                 std::int64_t ldc) {
+inline void gemm(bool transpose_a, bool transpose_b, std::int64_t m, std::int64_t n, std::int64_t k,
+                 float alpha, const float* a, std::int64_t lda, const float* b, std::int64_t ldb, float beta,
+                 float* c, std::int64_t ldc) {
     if (m == 0 || n == 0) return;
-    const dnnl::status s = dnnl::sgemm(transpose_a ? 'T' : 'N', transpose_b ? 'T' : 'N', m, n, k, alpha, a, lda, b,
-                                       ldb, beta, c, ldc);
+    const dnnl::status s = dnnl::sgemm(transpose_a ? 'T' : 'N', transpose_b ? 'T' : 'N', m, n, k, alpha, a,
+                                       lda, b, ldb, beta, c, ldc);
     if (s != dnnl::status::success)
-        throw error("train::gemm", "oneDNN sgemm failed for m=" + std::to_string(m) + " n=" + std::to_string(n) +
-                                       " k=" + std::to_string(k));
+        throw error("train::gemm", "oneDNN sgemm failed for m=" + std::to_string(m) +
+                                       " n=" + std::to_string(n) + " k=" + std::to_string(k));
 }
 
 }  // namespace stemshare::train

@@ -29,16 +29,26 @@ struct conv_geometry {
 
 inline conv_geometry geometry(const conv2d_spec& s, const dims& in, const dims& out) {
     const std::int64_t ipg = in[1] / s.groups;
-    return {in[0], in[1], in[2], in[3], out[1], out[2], out[3], ipg, s.out_channels / s.groups,
+    return {in[0],
+            in[1],
+            in[2],
+            in[3],
+            out[1],
+            out[2],
+            out[3],
+            ipg,
+            s.out_channels / s.groups,
             ipg * s.kernel.h * s.kernel.w};
 }
 
 inline bool is_pointwise(const conv2d_spec& s) {
-    return s.kernel.h == 1 && s.kernel.w == 1 && s.stride.h == 1 && s.stride.w == 1 && s.padding == padding4{0};
+    return s.kernel.h == 1 && s.kernel.w == 1 && s.stride.h == 1 && s.stride.w == 1 &&
+           s.padding == padding4{0};
 }
 
 /// cols[patch][out_h * out_w] for the input channels [c0, c0 + in_per_group) of one image.
-inline void im2col(const conv2d_spec& s, const conv_geometry& g, const float* image, std::int64_t c0, float* cols) {
+inline void im2col(const conv2d_spec& s, const conv_geometry& g, const float* image, std::int64_t c0,
+                   float* cols) {
     const std::int64_t plane = g.out_h * g.out_w;
     for (std::int64_t ci = 0; ci < g.in_per_group; ++ci)
         for (std::int64_t ky = 0; ky < s.kernel.h; ++ky)
@@ -81,8 +91,8 @@ inline void col2im_add(const conv2d_spec& s, const conv_geometry& g, const float
 }
 
 /// Output rows [lo, hi) whose input row oy*stride - pad + k lies inside [0, in).
-inline void valid_range(std::int64_t out, std::int64_t in, std::int64_t stride, std::int64_t pad, std::int64_t k,
-                        std::int64_t& lo, std::int64_t& hi) {
+inline void valid_range(std::int64_t out, std::int64_t in, std::int64_t stride, std::int64_t pad,
+                        std::int64_t k, std::int64_t& lo, std::int64_t& hi) {
     lo = 0;
     while (lo < out && lo * stride - pad + k < 0) ++lo;
     hi = out;
@@ -109,7 +119,8 @@ inline void depthwise_forward(const conv2d_spec& s, const conv_geometry& g, cons
                     const float wv = w[(c * s.kernel.h + ky) * s.kernel.w + kx];
                     for (std::int64_t oy = y0; oy < y1; ++oy) {
                         // Signed offset: for the first valid column it may point left of the row.
-                        const std::int64_t base = (oy * s.stride.h - s.padding.top + ky) * g.in_w - s.padding.left + kx;
+                        const std::int64_t base =
+                            (oy * s.stride.h - s.padding.top + ky) * g.in_w - s.padding.left + kx;
                         float* out = dst + oy * g.out_w;
                         for (std::int64_t ox = x0; ox < x1; ++ox) out[ox] += wv * src[base + ox * s.stride.w];
                     }
@@ -138,11 +149,13 @@ inline void depthwise_backward(const conv2d_spec& s, const conv_geometry& g, con
                     const std::int64_t wi = (c * s.kernel.h + ky) * s.kernel.w + kx;
                     float acc = 0.0F;
                     for (std::int64_t oy = y0; oy < y1; ++oy) {
-                        const std::int64_t base = (oy * s.stride.h - s.padding.top + ky) * g.in_w - s.padding.left + kx;
+                        const std::int64_t base =
+                            (oy * s.stride.h - s.padding.top + ky) * g.in_w - s.padding.left + kx;
                         const float* go = grad + oy * g.out_w;
                         for (std::int64_t ox = x0; ox < x1; ++ox) acc += go[ox] * src[base + ox * s.stride.w];
                         if (dsrc != nullptr)
-                            for (std::int64_t ox = x0; ox < x1; ++ox) dsrc[base + ox * s.stride.w] += w[wi] * go[ox];
+                            for (std::int64_t ox = x0; ox < x1; ++ox)
+                                dsrc[base + ox * s.stride.w] += w[wi] * go[ox];
                     }
                     dw[wi] += acc;
                 }
@@ -173,8 +186,8 @@ inline void conv2d_forward(const conv2d_spec& s, const tensor<float>& x, std::sp
                 b = cols.data();
             }
             float* out = y.data() + (n * g.out_c + grp * g.out_per_group) * plane;
-            gemm(false, false, g.out_per_group, plane, g.patch, 1.0F, p[0].data() + grp * g.out_per_group * g.patch,
-                 g.patch, b, plane, 0.0F, out, plane);
+            gemm(false, false, g.out_per_group, plane, g.patch, 1.0F,
+                 p[0].data() + grp * g.out_per_group * g.patch, g.patch, b, plane, 0.0F, out, plane);
             if (bias != nullptr)
                 for (std::int64_t o = 0; o < g.out_per_group; ++o) {
                     const float v = bias[grp * g.out_per_group + o];
@@ -199,8 +212,8 @@ inline void conv2d_backward(const conv2d_spec& s, const tensor<float>& x, std::s
                 dp[1][o] += acc;
             }
     if (g.in_per_group == 1 && g.out_per_group == 1) {
-        detail::depthwise_backward(s, g, x.data(), p[0].data(), dy.data(), dx != nullptr ? dx->data() : nullptr,
-                                   dp[0].data());
+        detail::depthwise_backward(s, g, x.data(), p[0].data(), dy.data(),
+                                   dx != nullptr ? dx->data() : nullptr, dp[0].data());
         return;
     }
     const bool pointwise = detail::is_pointwise(s);
@@ -225,8 +238,8 @@ inline void conv2d_backward(const conv2d_spec& s, const tensor<float>& x, std::s
                 gemm(true, false, g.patch, plane, g.out_per_group, 1.0F, w, g.patch, grad, plane, 1.0F,
                      dimage + grp * g.in_per_group * plane, plane);
             } else {
-                gemm(true, false, g.patch, plane, g.out_per_group, 1.0F, w, g.patch, grad, plane, 0.0F, dcols.data(),
-                     plane);
+                gemm(true, false, g.patch, plane, g.out_per_group, 1.0F, w, g.patch, grad, plane, 0.0F,
+                     dcols.data(), plane);
                 detail::col2im_add(s, g, dcols.data(), grp * g.in_per_group, dimage);
             }
         }
@@ -248,16 +261,16 @@ inline void dense_backward(const dense_spec& s, const tensor<float>& x, std::spa
                            const tensor<float>& dy, tensor<float>* dx, std::span<tensor<float>> dp) {
     const std::int64_t batch = x.extents()[0];
     const std::int64_t features = x.numel() / batch;
-    gemm(true, false, s.out_features, features, batch, 1.0F, dy.data(), s.out_features, x.data(), features, 0.0F,
-         dp[0].data(), features);
+    gemm(true, false, s.out_features, features, batch, 1.0F, dy.data(), s.out_features, x.data(), features,
+         0.0F, dp[0].data(), features);
     if (s.bias) {
         std::fill_n(dp[1].data(), dp[1].numel(), 0.0F);
         for (std::int64_t n = 0; n < batch; ++n)
             for (std::int64_t o = 0; o < s.out_features; ++o) dp[1][o] += dy[n * s.out_features + o];
     }
     if (dx != nullptr)
-        gemm(false, false, batch, features, s.out_features, 1.0F, dy.data(), s.out_features, p[0].data(), features,
-             0.0F, dx->data(), features);
+        gemm(false, false, batch, features, s.out_features, 1.0F, dy.data(), s.out_features, p[0].data(),
+             features, 0.0F, dx->data(), features);
 }
 
 /// How a batch-norm layer behaves while training.
@@ -327,9 +340,9 @@ inline void batch_norm_forward(const batch_norm_spec& s, batch_norm_mode mode, c
 /// Batch norm backward: dp[0] = dweight, dp[1] = dbias; the running statistics get no gradient
 /// (dp[2], dp[3] are zero). In `batch_statistics` mode dx includes the path through the batch's
 /// mean and variance.
-inline void batch_norm_backward(batch_norm_mode mode, const tensor<float>& x, std::span<const tensor<float>> p,
-                                const batch_norm_cache& cache, const tensor<float>& dy, tensor<float>* dx,
-                                std::span<tensor<float>> dp) {
+inline void batch_norm_backward(batch_norm_mode mode, const tensor<float>& x,
+                                std::span<const tensor<float>> p, const batch_norm_cache& cache,
+                                const tensor<float>& dy, tensor<float>* dx, std::span<tensor<float>> dp) {
     const dims& d = x.extents();
     const std::int64_t channels = d[1];
     const std::int64_t plane = d[2] * d[3];
@@ -404,9 +417,10 @@ inline void pool2d_forward(const pool2d_spec& s, const tensor<float>& x, tensor<
                 std::int64_t best_at = -1;
                 double sum = 0.0;
                 std::int64_t count = 0;
-                for (std::int64_t iy = std::max<std::int64_t>(y0, 0); iy < std::min(y0 + s.kernel.h, in[2]); ++iy)
-                    for (std::int64_t ix = std::max<std::int64_t>(x0, 0); ix < std::min(x0 + s.kernel.w, in[3]);
-                         ++ix) {
+                for (std::int64_t iy = std::max<std::int64_t>(y0, 0); iy < std::min(y0 + s.kernel.h, in[2]);
+                     ++iy)
+                    for (std::int64_t ix = std::max<std::int64_t>(x0, 0);
+                         ix < std::min(x0 + s.kernel.w, in[3]); ++ix) {
                         const std::int64_t i = (nc * in[2] + iy) * in[3] + ix;
                         if (x[i] > best || best_at < 0) {
                             best = x[i];
@@ -447,7 +461,8 @@ inline void pool2d_backward(const pool2d_spec& s, const dims& in, const std::vec
                 const std::int64_t ix1 = std::min(x0 + s.kernel.w, in[3]);
                 const std::int64_t ye = std::min(y0 + s.kernel.h, in[2] + s.padding.bottom);
                 const std::int64_t xe = std::min(x0 + s.kernel.w, in[3] + s.padding.right);
-                const std::int64_t window = s.count_include_pad ? (ye - y0) * (xe - x0) : (iy1 - iy0) * (ix1 - ix0);
+                const std::int64_t window =
+                    s.count_include_pad ? (ye - y0) * (xe - x0) : (iy1 - iy0) * (ix1 - ix0);
                 const float g = dy[at] / static_cast<float>(window);
                 for (std::int64_t iy = iy0; iy < iy1; ++iy)
                     for (std::int64_t ix = ix0; ix < ix1; ++ix) dx[(nc * in[2] + iy) * in[3] + ix] += g;

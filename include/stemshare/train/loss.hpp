@@ -23,7 +23,8 @@ inline double softmax_cross_entropy(const tensor<float>& logits, std::span<const
     if (static_cast<std::int64_t>(labels.size()) != batch)
         throw error("train::softmax_cross_entropy",
                     std::to_string(labels.size()) + " labels for a batch of " + std::to_string(batch));
-    if (gradient.empty() || !(gradient.extents() == logits.extents())) gradient = tensor<float>(logits.extents());
+    if (gradient.empty() || !(gradient.extents() == logits.extents()))
+        gradient = tensor<float>(logits.extents());
     double total = 0.0;
     for (std::int64_t n = 0; n < batch; ++n) {
         const std::int32_t label = labels[static_cast<std::size_t>(n)];

@@ -43,10 +43,12 @@ public:
             const node& n = graph_.at(i);
             const std::string where = "train::network: layer '" + n.name + "' " + describe(n.spec);
             if (std::holds_alternative<add_spec>(n.spec) || std::holds_alternative<concat_spec>(n.spec))
-                throw error(where, "merge layers cannot be trained; a trainable suffix must be a chain of "
-                                   "conv, dense, batch-norm, activation, pooling, flatten and softmax layers");
+                throw error(where,
+                            "merge layers cannot be trained; a trainable suffix must be a chain of "
+                            "conv, dense, batch-norm, activation, pooling, flatten and softmax layers");
             if (n.inputs.size() != 1 || n.inputs[0] != static_cast<value_id>(i) - 1)
-                throw error(where, "the trainer needs a sequential graph (each layer reading the previous one)");
+                throw error(where,
+                            "the trainer needs a sequential graph (each layer reading the previous one)");
             if (!n.is_bound()) throw error(where, "has no weights bound");
         }
         gradients_.resize(graph_.size());
@@ -88,7 +90,8 @@ public:
                         batch_norm_forward(s, mode, src, n.params, dst, c.batch_norm, training,
                                            options_.batch_norm_momentum);
                     } else if constexpr (std::is_same_v<S, activation_spec>) {
-                        for (std::int64_t j = 0; j < src.numel(); ++j) dst[j] = reference::activate(s.kind, src[j]);
+                        for (std::int64_t j = 0; j < src.numel(); ++j)
+                            dst[j] = reference::activate(s.kind, src[j]);
                     } else if constexpr (std::is_same_v<S, pool2d_spec>) {
                         pool2d_forward(s, src, dst, c.argmax);
                     } else if constexpr (std::is_same_v<S, global_avg_pool_spec>) {
@@ -159,7 +162,9 @@ public:
     [[nodiscard]] const graph& model() const noexcept { return graph_; }
     /// One tensor per parameter, like `model().at(i).params`; running statistics stay zero.
     [[nodiscard]] std::vector<std::vector<tensor<float>>>& gradients() noexcept { return gradients_; }
-    [[nodiscard]] const std::vector<std::vector<tensor<float>>>& gradients() const noexcept { return gradients_; }
+    [[nodiscard]] const std::vector<std::vector<tensor<float>>>& gradients() const noexcept {
+        return gradients_;
+    }
     /// d(loss)/d(input) of the last backward (only with `network_options::input_gradient`).
     [[nodiscard]] const tensor<float>& input_gradient() const noexcept { return input_gradient_; }
     [[nodiscard]] const network_options& options() const noexcept { return options_; }

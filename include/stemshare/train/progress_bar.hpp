@@ -27,7 +27,8 @@ public:
     void update(std::int64_t done, const std::string& note = {}) {
         if (out_ == nullptr) return;
         const double fraction = static_cast<double>(done) / static_cast<double>(total_);
-        const double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
+        const double elapsed =
+            std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
         const double eta = done > 0 ? elapsed * (1.0 - fraction) / fraction : 0.0;
         if (terminal_) {
             constexpr int width = 30;
@@ -46,7 +47,8 @@ public:
         last_tenth_ = tenth;
         std::fprintf(out_, "%s: %3d%% (%lld/%lld) %s elapsed %s ETA %s\n", label_.c_str(),
                      static_cast<int>(fraction * 100.0), static_cast<long long>(done),
-                     static_cast<long long>(total_), note.c_str(), clock(elapsed).c_str(), clock(eta).c_str());
+                     static_cast<long long>(total_), note.c_str(), clock(elapsed).c_str(),
+                     clock(eta).c_str());
         std::fflush(out_);
     }
 

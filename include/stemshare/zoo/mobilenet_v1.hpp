@@ -17,15 +17,17 @@ using namespace stemshare::layers;
 
 /// Depthwise 3x3 (stride S) then pointwise to C channels, each with batch-norm and ReLU.
 template <std::int64_t C, std::int64_t S>
-inline constexpr auto separable = block(depthwise_conv2d<{.kernel = 3, .stride = S, .padding = 1, .bias = false}> |
-                                        batch_norm | relu | conv2d<{.out_channels = C, .bias = false}> | batch_norm |
-                                        relu);
+inline constexpr auto separable =
+    block(depthwise_conv2d<{.kernel = 3, .stride = S, .padding = 1, .bias = false}> | batch_norm | relu |
+          conv2d<{.out_channels = C, .bias = false}> | batch_norm | relu);
 
 inline constexpr auto layers =
-    block(conv2d<{.out_channels = 32, .kernel = 3, .stride = 2, .padding = 1, .bias = false}> | batch_norm | relu) |
+    block(conv2d<{.out_channels = 32, .kernel = 3, .stride = 2, .padding = 1, .bias = false}> | batch_norm |
+          relu) |
     separable<64, 1> | separable<128, 2> | separable<128, 1> | separable<256, 2> | separable<256, 1> |
     separable<512, 2> | separable<512, 1> | separable<512, 1> | separable<512, 1> | separable<512, 1> |
-    separable<512, 1> | separable<1024, 2> | separable<1024, 1> | global_avg_pool | dense<{.out_features = 1000}>;
+    separable<512, 1> | separable<1024, 2> | separable<1024, 1> | global_avg_pool |
+    dense<{.out_features = 1000}>;
 }  // namespace detail::mobilenet_v1
 
 /// MobileNetV1 at any square input resolution (the published model is 224; a smaller one keeps the

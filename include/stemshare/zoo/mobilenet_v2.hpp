@@ -22,8 +22,9 @@ inline constexpr auto conv_bn_relu6 =
 
 /// Depthwise + linear projection: the whole block when the expansion factor is 1.
 template <std::int64_t C, std::int64_t S>
-inline constexpr auto depthwise_project = depthwise_conv2d<{.kernel = 3, .stride = S, .padding = 1, .bias = false}> |
-                                          batch_norm | relu6 | conv2d<{.out_channels = C, .bias = false}> | batch_norm;
+inline constexpr auto depthwise_project =
+    depthwise_conv2d<{.kernel = 3, .stride = S, .padding = 1, .bias = false}> | batch_norm | relu6 |
+    conv2d<{.out_channels = C, .bias = false}> | batch_norm;
 
 /// Expansion to In * T channels, then depthwise + projection to C.
 template <std::int64_t In, std::int64_t T, std::int64_t C, std::int64_t S>
@@ -33,24 +34,28 @@ inline constexpr auto expand_project =
 /// An inverted residual block reading In channels: a residual only where shapes allow one.
 template <std::int64_t In, std::int64_t T, std::int64_t C, std::int64_t S>
 constexpr auto inverted_residual() {
-    if constexpr (T == 1) return block(depthwise_project<C, S>);
-    else if constexpr (S == 1 && In == C) return residual(expand_project<In, T, C, S>);
-    else return block(expand_project<In, T, C, S>);
+    if constexpr (T == 1)
+        return block(depthwise_project<C, S>);
+    else if constexpr (S == 1 && In == C)
+        return residual(expand_project<In, T, C, S>);
+    else
+        return block(expand_project<In, T, C, S>);
 }
 
 // The (t, c, n, s) table of the paper, unrolled: one block per repeat, stride on the first.
-inline constexpr auto layers =
-    block(conv_bn_relu6<32, 2>) | inverted_residual<32, 1, 16, 1>() |                                  //
-    inverted_residual<16, 6, 24, 2>() | inverted_residual<24, 6, 24, 1>() |                            //
-    inverted_residual<24, 6, 32, 2>() | inverted_residual<32, 6, 32, 1>() | inverted_residual<32, 6, 32, 1>() |  //
-    inverted_residual<32, 6, 64, 2>() | inverted_residual<64, 6, 64, 1>() | inverted_residual<64, 6, 64, 1>() |
-    inverted_residual<64, 6, 64, 1>() |                                                                          //
-    inverted_residual<64, 6, 96, 1>() | inverted_residual<96, 6, 96, 1>() | inverted_residual<96, 6, 96, 1>() |  //
-    inverted_residual<96, 6, 160, 2>() | inverted_residual<160, 6, 160, 1>() |
-    inverted_residual<160, 6, 160, 1>() |                 //
-    inverted_residual<160, 6, 320, 1>() |                 //
-    block(conv2d<{.out_channels = 1280, .bias = false}> | batch_norm | relu6) | global_avg_pool |
-    dense<{.out_features = 1000}>;
+inline constexpr auto layers = block(conv_bn_relu6<32, 2>) | inverted_residual<32, 1, 16, 1>() |        //
+                               inverted_residual<16, 6, 24, 2>() | inverted_residual<24, 6, 24, 1>() |  //
+                               inverted_residual<24, 6, 32, 2>() | inverted_residual<32, 6, 32, 1>() |
+                               inverted_residual<32, 6, 32, 1>() |  //
+                               inverted_residual<32, 6, 64, 2>() | inverted_residual<64, 6, 64, 1>() |
+                               inverted_residual<64, 6, 64, 1>() | inverted_residual<64, 6, 64, 1>() |  //
+                               inverted_residual<64, 6, 96, 1>() | inverted_residual<96, 6, 96, 1>() |
+                               inverted_residual<96, 6, 96, 1>() |  //
+                               inverted_residual<96, 6, 160, 2>() | inverted_residual<160, 6, 160, 1>() |
+                               inverted_residual<160, 6, 160, 1>() |  //
+                               inverted_residual<160, 6, 320, 1>() |  //
+                               block(conv2d<{.out_channels = 1280, .bias = false}> | batch_norm | relu6) |
+                               global_avg_pool | dense<{.out_features = 1000}>;
 }  // namespace detail::mobilenet_v2
 
 /// MobileNetV2 at any square input resolution (published: 224).

@@ -16,8 +16,8 @@ namespace detail::resnet50 {
 using namespace stemshare::layers;
 
 template <std::int64_t C, std::int64_t K = 1, std::int64_t S = 1>
-inline constexpr auto conv_bn = conv2d<{.out_channels = C, .kernel = K, .stride = S, .padding = K / 2, .bias = false}> |
-                                batch_norm;
+inline constexpr auto conv_bn =
+    conv2d<{.out_channels = C, .kernel = K, .stride = S, .padding = K / 2, .bias = false}> | batch_norm;
 
 /// 1x1 reduce to W, 3x3 (stride S), 1x1 expand to 4W; relu after the sum.
 template <std::int64_t W, std::int64_t S>

@@ -63,6 +63,8 @@ inline constexpr std::array<model_info, 5> models = {
 
 /// The model's run-time graph with its branch points, weights unbound (`bind_random` or a loader
 /// binds them).
-[[nodiscard]] inline graph make_graph(std::string_view name) { return find_model(name).make(); }
+[[nodiscard]] inline graph make_graph(std::string_view name) {
+    return find_model(name).make();
+}
 
 }  // namespace stemshare::zoo
