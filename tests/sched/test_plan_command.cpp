@@ -151,6 +151,12 @@ TEST_CASE("plan command: bad input exits non-zero with one line naming the probl
                  "unknown planner 'fastest'");
     expect_error("plan --apps " + data_file + " --budget 100 --mode some --json", "unknown mode 'some'");
     expect_error("plan --apps /nonexistent.json --budget 100 --json", "cannot open the app file");
+    expect_error("plan --apps " + data_file + " --budget nan --json",
+                 "budget: must be a non-negative number");
+    expect_error("plan --apps " + data_file + " --budget 100 --fps 0 --json",
+                 "--fps: must be a positive frame rate");
+    expect_error("plan --apps " + data_file + " --budget 100 --fps -3 --json",
+                 "--fps: must be a positive frame rate");
 
     // A curve without k = 0.
     nlohmann::json doc = nlohmann::json::parse(std::ifstream(data_file));

@@ -364,6 +364,10 @@ TEST_CASE("bad input: clear errors naming the problem") {
     CHECK_THROWS_WITH_AS((void)greedy(p, 2.5), doctest::Contains("below the cheapest plan"),
                          stemshare::error);
     CHECK_NOTHROW((void)exact(p, 3.0));
+    CHECK_THROWS_WITH_AS((void)exact(p, std::numeric_limits<double>::quiet_NaN()),
+                         doctest::Contains("must be a non-negative number"), stemshare::error);
+    CHECK_THROWS_WITH_AS((void)greedy(p, -1.0), doctest::Contains("must be a non-negative number"),
+                         stemshare::error);
 
     // fps above the stream's.
     CHECK_THROWS_WITH_AS(problem({good}, costs, 15.0, mode::mainstream, {1.0, 20.0}),

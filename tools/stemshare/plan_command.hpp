@@ -27,6 +27,7 @@ struct options {
     std::string select;
     double budget = 0.0;
     double fps = 0.0;
+    bool fps_given = false;
     std::string planner = "exact";
     std::string mode = "mainstream";
     std::string objective = "mean";
@@ -109,8 +110,9 @@ inline void run(const options& opt) {
     if (!opt.latencies_path.empty()) file.layer_latencies = load_latencies(opt.latencies_path);
     std::vector<sched::app_spec> apps =
         opt.select.empty() ? file.apps : sched::select_apps(file.apps, opt.select);
-    const double stream_fps = opt.fps > 0.0 ? opt.fps : file.stream_fps;
-    if (opt.fps < 0.0) throw error("--fps", "must be positive");
+    if (opt.fps_given && !(opt.fps > 0.0))
+        throw error("--fps", "must be a positive frame rate, got " + std::to_string(opt.fps));
+    const double stream_fps = opt.fps_given ? opt.fps : file.stream_fps;
     const sched::cost_model costs(file.layer_latencies);
     const sched::problem p(apps, costs, stream_fps, md);
     // The original greedy would return its unaffordable start; a script wants an error instead.
@@ -181,7 +183,10 @@ inline void register_plan_command(CLI::App& app) {
         ->capture_default_str();
     sub->add_flag("--json", opt->json, "Print exactly one JSON object (fields below)");
     sub->footer(plan_detail::help_footer);
-    sub->callback([opt] { plan_detail::run(*opt); });
+    sub->callback([opt, sub] {
+        opt->fps_given = sub->count("--fps") > 0;
+        plan_detail::run(*opt);
+    });
 }
 
 }  // namespace stemshare::tools

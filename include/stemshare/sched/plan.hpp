@@ -178,8 +178,10 @@ namespace detail {
 
 /// The planners' common guard: throws `stemshare::error` when even the cheapest plan exceeds `budget`.
 constexpr void require_feasible_budget(const problem& p, double budget) {
+    if (budget != budget || budget < 0.0)  // NaN compares unequal to itself (std::isnan is not constexpr)
+        throw error("budget", "must be a non-negative number, got " + std::to_string(budget));
     const double cheapest = p.cheapest_cost();
-    if (!(budget >= 0.0) || cheapest > budget + budget_tolerance)
+    if (cheapest > budget + budget_tolerance)
         throw error("budget", "budget " + std::to_string(budget) + " is below the cheapest plan (cost " +
                                   std::to_string(cheapest) +
                                   ": every app at its largest branch point and lowest fps)");
