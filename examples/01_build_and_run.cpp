@@ -2,11 +2,13 @@
 // seeded random weights, runs it with oneDNN and with the reference backend, and prints latency.
 // Usage: 01_build_and_run [--smoke] [--threads N]
 #include <algorithm>
+#include <charconv>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
 #include <cstring>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include <stemshare/stemshare.hpp>
@@ -42,10 +44,19 @@ int main(int argc, char** argv) {
     bool smoke = false;
     int threads = 0;
     for (int i = 1; i < argc; ++i) {
-        if (std::strcmp(argv[i], "--smoke") == 0)
+        if (std::strcmp(argv[i], "--smoke") == 0) {
             smoke = true;
-        else if (std::strcmp(argv[i], "--threads") == 0 && i + 1 < argc)
-            threads = std::stoi(argv[++i]);
+        } else if (std::strcmp(argv[i], "--threads") == 0 && i + 1 < argc) {
+            const std::string_view value = argv[++i];
+            const auto [end, ec] = std::from_chars(value.data(), value.data() + value.size(), threads);
+            if (ec != std::errc{} || end != value.data() + value.size()) {
+                std::fprintf(stderr, "error: --threads: '%s' is not a whole number\n", argv[i]);
+                return 2;
+            }
+        } else {
+            std::fprintf(stderr, "usage: %s [--smoke] [--threads N]\n", argv[0]);
+            return 2;
+        }
     }
     try {
         stemshare::graph g = net.to_graph();
