@@ -167,6 +167,45 @@ TEST_CASE("parity: add of three inputs and concat of differently produced branch
     check_parity(g, 2);
 }
 
+TEST_CASE("parity: concats written in place: nested, a value in two concats, the graph input, odd channels") {
+    graph g({16, 9, 9});
+    const auto a = g.add("a", conv2d_spec{.out_channels = 16, .kernel = 1});
+    const auto b = g.add("b", conv2d_spec{.out_channels = 16, .kernel = 3, .padding = 1}, {a});
+    const auto b_relu = g.add("b_relu", activation_spec{activation_kind::relu}, {b});
+    const auto c = g.add("c", conv2d_spec{.out_channels = 32, .kernel = 1}, {a});
+    const auto inner = g.add("inner", concat_spec{}, {b_relu, c});
+    const auto p =
+        g.add("p", pool2d_spec{.kind = pool_kind::max, .kernel = 3, .stride = 1, .padding = 1}, {a});
+    const auto x = g.add("x", conv2d_spec{.out_channels = 48, .kernel = 3, .padding = 1}, {a});
+    const auto outer = g.add("outer", concat_spec{}, {a, inner, p, x, b_relu});
+    const auto with_input = g.add("with_input", concat_spec{}, {graph_input, outer});
+    const auto three = g.add("three", conv2d_spec{.out_channels = 3, .kernel = 1}, {with_input});
+    const auto five = g.add("five", conv2d_spec{.out_channels = 5, .kernel = 1}, {with_input});
+    g.add("odd", concat_spec{}, {three, five, x});
+    for (std::int64_t batch : {1, 2})
+        for (int threads : {1, 2}) check_parity(g, batch, threads);
+
+    g.bind_random(1);
+    const auto has_step = [](const std::vector<std::string>& steps, const std::string& prefix) {
+        return std::any_of(steps.begin(), steps.end(),
+                           [&](const std::string& s) { return s.starts_with(prefix); });
+    };
+    // Batch 1: producers write into the concat results; only the graph input and the second use
+    // of b_relu (its range is in 'outer') are copied, and 3 + 5 channels cannot be split in blocks.
+    const auto one = onednn::compiled_graph(g, {.batch = 1}).steps();
+    CHECK_FALSE(has_step(one, "concat 'inner'"));
+    CHECK_FALSE(has_step(one, "concat 'outer'"));
+    CHECK_FALSE(has_step(one, "concat 'with_input'"));
+    CHECK(has_step(one, "copy of input 0 into concat 'with_input'"));
+    CHECK(has_step(one, "copy of input 0 into concat 'inner'"));
+    CHECK_FALSE(has_step(one, "copy of input 1 into concat 'inner'"));
+    CHECK(has_step(one, "concat 'odd'"));
+    // Batch 2: one image's channel range is not contiguous, so every concat is a primitive.
+    const auto two = onednn::compiled_graph(g, {.batch = 2}).steps();
+    CHECK(has_step(two, "concat 'inner'"));
+    CHECK(has_step(two, "concat 'outer'"));
+}
+
 TEST_CASE("parity: a whole small chain (conv-bn-relu6-dw-pool-dense-softmax), at 1 and 2 threads") {
     using namespace stemshare::layers;
     constexpr auto net = input<3, 17, 17> |

@@ -25,6 +25,7 @@
 #include <span>
 #include <string>
 #include <unordered_map>
+#include <unordered_set>
 #include <utility>
 #include <vector>
 
@@ -169,6 +170,18 @@ private:
         std::size_t last = 0;
         std::size_t offset = 0;
     };
+    /// A memory object over arena bytes: buffer `buffer`, `byte_offset` bytes in.
+    struct arena_view {
+        dnnl::memory memory;
+        std::size_t buffer = 0;
+        std::size_t byte_offset = 0;
+    };
+    /// A concat whose result is allocated before its inputs are computed (see plan_concats):
+    /// `parts[k]` is input k's channels of `result`, in the input's own layout.
+    struct concat_plan {
+        dnnl::memory result;
+        std::vector<dnnl::memory> parts;
+    };
     struct aligned_bytes_delete {
         void operator()(std::byte* p) const noexcept { ::operator delete[](p, std::align_val_t{page}); }
     };
@@ -226,18 +239,22 @@ private:
     /// A new intermediate value of layout `md`, placed in the arena once lifetimes are known.
     dnnl::memory new_value(const dnnl::memory::desc& md) {
         dnnl::memory m(md, cpu_engine(), DNNL_MEMORY_NONE);
-        buffer_of_.emplace(m.get(), buffers_.size());
         buffers_.push_back({.bytes = md.get_size()});
-        arena_views_.emplace_back(m, buffers_.size() - 1);
+        register_view(m, buffers_.size() - 1, 0);
         return m;
     }
-    /// Another layout `md` over the bytes of the intermediate value `of`.
-    dnnl::memory alias_value(const dnnl::memory& of, const dnnl::memory::desc& md) {
-        const std::size_t b = buffer_of_.at(of.get());
+    /// Another layout `md` over the bytes of the intermediate value `of`, from `byte_offset` on.
+    dnnl::memory alias_value(const dnnl::memory& of, const dnnl::memory::desc& md,
+                             std::size_t byte_offset = 0) {
+        const arena_view& parent = arena_views_[view_of_.at(of.get())];
         dnnl::memory m(md, cpu_engine(), DNNL_MEMORY_NONE);
-        buffer_of_.emplace(m.get(), b);
-        arena_views_.emplace_back(m, b);
+        register_view(m, parent.buffer, parent.byte_offset + byte_offset);
         return m;
+    }
+    void register_view(const dnnl::memory& m, std::size_t buffer_index, std::size_t byte_offset) {
+        buffer_of_.emplace(m.get(), buffer_index);
+        view_of_.emplace(m.get(), arena_views_.size());
+        arena_views_.push_back({m, buffer_index, byte_offset});
     }
 
     /// Appends a step; its scratchpad (if any) is the shared one, and every intermediate value it
@@ -293,11 +310,13 @@ private:
             placed.push_back(i);
         }
         if (arena_bytes_ > 0) arena_.reset(new (std::align_val_t{page}) std::byte[arena_bytes_]);
-        for (auto& [m, b] : arena_views_) m.set_data_handle(arena_.get() + buffers_[b].offset);
+        for (auto& v : arena_views_)
+            v.memory.set_data_handle(arena_.get() + buffers_[v.buffer].offset + v.byte_offset);
         if (scratchpad_bytes_ > 0)
             scratchpad_.reset(new (std::align_val_t{page}) std::byte[scratchpad_bytes_]);
         for (auto& m : scratch_views_) m.set_data_handle(scratchpad_.get());
         buffer_of_.clear();
+        view_of_.clear();
     }
 
     static std::size_t round_up(std::size_t n, std::size_t to) { return (n + to - 1) / to * to; }
@@ -395,6 +414,7 @@ private:
         values_.assign(nodes.size(), dnnl::memory{});
         current_layer_ = nodes.empty() ? no_layer : origin_.front();  // its cost is the first layer's
         convert_shared_input(g);
+        plan_concats(g);
         folded_owner_.resize(nodes.size());
         for (std::size_t i = 0; i < nodes.size(); ++i) folded_owner_[i] = i;
         std::vector<bool> absorbed(nodes.size(), false);
@@ -413,6 +433,9 @@ private:
         dst_user_ = dnnl::memory(plain_desc(out_dims), cpu_engine(), DNNL_MEMORY_NONE);
         add_reorder(result, dst_user_, "reorder to the output");
         graph_ = nullptr;
+        concat_plans_.clear();
+        slot_of_.clear();
+        written_in_place_.clear();
     }
 
     /// A graph input read by several layers, or by a layer that is not a convolution (a residual
@@ -429,22 +452,93 @@ private:
             only_convolutions = only_convolutions && std::holds_alternative<conv2d_spec>(n.spec);
         }
         if (readers == 0 || (readers == 1 && only_convolutions)) return;
-        const auto dims = act_dims(input_);
-        dnnl::memory::desc native;
+        const auto native = convolution_layout(act_dims(input_));
+        if (!native || *native == input_mem_.get_desc()) return;  // no convolution here: plain it stays
+        dnnl::memory converted = new_value(*native);
+        add_reorder(src_user_, converted, "reorder of the input to the layout convolutions use");
+        input_mem_ = converted;
+    }
+
+    /// The layout a convolution picks for an activation of `dims`, if oneDNN has one for it.
+    std::optional<dnnl::memory::desc> convolution_layout(const dnnl::memory::dims& dims) const {
         try {
             const dnnl::memory::desc any(dims, act_dt_, tag::any);
-            const dnnl::memory::desc weights({input_.c, input_.c, 1, 1}, act_dt_, tag::any);
+            const dnnl::memory::desc weights({dims[1], dims[1], 1, 1}, act_dt_, tag::any);
             const dnnl::convolution_forward::desc probe(dnnl::prop_kind::forward_inference,
                                                         dnnl::algorithm::convolution_direct, any, weights,
                                                         any, {1, 1}, {0, 0}, {0, 0});
-            native = dnnl::convolution_forward::primitive_desc(probe, base_attr(), cpu_engine()).src_desc();
+            return dnnl::convolution_forward::primitive_desc(probe, base_attr(), cpu_engine()).src_desc();
         } catch (const dnnl::error&) {
-            return;  // no convolution for this shape and type: plain it stays
+            return std::nullopt;
         }
-        if (native == input_mem_.get_desc()) return;
-        dnnl::memory converted = new_value(native);
-        add_reorder(src_user_, converted, "reorder of the input to the layout convolutions use");
-        input_mem_ = converted;
+    }
+
+    /// For a batch-1 layout in which any run of whole channel blocks is one contiguous range of
+    /// bytes (plain nchw: block 1; channels blocked outermost, aBcd8b / aBcd16b: block 8 / 16), the
+    /// block; nothing for any other layout.
+    static std::optional<std::int64_t> channel_block(const dnnl::memory::desc& md) {
+        const auto dims = md.dims();
+        if (dims.size() != 4 || dims[0] != 1) return std::nullopt;
+        if (md == plain_desc(dims, md.data_type())) return 1;
+        for (const auto& [block, t] :
+             {std::pair{std::int64_t{8}, tag::aBcd8b}, std::pair{std::int64_t{16}, tag::aBcd16b}})
+            if (dims[1] % block == 0 && md == dnnl::memory::desc(dims, md.data_type(), t)) return block;
+        return std::nullopt;
+    }
+
+    dnnl::memory::desc channel_blocked(std::int64_t block, const dnnl::memory::dims& dims) const {
+        return block == 1 ? plain_desc(dims, act_dt_)
+                          : dnnl::memory::desc(dims, act_dt_, block == 8 ? tag::aBcd8b : tag::aBcd16b);
+    }
+
+    /// Concats without copies (batch 1). When a concat's result, in the layout convolutions use,
+    /// keeps every input's channels as one contiguous range, the result is placed in the arena
+    /// first and each input's producer writes straight into its range (an inner concat's result
+    /// too: later concats are planned first, so an inner one finds its range in the outer one).
+    /// An input whose producer picks another layout, the graph input, or a value already placed
+    /// elsewhere is copied into its range instead.
+    void plan_concats(const graph& g) {
+        if (batch_ != 1) return;
+        const auto& nodes = g.nodes();
+        for (std::size_t c = nodes.size(); c-- > 0;) {
+            const node& n = nodes[c];
+            if (!std::holds_alternative<concat_spec>(n.spec)) continue;
+            const auto self = slot_of_.find(static_cast<value_id>(c));
+            const std::optional<dnnl::memory::desc> layout =
+                self != slot_of_.end()
+                    ? concat_plans_.at(self->second.first).parts[self->second.second].get_desc()
+                    : convolution_layout(act_dims(n.output));
+            const auto block = layout ? channel_block(*layout) : std::nullopt;
+            if (!block || std::any_of(n.input_shapes.begin(), n.input_shapes.end(),
+                                      [&](const shape& s) { return s.c % *block != 0; }))
+                continue;
+            concat_plan plan;
+            plan.result = self != slot_of_.end()
+                              ? concat_plans_.at(self->second.first).parts[self->second.second]
+                              : new_value(*layout);
+            std::size_t offset = 0;
+            for (std::size_t k = 0; k < n.inputs.size(); ++k) {
+                const dnnl::memory::desc md = channel_blocked(*block, act_dims(n.input_shapes[k]));
+                plan.parts.push_back(alias_value(plan.result, md, offset));
+                offset += md.get_size();
+                const value_id v = n.inputs[k];
+                if (v != graph_input) slot_of_.try_emplace(v, c, k);
+            }
+            concat_plans_.emplace(c, std::move(plan));
+        }
+    }
+
+    /// Memory for node j's result in layout `md`: its range of a concat result when it has one
+    /// in that layout, else a buffer of its own.
+    dnnl::memory output_value(std::size_t j, const dnnl::memory::desc& md) {
+        if (const auto it = slot_of_.find(static_cast<value_id>(j)); it != slot_of_.end()) {
+            const dnnl::memory& part = concat_plans_.at(it->second.first).parts[it->second.second];
+            if (part.get_desc() == md) {
+                written_in_place_.insert(static_cast<value_id>(j));
+                return part;
+            }
+        }
+        return new_value(md);
     }
 
     void absorb(std::size_t into, std::size_t node_index, std::vector<bool>& absorbed) {
@@ -525,7 +619,7 @@ private:
         args.emplace_back(DNNL_ARG_WEIGHTS, load_weights(n.params[0], w_dims, pd.weights_desc(0)));
         if (s.bias)
             args.emplace_back(DNNL_ARG_BIAS, load_weights(n.params[1], {s.out_channels}, pd.weights_desc(1)));
-        values_[i] = new_value(pd.dst_desc(0));
+        values_[i] = output_value(last_fused, pd.dst_desc(0));
         args.emplace_back(DNNL_ARG_DST, values_[i]);
         std::string what = "conv '" + n.name + "'";
         if (add_node) {
@@ -615,7 +709,7 @@ private:
             dnnl::pooling_forward::primitive_desc pd(d, base_attr(), cpu_engine());
             return cached_primitive{pd, dnnl::pooling_forward(pd)};
         });
-        values_[i] = new_value(cached.pd.dst_desc(0));
+        values_[i] = output_value(i, cached.pd.dst_desc(0));
         arg_list args{{DNNL_ARG_SRC, src}, {DNNL_ARG_DST, values_[i]}};
         const auto ws = cached.pd.query_md(dnnl::query::workspace_md);
         if (ws.get_size() != 0) args.emplace_back(DNNL_ARG_WORKSPACE, new_value(ws));
@@ -649,7 +743,7 @@ private:
         });
         const dnnl::memory::dims c{n.input_shapes[0].c};
         const auto vec = plain_desc(c);
-        values_[i] = new_value(cached.pd.dst_desc(0));
+        values_[i] = output_value(i, cached.pd.dst_desc(0));
         arg_list args{{DNNL_ARG_SRC, src},
                       {DNNL_ARG_DST, values_[i]},
                       {DNNL_ARG_SCALE, load_weights(n.params[0], c, vec)},
@@ -672,7 +766,7 @@ private:
             dnnl::eltwise_forward::primitive_desc pd(d, base_attr(), cpu_engine());
             return cached_primitive{pd, dnnl::eltwise_forward(pd)};
         });
-        values_[i] = new_value(cached.pd.dst_desc(0));
+        values_[i] = output_value(i, cached.pd.dst_desc(0));
         push_step(cached.primitive, cached.pd, {{DNNL_ARG_SRC, src}, {DNNL_ARG_DST, values_[i]}},
                   "activation '" + n.name + "': " + cached.pd.impl_info_str());
     }
@@ -705,7 +799,7 @@ private:
     void lower(std::size_t i, const node& n, const add_spec&, std::vector<bool>&) {
         const dnnl::memory first = in_precision(n.inputs[0], "layer '" + n.name + "'");
         const auto md = first.get_desc();
-        values_[i] = new_value(md);
+        values_[i] = output_value(i, md);
         const std::string key = "add|in" + describe(md);
         auto cached = create(key, n, [&] {
             dnnl::binary::desc d(dnnl::algorithm::binary_add, md, md, md);
@@ -724,6 +818,21 @@ private:
     }
 
     void lower(std::size_t i, const node& n, const concat_spec&, std::vector<bool>&) {
+        if (const auto plan = concat_plans_.find(i); plan != concat_plans_.end()) {
+            values_[i] = plan->second.result;
+            if (slot_of_.contains(static_cast<value_id>(i)))
+                written_in_place_.insert(static_cast<value_id>(i));
+            for (std::size_t k = 0; k < n.inputs.size(); ++k) {
+                const value_id v = n.inputs[k];
+                const auto slot = slot_of_.find(v);
+                const bool in_place = slot != slot_of_.end() && slot->second == std::pair{i, k} &&
+                                      written_in_place_.contains(v);
+                if (!in_place)
+                    add_reorder(value(v), plan->second.parts[k],
+                                "copy of input " + std::to_string(k) + " into concat '" + n.name + "'");
+            }
+            return;
+        }
         std::vector<dnnl::memory> srcs;
         std::vector<dnnl::memory::desc> mds;
         std::string key = "concat";
@@ -736,7 +845,7 @@ private:
             dnnl::concat::primitive_desc pd(1, mds, cpu_engine(), base_attr());
             return cached_primitive{pd, dnnl::concat(pd)};
         });
-        values_[i] = new_value(cached.pd.dst_desc(0));
+        values_[i] = output_value(i, cached.pd.dst_desc(0));
         arg_list args{{DNNL_ARG_DST, values_[i]}};
         for (std::size_t k = 0; k < srcs.size(); ++k)
             args.emplace_back(DNNL_ARG_MULTIPLE_SRC + static_cast<int>(k), srcs[k]);
@@ -761,7 +870,7 @@ private:
     std::vector<std::size_t> folded_of_;
     std::vector<std::size_t> folded_owner_;
     std::vector<buffer> buffers_;
-    std::vector<std::pair<dnnl::memory, std::size_t>> arena_views_;
+    std::vector<arena_view> arena_views_;
     std::vector<dnnl::memory> scratch_views_;
     std::unique_ptr<std::byte[], aligned_bytes_delete> arena_;
     std::unique_ptr<std::byte[], aligned_bytes_delete> scratchpad_;
@@ -771,6 +880,10 @@ private:
     const graph* graph_ = nullptr;
     std::vector<std::vector<std::size_t>> consumers_;
     std::unordered_map<dnnl_memory_t, std::size_t> buffer_of_;
+    std::unordered_map<dnnl_memory_t, std::size_t> view_of_;
+    std::map<std::size_t, concat_plan> concat_plans_;
+    std::unordered_map<value_id, std::pair<std::size_t, std::size_t>> slot_of_;
+    std::unordered_set<value_id> written_in_place_;
     std::size_t current_layer_ = no_layer;
 };
 
