@@ -4,14 +4,18 @@
 //
 // Every app processes every frame. The prediction is 1 / (stem latency + N x suffix latency),
 // with the stem and one suffix compiled on their own (as the runtime compiles them) and timed in
-// the same loop as the frames (see timed_loop for the counters). Also: k and stem_flops_share
-// (how much of one app's work is the stem), rss_mb = resident memory the deployment added (glibc
-// is told to return freed memory at once, so the delta is what is live), model_mb = what one base
+// the same loop as the frames (see timed_loop for the counters). BM_SharedStemParallel runs the
+// same deployments with suffix_mode::parallel (suffixes side by side, one thread each); its
+// prediction is 1 / (stem + ceil(N / threads) x one-thread suffix), and it also runs the serial
+// executor of the same apps in its loop (paired frames): speedup = serial / parallel frame time. Also: k and
+// stem_flops_share (how much of one app's work is the stem), rss_mb = resident memory the deployment added
+// (glibc is told to return freed memory at once, so the delta is what is live), model_mb = what one base
 // + N suffixes weigh in f32 (N whole models for 0% and for BM_Independent).
 //
 // Example: STEMSHARE_BENCH_THREADS=1 bench_stem --benchmark_min_time=0.5 --benchmark_filter=mobilenet
 #include <benchmark/benchmark.h>
 #include <malloc.h>
+#include <omp.h>
 
 #include <algorithm>
 #include <chrono>
@@ -127,9 +131,8 @@ struct probe {
     tensor<float> in;
     tensor<float> out;
 
-    explicit probe(const graph& g)
-        : compiled(std::make_unique<onednn::compiled_graph>(
-              g, onednn::compile_options{.threads = bench_threads()})),
+    explicit probe(const graph& g, int threads = bench_threads())
+        : compiled(std::make_unique<onednn::compiled_graph>(g, onednn::compile_options{.threads = threads})),
           in(input_frame(g.input_shape())),
           out(dims{1, g.output_shape().c, g.output_shape().h, g.output_shape().w}) {
         for (int i = 0; i < 2; ++i) compiled->run(in.view(), out.view());
@@ -150,6 +153,8 @@ struct deployment {
     double model_mb = 0;
     std::map<std::string, double> extra;
     std::unique_ptr<runtime::executor> shared;
+    std::unique_ptr<runtime::executor> serial;  // BM_SharedStemParallel's baseline
+    tensor<float> frame;
     std::vector<std::unique_ptr<onednn::compiled_graph>> models;
     std::vector<tensor<float>> outs;
     /// The prediction's pieces: predicted frame = stem + copies x piece.
@@ -184,6 +189,7 @@ void timed_loop(benchmark::State& state, deployment& d, Frame frame) {
     std::vector<double> cpu;
     std::vector<double> predicted_wall;
     std::vector<double> predicted_cpu;
+    std::vector<double> serial;
     for (auto _ : state) {
         const auto t0 = clock_type::now();
         const double c0 = thread_cpu_seconds();
@@ -195,6 +201,13 @@ void timed_loop(benchmark::State& state, deployment& d, Frame frame) {
         const seconds_pair piece = d.piece->time_once();
         predicted_wall.push_back(stem.wall + d.copies * piece.wall);
         predicted_cpu.push_back(stem.cpu + d.copies * piece.cpu);
+        if (d.serial) {
+            const tensor<float>& in = d.piece->in;  // any frame: every app runs on every frame
+            (void)in;
+            const auto s0 = clock_type::now();
+            benchmark::DoNotOptimize(d.serial->process(d.frame.view()).apps.data());
+            serial.push_back(std::chrono::duration<double>(clock_type::now() - s0).count());
+        }
         state.ResumeTiming();
     }
     double total = 0;
@@ -206,38 +219,59 @@ void timed_loop(benchmark::State& state, deployment& d, Frame frame) {
     state.counters["predicted_cpu_fps"] = 1.0 / median(predicted_cpu);
     state.counters["ratio"] = median(predicted_wall) / median(wall);
     state.counters["ratio_cpu"] = median(predicted_cpu) / median(cpu);
+    if (!serial.empty()) {
+        state.counters["serial_fps_median"] = 1.0 / median(serial);
+        state.counters["speedup"] = median(serial) / median(wall);
+    }
     state.counters["rss_mb"] = d.rss_mb;
     state.counters["model_mb"] = d.model_mb;
     for (const auto& [name, value] : d.extra) state.counters[name] = value;
 }
 
-void shared_stem(benchmark::State& state, const model_case& m, int share, int apps) {
+void shared_stem(benchmark::State& state, const model_case& m, int share, int apps,
+                 runtime::suffix_mode suffixes = runtime::suffix_mode::serial) {
     const graph& base = base_of(m);
     const std::size_t k = branch_point_for(base, share);
-    deployment& d =
-        deploy(std::string(m.name) + "/shared/" + std::to_string(share) + "/" + std::to_string(apps),
-               [&](deployment& out) {
-                   const double rss_before = rss_mb();
-                   out.shared = std::make_unique<runtime::executor>(runtime::executor_options{
-                       .input = base.input_shape(), .stream_fps = 30, .threads = bench_threads()});
-                   for (int i = 0; i < apps; ++i)
-                       out.shared->add_app("app" + std::to_string(i),
-                                           fine_tuned(base, k, 100 + static_cast<std::uint64_t>(i)),
-                                           {.branch_point = k});
-                   out.rss_mb = rss_mb() - rss_before;
-                   if (k > 0) out.stem = std::make_unique<probe>(fold_batch_norms(base.slice(0, k)));
-                   out.piece = std::make_unique<probe>(fine_tuned(base, k, 100).slice(k, base.size()));
-                   out.copies = apps;
-                   const double base_mb = static_cast<double>(base.param_count()) * 4.0 / 1048576.0;
-                   const double suffix_mb =
-                       static_cast<double>(base.slice(k, base.size()).param_count()) * 4.0 / 1048576.0;
-                   out.model_mb = k == 0 ? apps * base_mb : base_mb + (apps - 1) * suffix_mb;
-                   const auto report = out.shared->report();
-                   out.extra["k"] = static_cast<double>(k);
-                   out.extra["stem_flops_share"] =
-                       static_cast<double>(report.stem_flops) /
-                       static_cast<double>(report.stem_flops + report.suffix_flops / apps);
-               });
+    const bool parallel = suffixes == runtime::suffix_mode::parallel;
+    deployment& d = deploy(
+        std::string(m.name) + (parallel ? "/parallel/" : "/shared/") + std::to_string(share) + "/" +
+            std::to_string(apps),
+        [&](deployment& out) {
+            const double rss_before = rss_mb();
+            out.shared =
+                std::make_unique<runtime::executor>(runtime::executor_options{.input = base.input_shape(),
+                                                                              .stream_fps = 30,
+                                                                              .threads = bench_threads(),
+                                                                              .suffixes = suffixes});
+            for (int i = 0; i < apps; ++i)
+                out.shared->add_app("app" + std::to_string(i),
+                                    fine_tuned(base, k, 100 + static_cast<std::uint64_t>(i)),
+                                    {.branch_point = k});
+            out.rss_mb = rss_mb() - rss_before;
+            if (parallel) {
+                out.serial = std::make_unique<runtime::executor>(runtime::executor_options{
+                    .input = base.input_shape(), .stream_fps = 30, .threads = bench_threads()});
+                for (int i = 0; i < apps; ++i)
+                    out.serial->add_app("app" + std::to_string(i),
+                                        fine_tuned(base, k, 100 + static_cast<std::uint64_t>(i)),
+                                        {.branch_point = k});
+                out.frame = input_frame(base.input_shape());
+            }
+            if (k > 0) out.stem = std::make_unique<probe>(fold_batch_norms(base.slice(0, k)));
+            const int workers = bench_threads() == 0 ? omp_get_num_procs() : bench_threads();
+            out.piece = std::make_unique<probe>(fine_tuned(base, k, 100).slice(k, base.size()),
+                                                parallel ? 1 : bench_threads());
+            out.copies = parallel ? (apps + workers - 1) / workers : apps;
+            const double base_mb = static_cast<double>(base.param_count()) * 4.0 / 1048576.0;
+            const double suffix_mb =
+                static_cast<double>(base.slice(k, base.size()).param_count()) * 4.0 / 1048576.0;
+            out.model_mb = k == 0 ? apps * base_mb : base_mb + (apps - 1) * suffix_mb;
+            const auto report = out.shared->report();
+            out.extra["k"] = static_cast<double>(k);
+            out.extra["stem_flops_share"] =
+                static_cast<double>(report.stem_flops) /
+                static_cast<double>(report.stem_flops + report.suffix_flops / apps);
+        });
     const tensor<float> frame = input_frame(base.input_shape());
     for (int i = 0; i < 2; ++i) benchmark::DoNotOptimize(d.shared->process(frame.view()).apps.data());
     timed_loop(state, d, [&] { benchmark::DoNotOptimize(d.shared->process(frame.view()).apps.data()); });
@@ -282,6 +316,17 @@ int main(int argc, char** argv) {
                      "/apps:" + std::to_string(apps))
                         .c_str(),
                     [&m, share, apps](benchmark::State& s) { shared_stem(s, m, share, apps); })
+                    ->UseRealTime()
+                    ->Unit(benchmark::kMillisecond);
+        for (int share : {0, 80, 100})
+            for (int apps : {2, 5, 10})
+                benchmark::RegisterBenchmark(
+                    ("BM_SharedStemParallel/" + std::string(m.name) + "/share:" + std::to_string(share) +
+                     "/apps:" + std::to_string(apps))
+                        .c_str(),
+                    [&m, share, apps](benchmark::State& s) {
+                        shared_stem(s, m, share, apps, runtime::suffix_mode::parallel);
+                    })
                     ->UseRealTime()
                     ->Unit(benchmark::kMillisecond);
         for (int apps : {1, 2, 5, 10})

@@ -184,15 +184,20 @@ double relative_gap(std::span<const float> x, std::span<const float> y) {
     return gap / scale;
 }
 
-/// Runs `defs` in one executor (sharing) and each app in an executor of its own (no sharing
-/// possible), and returns the largest relative gap of any app's scores over a few frames; checks
-/// bit-identity when `bitwise`. Also checks each app against its whole model compiled at once.
+/// Runs `defs` in one executor (sharing; `threads` and `suffixes` as given) and each app in an
+/// executor of its own (no sharing possible, one thread), and checks every app's scores over a
+/// few frames: bit-identical when `bitwise`, else within 1e-5. Also checks each app against its
+/// whole model compiled at once.
 void compare_shared_with_unshared(const std::vector<app_def>& defs, const runner_factory& factory,
-                                  bool bitwise) {
+                                  bool bitwise, int threads = 1, suffix_mode suffixes = suffix_mode::serial) {
     const graph base = models::base_model(1);
     std::map<std::string, graph> apps;
     for (const auto& a : defs) apps.emplace(a.name, models::fine_tuned(base, a.k, a.seed));
-    executor shared({.input = stream_shape, .stream_fps = 30, .threads = 1, .runners = factory});
+    executor shared({.input = stream_shape,
+                     .stream_fps = 30,
+                     .threads = threads,
+                     .runners = factory,
+                     .suffixes = suffixes});
     std::map<std::string, std::unique_ptr<executor>> alone;
     std::map<std::string, std::unique_ptr<onednn::compiled_graph>> whole;
     for (const auto& a : defs) {
@@ -244,6 +249,49 @@ TEST_CASE(
     // picks kernels by the layout a segment receives; the backend converts a segment's input to the
     // layout its convolutions use (as inside the whole model), so a cut changes no kernel and no bit.
     compare_shared_with_unshared(five_apps(), onednn_runners(), /*bitwise=*/true);
+}
+
+TEST_CASE("executor: suffixes side by side give the same bits as unshared apps run alone") {
+    // Two threads: stems use both, then the five suffixes run two at a time, one thread each,
+    // while the stem outputs they read stay live (the plan cuts at 3, 8 and 11).
+    compare_shared_with_unshared(five_apps(), onednn_runners(), /*bitwise=*/true, 2, suffix_mode::parallel);
+    compare_shared_with_unshared(five_apps(), reference_runners(), /*bitwise=*/true, 2,
+                                 suffix_mode::parallel);
+}
+
+TEST_CASE("executor: an error in a suffix running side by side reaches the caller; the stream goes on") {
+    const graph base = models::base_model(1);
+    std::atomic<bool> fail{false};
+    struct failing_runner final : segment_runner {
+        failing_runner(std::unique_ptr<segment_runner> inner, std::atomic<bool>& fail)
+            : inner_(std::move(inner)), fail_(fail) {}
+        void run(tensor_view<const float> src, tensor_view<float> dst) override {
+            if (fail_.load()) throw error("test runner", "deliberate failure");
+            inner_->run(src, dst);
+        }
+        std::unique_ptr<segment_runner> inner_;
+        std::atomic<bool>& fail_;
+    };
+    const runner_factory factory = [&fail](const graph& g, int threads) -> std::unique_ptr<segment_runner> {
+        auto inner = onednn_runners()(g, threads);
+        if (g.size() == 1) return inner;  // the classifier-only suffix of app "b" never fails
+        return std::make_unique<failing_runner>(std::move(inner), fail);
+    };
+    executor ex({.input = stream_shape,
+                 .stream_fps = 15,
+                 .threads = 2,
+                 .runners = factory,
+                 .suffixes = suffix_mode::parallel});
+    ex.add_app("a", models::fine_tuned(base, 8, 100), {.branch_point = 8});
+    ex.add_app("b", models::fine_tuned(base, base.size() - 1, 200), {.branch_point = base.size() - 1});
+    CHECK(ex.process(models::frame(1).view()).suffix_runs == 2);
+    fail = true;
+    CHECK(error_of([&] { (void)ex.process(models::frame(2).view()); }).find("deliberate failure") !=
+          std::string::npos);
+    fail = false;
+    const frame_result& r = ex.process(models::frame(3).view());
+    CHECK(r.frame == 2);  // the failed frame counts as not processed
+    CHECK(r.find("a")->processed);
 }
 
 TEST_CASE("executor: five apps on one stem run the stem once per frame") {
@@ -313,8 +361,15 @@ TEST_CASE("executor: plan steps join unbranched trie nodes and reuse compiled ru
 }
 
 TEST_CASE("executor: each app processes exactly its rate; a stem runs at the highest rate below it") {
+    suffix_mode mode = suffix_mode::serial;
+    SUBCASE("suffixes one after another") {
+        mode = suffix_mode::serial;
+    }
+    SUBCASE("suffixes side by side") {
+        mode = suffix_mode::parallel;
+    }
     const graph base = models::base_model(1);
-    executor ex({.input = stream_shape, .stream_fps = 15, .threads = 1});
+    executor ex({.input = stream_shape, .stream_fps = 15, .threads = 2, .suffixes = mode});
     ex.add_app("five", models::fine_tuned(base, 11, 100), {.branch_point = 11, .fps = 5});
     ex.add_app("three", models::fine_tuned(base, 11, 200), {.branch_point = 11, .fps = 3});
     std::vector<std::uint64_t> five;
@@ -535,4 +590,23 @@ TEST_CASE("executor: no allocation per frame in steady state outside the backend
     CHECK(ex.plan()->output_addresses() == addresses);
     MESSAGE("allocations per frame inside onednn::compiled_graph::run: " << static_cast<double>(backend) /
                                                                                 frames);
+}
+
+TEST_CASE("executor: suffixes side by side allocate nothing per frame outside oneDNN") {
+    const graph base = models::base_model(1);
+    executor ex({.input = stream_shape, .stream_fps = 15, .threads = 2, .suffixes = suffix_mode::parallel});
+    for (const auto& a : five_apps())
+        ex.add_app(a.name, models::fine_tuned(base, a.k, a.seed),
+                   {.branch_point = a.k, .fps = a.k == 3 ? 5.0 : 0.0});
+    const tensor<float> frame = models::frame(1);
+    for (int i = 0; i < 3; ++i) (void)ex.process(frame.view());
+    std::size_t outside = 0;
+    std::string where;
+    {
+        test::allocation_recorder recorder;  // keeps up to 4096 callers: about 30 frames here
+        for (int i = 0; i < 20; ++i) (void)ex.process(frame.view());
+        outside = recorder.outside("libdnnl", &where);
+    }
+    INFO("first callers outside libdnnl: " << where);
+    CHECK(outside == 0);
 }

@@ -14,9 +14,19 @@
 /// Memory. Stem outputs live in one arena placed by a liveness plan (a buffer is reused once
 /// its last reader ran); app scores have their own buffers because results outlive the frame.
 /// Everything is allocated here: running a frame allocates nothing in this code.
+///
+/// Suffixes in parallel (`suffix_mode::parallel`): the frame's stem steps run first, one after
+/// another with all threads each; then the suffixes the frame selects run side by side, one per
+/// thread, each compiled for one thread. A suffix's layers are mostly small late layers that use
+/// two threads poorly, while two suffixes at once keep both cores busy. Stem outputs a suffix
+/// reads then stay live until the frame ends.
 
+#include <omp.h>
+
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
+#include <exception>
 #include <limits>
 #include <map>
 #include <memory>
@@ -47,6 +57,15 @@ using app_settings_map = std::map<std::string, app_settings, std::less<>>;
 /// Compiled runners by what they compute (and thread count), handed from plan to plan so an
 /// unchanged stem or suffix is never compiled twice.
 using runner_cache = std::map<std::string, std::shared_ptr<segment_runner>>;
+
+/// How a frame's suffixes use the threads.
+enum class suffix_mode {
+    /// One after another, each with all threads (as the stems).
+    serial,
+    /// Side by side after the stems, one thread each (needs thread-safe runners: the oneDNN and
+    /// reference ones are).
+    parallel,
+};
 
 /// The layers of consecutive segments as one graph (each segment reads the previous one's output).
 [[nodiscard]] inline graph join_segments(const std::vector<const graph*>& parts) {
@@ -83,8 +102,12 @@ public:
     /// at `stream` fps. Runners found in `reuse` are shared instead of compiled again.
     execution_plan(const stem::stem_trie& trie, const app_settings_map& settings, frame_rate stream,
                    int threads, const runner_factory& factory, const runner_cache& reuse,
-                   std::uint64_t version)
-        : input_(trie.input_shape()), stream_(stream), version_(version) {
+                   std::uint64_t version, suffix_mode suffixes = suffix_mode::serial)
+        : input_(trie.input_shape()),
+          stream_(stream),
+          version_(version),
+          suffixes_(suffixes),
+          workers_(threads == 0 ? omp_get_num_procs() : threads) {
         for (const auto& [name, app] : trie.apps()) {
             const auto it = settings.find(name);
             if (it == settings.end())
@@ -115,6 +138,7 @@ public:
         results_.resize(slots_.size());
         for (std::size_t i = 0; i < slots_.size(); ++i) results_[i].app = slots_[i].name;
         numbers_.assign(steps_.size(), 0);
+        selected_.reserve(steps_.size());
         node_rate_.clear();
         ending_.clear();
         app_rates_.clear();
@@ -135,6 +159,7 @@ public:
             r.scores = {};
             r.decision = -1;
         }
+        selected_.clear();
         std::size_t i = 0;
         while (i < steps_.size()) {
             step& s = steps_[i];
@@ -146,26 +171,27 @@ public:
                 continue;
             }
             numbers_[i] = child_frame_number(j, s.info.rate, parent_rate);
-            const tensor_view<const float> src =
-                s.info.parent == from_stream
-                    ? frame
-                    : tensor_view<const float>(steps_[s.info.parent].out, steps_[s.info.parent].out_dims);
-            s.runner->run(src, tensor_view<float>(s.out, s.out_dims));
-            if (s.info.is_stem) {
+            if (s.info.is_stem || suffixes_ == suffix_mode::serial) run_step(s, frame);
+            if (s.info.is_stem)
                 ++out.stem_runs;
-            } else {
-                ++out.suffix_runs;
-                app_result& r = results_[s.app];
-                r.processed = true;
-                r.scores = slots_[s.app].scores.values();
-                r.decision = slots_[s.app].decision.decide(r.scores);
-            }
+            else
+                selected_.push_back(i);
             ++i;
+        }
+        if (suffixes_ == suffix_mode::parallel) run_side_by_side(frame);
+        for (std::size_t k : selected_) {
+            const step& s = steps_[k];
+            ++out.suffix_runs;
+            app_result& r = results_[s.app];
+            r.processed = true;
+            r.scores = slots_[s.app].scores.values();
+            r.decision = slots_[s.app].decision.decide(r.scores);
         }
         out.apps = results_;
     }
 
     [[nodiscard]] std::uint64_t version() const noexcept { return version_; }
+    [[nodiscard]] suffix_mode suffixes() const noexcept { return suffixes_; }
     [[nodiscard]] shape input_shape() const noexcept { return input_; }
     [[nodiscard]] frame_rate stream_rate() const noexcept { return stream_; }
     [[nodiscard]] std::size_t app_count() const noexcept { return slots_.size(); }
@@ -220,6 +246,34 @@ private:
         return text;
     }
 
+    struct step;
+    void run_step(step& s, tensor_view<const float> frame) {
+        const tensor_view<const float> src =
+            s.info.parent == from_stream
+                ? frame
+                : tensor_view<const float>(steps_[s.info.parent].out, steps_[s.info.parent].out_dims);
+        s.runner->run(src, tensor_view<float>(s.out, s.out_dims));
+    }
+
+    /// The selected suffixes, `workers_` at a time, one thread each. oneDNN runs a primitive
+    /// called inside an OpenMP parallel region on the calling thread alone, which is what a
+    /// one-thread runner was compiled for. An error in any of them is rethrown after all ended.
+    void run_side_by_side(tensor_view<const float> frame) {
+        const auto count = static_cast<std::ptrdiff_t>(selected_.size());
+        if (count == 0) return;
+        std::exception_ptr failure;
+#pragma omp parallel for num_threads(std::min <std::ptrdiff_t>(workers_, count)) schedule(dynamic, 1)
+        for (std::ptrdiff_t k = 0; k < count; ++k) {
+            try {
+                run_step(steps_[selected_[static_cast<std::size_t>(k)]], frame);
+            } catch (...) {
+#pragma omp critical(stemshare_suffix_failure)
+                if (!failure) failure = std::current_exception();
+            }
+        }
+        if (failure) std::rethrow_exception(failure);
+    }
+
     struct step {
         step_info info;
         std::string key;
@@ -247,12 +301,13 @@ private:
             s.info.layer_begin = app->branch_point;
             s.info.layer_end = app->layer_count;
             s.info.label = app->name;
-            s.key =
-                "app:" + app->name + "#" + std::to_string(app->generation) + "|t" + std::to_string(threads);
+            const int suffix_threads = suffixes_ == suffix_mode::parallel ? 1 : threads;
+            s.key = "app:" + app->name + "#" + std::to_string(app->generation) + "|t" +
+                    std::to_string(suffix_threads);
             if (const auto found = reuse.find(s.key); found != reuse.end())
                 s.runner = found->second;
             else
-                s.runner = factory(*app->suffix, threads);
+                s.runner = factory(*app->suffix, suffix_threads);
             const shape out = app->suffix->output_shape();
             s.out_dims = dims{1, out.c, out.h, out.w};
             s.app = slot_of(app->name);
@@ -305,7 +360,11 @@ private:
             if (!steps_[i].info.is_stem) continue;
             std::size_t last_reader = i;
             for (std::size_t j = i + 1; j < steps_[i].end; ++j)
-                if (steps_[j].info.parent == i) last_reader = j;
+                if (steps_[j].info.parent == i)
+                    last_reader =
+                        std::max(last_reader, !steps_[j].info.is_stem && suffixes_ == suffix_mode::parallel
+                                                  ? steps_.size()  // suffixes run after every stem
+                                                  : j);
             steps_[i].buffer = live.add(static_cast<std::size_t>(steps_[i].out_dims.numel()) * sizeof(float),
                                         i, last_reader);
         }
@@ -331,6 +390,9 @@ private:
     std::vector<app_slot> slots_;
     std::vector<app_result> results_;
     std::vector<std::uint64_t> numbers_;
+    std::vector<std::size_t> selected_;  // suffix steps of the frame being run
+    suffix_mode suffixes_;
+    int workers_;
     tensor<float> arena_;
     std::size_t arena_bytes_ = 0;
     std::size_t unshared_bytes_ = 0;

@@ -12,8 +12,10 @@
 /// started with and no frame is lost or run twice. A change that fails (bad model, bad branch
 /// point, unknown app) throws and leaves the running plan and the trie as they were.
 ///
-/// Threads. One setting: the thread count every compiled step uses (0 = all cores). Steps run
-/// one after another on the stream thread, each using those threads inside its primitives.
+/// Threads. One setting: the thread count (0 = all cores). Steps run one after another on the
+/// stream thread, each using those threads inside its primitives; with
+/// `suffixes = suffix_mode::parallel` a frame's suffixes instead run side by side after its
+/// stems, one thread each (execution_plan.hpp).
 
 #include <atomic>
 #include <cstdint>
@@ -39,6 +41,8 @@ struct executor_options {
     int threads = 0;
     /// How steps are compiled (oneDNN unless told otherwise).
     runner_factory runners = onednn_runners();
+    /// Whether a frame's suffixes run one after another with all threads, or side by side.
+    suffix_mode suffixes = suffix_mode::serial;
 };
 
 /// Where an app sits in the plan.
@@ -56,13 +60,14 @@ public:
         : trie_(options.input),
           stream_(frame_rate::from_fps(options.stream_fps, "executor: stream")),
           threads_(options.threads),
-          factory_(std::move(options.runners)) {
+          factory_(std::move(options.runners)),
+          suffixes_(options.suffixes) {
         if (threads_ < 0)
             throw error("executor",
                         "thread count must be 0 (all cores) or positive, got " + std::to_string(threads_));
         if (!factory_) throw error("executor", "no runner factory given");
         publish(std::make_shared<execution_plan>(trie_, settings_, stream_, threads_, factory_,
-                                                 runner_cache{}, ++version_));
+                                                 runner_cache{}, ++version_, suffixes_));
     }
 
     executor(const executor&) = delete;
@@ -110,7 +115,7 @@ public:
                         "thread count must be 0 (all cores) or positive, got " + std::to_string(threads));
         std::lock_guard lock(change_mutex_);
         auto plan = std::make_shared<execution_plan>(trie_, settings_, stream_, threads, factory_,
-                                                     runner_cache{}, version_ + 1);
+                                                     runner_cache{}, version_ + 1, suffixes_);
         ++version_;
         threads_ = threads;
         cache_ = plan->runners();
@@ -118,7 +123,9 @@ public:
     }
 
     /// Processes the next stream frame ({1, c, h, w} plain). Call from one thread only. The
-    /// result is valid until the next call.
+    /// result is valid until the next call. A frame of the wrong shape is refused and uses no
+    /// frame number; an error while running (a runner that throws) still uses the frame's
+    /// number, as a dropped frame does, and reaches the caller.
     const frame_result& process(tensor_view<const float> frame) {
         {
             std::lock_guard lock(publish_mutex_);
@@ -131,17 +138,20 @@ public:
             throw error("executor::process", "frame must be plain {1, " + std::to_string(in.c) + ", " +
                                                  std::to_string(in.h) + ", " + std::to_string(in.w) +
                                                  "}, got " + to_string(d));
-        current_->run(frames_, frame, result_);
-        frames_.store(frames_.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
+        try {
+            current_->run(frames_, frame, result_);
+        } catch (...) {
+            next_frame();
+            throw;
+        }
+        next_frame();
         return result_;
     }
 
     /// Counts the next stream frame as dropped (it arrived while the box was busy): nothing runs
     /// for it, and later frames keep their stream numbers, so every app still takes the frames
     /// its rate selects from the stream. Call from the stream thread only.
-    void drop_frame() noexcept {
-        frames_.store(frames_.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
-    }
+    void drop_frame() noexcept { next_frame(); }
 
     /// Frames processed so far.
     [[nodiscard]] std::uint64_t frames() const noexcept { return frames_.load(std::memory_order_relaxed); }
@@ -166,6 +176,9 @@ public:
     }
 
 private:
+    void next_frame() noexcept {
+        frames_.store(frames_.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
+    }
     [[nodiscard]] frame_rate rate_for(const std::string& who, double fps) const {
         const frame_rate r = fps == 0.0 ? stream_ : frame_rate::from_fps(fps, who);
         if (r > stream_)
@@ -189,7 +202,7 @@ private:
         app_settings_map settings = settings_;
         edit(trie, settings);
         auto plan = std::make_shared<execution_plan>(trie, settings, stream_, threads_, factory_, cache_,
-                                                     version_ + 1);
+                                                     version_ + 1, suffixes_);
         ++version_;
         trie_ = std::move(trie);
         settings_ = std::move(settings);
@@ -211,6 +224,7 @@ private:
     frame_rate stream_;
     int threads_;
     runner_factory factory_;
+    suffix_mode suffixes_;
     std::uint64_t version_ = 0;
     std::shared_ptr<const execution_plan> newest_;
 
