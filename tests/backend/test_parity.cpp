@@ -206,6 +206,44 @@ TEST_CASE("parity: concats written in place: nested, a value in two concats, the
     CHECK(has_step(two, "concat 'outer'"));
 }
 
+TEST_CASE(
+    "parity: a stride-2 depthwise conv runs inside the 1x1 conv before it (MobileNetV2's 112x112 pair)") {
+    const auto has_step = [](const std::vector<std::string>& steps, const std::string& part) {
+        return std::any_of(steps.begin(), steps.end(),
+                           [&](const std::string& s) { return s.find(part) != std::string::npos; });
+    };
+    // oneDNN's fused kernel needs the 1x1 conv's bias: without one the pair stays two steps.
+    for (const bool expand_bias : {true, false})
+        for (const bool dw_bias : {true, false})
+            for (const bool activations : {true, false}) {
+                CAPTURE(expand_bias);
+                CAPTURE(dw_bias);
+                CAPTURE(activations);
+                graph g({16, 112, 112});
+                auto v = g.add("expand", conv2d_spec{.out_channels = 96, .kernel = 1, .bias = expand_bias});
+                if (activations) v = g.add("expand_relu6", activation_spec{activation_kind::relu6}, {v});
+                v = g.add("dw",
+                          conv2d_spec{.out_channels = 96,
+                                      .kernel = 3,
+                                      .stride = 2,
+                                      .padding = 1,
+                                      .groups = 96,
+                                      .bias = dw_bias},
+                          {v});
+                if (activations) v = g.add("dw_relu6", activation_spec{activation_kind::relu6}, {v});
+                g.add("project", conv2d_spec{.out_channels = 24, .kernel = 1}, {v});
+                for (std::int64_t batch : {1, 2})
+                    for (int threads : {1, 2}) check_parity(g, batch, threads);
+                g.bind_random(1);
+                const auto steps = onednn::compiled_graph(g).steps();
+                const bool fused =
+                    has_step(steps, "conv 'expand'" + std::string(activations ? " + relu6" : "") +
+                                        " + depthwise 'dw'");
+                CHECK(fused == expand_bias);
+                CHECK(steps.size() == (expand_bias ? 4U : 5U));  // input reorder, convs, output reorder
+            }
+}
+
 TEST_CASE("parity: a whole small chain (conv-bn-relu6-dw-pool-dense-softmax), at 1 and 2 threads") {
     using namespace stemshare::layers;
     constexpr auto net = input<3, 17, 17> |
