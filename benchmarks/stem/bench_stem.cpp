@@ -1,5 +1,5 @@
 // BM_SharedStem: N apps fine-tuned from one base (MobileNetV2-224, ResNet-50) run by the runtime
-// with 0%, ~80% (branch point nearest 80% of the layers) or all but the classifier frozen and
+// with 0%, ~80% (branch point nearest 80% of the FLOPs) or all but the classifier frozen and
 // shared, against BM_Independent: N whole models compiled and run one after another.
 //
 // Every app processes every frame. The prediction is 1 / (stem latency + N x suffix latency),
@@ -64,15 +64,20 @@ const graph& base_of(const model_case& m) {
     return it->second;
 }
 
-/// Branch point for a share level: 0 -> 0, 100 -> all but the classifier, else nearest share% of layers.
+/// Branch point for a share level: 0 -> 0, 100 -> all but the classifier, else the branch point
+/// whose prefix holds the nearest share% of the model's FLOPs (how PyTorch-by-hand's ~80% is cut).
 std::size_t branch_point_for(const graph& g, int share) {
     if (share == 0) return 0;
     if (share == 100) return g.size() - 1;
-    const double target = static_cast<double>(share) / 100.0 * static_cast<double>(g.size());
+    const double target = static_cast<double>(share) / 100.0 * static_cast<double>(g.flops());
+    const auto prefix_flops = [&](std::size_t k) {
+        double sum = 0;
+        for (std::size_t i = 0; i < k; ++i) sum += static_cast<double>(g.nodes()[i].flops());
+        return sum;
+    };
     std::size_t best = 0;
     for (std::size_t p : g.branch_points())
-        if (p < g.size() &&
-            std::abs(static_cast<double>(p) - target) < std::abs(static_cast<double>(best) - target))
+        if (p < g.size() && std::abs(prefix_flops(p) - target) < std::abs(prefix_flops(best) - target))
             best = p;
     return best;
 }
