@@ -15,13 +15,17 @@ RUNS=${RUNS:-30}
 ROUNDS=${ROUNDS:-3}
 THREADS=${THREADS:-2}
 MODELS=${MODELS:-"mobilenet_v1 mobilenet_v2 resnet50 inception_v3"}
+# ONNX Runtime's intra-op threads spin between operators by default (allow_spinning = 1); OpenMP's
+# default lets them sleep, and each wake-up costs tens of microseconds per primitive on this VM.
+# Both runtimes spin here unless the caller says otherwise (stemshare profile prints the policy).
+export OMP_WAIT_POLICY=${OMP_WAIT_POLICY:-active}
 CLI=$BUILD/tools/stemshare
 [ -x "$CLI" ] || { echo "build the stemshare tool first ($CLI missing)" >&2; exit 1; }
 mkdir -p "$SCRATCH/onnx" "$SCRATCH/results"
 [ -f "$SCRATCH/onnx/inception_v3.onnx" ] || /usr/bin/python3 "$HERE/export_onnx.py" "$SCRATCH/onnx"
 RES=$SCRATCH/results/peer.jsonl
 : > "$RES"
-echo "# $(date -Is) load before: $(cut -d' ' -f1-3 /proc/loadavg); $(nproc) cores; runs $RUNS x rounds $ROUNDS" | tee "$SCRATCH/results/meta.txt"
+echo "# $(date -Is) load before: $(cut -d' ' -f1-3 /proc/loadavg); $(nproc) cores; runs $RUNS x rounds $ROUNDS; OMP_WAIT_POLICY=$OMP_WAIT_POLICY" | tee "$SCRATCH/results/meta.txt"
 size() { [ "$1" = inception_v3 ] && echo 299 || echo 224; }
 for r in $(seq "$ROUNDS"); do
   for m in $MODELS; do

@@ -4,6 +4,7 @@
 #include <CLI/CLI.hpp>
 
 #include <cstdio>
+#include <cstdlib>
 #include <fstream>
 #include <iostream>
 #include <memory>
@@ -64,9 +65,13 @@ inline void run(const options& opt) {
     if (!opt.out_csv.empty()) write_file(opt.out_csv, table.to_csv());
     const double gflops =
         static_cast<double>(table.flops * table.batch) / (table.whole_model.median_us * 1e3);
-    std::printf("%s  %s  %d thread(s)  batch %lld  isa %s\n", table.model.c_str(),
+    // Idle OpenMP threads sleep between primitives unless told to spin, and on a 2-core VM every
+    // wake-up shows in the latencies (docs/architecture.md), so the table says which it was.
+    const char* wait_policy = std::getenv("OMP_WAIT_POLICY");
+    std::printf("%s  %s  %d thread(s)  batch %lld  isa %s  OMP_WAIT_POLICY=%s\n", table.model.c_str(),
                 std::string(to_string(table.precision)).c_str(), table.threads,
-                static_cast<long long>(table.batch), table.isa.c_str());
+                static_cast<long long>(table.batch), table.isa.c_str(),
+                wait_policy == nullptr ? "(unset)" : wait_policy);
     std::printf("whole model: median %.3f ms, p90 %.3f ms, %.1f GFLOP/s (%zu runs)\n",
                 table.whole_model.median_us / 1e3, table.whole_model.p90_us / 1e3, gflops, table.runs);
     std::printf("sum of layer medians: %.3f ms over %zu layers, %zu branch segments\n",
