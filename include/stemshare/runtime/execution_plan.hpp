@@ -261,8 +261,9 @@ private:
     void run_side_by_side(tensor_view<const float> frame) {
         const auto count = static_cast<std::ptrdiff_t>(selected_.size());
         if (count == 0) return;
+        const int team = static_cast<int>(std::min<std::ptrdiff_t>(workers_, count));
         std::exception_ptr failure;
-#pragma omp parallel for num_threads(std::min <std::ptrdiff_t>(workers_, count)) schedule(dynamic, 1)
+#pragma omp parallel for num_threads(team) schedule(dynamic, 1)
         for (std::ptrdiff_t k = 0; k < count; ++k) {
             try {
                 run_step(steps_[selected_[static_cast<std::size_t>(k)]], frame);
