@@ -23,6 +23,7 @@
 
 #include "../stem/stem_test_models.hpp"
 #include "support/allocation_counter.hpp"
+#include "support/error_of.hpp"
 
 namespace {
 
@@ -78,15 +79,7 @@ bool bit_equal(std::span<const float> x, std::span<const float> y) {
     return x.size() == y.size() && std::memcmp(x.data(), y.data(), x.size_bytes()) == 0;
 }
 
-template <class F>
-std::string error_of(F&& f) {
-    try {
-        f();
-    } catch (const stemshare::error& e) {
-        return e.what();
-    }
-    return "(no error)";
-}
+using test::error_of;
 
 /// The documented frame-selection rule, restated from frame_rate.hpp: of a parent's frames
 /// j = 0, 1, ..., a step at rate r under a parent at rate p takes j when

@@ -16,6 +16,7 @@
 #include <stemshare/stem/stem_trie.hpp>
 #include <stemshare/stem/structural_prefix.hpp>
 
+#include "../support/error_of.hpp"
 #include "stem_test_models.hpp"
 
 namespace {
@@ -45,15 +46,7 @@ trie_state state_of(const stem_trie& t) {
     return s;
 }
 
-template <class F>
-std::string error_of(F&& f) {
-    try {
-        f();
-    } catch (const stemshare::error& e) {
-        return e.what();
-    }
-    return "(no error)";
-}
+using test::error_of;
 
 }  // namespace
 
