@@ -328,6 +328,60 @@ TEST_CASE("npy: numpy's float32 arrays load with their shape; other files are re
           std::string::npos);
 }
 
+TEST_CASE("npy: a header with a huge, zero, unparsable or short shape is refused naming the file") {
+    io_test::scratch_dir dir;
+    // A version 1.0 .npy: magic, version, little-endian header length, the header dict, then data.
+    auto npy = [](const std::string& shape, const std::string& data) {
+        std::string header = "{'descr': '<f4', 'fortran_order': False, 'shape': " + shape + ", }";
+        header.resize(((header.size() + 11) / 64 + 1) * 64 - 10, ' ');
+        header.back() = '\n';
+        const auto len = static_cast<std::uint16_t>(header.size());
+        return std::string("\x93NUMPY\x01\x00", 8) + static_cast<char>(len & 0xFFU) +
+               static_cast<char>(len >> 8U) + header + data;
+    };
+    const float one = 1.0F, two = 2.0F;
+    const std::string data(reinterpret_cast<const char*>(&one), 4);
+    const std::string data2 = data + std::string(reinterpret_cast<const char*>(&two), 4);
+
+    // The well-formed file loads (the crafted header is valid).
+    io_test::write_bytes(dir / "ok.npy", npy("(2,)", data2));
+    const tensor<float> ok = io::load_npy(dir / "ok.npy");
+    CHECK(ok.extents() == dims{2});
+    CHECK(ok[1] == 2.0F);
+
+    const auto error_for = [&](const std::string& name, const std::string& shape, const std::string& bytes) {
+        io_test::write_bytes(dir / name, npy(shape, bytes));
+        return error_of([&] { (void)io::load_npy(dir / name); });
+    };
+    const std::string huge = error_for("huge.npy", "(1000000000000,)", data);
+    INFO(huge);
+    CHECK(huge.find("huge.npy") != std::string::npos);
+    CHECK(huge.find("(1000000000000,)") != std::string::npos);
+    const std::string product = error_for("product.npy", "(4294967296, 4294967296, 16)", data);
+    CHECK(product.find("product.npy") != std::string::npos);
+    const std::string digits = error_for("digits.npy", "(123456789012345678901234567890,)", data);
+    INFO(digits);
+    CHECK(digits.find("digits.npy") != std::string::npos);
+    CHECK(digits.find("'shape'") != std::string::npos);
+    CHECK(digits.find("too large") != std::string::npos);
+    const std::string zero = error_for("zero.npy", "(0,)", "");
+    INFO(zero);
+    CHECK(zero.find("zero.npy") != std::string::npos);
+    CHECK(zero.find("zero extent") != std::string::npos);
+    const std::string negative = error_for("negative.npy", "(-1,)", data);
+    CHECK(negative.find("negative.npy") != std::string::npos);
+    CHECK(negative.find("'shape'") != std::string::npos);
+    const std::string junk = error_for("junk.npy", "(2, x)", data2);
+    CHECK(junk.find("junk.npy") != std::string::npos);
+    CHECK(junk.find("'x'") != std::string::npos);
+    const std::string short_data = error_for("short.npy", "(3,)", data2);
+    INFO(short_data);
+    CHECK(short_data.find("short.npy") != std::string::npos);
+    const std::string long_data = error_for("long.npy", "(1,)", data2);
+    CHECK(long_data.find("long.npy") != std::string::npos);
+    CHECK(long_data.find("data has 8 bytes") != std::string::npos);
+}
+
 // ---- binding chains to PyTorch weights: the safetensors parity path ------------------------------
 
 TEST_CASE("bind_weights: net28 chain bound by order from safetensors matches PyTorch") {

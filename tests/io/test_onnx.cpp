@@ -470,6 +470,80 @@ TEST_CASE("onnx: a non-finite weight is refused, naming the layer") {
     CHECK(e.find("non-finite value at index 4") != std::string::npos);
 }
 
+TEST_CASE("onnx: an initializer claiming huge dims is refused before anything is allocated") {
+    {
+        model_builder b({1, 1, 4, 4});
+        b.initializer("w", {1LL << 40, 1LL << 40}, std::vector<float>(9, 1.0F));
+        b.node("Conv", "huge_conv", {"x", "w"}, "y");
+        b.output("y");
+        const std::string e = b.import_error();
+        INFO(e);
+        CHECK(e.find("tensor 'w'") != std::string::npos);
+        CHECK(e.find("too large") != std::string::npos);
+    }
+    {
+        // Each extent is allowed, the bytes present are not: the size check comes before the resize.
+        model_builder b({1, 1, 4, 4});
+        b.initializer("w", {1LL << 40}, std::vector<float>(9, 1.0F));
+        b.node("Conv", "big_conv", {"x", "w"}, "y");
+        b.output("y");
+        const std::string e = b.import_error();
+        INFO(e);
+        CHECK(e.find("tensor 'w'") != std::string::npos);
+        CHECK(e.find("holds 36 bytes") != std::string::npos);
+    }
+    {
+        model_builder b({1, 1, 4, 4});
+        b.initializer("w", {1LL << 40}, std::vector<float>(9, 1.0F), false);  // float_data
+        b.node("Conv", "big_conv", {"x", "w"}, "y");
+        b.output("y");
+        const std::string e = b.import_error();
+        INFO(e);
+        CHECK(e.find("tensor 'w'") != std::string::npos);
+        CHECK(e.find("holds 9 values") != std::string::npos);
+    }
+}
+
+TEST_CASE("onnx: bad external_data offset or length text names the tensor and the key") {
+    scratch_dir dir;
+    const float half = 0.5F;
+    io_test::write_bytes(dir / "weights.bin", std::string(reinterpret_cast<const char*>(&half), 4));
+    const auto error_for = [&](const std::string& key, const std::string& value) {
+        model_builder b({1, 1, 4, 4});
+        b.initializer("w", {1, 1, 3, 3}, std::vector<float>(9, 1.0F));
+        onnx::TensorProto* bias = b.initializer("bias", {1}, {}, true);
+        bias->clear_raw_data();
+        bias->set_data_location(onnx::TensorProto_DataLocation_EXTERNAL);
+        for (const auto& [k, v] : std::vector<std::pair<std::string, std::string>>{
+                 {"location", "weights.bin"}, {"offset", "0"}, {"length", "4"}, {key, value}}) {
+            auto* e = bias->add_external_data();
+            e->set_key(k);
+            e->set_value(v);
+        }
+        b.node("Conv", "box", {"x", "w", "bias"}, "y");
+        b.output("y");
+        b.save(dir / "model.onnx");
+        return error_of([&] { (void)io::load_onnx(dir / "model.onnx"); });
+    };
+    CHECK(error_for("offset", "0").empty());  // the last value of a key wins; this model loads
+    for (const auto& [key, value] :
+         std::vector<std::pair<std::string, std::string>>{{"offset", "four"},
+                                                          {"offset", "-4"},
+                                                          {"offset", ""},
+                                                          {"length", "4 bytes"},
+                                                          {"length", "99999999999999999999999"}}) {
+        const std::string e = error_for(key, value);
+        INFO(key << " = '" << value << "': " << e);
+        CHECK(e.find("tensor 'bias'") != std::string::npos);
+        CHECK(e.find("'" + key + "'") != std::string::npos);
+        CHECK(e.find("'" + value + "'") != std::string::npos);
+    }
+    const std::string past = error_for("offset", "18446744073709551615");
+    INFO(past);
+    CHECK(past.find("tensor 'bias'") != std::string::npos);
+    CHECK(past.find("runs past the end") != std::string::npos);
+}
+
 TEST_CASE("onnx: a file that is not an ONNX model, or a truncated one, is refused") {
     scratch_dir dir;
     io_test::write_bytes(dir / "junk.onnx", std::string("\xff\xff\xff\xff this is not protobuf", 27));

@@ -4,11 +4,14 @@
 /// float64 in C order as a `tensor<float>`. Enough for test inputs and reference outputs written
 /// by `numpy.save`, without pulling in xtensor.
 
+#include <charconv>
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
 #include <filesystem>
+#include <span>
 #include <string>
+#include <system_error>
 #include <vector>
 
 #include <stemshare/core/dims.hpp>
@@ -36,6 +39,45 @@ inline std::string npy_field(const std::string& header, const std::string& key, 
         while (e < header.size() && header[e] != ',' && header[e] != '}') ++e;
     if (e == 0 || e > header.size()) throw error(where, "header field '" + key + "' is malformed");
     return header.substr(p, e - p);
+}
+/// The extents of a .npy header's 'shape' tuple text. Each extent must be a positive decimal
+/// integer, and their product may not exceed `max_count` (the elements the data bytes can hold),
+/// so a header claiming a huge shape is refused before anything is allocated.
+inline std::vector<std::int64_t> npy_shape(const std::string& text, std::size_t max_count,
+                                           const std::string& where) {
+    if (text.size() < 2 || text.front() != '(' || text.back() != ')')
+        throw error(where, "header field 'shape' is not a tuple: " + text);
+    std::vector<std::int64_t> shape;
+    std::size_t count = 1;
+    std::size_t i = 1;
+    const std::size_t end = text.size() - 1;
+    while (i < end) {
+        while (i < end && text[i] == ' ') ++i;
+        std::size_t j = i;
+        while (j < end && text[j] != ',') ++j;
+        std::size_t k = j;
+        while (k > i && text[k - 1] == ' ') --k;
+        if (k == i) {
+            // Only the end of the tuple may be empty: "( )" (a scalar) or after the comma of "(3,)".
+            if (j < end) throw error(where, "header field 'shape' " + text + " has an empty extent");
+            break;
+        }
+        const std::string item = text.substr(i, k - i);
+        std::uint64_t extent = 0;
+        const auto [ptr, ec] = std::from_chars(item.data(), item.data() + item.size(), extent);
+        if (ec == std::errc::result_out_of_range)
+            throw error(where, "header field 'shape' extent " + item + " is too large");
+        if (ec != std::errc{} || ptr != item.data() + item.size())
+            throw error(where, "header field 'shape' extent '" + item + "' is not a non-negative integer");
+        if (extent == 0) throw error(where, "shape " + text + " has a zero extent");
+        if (extent > max_count / count)
+            throw error(where, "shape " + text + " needs more elements than the " +
+                                   std::to_string(max_count) + " the data bytes after the header hold");
+        count *= static_cast<std::size_t>(extent);
+        shape.push_back(static_cast<std::int64_t>(extent));
+        i = j + 1;
+    }
+    return shape;
 }
 }  // namespace detail
 
@@ -73,24 +115,17 @@ inline std::string npy_field(const std::string& header, const std::string& key, 
         throw error(where, "Fortran-order arrays are not supported");
 
     const std::string shape_text = detail::npy_field(header, "shape", where);
-    std::vector<std::int64_t> shape;
-    for (std::size_t i = 1; i < shape_text.size();) {
-        if (shape_text[i] >= '0' && shape_text[i] <= '9') {
-            std::size_t used = 0;
-            shape.push_back(std::stoll(shape_text.substr(i), &used));
-            i += used;
-        } else {
-            ++i;
-        }
-    }
+    const std::size_t data_offset = offset + header_len;
+    const std::size_t present = bytes.size() - data_offset;
+    const std::vector<std::int64_t> shape = detail::npy_shape(shape_text, present / elem, where);
     if (shape.size() > dims::max_rank)
         throw error(where, "rank " + std::to_string(shape.size()) + " is too high");
+    std::size_t count = 1;
+    for (auto e : shape) count *= static_cast<std::size_t>(e);  // bounded by npy_shape
+    if (present != count * elem)
+        throw error(where, "data has " + std::to_string(present) + " bytes, shape " + shape_text + " needs " +
+                               std::to_string(count * elem));
     tensor<float> t{dims(std::span<const std::int64_t>(shape))};
-    const std::size_t data_offset = offset + header_len;
-    const auto count = static_cast<std::size_t>(t.numel());
-    if (bytes.size() - data_offset != count * elem)
-        throw error(where, "data has " + std::to_string(bytes.size() - data_offset) + " bytes, shape " +
-                               to_string(t.extents()) + " needs " + std::to_string(count * elem));
     if (elem == 4) {
         std::memcpy(t.data(), bytes.data() + data_offset, count * 4);
     } else {

@@ -25,6 +25,7 @@
 #endif
 
 #include <algorithm>
+#include <charconv>
 #include <cmath>
 #include <cstddef>
 #include <cstdint>
@@ -36,6 +37,7 @@
 #include <optional>
 #include <set>
 #include <string>
+#include <system_error>
 #include <utility>
 #include <vector>
 
@@ -82,16 +84,37 @@ inline std::string data_type_name(int t) {
                : "type " + std::to_string(t);
 }
 
+/// An external_data value (`offset`, `length`): a plain decimal integer that fits in 64 bits.
+inline std::uint64_t external_number(const std::string& text, const std::string& context,
+                                     const std::string& key) {
+    std::uint64_t v = 0;
+    const auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
+    if (ec == std::errc::result_out_of_range)
+        throw error(context, "external data '" + key + "' value '" + text + "' is too large");
+    if (text.empty() || ec != std::errc{} || ptr != text.data() + text.size())
+        throw error(context,
+                    "external data '" + key + "' value '" + text + "' is not a non-negative integer");
+    return v;
+}
+
 /// Decodes a TensorProto (raw_data, typed fields or external data relative to `base_dir`).
 inline constant decode_tensor(const onnx::TensorProto& t, const std::filesystem::path& base_dir,
                               const std::string& where) {
     const std::string context = where + ": tensor '" + t.name() + "'";
     constant c;
+    // The element count, capped like safetensors' shapes (each extent at most 2^40, the product at
+    // most 2^50) so it cannot overflow; the data actually present is compared with it before the
+    // values are allocated.
+    std::uint64_t numel = 1;
     for (auto d : t.dims()) {
         if (d < 0) throw error(context, "has a negative extent");
         c.shape.push_back(d);
+        const auto extent = static_cast<std::uint64_t>(d);
+        if (extent > (1ULL << 40U) || (extent != 0 && numel > (1ULL << 50U) / extent))
+            throw error(context, "dims " + shape_text(c.shape) + " are too large");
+        numel *= extent;
     }
-    const auto count = static_cast<std::size_t>(c.numel());
+    const auto count = static_cast<std::size_t>(numel);
     const int type = t.data_type();
     std::size_t elem = 0;
     switch (type) {
@@ -117,7 +140,6 @@ inline constant decode_tensor(const onnx::TensorProto& t, const std::filesystem:
     }
     c.integer = type != onnx::TensorProto_DataType_FLOAT && type != onnx::TensorProto_DataType_DOUBLE &&
                 type != onnx::TensorProto_DataType_FLOAT16 && type != onnx::TensorProto_DataType_BFLOAT16;
-    c.values.resize(count);
 
     std::optional<mapped_file> external;
     std::string_view raw;
@@ -129,9 +151,9 @@ inline constant decode_tensor(const onnx::TensorProto& t, const std::filesystem:
             if (kv.key() == "location")
                 location = kv.value();
             else if (kv.key() == "offset")
-                offset = std::stoull(kv.value());
+                offset = external_number(kv.value(), context, "offset");
             else if (kv.key() == "length")
-                length = std::stoull(kv.value());
+                length = external_number(kv.value(), context, "length");
         }
         if (location.empty()) throw error(context, "external data without a 'location'");
         const std::filesystem::path rel(location);
@@ -145,9 +167,9 @@ inline constant decode_tensor(const onnx::TensorProto& t, const std::filesystem:
         const auto bytes = external->bytes();
         const std::uint64_t len = length.value_or(bytes.size() >= offset ? bytes.size() - offset : 0);
         if (offset > bytes.size() || len > bytes.size() - offset)
-            throw error(context, "external data [" + std::to_string(offset) + ", " +
-                                     std::to_string(offset + len) + ") runs past the end of '" +
-                                     file.string() + "' (" + std::to_string(bytes.size()) + " bytes)");
+            throw error(context, "external data at offset " + std::to_string(offset) + " with length " +
+                                     std::to_string(len) + " runs past the end of '" + file.string() + "' (" +
+                                     std::to_string(bytes.size()) + " bytes)");
         raw = std::string_view(reinterpret_cast<const char*>(bytes.data() + offset), len);
     } else if (t.has_raw_data()) {
         raw = t.raw_data();
@@ -158,6 +180,7 @@ inline constant decode_tensor(const onnx::TensorProto& t, const std::filesystem:
             throw error(context, "holds " + std::to_string(raw.size()) + " bytes but dims " +
                                      shape_text(c.shape) + " of " + data_type_name(type) + " need " +
                                      std::to_string(count * elem));
+        c.values.resize(count);
         const char* p = raw.data();
         for (std::size_t i = 0; i < count; ++i, p += elem) {
             switch (type) {
@@ -204,37 +227,44 @@ inline constant decode_tensor(const onnx::TensorProto& t, const std::filesystem:
     switch (type) {
         case onnx::TensorProto_DataType_FLOAT:
             have = static_cast<std::size_t>(t.float_data_size());
-            if (have == count)
-                for (std::size_t i = 0; i < count; ++i) c.values[i] = t.float_data(static_cast<int>(i));
             break;
         case onnx::TensorProto_DataType_DOUBLE:
             have = static_cast<std::size_t>(t.double_data_size());
-            if (have == count)
-                for (std::size_t i = 0; i < count; ++i) c.values[i] = t.double_data(static_cast<int>(i));
             break;
         case onnx::TensorProto_DataType_INT64:
             have = static_cast<std::size_t>(t.int64_data_size());
-            if (have == count)
-                for (std::size_t i = 0; i < count; ++i)
-                    c.values[i] = static_cast<double>(t.int64_data(static_cast<int>(i)));
             break;
         default:
             have = static_cast<std::size_t>(t.int32_data_size());
-            if (have == count)
-                for (std::size_t i = 0; i < count; ++i) {
-                    const std::int32_t v = t.int32_data(static_cast<int>(i));
-                    if (type == onnx::TensorProto_DataType_FLOAT16)
-                        c.values[i] = f16_to_f32(static_cast<std::uint16_t>(v));
-                    else if (type == onnx::TensorProto_DataType_BFLOAT16)
-                        c.values[i] = bf16_to_f32(static_cast<std::uint16_t>(v));
-                    else
-                        c.values[i] = v;
-                }
             break;
     }
     if (have != count)
         throw error(context, "holds " + std::to_string(have) + " values but dims " + shape_text(c.shape) +
                                  " need " + std::to_string(count));
+    c.values.resize(count);
+    switch (type) {
+        case onnx::TensorProto_DataType_FLOAT:
+            for (std::size_t i = 0; i < count; ++i) c.values[i] = t.float_data(static_cast<int>(i));
+            break;
+        case onnx::TensorProto_DataType_DOUBLE:
+            for (std::size_t i = 0; i < count; ++i) c.values[i] = t.double_data(static_cast<int>(i));
+            break;
+        case onnx::TensorProto_DataType_INT64:
+            for (std::size_t i = 0; i < count; ++i)
+                c.values[i] = static_cast<double>(t.int64_data(static_cast<int>(i)));
+            break;
+        default:
+            for (std::size_t i = 0; i < count; ++i) {
+                const std::int32_t v = t.int32_data(static_cast<int>(i));
+                if (type == onnx::TensorProto_DataType_FLOAT16)
+                    c.values[i] = f16_to_f32(static_cast<std::uint16_t>(v));
+                else if (type == onnx::TensorProto_DataType_BFLOAT16)
+                    c.values[i] = bf16_to_f32(static_cast<std::uint16_t>(v));
+                else
+                    c.values[i] = v;
+            }
+            break;
+    }
     return c;
 }
 
