@@ -1,9 +1,15 @@
 // The real-time runner: frame choice as the runtime's rule says, drops never queued, bad input.
 #include <doctest/doctest.h>
 
+#include <unistd.h>
+
+#include <filesystem>
+#include <string>
 #include <vector>
 
+#include <stemshare/experiment/predictions.hpp>
 #include <stemshare/experiment/realtime.hpp>
+#include <stemshare/io/mpackage.hpp>
 #include <stemshare/tensor/fill.hpp>
 #include <stemshare/zoo/fashion_mobilenet.hpp>
 
@@ -66,4 +72,41 @@ TEST_CASE("run_realtime: refuses bad input") {
     CHECK_THROWS_WITH_AS((void)experiment::run_realtime(frames, 10.0, apps, 4, {.box_share = 0.0}),
                          doctest::Contains("box_share"), stemshare::error);
     CHECK_THROWS_AS((void)experiment::run_realtime(frames, 10.0, {}, 4), stemshare::error);
+}
+
+TEST_CASE(
+    "run_realtime: a zero stream rate or an app rate outside (0, stream fps] is refused naming the app") {
+    const tensor<float> frames = noise_frames(4);
+    const std::vector<experiment::realtime_app> apps{{"a", model(1), 0, 5.0}};
+    CHECK_THROWS_WITH_AS((void)experiment::run_realtime(frames, 0.0, apps, 4),
+                         doctest::Contains("stream frame rate 0.000000 must be positive"), stemshare::error);
+    const std::vector<experiment::realtime_app> fast{{"a", model(1), 0, 5.0}, {"b", model(1), 0, 20.0}};
+    CHECK_THROWS_WITH_AS(
+        (void)experiment::run_realtime(frames, 10.0, fast, 4),
+        doctest::Contains("app 'b': frame rate 20.000000 must be in (0, stream fps 10.000000]"),
+        stemshare::error);
+    const std::vector<experiment::realtime_app> slow{{"tiny", model(1), 0, 0.0001}};
+    CHECK_THROWS_WITH_AS((void)experiment::run_realtime(frames, 10.0, slow, 4),
+                         doctest::Contains("app 'tiny': frame rate 0.000100 rounds to 0 thousandths"),
+                         stemshare::error);
+}
+
+TEST_CASE("predict_stream: frames of the wrong rank or item shape are refused naming both shapes") {
+    const std::filesystem::path dir =
+        std::filesystem::temp_directory_path() / ("stemshare-predict-shape-" + std::to_string(::getpid()));
+    std::filesystem::remove_all(dir);
+    const graph base = model(1);
+    const std::vector<io::mpackage_candidate_model> cands{{9, 0.9, 0.1, &base}};
+    (void)io::write_mpackage(dir, "a", "fmn", "fashion_mobilenet", base, cands);
+    const std::vector<io::mpackage> packages{io::mpackage::read(dir)};
+    const auto architecture = [] { return zoo::fashion_mobilenet.to_graph(); };
+    CHECK_THROWS_WITH_AS(
+        (void)experiment::predict_stream(packages, architecture, tensor<float>(dims{2, 3, 28, 28})),
+        doctest::Contains(
+            "frames are {2, 3, 28, 28} but the base model takes {N, c, h, w} with c x h x w = [1x28x28]"),
+        stemshare::error);
+    CHECK_THROWS_WITH_AS(
+        (void)experiment::predict_stream(packages, architecture, tensor<float>(dims{2, 784})),
+        doctest::Contains("frames are {2, 784}"), stemshare::error);
+    std::filesystem::remove_all(dir);
 }

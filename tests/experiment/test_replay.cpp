@@ -80,3 +80,15 @@ TEST_CASE("replay: an app under a faster shared stem takes the frames the runtim
     for (std::size_t j = 0; j < 30; ++j) CHECK(r.processed[0][j] == (j % 3 == 0));
     CHECK(r.measured_load == doctest::Approx(r.planned_cost));
 }
+
+TEST_CASE("replay: a rate that rounds to 0 thousandths of a frame per second is refused, not divided by") {
+    const std::vector<double> layers{0.001};
+    const std::vector<replay_app> slow{{0, 5.0}, {0, 0.0004}};
+    CHECK_THROWS_WITH_AS((void)experiment::replay(slow, layers, 15.0, 10),
+                         doctest::Contains("app 1: frame rate 0.000400 rounds to 0 thousandths"),
+                         stemshare::error);
+    const std::vector<replay_app> apps{{0, 0.0001}};
+    CHECK_THROWS_WITH_AS((void)experiment::replay(apps, layers, 0.0002, 10),
+                         doctest::Contains("stream frame rate 0.000200 rounds to 0 thousandths"),
+                         stemshare::error);
+}

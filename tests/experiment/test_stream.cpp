@@ -154,3 +154,12 @@ TEST_CASE("stream: bad options are refused") {
     CHECK_THROWS_WITH_AS(frame_stream(set.images, set.labels, background, missing, {}),
                          doctest::Contains("no image of the requested classes"), stemshare::error);
 }
+
+TEST_CASE("stream: an empty list of event classes is refused, not divided by") {
+    const image_set set;
+    const std::vector<std::int32_t> none;
+    CHECK_THROWS_WITH_AS(frame_stream(set.images, set.labels, background, none, {}),
+                         doctest::Contains("event_classes is empty"), stemshare::error);
+    CHECK_THROWS_WITH_AS(frame_stream(set.images, set.labels, none, targets, {}),
+                         doctest::Contains("background_classes is empty"), stemshare::error);
+}

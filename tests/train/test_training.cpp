@@ -173,3 +173,15 @@ TEST_CASE("train: binary detector rates count per class") {
     CHECK(r.false_positive_rate == doctest::Approx(1.0 / 3.0));
     CHECK(train::accuracy(predicted, labels) == doctest::Approx(4.0 / 6.0));
 }
+
+TEST_CASE("run_batched: inputs of the wrong rank or item shape are refused naming both shapes") {
+    const graph g = tiny_net();
+    CHECK_THROWS_WITH_AS(
+        (void)train::run_batched(g, tensor<float>(dims{3, 1, 5, 6})),
+        doctest::Contains(
+            "inputs are {3, 1, 5, 6} but the graph takes {N, c, h, w} with c x h x w = [1x6x6]"),
+        stemshare::error);
+    CHECK_THROWS_WITH_AS((void)train::run_batched(g, tensor<float>(dims{3, 36})),
+                         doctest::Contains("inputs are {3, 36}"), stemshare::error);
+    CHECK(train::run_batched(g, tensor<float>(dims{3, 1, 6, 6})).extents() == dims{3, 2, 1, 1});
+}

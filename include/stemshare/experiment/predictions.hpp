@@ -17,7 +17,9 @@
 #include <vector>
 
 #include <stemshare/backend/onednn/compiled_graph.hpp>
+#include <stemshare/core/dims.hpp>
 #include <stemshare/core/error.hpp>
+#include <stemshare/core/shape.hpp>
 #include <stemshare/graph/graph.hpp>
 #include <stemshare/io/mpackage.hpp>
 #include <stemshare/tensor/tensor.hpp>
@@ -63,7 +65,14 @@ template <class Architecture>
                                  "' has " + packages.front().manifest().base_digest +
                                  "); stems cannot be shared");
     const graph base = packages.front().base_model(architecture());
-    const std::int64_t count = frames.extents()[0];
+    const dims& d = frames.extents();
+    const shape expected = base.input_shape();
+    if (d.rank() != 4 || d[1] != expected.c || d[2] != expected.h || d[3] != expected.w) {
+        std::string detail = "frames are " + to_string(d);
+        detail += " but the base model takes {N, c, h, w} with c x h x w = " + to_string(expected);
+        throw error(who, detail);
+    }
+    const std::int64_t count = d[0];
     batch = std::max<std::int64_t>(1, std::min(batch, count));
 
     struct suffix {

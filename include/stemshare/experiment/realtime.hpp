@@ -71,6 +71,14 @@ struct realtime_result {
         throw error(who, "need {N, c, h, w} frames and 0 < frame_count <= N");
     if (!(options.box_share > 0.0)) throw error(who, "box_share must be positive");
     if (apps.empty()) throw error(who, "no app to run");
+    std::vector<replay_app> plan;
+    std::vector<std::string> names;
+    for (const auto& a : apps) {
+        plan.push_back({a.num_frozen, a.fps});
+        names.push_back(a.name);
+    }
+    // Before any executor: checks stream_fps and every app's rate (each step divides by its parent's).
+    detail::step_chain chain(plan, stream_fps, who, names);
 
     const runtime::executor_options settings{
         .input = {d[1], d[2], d[3]}, .stream_fps = stream_fps, .threads = options.threads};
@@ -85,14 +93,7 @@ struct realtime_result {
         for (int i = 0; i < 3; ++i) (void)warm.process(first);
     }
     runtime::executor box(settings);
-    std::vector<replay_app> plan;
-    for (const auto& a : apps) {
-        box.add_app(a.name, a.model, {.branch_point = a.num_frozen, .fps = a.fps});
-        plan.push_back({a.num_frozen, a.fps});
-    }
-    std::vector<std::uint64_t> app_mfps;
-    for (const auto& a : apps) app_mfps.push_back(static_cast<std::uint64_t>(std::llround(a.fps * 1000.0)));
-    detail::step_chain chain(plan, app_mfps, static_cast<std::uint64_t>(std::llround(stream_fps * 1000.0)));
+    for (const auto& a : apps) box.add_app(a.name, a.model, {.branch_point = a.num_frozen, .fps = a.fps});
 
     realtime_result r;
     r.decisions.assign(apps.size(), std::vector<frame_decision>(static_cast<std::size_t>(frame_count),

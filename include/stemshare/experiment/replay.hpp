@@ -106,9 +106,26 @@ namespace detail {
 /// at the distinct branch points, then one suffix per app.
 class step_chain {
 public:
-    step_chain(std::span<const replay_app> apps, const std::vector<std::uint64_t>& app_mfps,
-               std::uint64_t stream_mfps)
-        : stream_mfps_(stream_mfps) {
+    /// Checks every rate on the way: the stream's and each app's must be positive in whole
+    /// thousandths of a frame per second (every step divides by its parent's), and no app may run
+    /// faster than the stream. Errors say `who` and the app (by `names[a]` when given, else index).
+    step_chain(std::span<const replay_app> apps, double stream_fps, const std::string& who,
+               std::span<const std::string> names = {})
+        : stream_mfps_(checked_mfps(stream_fps, who, "stream frame rate")) {
+        std::vector<std::uint64_t> app_mfps;
+        for (std::size_t a = 0; a < apps.size(); ++a) {
+            const std::string app = a < names.size() ? "app '" + names[a] + "'" : "app " + std::to_string(a);
+            const double fps = apps[a].fps;
+            if (!(fps > 0.0) || !std::isfinite(fps) || fps > stream_fps + 1e-9)
+                throw error(who + ": " + app, "frame rate " + std::to_string(fps) +
+                                                  " must be in (0, stream fps " + std::to_string(stream_fps) +
+                                                  "]");
+            const std::uint64_t mfps = checked_mfps(fps, who + ": " + app, "frame rate");
+            if (mfps > stream_mfps_)
+                throw error(who + ": " + app, "frame rate " + std::to_string(fps) +
+                                                  " is above the stream's " + std::to_string(stream_fps));
+            app_mfps.push_back(mfps);
+        }
         std::vector<std::size_t> levels;
         for (const auto& a : apps)
             if (a.num_frozen > 0) levels.push_back(a.num_frozen);
@@ -149,6 +166,17 @@ public:
     }
 
 private:
+    /// `fps` in thousandths of a frame per second; throws unless that is at least 1.
+    static std::uint64_t checked_mfps(double fps, const std::string& who, const std::string& what) {
+        if (!(fps > 0.0) || !std::isfinite(fps))
+            throw error(who, what + " " + std::to_string(fps) + " must be positive and finite");
+        const auto mfps = static_cast<std::uint64_t>(std::llround(fps * 1000.0));
+        if (mfps == 0)
+            throw error(who, what + " " + std::to_string(fps) +
+                                 " rounds to 0 thousandths of a frame per second (need at least 0.0005 fps)");
+        return mfps;
+    }
+
     struct step {
         std::ptrdiff_t parent = -1;  // -1: the stream
         std::uint64_t mfps = 0;
@@ -168,21 +196,14 @@ private:
                                           std::int64_t frames) {
     const std::string who = "experiment::replay";
     if (!(stream_fps > 0.0) || frames <= 0) throw error(who, "stream_fps and frames must be positive");
-    const auto stream_mfps = static_cast<std::uint64_t>(std::llround(stream_fps * 1000.0));
-    std::vector<std::uint64_t> app_mfps;
-    for (std::size_t a = 0; a < apps.size(); ++a) {
-        if (!(apps[a].fps > 0.0) || apps[a].fps > stream_fps + 1e-9)
-            throw error(who + ": app " + std::to_string(a),
-                        "frame rate " + std::to_string(apps[a].fps) + " must be in (0, stream fps]");
+    detail::step_chain chain(apps, stream_fps, who);  // checks every rate
+    for (std::size_t a = 0; a < apps.size(); ++a)
         if (apps[a].num_frozen > layer_seconds.size())
             throw error(who + ": app " + std::to_string(a), "num_frozen is beyond the latency table");
-        app_mfps.push_back(static_cast<std::uint64_t>(std::llround(apps[a].fps * 1000.0)));
-    }
     replay_result r;
     r.processed.assign(apps.size(), std::vector<bool>(static_cast<std::size_t>(frames), false));
     r.duration_seconds = static_cast<double>(frames) / stream_fps;
     r.planned_cost = plan_cost(apps, layer_seconds);
-    detail::step_chain chain(apps, app_mfps, stream_mfps);
     double busy_until = 0.0;
     std::vector<bool> wanting(apps.size());
     for (std::int64_t j = 0; j < frames; ++j) {

@@ -73,6 +73,8 @@ public:
         const dims& d = images.extents();
         if (d.rank() != 4 || d[1] != 1 || static_cast<std::int64_t>(labels.size()) != d[0])
             throw error(who, "images must be {N, 1, h, w} with one label each");
+        if (background_classes.empty()) throw error(who, "background_classes is empty");
+        if (event_classes.empty()) throw error(who, "event_classes is empty; a stream needs an event class");
         height_ = d[2];
         width_ = d[3];
         const auto pool = [&](std::span<const std::int32_t> classes) {

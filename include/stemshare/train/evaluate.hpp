@@ -12,7 +12,9 @@
 #include <omp.h>
 
 #include <stemshare/backend/onednn/compiled_graph.hpp>
+#include <stemshare/core/dims.hpp>
 #include <stemshare/core/error.hpp>
+#include <stemshare/core/shape.hpp>
 #include <stemshare/graph/graph.hpp>
 #include <stemshare/tensor/tensor.hpp>
 
@@ -25,7 +27,14 @@ namespace stemshare::train {
 [[nodiscard]] inline tensor<float> run_batched(const graph& g, const tensor<float>& inputs,
                                                std::int64_t batch = 256, int threads = 0) {
     if (threads == 0) threads = omp_get_max_threads();
-    const std::int64_t count = inputs.extents()[0];
+    const dims& d = inputs.extents();
+    const shape expected = g.input_shape();
+    if (d.rank() != 4 || d[1] != expected.c || d[2] != expected.h || d[3] != expected.w) {
+        std::string detail = "inputs are " + to_string(d);
+        detail += " but the graph takes {N, c, h, w} with c x h x w = " + to_string(expected);
+        throw error("train::run_batched", detail);
+    }
+    const std::int64_t count = d[0];
     const shape out = g.output_shape();
     if (g.size() == 0) return inputs;
     batch = std::max<std::int64_t>(1, std::min(batch, count));
