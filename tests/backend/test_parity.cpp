@@ -257,6 +257,32 @@ TEST_CASE(
             }
 }
 
+TEST_CASE("onednn: batch-norms differing only in a tiny epsilon do not share a cached primitive") {
+    // A batch-norm after a pooling is not folded; with zero variance its output is x / sqrt(eps),
+    // so 1e-7 and 1e-9 (which std::to_string printed alike) give results 10x apart.
+    for (const float eps : {1e-7F, 1e-9F}) {
+        CAPTURE(eps);
+        graph g({2, 3, 3});
+        g.add("pool", pool2d_spec{.kind = pool_kind::max, .kernel = 3, .stride = 1, .padding = 1});
+        g.add("bn", batch_norm_spec{.epsilon = eps});
+        std::vector<tensor<float>> params;
+        for (float value : {1.0F, 0.0F, 0.0F, 0.0F}) {  // scale, shift, mean, variance
+            tensor<float> t(dims{2});
+            fill_constant(t.values(), value);
+            params.push_back(std::move(t));
+        }
+        g.bind(1, std::move(params));
+        tensor<float> x(dims{1, 2, 3, 3});
+        fill_uniform(x.values(), 3, 0.5F, 1.0F);
+        const tensor<float> expected = reference::run(g, x.view());
+        const tensor<float> actual = onednn::compiled_graph(g).run(x.view());
+        for (std::int64_t i = 0; i < expected.numel(); ++i)
+            CHECK(std::abs(actual[i] - expected[i]) <= 1e-4F * std::abs(expected[i]));
+    }
+    CHECK(describe(batch_norm_spec{.epsilon = 1e-7F}) != describe(batch_norm_spec{.epsilon = 1e-9F}));
+    CHECK(describe(batch_norm_spec{.epsilon = 1e-5F}) == "batch_norm(eps=1e-05)");
+}
+
 TEST_CASE("parity: a whole small chain (conv-bn-relu6-dw-pool-dense-softmax), at 1 and 2 threads") {
     using namespace stemshare::layers;
     constexpr auto net = input<3, 17, 17> |

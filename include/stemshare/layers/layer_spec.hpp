@@ -3,6 +3,8 @@
 /// `layer_spec`: the closed set of layer kinds a run-time graph holds, and the generic operations
 /// on it (check, output shape, parameters, FLOPs, a canonical text of the hyper-parameters).
 
+#include <array>
+#include <charconv>
 #include <cstdint>
 #include <span>
 #include <string>
@@ -110,8 +112,12 @@ inline std::string describe_spec(const pool2d_spec& s) {
                                      : "") +
            ")";
 }
+/// Epsilon in its shortest exact form: std::to_string's 6 decimals printed 1e-7 and 1e-9 alike,
+/// and this text keys oneDNN's primitive cache.
 inline std::string describe_spec(const batch_norm_spec& s) {
-    return "batch_norm(eps=" + std::to_string(s.epsilon) + ")";
+    std::array<char, 32> text{};
+    const auto end = std::to_chars(text.data(), text.data() + text.size(), s.epsilon).ptr;
+    return "batch_norm(eps=" + std::string(text.data(), end) + ")";
 }
 inline std::string describe_spec(const activation_spec& s) {
     return std::string(to_string(s.kind));

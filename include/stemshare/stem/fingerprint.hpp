@@ -77,7 +77,7 @@ private:
 };
 
 namespace detail {
-/// Float hyper-parameters that `describe` prints rounded (batch-norm epsilon) go in as raw bits.
+/// Float hyper-parameters (batch-norm epsilon) also go in as raw bits, whatever `describe` prints.
 inline void hash_exact_hyper_parameters(hasher& h, const layer_spec& spec) {
     if (const auto* bn = std::get_if<batch_norm_spec>(&spec)) h.f32(bn->epsilon);
 }
