@@ -9,6 +9,7 @@
 #include <cmath>
 #include <cstdint>
 #include <cstring>
+#include <limits>
 #include <map>
 #include <memory>
 #include <random>
@@ -550,6 +551,21 @@ TEST_CASE("executor: bad input gives a clear error and leaves the plan and trie 
     CHECK(error_of([&] { ex.add_app("a", base, {.branch_point = 3}); }).find("already deployed") !=
           std::string::npos);
     CHECK(error_of([&] { ex.set_threads(-1); }).find("thread count") != std::string::npos);
+    msg = error_of([&] {
+        ex.add_app(
+            "c", base,
+            {.branch_point = 3, .decision = decision_rule::above(std::numeric_limits<float>::quiet_NaN())});
+    });
+    CHECK(msg.find("app 'c'") != std::string::npos);
+    CHECK(msg.find("decision threshold is NaN") != std::string::npos);
+    // The plan is public: a zero (default) frame rate would divide by zero in frame selection.
+    const stem::stem_trie trie = ex.trie();
+    app_settings_map zero_rates;
+    for (const auto& [name, app] : trie.apps()) zero_rates[name] = app_settings{};
+    CHECK(error_of([&] {
+              execution_plan(trie, zero_rates, frame_rate::from_fps(15, "stream"), 1, onednn_runners(), {},
+                             1);
+          }).find("frame rate must be positive") != std::string::npos);
     const tensor<float> wrong(dims{1, 3, 8, 8});
     CHECK(error_of([&] { (void)ex.process(wrong.view()); }).find("{1, 3, 8, 8}") != std::string::npos);
 

@@ -58,6 +58,11 @@ TEST_CASE("apps_file: missing or mistyped fields are named with the app") {
     CHECK_THROWS_WITH_AS((void)parse_apps_file(doc, "f.json"),
                          "f.json: apps[0] ('a').curve[0].num_frozen: must be an integer", stemshare::error);
     doc = minimal();
+    doc["apps"][0]["curve"][1]["num_frozen"] = 4294967298LL;  // would wrap to 2, a valid k
+    CHECK_THROWS_WITH_AS((void)parse_apps_file(doc, "f.json"),
+                         "f.json: apps[0] ('a').curve[1].num_frozen: is out of range: 4294967298",
+                         stemshare::error);
+    doc = minimal();
     doc.erase("stream_fps");
     CHECK_THROWS_WITH_AS((void)parse_apps_file(doc, "f.json"), "f.json: missing field 'stream_fps'",
                          stemshare::error);

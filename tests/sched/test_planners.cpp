@@ -368,6 +368,20 @@ TEST_CASE("bad input: clear errors naming the problem") {
                          doctest::Contains("must be a non-negative number"), stemshare::error);
     CHECK_THROWS_WITH_AS((void)greedy(p, -1.0), doctest::Contains("must be a non-negative number"),
                          stemshare::error);
+    // Infinity would print as `inf` in the plan JSON; mainstream_greedy returns an infeasible plan
+    // for a budget below the cheapest (as the original), but a NaN or infinite one is an error.
+    const double inf = std::numeric_limits<double>::infinity();
+    CHECK_THROWS_WITH_AS((void)greedy(p, inf), doctest::Contains("must be a non-negative number and finite"),
+                         stemshare::error);
+    CHECK_THROWS_WITH_AS((void)mainstream_greedy(p, std::numeric_limits<double>::quiet_NaN()),
+                         doctest::Contains("must be a non-negative number"), stemshare::error);
+    CHECK_THROWS_WITH_AS((void)mainstream_greedy(p, inf), doctest::Contains("budget"), stemshare::error);
+    // A stream rate the grid cannot hold (one entry per whole fps): an error, not a loop over int.
+    for (const double fps : {inf, 1e300, std::numeric_limits<double>::quiet_NaN(), 0.0, 20000.0})
+        CHECK_THROWS_WITH_AS(problem({good}, costs, fps),
+                             doctest::Contains("stream_fps: must be a positive frame rate"),
+                             stemshare::error);
+    CHECK_THROWS_AS((void)fps_grid(mode::mainstream, inf), stemshare::error);
 
     // fps above the stream's.
     CHECK_THROWS_WITH_AS(problem({good}, costs, 15.0, mode::mainstream, {1.0, 20.0}),

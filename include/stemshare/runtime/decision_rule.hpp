@@ -29,6 +29,8 @@ struct decision_rule {
 
     /// Throws `stemshare::error` naming the app when the rule does not fit `classes` scores.
     void validate(std::int64_t classes, const std::string& who) const {
+        if (rule == kind::threshold && threshold != threshold)  // NaN: every comparison would say 0
+            throw error(who, "decision threshold is NaN");
         if (rule == kind::threshold && (positive_class < 0 || positive_class >= classes))
             throw error(who, "decision threshold reads score " + std::to_string(positive_class) +
                                  " of a model with " + std::to_string(classes) + " outputs");

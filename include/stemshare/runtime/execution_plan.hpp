@@ -108,10 +108,14 @@ public:
           version_(version),
           suffixes_(suffixes),
           workers_(threads == 0 ? omp_get_num_procs() : threads) {
+        // Frame selection divides by the parent's rate (frame_rate.hpp); a default frame_rate{} is 0.
+        if (stream.millifps <= 0) throw error("execution_plan", "the stream's frame rate must be positive");
         for (const auto& [name, app] : trie.apps()) {
             const auto it = settings.find(name);
             if (it == settings.end())
                 throw error("execution_plan: app '" + name + "'", "has no frame rate or decision rule");
+            if (it->second.rate.millifps <= 0)
+                throw error("execution_plan: app '" + name + "'", "frame rate must be positive");
             if (it->second.rate > stream)
                 throw error("execution_plan: app '" + name + "'",
                             "frame rate " + std::to_string(it->second.rate.fps()) +

@@ -6,8 +6,10 @@
 /// `p_identified_inv`. Kept apart from the planners so they stay free of nlohmann_json.
 
 #include <cstddef>
+#include <cstdint>
 #include <filesystem>
 #include <fstream>
+#include <limits>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -46,7 +48,10 @@ namespace detail {
 [[nodiscard]] inline int integer(const nlohmann::json& obj, const char* key, const std::string& where) {
     const nlohmann::json& v = field(obj, key, where);
     if (!v.is_number_integer()) throw error(where + "." + key, "must be an integer");
-    return v.get<int>();
+    const auto wide = v.get<std::int64_t>();  // get<int> would wrap 4294967296 to 0
+    if (wide < std::numeric_limits<int>::min() || wide > std::numeric_limits<int>::max())
+        throw error(where + "." + key, "is out of range: " + std::to_string(wide));
+    return static_cast<int>(wide);
 }
 
 }  // namespace detail

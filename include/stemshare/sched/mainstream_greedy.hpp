@@ -34,6 +34,7 @@ struct greedy_move {
 /// If `trace` is given, every move taken is appended to it.
 [[nodiscard]] constexpr plan mainstream_greedy(const problem& p, double budget,
                                                std::vector<greedy_move>* trace = nullptr) {
+    validate_budget(budget);  // an infeasible one is the original's business (see above), NaN is not
     const std::size_t n = p.num_apps();
     std::vector<const option*> current(n);
     for (std::size_t i = 0; i < n; ++i) {

@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <array>
 #include <cstddef>
+#include <limits>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -176,10 +177,16 @@ namespace detail {
     return c;
 }
 
+/// Throws `stemshare::error` unless `budget` is a finite non-negative number (NaN and infinity
+/// fail: written `!(a <= b)` because std::isnan is not constexpr).
+constexpr void validate_budget(double budget) {
+    if (!(budget >= 0.0) || !(budget <= std::numeric_limits<double>::max()))
+        throw error("budget", "must be a non-negative number and finite, got " + std::to_string(budget));
+}
+
 /// The planners' common guard: throws `stemshare::error` when even the cheapest plan exceeds `budget`.
 constexpr void require_feasible_budget(const problem& p, double budget) {
-    if (budget != budget || budget < 0.0)  // NaN compares unequal to itself (std::isnan is not constexpr)
-        throw error("budget", "must be a non-negative number, got " + std::to_string(budget));
+    validate_budget(budget);
     const double cheapest = p.cheapest_cost();
     if (cheapest > budget + budget_tolerance)
         throw error("budget", "budget " + std::to_string(budget) + " is below the cheapest plan (cost " +

@@ -40,7 +40,19 @@ enum class mode {
 
 /// The frame-rate grid of a mode: integers 1..floor(F), and for `nosharing` first i*0.1 for
 /// i = 1..9 (computed as i*0.1, as the original does). Values above F are left out.
+/// The highest stream rate a plan may assume: the grid holds one entry per whole fps.
+inline constexpr double max_stream_fps = 10000.0;
+
+/// Throws `stemshare::error` unless 0 < `stream_fps` <= max_stream_fps (NaN and infinity fail).
+constexpr void validate_stream_fps(double stream_fps) {
+    if (!(stream_fps > 0.0) || !(stream_fps <= max_stream_fps))
+        throw error("stream_fps", "must be a positive frame rate of at most " +
+                                      std::to_string(max_stream_fps) + " fps, got " +
+                                      std::to_string(stream_fps));
+}
+
 [[nodiscard]] constexpr std::vector<double> fps_grid(mode m, double stream_fps) {
+    validate_stream_fps(stream_fps);
     std::vector<double> grid;
     if (m == mode::nosharing) {
         for (int i = 1; i <= 9; ++i) {
@@ -79,8 +91,7 @@ public:
           mode_(m),
           grid_(std::move(grid)) {
         if (apps_.empty()) throw error("apps", "the app list is empty");
-        if (!(stream_fps_ > 0.0) || stream_fps_ > 1e9)
-            throw error("stream_fps", "must be positive and finite");
+        validate_stream_fps(stream_fps_);
         if (grid_.empty())
             throw error("fps grid",
                         "no frame rate of the grid fits a " + std::to_string(stream_fps_) + " fps stream");
