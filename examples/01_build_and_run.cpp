@@ -13,6 +13,8 @@
 
 #include <stemshare/stemshare.hpp>
 
+#include "example_args.hpp"
+
 namespace {
 
 using namespace stemshare::layers;
@@ -47,12 +49,9 @@ int main(int argc, char** argv) {
         if (std::strcmp(argv[i], "--smoke") == 0) {
             smoke = true;
         } else if (std::strcmp(argv[i], "--threads") == 0 && i + 1 < argc) {
-            const std::string_view value = argv[++i];
-            const auto [end, ec] = std::from_chars(value.data(), value.data() + value.size(), threads);
-            if (ec != std::errc{} || end != value.data() + value.size()) {
-                std::fprintf(stderr, "error: --threads: '%s' is not a whole number\n", argv[i]);
-                return 2;
-            }
+            const auto value = parse_whole_number<int>("--threads", argv[++i]);
+            if (!value) return 2;
+            threads = *value;
         } else {
             std::fprintf(stderr, "usage: %s [--smoke] [--threads N]\n", argv[0]);
             return 2;

@@ -13,6 +13,8 @@
 
 #include <stemshare/stemshare.hpp>
 
+#include "example_args.hpp"
+
 #if defined(STEMSHARE_WITH_ONNX)
 #include <stemshare/io/npy.hpp>
 #include <stemshare/io/onnx_import.hpp>
@@ -31,9 +33,11 @@ int main(int argc, char** argv) {
     for (int i = 1; i < argc; ++i) {
         if (std::strcmp(argv[i], "--smoke") == 0)
             smoke = true;
-        else if (std::strcmp(argv[i], "--threads") == 0 && i + 1 < argc)
-            threads = std::stoi(argv[++i]);
-        else
+        else if (std::strcmp(argv[i], "--threads") == 0 && i + 1 < argc) {
+            const auto value = parse_whole_number<int>("--threads", argv[++i]);
+            if (!value) return 2;
+            threads = *value;
+        } else
             files.emplace_back(argv[i]);
     }
     const std::filesystem::path fixtures =

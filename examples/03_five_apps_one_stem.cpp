@@ -17,6 +17,8 @@
 #include <stemshare/stem/structural_prefix.hpp>
 #include <stemshare/stemshare.hpp>
 
+#include "example_args.hpp"
+
 namespace {
 
 using namespace stemshare::layers;
@@ -74,10 +76,18 @@ int main(int argc, char** argv) {
     for (int i = 1; i < argc; ++i) {
         if (std::strcmp(argv[i], "--smoke") == 0)
             smoke = true;
-        else if (std::strcmp(argv[i], "--threads") == 0 && i + 1 < argc)
-            threads = std::stoi(argv[++i]);
-        else if (std::strcmp(argv[i], "--frames") == 0 && i + 1 < argc)
-            frames = std::stoull(argv[++i]);
+        else if (std::strcmp(argv[i], "--threads") == 0 && i + 1 < argc) {
+            const auto value = parse_whole_number<int>("--threads", argv[++i]);
+            if (!value) return 2;
+            threads = *value;
+        } else if (std::strcmp(argv[i], "--frames") == 0 && i + 1 < argc) {
+            const auto value = parse_whole_number<std::uint64_t>("--frames", argv[++i]);
+            if (!value) return 2;
+            frames = *value;
+        } else {
+            std::fprintf(stderr, "usage: %s [--smoke] [--threads N] [--frames N]\n", argv[0]);
+            return 2;
+        }
     }
     if (smoke) frames = 45;
     namespace rt = stemshare::runtime;
