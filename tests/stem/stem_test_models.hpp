@@ -18,8 +18,8 @@ namespace stemshare::test_models {
 using namespace stemshare::layers;
 using stemshare::input;
 
-// Branch points: 0, 3, 7, 8, 11, 12, 13, 14 (layers: 14).
-inline constexpr auto base_net =
+// Everything but the classifier of the two nets below.
+inline constexpr auto base_trunk =
     input<3, 16, 16>                                                                                    //
     | block(conv2d<{.out_channels = 8, .kernel = 3, .padding = 1, .bias = false}> | batch_norm | relu)  //
     | residual(conv2d<{.out_channels = 8, .kernel = 3, .padding = 1}> | relu |
@@ -27,18 +27,13 @@ inline constexpr auto base_net =
     | relu                                                              //
     | block(conv2d<{.out_channels = 16, .kernel = 3, .stride = 2, .padding = 1, .bias = false}> | batch_norm |
             relu)  //
-    | global_avg_pool | flatten | dense<{.out_features = 4}>;
+    | global_avg_pool | flatten;
+
+// Branch points: 0, 3, 7, 8, 11, 12, 13, 14 (layers: 14).
+inline constexpr auto base_net = base_trunk | dense<{.out_features = 4}>;
 
 // The same network with a 3-way head: structurally equal for the first 13 layers.
-inline constexpr auto three_class_net =
-    input<3, 16, 16>                                                                                    //
-    | block(conv2d<{.out_channels = 8, .kernel = 3, .padding = 1, .bias = false}> | batch_norm | relu)  //
-    | residual(conv2d<{.out_channels = 8, .kernel = 3, .padding = 1}> | relu |
-               conv2d<{.out_channels = 8, .kernel = 3, .padding = 1}>)  //
-    | relu                                                              //
-    | block(conv2d<{.out_channels = 16, .kernel = 3, .stride = 2, .padding = 1, .bias = false}> | batch_norm |
-            relu)  //
-    | global_avg_pool | flatten | dense<{.out_features = 3}>;
+inline constexpr auto three_class_net = base_trunk | dense<{.out_features = 3}>;
 
 // A different first block (stride 2): structurally equal for no layer.
 inline constexpr auto strided_net =

@@ -91,10 +91,6 @@ inline void use_threads(int threads) {
     return available;
 }
 
-[[nodiscard]] inline dnnl::memory::dims to_dnnl(const dims& d) {
-    return {d.begin(), d.end()};
-}
-
 /// Plain row-major descriptor (nchw / oihw / nc / x / goihw) for the given dims.
 [[nodiscard]] inline dnnl::memory::desc plain_desc(const dnnl::memory::dims& d,
                                                    dnnl::memory::data_type t = dnnl::memory::data_type::f32) {
