@@ -128,3 +128,25 @@ TEST_CASE("reference backend: wrong input shape and unbound layers are clear err
     CHECK_THROWS_WITH_AS((void)reference::run(g, wrong.view()),
                          doctest::Contains("input must have dims {N, 3, 8, 8}, got {1, 3, 8, 9}"), error);
 }
+
+TEST_CASE(
+    "graph: a batch-norm variance that would divide by zero, and weights of the wrong dims, are refused") {
+    graph g({2, 3, 3});
+    g.add("bn", batch_norm_spec{.epsilon = 1e-5F});
+    std::vector<tensor<float>> params;
+    for (int k = 0; k < 4; ++k) params.emplace_back(dims{2});  // zeros
+    params[3][1] = -1e-5F;                                     // variance + epsilon = 0 at channel 1
+    CHECK_THROWS_WITH_AS(
+        g.bind(0, params),
+        doctest::Contains("layer 'bn' batch_norm(eps=1e-05): running variance + epsilon must be "
+                          "positive, got -0.000010 at channel 1"),
+        stemshare::error);
+    CHECK_FALSE(g.nodes()[0].is_bound());
+    params[3][1] = 1.0F;
+    g.bind(0, params);
+    CHECK(g.nodes()[0].is_bound());
+    // `params` is public: one filled by hand with the wrong dims is not bound (the backends would
+    // read past its end).
+    g.at(0).params[2] = tensor<float>(dims{3});
+    CHECK_FALSE(g.nodes()[0].is_bound());
+}

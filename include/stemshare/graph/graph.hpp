@@ -34,7 +34,15 @@ struct node {
     std::vector<tensor<float>> params;
 
     [[nodiscard]] param_list param_descs() const { return stemshare::params(spec, input_shapes); }
-    [[nodiscard]] bool is_bound() const { return params.size() == param_descs().size(); }
+    /// Every parameter present with its spec's dims (`params` is public, so a caller may have
+    /// filled it without `graph::bind`; the backends read exactly the dims of the spec).
+    [[nodiscard]] bool is_bound() const {
+        const param_list descs = param_descs();
+        if (params.size() != descs.size()) return false;
+        for (std::size_t i = 0; i < descs.size(); ++i)
+            if (!(params[i].extents() == descs[i].extents)) return false;
+        return true;
+    }
     [[nodiscard]] std::int64_t flops() const { return stemshare::flops(spec, input_shapes); }
 };
 
@@ -88,6 +96,17 @@ public:
                 throw error(where, "parameter '" + std::string(descs[i].name) +
                                        "' has a non-finite value at index " +
                                        std::to_string(bad - params[i].values().begin()));
+        }
+        // Batch-norm divides by sqrt(variance + epsilon): refuse what would give inf or NaN here,
+        // naming this layer, rather than in the conv it is folded into.
+        if (const auto* bn = std::get_if<batch_norm_spec>(&n.spec)) {
+            const auto var = params[3].values();
+            const auto bad =
+                std::find_if(var.begin(), var.end(), [&](float v) { return !(v + bn->epsilon > 0.0F); });
+            if (bad != var.end())
+                throw error(where, "running variance + epsilon must be positive, got " +
+                                       std::to_string(*bad) + " at channel " +
+                                       std::to_string(bad - var.begin()));
         }
         n.params = std::move(params);
     }
