@@ -13,7 +13,6 @@
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
-#include <fstream>
 #include <memory>
 #include <sstream>
 #include <string>
@@ -35,6 +34,8 @@
 #include <stemshare/profiling/profile.hpp>
 #include <stemshare/sched.hpp>
 #include <stemshare/zoo/fashion_mobilenet.hpp>
+
+#include "write_file.hpp"
 
 namespace stemshare::tools {
 
@@ -159,7 +160,7 @@ inline void retrain(const options& o, const std::vector<experiment::app_task>& t
 inline void plot(const std::filesystem::path& out, const std::vector<std::string>& names,
                  std::size_t max_apps, const nlohmann::ordered_json& rows) {
     {
-        std::ofstream dat(out / "f1.dat");
+        std::ostringstream dat;
         dat << "# apps";
         for (const auto& n : names) dat << ' ' << n;
         dat << '\n';
@@ -170,8 +171,9 @@ inline void plot(const std::filesystem::path& out, const std::vector<std::string
                     if (r["apps"] == n && r["policy"] == p) dat << ' ' << r["mean_f1_measured"].get<double>();
             dat << '\n';
         }
+        write_file((out / "f1.dat").string(), dat.str());
     }
-    std::ofstream gp(out / "f1.gp");
+    std::ostringstream gp;
     gp << "set terminal pngcairo size 900,560\nset output '" << (out / "f1.png").string() << "'\n"
        << "set title 'Mean event F1 vs number of apps (measured)'\nset xlabel 'apps'\nset ylabel 'mean event "
           "F1'\n"
@@ -180,7 +182,7 @@ inline void plot(const std::filesystem::path& out, const std::vector<std::string
         gp << (i ? ", " : "") << "'" << (out / "f1.dat").string() << "' using 1:" << i + 2
            << " with linespoints title '" << names[i] << "'";
     gp << '\n';
-    gp.close();
+    write_file((out / "f1.gp").string(), gp.str());
     if (std::system("command -v gnuplot >/dev/null 2>&1") != 0) {
         std::printf(
             "gnuplot is not installed (Debian: apt-get install gnuplot-nox): no PNG; the data is in %s\n",
@@ -517,7 +519,7 @@ inline void run(options o) {
                                     {"sweep", sweep_seconds},
                                     {"real_time", realtime_seconds},
                                     {"total", since(t_start)}}}};
-    std::ofstream(out / "results.json") << result.dump(2) << '\n';
+    write_file((out / "results.json").string(), result.dump(2) + "\n");
     std::printf("wrote %s\n", (out / "results.json").string().c_str());
     std::vector<std::string> names;
     for (const auto& p : policies()) names.push_back(p.name);

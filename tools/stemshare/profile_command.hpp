@@ -5,7 +5,6 @@
 
 #include <cstdio>
 #include <cstdlib>
-#include <fstream>
 #include <iostream>
 #include <memory>
 #include <string>
@@ -13,6 +12,8 @@
 #include <stemshare/core/error.hpp>
 #include <stemshare/profiling/profile.hpp>
 #include <stemshare/zoo/zoo.hpp>
+
+#include "write_file.hpp"
 
 namespace stemshare::tools {
 
@@ -29,13 +30,6 @@ struct options {
     std::string out_csv;
     std::uint64_t seed = 42;
 };
-
-inline void write_file(const std::string& path, const std::string& text) {
-    std::ofstream out(path);
-    if (!out) throw error(path, "cannot open for writing");
-    out << text;
-    if (!out) throw error(path, "write failed");
-}
 
 inline void run(const options& opt) {
     const auto& info = zoo::find_model(opt.model);  // unknown name: error listing the known ones

@@ -4,7 +4,6 @@
 #include <CLI/CLI.hpp>
 
 #include <cstdio>
-#include <fstream>
 #include <memory>
 #include <sstream>
 #include <string>
@@ -16,6 +15,8 @@
 #include <stemshare/experiment/app_tasks.hpp>
 #include <stemshare/experiment/fashion_training.hpp>
 #include <stemshare/io/idx.hpp>
+
+#include "write_file.hpp"
 
 namespace stemshare::tools {
 
@@ -86,7 +87,7 @@ inline void run_apps(apps_options o) {
         std::fflush(stdout);
     }
     const auto path = std::filesystem::path(o.out) / "training-summary.json";
-    std::ofstream(path) << summary.dump(2) << "\n";
+    write_file(path.string(), summary.dump(2) + "\n");
     std::printf("wrote M-Packages and %s\n", path.string().c_str());
 }
 
