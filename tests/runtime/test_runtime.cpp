@@ -342,9 +342,11 @@ TEST_CASE("executor: plan steps join unbranched trie nodes and reuse compiled ru
     ex.add_app("c", models::fine_tuned(base, 8, 300), {.branch_point = 8});
     CHECK(counters.compiled - compiled == 3);
     CHECK(ex.plan()->stem_steps() == 3);
-    // A rate change recompiles nothing.
+    // A rate change recompiles nothing, nor does setting the thread count it already has.
     compiled = counters.compiled;
     ex.set_fps("c", 5);
+    CHECK(counters.compiled == compiled);
+    ex.set_threads(1);
     CHECK(counters.compiled == compiled);
     // Removing c joins [3,8) and [8,11) back into [3,11), compiled again: a plan keeps only the
     // runners it uses, so memory does not grow with past plans.

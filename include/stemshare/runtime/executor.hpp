@@ -108,14 +108,15 @@ public:
         });
     }
 
-    /// Recompiles every step for `threads` threads (0 = all cores).
+    /// Compiles every step for `threads` threads (0 = all cores); runner keys hold the thread
+    /// count, so steps already compiled for it are reused.
     void set_threads(int threads) {
         if (threads < 0)
             throw error("executor",
                         "thread count must be 0 (all cores) or positive, got " + std::to_string(threads));
         std::lock_guard lock(change_mutex_);
         auto plan = std::make_shared<execution_plan>(trie_, settings_, stream_, threads, factory_,
-                                                     runner_cache{}, version_ + 1, suffixes_);
+                                                     cache_, version_ + 1, suffixes_);
         ++version_;
         threads_ = threads;
         cache_ = plan->runners();
