@@ -115,8 +115,8 @@ public:
             throw error("executor",
                         "thread count must be 0 (all cores) or positive, got " + std::to_string(threads));
         std::lock_guard lock(change_mutex_);
-        auto plan = std::make_shared<execution_plan>(trie_, settings_, stream_, threads, factory_,
-                                                     cache_, version_ + 1, suffixes_);
+        auto plan = std::make_shared<execution_plan>(trie_, settings_, stream_, threads, factory_, cache_,
+                                                     version_ + 1, suffixes_);
         ++version_;
         threads_ = threads;
         cache_ = plan->runners();
