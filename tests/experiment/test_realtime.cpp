@@ -75,7 +75,8 @@ TEST_CASE("run_realtime: refuses bad input") {
 }
 
 TEST_CASE(
-    "run_realtime: a zero stream rate or an app rate outside (0, stream fps] is refused naming the app") {
+    "run_realtime: a zero stream rate or an app rate above the stream or rounding to 0 is refused naming the "
+    "app") {
     const tensor<float> frames = noise_frames(4);
     const std::vector<experiment::realtime_app> apps{{"a", model(1), 0, 5.0}};
     CHECK_THROWS_WITH_AS((void)experiment::run_realtime(frames, 0.0, apps, 4),
