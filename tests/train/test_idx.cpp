@@ -11,6 +11,8 @@
 
 #include <stemshare/io/idx.hpp>
 
+#include "support/skip.hpp"
+
 using namespace stemshare;
 namespace fs = std::filesystem;
 
@@ -123,11 +125,8 @@ TEST_CASE("idx: a missing dataset names the Debian package to install") {
 }
 
 TEST_CASE("idx: Debian's Fashion-MNIST test split reads as 10000 labelled 28x28 images") {
-    if (!io::fashion_mnist_available()) {
-        MESSAGE(
-            std::string("skipped: Fashion-MNIST is not installed (apt-get install dataset-fashion-mnist)"));
-        return;
-    }
+    STEMSHARE_SKIP_IF(!io::fashion_mnist_available(),
+                      "Fashion-MNIST is not installed (apt-get install dataset-fashion-mnist)");
     const io::labelled_images test = io::load_fashion_mnist(io::dataset_split::test);
     CHECK(test.size() == 10000);
     CHECK(test.images.extents() == dims{10000, 1, 28, 28});

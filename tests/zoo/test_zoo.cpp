@@ -16,6 +16,7 @@
 #include <stemshare/zoo/zoo.hpp>
 
 #include "support/allocation_counter.hpp"
+#include "support/skip.hpp"
 
 using namespace stemshare;
 
@@ -188,17 +189,17 @@ TEST_CASE("zoo: the compiled models keep every conv fused and reorder only at th
     }
 }
 
+TEST_CASE("zoo: asking for bf16 on a CPU without bf16 kernels is a clear error") {
+    STEMSHARE_SKIP_IF(onednn::has_bf16(), "this CPU has bf16 kernels (ISA " + onednn::cpu_isa_name() + ")");
+    graph g = zoo::fashion_mobilenet.to_graph();
+    g.bind_random(1);
+    CHECK_THROWS_WITH_AS(onednn::compiled_graph(g, {.precision = dtype::bf16}),
+                         doctest::Contains("bf16 is not supported on this CPU"), error);
+}
+
 TEST_CASE("zoo: bf16 mode agrees with f32 on the top-1 class (where the CPU supports bf16)") {
-    if (!onednn::has_bf16()) {
-        const std::string why =
-            "skipped: oneDNN has no bf16 kernels on this CPU (ISA " + onednn::cpu_isa_name() + ")";
-        MESSAGE(why);
-        graph g = zoo::fashion_mobilenet.to_graph();
-        g.bind_random(1);
-        CHECK_THROWS_WITH_AS(onednn::compiled_graph(g, {.precision = dtype::bf16}),
-                             doctest::Contains("bf16 is not supported on this CPU"), error);
-        return;
-    }
+    STEMSHARE_SKIP_IF(!onednn::has_bf16(),
+                      "oneDNN has no bf16 kernels on this CPU (ISA " + onednn::cpu_isa_name() + ")");
     graph g = zoo::mobilenet_v2_at<96>.to_graph();
     g.bind_random(21);
     constexpr std::int64_t batch = 16;
