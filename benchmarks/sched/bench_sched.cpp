@@ -6,16 +6,17 @@
 #include <string>
 #include <vector>
 
+#include <stemshare/io/apps_file.hpp>
 #include <stemshare/sched.hpp>
-#include <stemshare/sched/apps_file.hpp>
 
 namespace sched = stemshare::sched;
+namespace io = stemshare::io;
 
 namespace {
 
-const sched::apps_file& shipped() {
-    static const sched::apps_file f =
-        sched::load_apps_file(std::string(STEMSHARE_SCHED_TEST_DATA) + "/mainstream-apps.json");
+const io::apps_file& shipped() {
+    static const io::apps_file f =
+        io::load_apps_file(std::string(STEMSHARE_SCHED_TEST_DATA) + "/mainstream-apps.json");
     return f;
 }
 

@@ -2,7 +2,7 @@
 /// \file
 /// The Mainstream scheduler area: app-quality and cost models, the plan type and the planners.
 /// Pure C++20, constexpr throughout. The JSON app-file loader is separate:
-/// <stemshare/sched/apps_file.hpp> (needs nlohmann_json).
+/// <stemshare/io/apps_file.hpp> (needs nlohmann_json).
 
 #include <stemshare/sched/app.hpp>
 #include <stemshare/sched/app_quality.hpp>

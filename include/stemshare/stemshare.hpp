@@ -3,7 +3,7 @@
 /// The library in one include: models (chains, graphs, the zoo), backends, weights I/O, the stem
 /// trie and its runtime, profiling and the schedulers. Not included, because they pull in more
 /// than most products need: `io/onnx_import.hpp` (protobuf; link `stemshare::onnx`),
-/// `sched/apps_file.hpp` (JSON app files), `train/` and `experiment/` (the M-Trainer and the
+/// `io/apps_file.hpp` (JSON app files), `train/` and `experiment/` (the M-Trainer and the
 /// end-to-end experiment).
 
 #include <stemshare/backend/onednn/compiled_graph.hpp>

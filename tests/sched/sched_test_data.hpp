@@ -5,14 +5,14 @@
 #include <string>
 #include <vector>
 
+#include <stemshare/io/apps_file.hpp>
 #include <stemshare/sched.hpp>
-#include <stemshare/sched/apps_file.hpp>
 
 namespace sched_test {
 
-inline const stemshare::sched::apps_file& shipped() {
-    static const stemshare::sched::apps_file file =
-        stemshare::sched::load_apps_file(std::string(STEMSHARE_SCHED_TEST_DATA) + "/mainstream-apps.json");
+inline const stemshare::io::apps_file& shipped() {
+    static const stemshare::io::apps_file file =
+        stemshare::io::load_apps_file(std::string(STEMSHARE_SCHED_TEST_DATA) + "/mainstream-apps.json");
     return file;
 }
 

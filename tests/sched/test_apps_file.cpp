@@ -6,11 +6,12 @@
 
 #include <nlohmann/json.hpp>
 
-#include <stemshare/sched/apps_file.hpp>
+#include <stemshare/io/apps_file.hpp>
 
 #include "sched_test_data.hpp"
 
 using namespace stemshare::sched;
+using namespace stemshare::io;
 
 namespace {
 

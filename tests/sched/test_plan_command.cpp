@@ -72,7 +72,7 @@ TEST_CASE("plan command: --json prints exactly the documented object with full p
         CHECK(a["num_frozen"].is_number_integer());
     }
     // The same plan through the library: every printed number reads back to the same double.
-    const auto apps = stemshare::sched::select_apps(sched_test::shipped().apps, "bus,pedestrian,bus");
+    const auto apps = stemshare::io::select_apps(sched_test::shipped().apps, "bus,pedestrian,bus");
     const stemshare::sched::problem p(
         apps, stemshare::sched::cost_model(sched_test::shipped().layer_latencies), 15.0);
     const stemshare::sched::plan pl = stemshare::sched::exact(p, 100.0);

@@ -14,8 +14,8 @@
 #include <nlohmann/json.hpp>
 
 #include <stemshare/core/error.hpp>
+#include <stemshare/io/apps_file.hpp>
 #include <stemshare/sched.hpp>
-#include <stemshare/sched/apps_file.hpp>
 
 namespace stemshare::tools {
 
@@ -106,10 +106,10 @@ inline void run(const options& opt) {
     const sched::planner_kind kind = sched::parse_planner(opt.planner);
     const sched::mode md = sched::parse_mode(opt.mode);
     const sched::objective obj = sched::parse_objective(opt.objective);
-    sched::apps_file file = sched::load_apps_file(opt.apps_path);
+    io::apps_file file = io::load_apps_file(opt.apps_path);
     if (!opt.latencies_path.empty()) file.layer_latencies = load_latencies(opt.latencies_path);
     std::vector<sched::app_spec> apps =
-        opt.select.empty() ? file.apps : sched::select_apps(file.apps, opt.select);
+        opt.select.empty() ? file.apps : io::select_apps(file.apps, opt.select);
     if (opt.fps_given && !(opt.fps > 0.0))
         throw error("--fps", "must be a positive frame rate, got " + std::to_string(opt.fps));
     const double stream_fps = opt.fps_given ? opt.fps : file.stream_fps;

@@ -3,7 +3,7 @@
 /// Loader for app files in the layout of mainstream-apps.json: `stream_fps`,
 /// `model.layer_latencies`, and `apps[]` with `name`, `event_length_ms`, `event_frequency`,
 /// `correlation_coefficient`, optional `weight`, and `curve[]` of `num_frozen`, `accuracy`,
-/// `p_identified_inv`. Kept apart from the planners so they stay free of nlohmann_json.
+/// `p_identified_inv`. In `io` (not `sched`) so the planners stay free of nlohmann_json.
 
 #include <cstddef>
 #include <cstdint>
@@ -20,13 +20,13 @@
 #include <stemshare/sched/app.hpp>
 #include <stemshare/sched/curve.hpp>
 
-namespace stemshare::sched {
+namespace stemshare::io {
 
 /// The contents of an app file.
 struct apps_file {
     double stream_fps = 0.0;              ///< frame rate of the stream
     std::vector<double> layer_latencies;  ///< per-layer latency of the base model
-    std::vector<app_spec> apps;           ///< apps in file order, raw (unsmoothed) curves
+    std::vector<sched::app_spec> apps;    ///< apps in file order, raw (unsmoothed) curves
 };
 
 namespace detail {
@@ -74,7 +74,7 @@ namespace detail {
     for (std::size_t i = 0; i < apps.size(); ++i) {
         std::string where = source + ": apps[" + std::to_string(i) + "]";
         const nlohmann::json& a = apps[i];
-        app_spec app;
+        sched::app_spec app;
         const nlohmann::json& name = detail::field(a, "name", where);
         if (!name.is_string()) throw error(where + ".name", "must be a string");
         app.name = name.get<std::string>();
@@ -87,7 +87,7 @@ namespace detail {
         if (!curve.is_array()) throw error(where + ".curve", "must be an array");
         for (std::size_t c = 0; c < curve.size(); ++c) {
             const std::string at = where + ".curve[" + std::to_string(c) + "]";
-            curve_point p;
+            sched::curve_point p;
             p.num_frozen = detail::integer(curve[c], "num_frozen", at);
             p.accuracy = detail::number(curve[c], "accuracy", at);
             p.p_identified_inv = detail::number(curve[c], "p_identified_inv", at);
@@ -113,15 +113,15 @@ namespace detail {
 
 /// The apps named in `names` (comma-separated), in that order; a name may repeat. Throws
 /// `stemshare::error` for an empty list or a name not in `apps`.
-[[nodiscard]] inline std::vector<app_spec> select_apps(const std::vector<app_spec>& apps,
-                                                       std::string_view names) {
-    std::vector<app_spec> out;
+[[nodiscard]] inline std::vector<sched::app_spec> select_apps(const std::vector<sched::app_spec>& apps,
+                                                              std::string_view names) {
+    std::vector<sched::app_spec> out;
     std::size_t start = 0;
     while (start <= names.size()) {
         const std::size_t comma = std::min(names.find(',', start), names.size());
         const std::string_view name = names.substr(start, comma - start);
         bool found = false;
-        for (const app_spec& a : apps) {
+        for (const sched::app_spec& a : apps) {
             if (a.name == name) {
                 out.push_back(a);
                 found = true;
@@ -130,7 +130,7 @@ namespace detail {
         }
         if (!found) {
             std::string known;
-            for (const app_spec& a : apps) known += (known.empty() ? "" : ", ") + a.name;
+            for (const sched::app_spec& a : apps) known += (known.empty() ? "" : ", ") + a.name;
             throw error("--select", "unknown app name '" + std::string(name) + "' (known: " + known + ")");
         }
         start = comma + 1;
@@ -138,4 +138,4 @@ namespace detail {
     return out;
 }
 
-}  // namespace stemshare::sched
+}  // namespace stemshare::io

@@ -1,0 +1,1 @@
+#error "nlohmann/json.hpp is included where the component being built must not need it (see tests/components/)"

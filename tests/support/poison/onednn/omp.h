@@ -1,0 +1,1 @@
+#error "omp.h is included where the component being built must not need it (see tests/components/)"

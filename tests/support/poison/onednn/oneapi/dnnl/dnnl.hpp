@@ -1,0 +1,1 @@
+#error "oneapi/dnnl/dnnl.hpp is included where the component being built must not need it (see tests/components/)"
