@@ -21,9 +21,7 @@
 #include <nlohmann/json.hpp>
 
 #include <stemshare/core/error.hpp>
-#include <stemshare/experiment/app_tasks.hpp>
 #include <stemshare/experiment/event_eval.hpp>
-#include <stemshare/experiment/fashion_training.hpp>
 #include <stemshare/experiment/predictions.hpp>
 #include <stemshare/experiment/quality_estimate.hpp>
 #include <stemshare/experiment/realtime.hpp>
@@ -34,6 +32,10 @@
 #include <stemshare/profiling/profile.hpp>
 #include <stemshare/sched.hpp>
 #include <stemshare/zoo/fashion_mobilenet.hpp>
+
+#include <fashion/app_tasks.hpp>
+#include <fashion/dataset.hpp>
+#include <fashion/training.hpp>
 
 #include "write_file.hpp"
 
@@ -50,7 +52,7 @@ struct options {
     bool retrain = false;
     std::string out = "out/demo";
     std::string models = "models";
-    std::string data = std::string(io::fashion_mnist_default_dir);
+    std::string data = std::string(fashion::default_data_dir);
     bool quick = false;
     bool real_time = false;
     double check_seconds = 60.0;
@@ -95,7 +97,7 @@ inline std::vector<policy> policies() {
 }
 
 struct app_context {
-    experiment::app_task task;
+    fashion::app_task task;
     io::mpackage package;
     std::vector<experiment::frame_interval> events;
     double event_frequency = 0.0;
@@ -144,17 +146,17 @@ inline std::int64_t cut_at_event_start(const experiment::frame_stream& s, std::i
     return s.frame_count();
 }
 
-inline void retrain(const options& o, const std::vector<experiment::app_task>& tasks,
+inline void retrain(const options& o, const std::vector<fashion::app_task>& tasks,
                     const std::filesystem::path& models) {
     note("--retrain: training the base model and the apps from scratch (about 13 min on 2 cores)");
-    const io::labelled_images train_split = io::load_fashion_mnist(io::dataset_split::train, o.data);
-    experiment::base_training_report report;
-    const graph base = experiment::train_base_model(train_split, {}, report);
-    experiment::save_weights(base, models / "fashion_base.safetensors");
-    experiment::app_training_options recipe;
+    const io::labelled_images train_split = fashion::load_dataset(fashion::dataset_split::train, o.data);
+    fashion::base_training_report report;
+    const graph base = fashion::train_base_model(train_split, {}, report);
+    fashion::save_weights(base, models / "fashion_base.safetensors");
+    fashion::app_training_options recipe;
     recipe.positives = 1500;  // the committed packages' recipe (docs/experiment.md)
     for (const auto& t : tasks)
-        (void)experiment::train_app(base, t, train_split, recipe, models / "apps" / std::string(t.name));
+        (void)fashion::train_app(base, t, train_split, recipe, models / "apps" / std::string(t.name));
 }
 
 inline void plot(const std::filesystem::path& out, const std::vector<std::string>& names,
@@ -207,9 +209,9 @@ inline void run(options o) {
         o.duration_s = std::min(o.duration_s, 120.0);
         o.check_seconds = std::min(o.check_seconds, 8.0);
     }
-    std::vector<experiment::app_task> tasks;
+    std::vector<fashion::app_task> tasks;
     if (o.apps.empty()) {
-        tasks = experiment::fashion_apps();
+        tasks = fashion::all_apps();
         if (o.quick) tasks.resize(3);
     } else {
         std::stringstream in(o.apps);
@@ -217,7 +219,7 @@ inline void run(options o) {
             if (!name.empty()) {
                 for (const auto& t : tasks)
                     if (t.name == name) throw error("--apps", "names '" + name + "' twice");
-                tasks.push_back(experiment::find_app(name));
+                tasks.push_back(fashion::find_app(name));
             }
         if (tasks.empty()) throw error("--apps", "names no app");
     }
@@ -239,7 +241,7 @@ inline void run(options o) {
                 "no M-Package in " + folder.string() + " (give --models DIR, or --retrain to train them)");
         apps.push_back({t, io::mpackage::read(folder), {}, 0.0, {}});
     }
-    const auto architecture = [] { return experiment::app_architecture(); };
+    const auto architecture = [] { return fashion::app_architecture(); };
     const graph base = apps.front().package.base_model(architecture());
 
     // Latencies of the model every app runs (the base with its two-way classifier).
@@ -252,13 +254,12 @@ inline void run(options o) {
     const double budget = o.budget > 0.0 ? o.budget : default_budget_models * o.stream_fps * whole;
 
     // The stream: test images, background of the base classes, events of the apps' targets.
-    const io::labelled_images test = io::load_fashion_mnist(io::dataset_split::test, o.data);
+    const io::labelled_images test = fashion::load_dataset(fashion::dataset_split::test, o.data);
     std::vector<std::int32_t> targets;
     for (const auto& t : tasks) targets.insert(targets.end(), t.targets.begin(), t.targets.end());
     std::sort(targets.begin(), targets.end());
     targets.erase(std::unique(targets.begin(), targets.end()), targets.end());
-    const std::vector<std::int32_t> background(experiment::base_classes.begin(),
-                                               experiment::base_classes.end());
+    const std::vector<std::int32_t> background(fashion::base_classes.begin(), fashion::base_classes.end());
     const experiment::frame_stream stream(
         test.images, test.labels, background, targets,
         {.fps = o.stream_fps, .duration_s = o.duration_s, .event_ms = o.event_length_ms, .seed = o.seed});
