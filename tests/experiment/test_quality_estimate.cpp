@@ -1,13 +1,14 @@
 // The frame-correlation estimate, the sampled reading of the quality model, candidate choice and
-// storage rounding of the training recipe.
+// storage rounding of the demo's training recipe (tools/fashion).
 #include <doctest/doctest.h>
 
 #include <cmath>
 #include <vector>
 
-#include <stemshare/experiment/fashion_training.hpp>
 #include <stemshare/experiment/quality_estimate.hpp>
 #include <stemshare/io/half.hpp>
+
+#include <fashion/training.hpp>
 
 using namespace stemshare;
 using experiment::frame_interval;
@@ -73,12 +74,12 @@ TEST_CASE("sampled_event_quality: L f / 1000 samples per event") {
 }
 
 TEST_CASE("candidate_points: a branch point that trains the same layers as the next one is left out") {
-    const graph g = experiment::app_start_model([] {
+    const graph g = fashion::app_start_model([] {
         graph base = zoo::fashion_mobilenet.to_graph();
         base.bind_random(3);
         return base;
     }());
-    const std::vector<std::size_t> points = experiment::candidate_points(g);
+    const std::vector<std::size_t> points = fashion::candidate_points(g);
     CHECK(points == std::vector<std::size_t>{0, 3, 9, 15, 21, 27, 33, 40});  // 39 is the pooling before 40
 }
 
@@ -86,7 +87,7 @@ TEST_CASE("round_weights: f16 rounds the suffix only, and rounding twice changes
     graph g = zoo::fashion_mobilenet.to_graph();
     g.bind_random(5);
     const graph before = g;
-    experiment::round_weights(g, 33, io::storage_dtype::f16);
+    fashion::round_weights(g, 33, io::storage_dtype::f16);
     bool changed = false;
     for (std::size_t l = 0; l < g.size(); ++l)
         for (std::size_t p = 0; p < g.at(l).params.size(); ++p) {
@@ -103,7 +104,7 @@ TEST_CASE("round_weights: f16 rounds the suffix only, and rounding twice changes
         }
     CHECK(changed);
     const graph once = g;
-    experiment::round_weights(g, 33, io::storage_dtype::f16);
+    fashion::round_weights(g, 33, io::storage_dtype::f16);
     for (std::size_t l = 33; l < g.size(); ++l)
         for (std::size_t p = 0; p < g.at(l).params.size(); ++p)
             CHECK(std::equal(g.at(l).params[p].values().begin(), g.at(l).params[p].values().end(),

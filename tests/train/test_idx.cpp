@@ -1,4 +1,5 @@
-// The IDX reader on hand-made files (plain and gzipped), bad files, and Debian's Fashion-MNIST.
+// The IDX reader on hand-made files (plain and gzipped), bad files, and Debian's Fashion-MNIST
+// through the demo's loader (tools/fashion).
 #include <doctest/doctest.h>
 
 #include <cstdint>
@@ -11,12 +12,19 @@
 
 #include <stemshare/io/idx.hpp>
 
+#include <fashion/dataset.hpp>
+
 #include "support/skip.hpp"
 
 using namespace stemshare;
 namespace fs = std::filesystem;
 
 namespace {
+
+// The folder the build says holds the dataset (STEMSHARE_FASHION_MNIST_DIR in CMake).
+fs::path fashion_dir() {
+    return STEMSHARE_FASHION_MNIST_DIR;
+}
 
 std::vector<std::uint8_t> idx_bytes(std::uint8_t type, const std::vector<std::uint32_t>& extents,
                                     const std::vector<std::uint8_t>& data) {
@@ -118,16 +126,16 @@ TEST_CASE("idx: count mismatches are refused") {
 
 TEST_CASE("idx: a missing dataset names the Debian package to install") {
     const fs::path nowhere = scratch("no-such-dir");
-    CHECK_FALSE(io::fashion_mnist_available(nowhere));
-    CHECK_THROWS_WITH_AS(io::load_fashion_mnist(io::dataset_split::test, nowhere),
+    CHECK_FALSE(fashion::dataset_available(nowhere));
+    CHECK_THROWS_WITH_AS(fashion::load_dataset(fashion::dataset_split::test, nowhere),
                          doctest::Contains("apt-get install dataset-fashion-mnist"), stemshare::error);
     CHECK_THROWS_WITH_AS(io::read_idx(nowhere / "x.gz"), doctest::Contains("no such file"), stemshare::error);
 }
 
 TEST_CASE("idx: Debian's Fashion-MNIST test split reads as 10000 labelled 28x28 images") {
-    STEMSHARE_SKIP_IF(!io::fashion_mnist_available(),
+    STEMSHARE_SKIP_IF(!fashion::dataset_available(fashion_dir()),
                       "Fashion-MNIST is not installed (apt-get install dataset-fashion-mnist)");
-    const io::labelled_images test = io::load_fashion_mnist(io::dataset_split::test);
+    const io::labelled_images test = fashion::load_dataset(fashion::dataset_split::test, fashion_dir());
     CHECK(test.size() == 10000);
     CHECK(test.images.extents() == dims{10000, 1, 28, 28});
     std::vector<int> per_class(10, 0);

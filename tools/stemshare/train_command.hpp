@@ -12,9 +12,11 @@
 #include <nlohmann/json.hpp>
 
 #include <stemshare/core/error.hpp>
-#include <stemshare/experiment/app_tasks.hpp>
-#include <stemshare/experiment/fashion_training.hpp>
 #include <stemshare/io/idx.hpp>
+
+#include <fashion/app_tasks.hpp>
+#include <fashion/dataset.hpp>
+#include <fashion/training.hpp>
 
 #include "write_file.hpp"
 
@@ -24,36 +26,36 @@ namespace train_detail {
 
 struct base_options {
     std::string out = "models/fashion_base.safetensors";
-    std::string data = std::string(io::fashion_mnist_default_dir);
-    experiment::base_training_options training{};
+    std::string data = std::string(fashion::default_data_dir);
+    fashion::base_training_options training{};
 };
 
 struct apps_options {
     std::string base = "models/fashion_base.safetensors";
     std::string out = "models/apps";
-    std::string data = std::string(io::fashion_mnist_default_dir);
+    std::string data = std::string(fashion::default_data_dir);
     std::string apps;
     std::vector<std::size_t> branch_points;
-    experiment::app_training_options training{};
+    fashion::app_training_options training{};
 };
 
-inline std::vector<experiment::app_task> chosen_apps(const std::string& list) {
-    if (list.empty()) return experiment::fashion_apps();
-    std::vector<experiment::app_task> out;
+inline std::vector<fashion::app_task> chosen_apps(const std::string& list) {
+    if (list.empty()) return fashion::all_apps();
+    std::vector<fashion::app_task> out;
     std::stringstream in(list);
     for (std::string name; std::getline(in, name, ',');)
-        if (!name.empty()) out.push_back(experiment::find_app(name));
+        if (!name.empty()) out.push_back(fashion::find_app(name));
     return out;
 }
 
 inline void run_base(const base_options& o) {
-    const io::labelled_images train_split = io::load_fashion_mnist(io::dataset_split::train, o.data);
-    experiment::base_training_report report;
-    const graph model = experiment::train_base_model(train_split, o.training, report);
-    experiment::save_weights(model, o.out,
-                             {{"stemshare.model", std::string(experiment::base_model_id)},
-                              {"stemshare.epochs", std::to_string(o.training.epochs)},
-                              {"stemshare.seed", std::to_string(o.training.seed)}});
+    const io::labelled_images train_split = fashion::load_dataset(fashion::dataset_split::train, o.data);
+    fashion::base_training_report report;
+    const graph model = fashion::train_base_model(train_split, o.training, report);
+    fashion::save_weights(model, o.out,
+                          {{"stemshare.model", std::string(fashion::base_model_id)},
+                           {"stemshare.epochs", std::to_string(o.training.epochs)},
+                           {"stemshare.seed", std::to_string(o.training.seed)}});
     std::printf("base model: %lld training images, %d epochs, %.1f s, epoch losses",
                 static_cast<long long>(report.train_items), o.training.epochs, report.seconds);
     for (double l : report.epoch_loss) std::printf(" %.4f", l);
@@ -62,13 +64,13 @@ inline void run_base(const base_options& o) {
 }
 
 inline void run_apps(apps_options o) {
-    const io::labelled_images train_split = io::load_fashion_mnist(io::dataset_split::train, o.data);
-    const graph base = experiment::load_base_model(o.base);
+    const io::labelled_images train_split = fashion::load_dataset(fashion::dataset_split::train, o.data);
+    const graph base = fashion::load_base_model(o.base);
     o.training.branch_points = o.branch_points;
     nlohmann::ordered_json summary = nlohmann::ordered_json::array();
     for (const auto& app : chosen_apps(o.apps)) {
-        const auto report = experiment::train_app(base, app, train_split, o.training,
-                                                  std::filesystem::path(o.out) / std::string(app.name));
+        const auto report = fashion::train_app(base, app, train_split, o.training,
+                                               std::filesystem::path(o.out) / std::string(app.name));
         nlohmann::ordered_json j{{"app", report.name}, {"candidates", nlohmann::ordered_json::array()}};
         double seconds = 0.0;
         for (const auto& c : report.candidates) {

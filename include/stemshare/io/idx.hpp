@@ -3,10 +3,8 @@
 /// IDX files (the MNIST / Fashion-MNIST format), plain or gzipped: a big-endian header (two zero
 /// bytes, an element-type byte, a rank byte, then one u32 extent per dimension) followed by the
 /// elements. Only unsigned bytes (type 0x08) occur in the datasets stemshare reads, so only they
-/// are accepted; everything else is refused with an error naming the file.
-///
-/// `load_fashion_mnist` reads Debian's `dataset-fashion-mnist` package and turns the images into
-/// a float tensor {N, 1, 28, 28} in [0, 1], the input of the zoo's 28 x 28 net.
+/// are accepted; everything else is refused with an error naming the file. `read_idx_images`
+/// pairs an image file with its label file and scales the pixels to a float tensor in [0, 1].
 
 #include <cstddef>
 #include <cstdint>
@@ -133,44 +131,6 @@ struct labelled_images {
                         labels.data};
     for (std::size_t i = 0; i < images.data.size(); ++i)
         out.images[static_cast<std::int64_t>(i)] = static_cast<float>(images.data[i]) / 255.0F;
-    return out;
-}
-
-/// Where Debian's `dataset-fashion-mnist` installs its files.
-inline constexpr std::string_view fashion_mnist_default_dir = "/usr/share/datasets/fashion-mnist";
-
-enum class dataset_split : std::uint8_t { train, test };
-
-/// The ten Fashion-MNIST class names, by label.
-inline constexpr std::string_view fashion_mnist_classes[10] = {
-    "t-shirt", "trouser", "pullover", "dress", "coat", "sandal", "shirt", "sneaker", "bag", "ankle-boot"};
-
-/// True when the four files of the dataset are in `dir`.
-[[nodiscard]] inline bool fashion_mnist_available(
-    const std::filesystem::path& dir = fashion_mnist_default_dir) {
-    for (const char* f : {"train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz",
-                          "t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz"})
-        if (!std::filesystem::exists(dir / f)) return false;
-    return true;
-}
-
-/// Loads the train (60 000) or test (10 000) split of Fashion-MNIST. When the files are missing,
-/// the error says which package provides them.
-[[nodiscard]] inline labelled_images load_fashion_mnist(
-    dataset_split split, const std::filesystem::path& dir = fashion_mnist_default_dir) {
-    const std::string prefix = split == dataset_split::train ? "train" : "t10k";
-    const auto images = dir / (prefix + "-images-idx3-ubyte.gz");
-    const auto labels = dir / (prefix + "-labels-idx1-ubyte.gz");
-    for (const auto& p : {images, labels})
-        if (!std::filesystem::exists(p))
-            throw error(p.string(),
-                        "Fashion-MNIST is not installed; install Debian's package with "
-                        "`apt-get install dataset-fashion-mnist`");
-    labelled_images out = read_idx_images(images, labels);
-    for (std::size_t i = 0; i < out.labels.size(); ++i)
-        if (out.labels[i] > 9)
-            throw error(labels.string(), "label " + std::to_string(out.labels[i]) + " at item " +
-                                             std::to_string(i) + " is not a Fashion-MNIST class (0..9)");
     return out;
 }
 

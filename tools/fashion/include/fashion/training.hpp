@@ -6,6 +6,8 @@
 /// Data use: train-split items [0, 50000) train, items [50000, 60000) validate (per-frame
 /// true-positive and false-positive rates), and the test split is left to the streams, so no
 /// stream frame was ever seen in training or validation.
+///
+/// The demo's recipes, not the installed library's: they live beside the `stemshare` tool.
 
 #include <algorithm>
 #include <cstdint>
@@ -15,7 +17,6 @@
 #include <vector>
 
 #include <stemshare/core/error.hpp>
-#include <stemshare/experiment/app_tasks.hpp>
 #include <stemshare/graph/graph.hpp>
 #include <stemshare/io/bind_weights.hpp>
 #include <stemshare/io/half.hpp>
@@ -29,7 +30,9 @@
 #include <stemshare/train/initialise.hpp>
 #include <stemshare/zoo/fashion_mobilenet.hpp>
 
-namespace stemshare::experiment {
+#include <fashion/app_tasks.hpp>
+
+namespace stemshare::fashion {
 
 /// Train-split items before this index train; the rest validate.
 inline constexpr std::int64_t validation_start = 50000;
@@ -270,4 +273,4 @@ inline app_report train_app(const graph& base, const app_task& app, const io::la
     return report;
 }
 
-}  // namespace stemshare::experiment
+}  // namespace stemshare::fashion

@@ -1,0 +1,105 @@
+#pragma once
+/// \file
+/// `experiment::compare_realtime`: one configuration of a sweep run both ways on the same first
+/// frames of the stream, on the wall clock through the runtime's executor and replayed on the
+/// latency table, to show how far replay's accounting is from a real run (docs/experiment.md,
+/// "Real time vs replay").
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include <stemshare/core/error.hpp>
+#include <stemshare/experiment/realtime.hpp>
+#include <stemshare/experiment/replay.hpp>
+#include <stemshare/experiment/sweep.hpp>
+
+namespace stemshare::experiment {
+
+/// Real time against replay for one plan; each pair is (real time, replay), means over apps.
+struct realtime_comparison {
+    std::size_t app_count = 0;
+    std::string policy;
+    /// Seconds of stream both runs covered.
+    double seconds = 0.0;
+    double f1_realtime = 0.0;
+    double f1_replay = 0.0;
+    double fps_realtime = 0.0;
+    double fps_replay = 0.0;
+    std::int64_t drops_realtime = 0;
+    std::int64_t drops_replay = 0;
+    double load_realtime = 0.0;
+    double load_replay = 0.0;
+    /// Mean measured time of a processed frame in the executor (before the box's share), and what
+    /// the latency table adds up to for the same frames.
+    double executor_frame_us = 0.0;
+    double table_frame_us = 0.0;
+    /// Wall-clock seconds the real-time run took.
+    double realtime_seconds = 0.0;
+};
+
+/// Runs `row`'s plan (a row of `run_sweep(in)`) on the first `frames` frames of `in`'s stream in
+/// real time and in replay, and scores both. Every app of the row needs its `candidate_model`.
+[[nodiscard]] inline realtime_comparison compare_realtime(const sweep_input& in, const sweep_row& row,
+                                                          std::int64_t frames) {
+    const std::string who = "experiment::compare_realtime";
+    if (in.stream == nullptr) throw error(who + ": stream", "no stream given");
+    if (!(in.budget > 0.0)) throw error(who + ": budget", "must be positive");
+    if (frames <= 0 || frames > in.stream->frame_count())
+        throw error(who + ": frames", "must be in [1, " + std::to_string(in.stream->frame_count()) +
+                                          "], got " + std::to_string(frames));
+    const std::size_t n = row.plan.apps.size();
+    if (n == 0 || n > in.apps.size())
+        throw error(who + ": row",
+                    "plans " + std::to_string(n) + " apps; the input has " + std::to_string(in.apps.size()));
+    for (std::size_t a = 0; a < n; ++a)
+        if (!in.apps[a].candidate_model)
+            throw error(who + ": app '" + in.apps[a].name + "'",
+                        "has no candidate_model to run in real time");
+
+    const frame_stream& stream = *in.stream;
+    const double stream_fps = stream.fps();
+    std::vector<double> box_latency;
+    for (double l : layer_seconds(in.latencies)) box_latency.push_back(l / in.budget);
+    std::vector<replay_app> plan_apps;
+    std::vector<const candidate_decisions*> chosen;
+    for (std::size_t a = 0; a < n; ++a) {
+        const auto k = static_cast<std::size_t>(row.plan.apps[a].num_frozen);
+        plan_apps.push_back({k, row.plan.apps[a].fps});
+        chosen.push_back(&in.apps[a].predictions.at(k));
+    }
+
+    realtime_comparison c;
+    c.app_count = n;
+    c.policy = row.policy;
+    c.seconds = static_cast<double>(frames) / stream_fps;
+    const auto started = std::chrono::steady_clock::now();
+    const realtime_result rt =
+        run_realtime(stream.frames(), stream_fps, detail::realtime_apps_of(in, row.plan), frames,
+                     {.box_share = in.budget});
+    c.realtime_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+    const replay_result rp = replay(plan_apps, box_latency, stream_fps, frames);
+    const std::int64_t window = stream.event_frames();
+    const detail::sweep_outcome mr = detail::score(rt.decisions, in.apps, frames, window);
+    const detail::sweep_outcome mp = detail::score(detail::decisions_of(rp, chosen), in.apps, frames, window);
+    const auto count = static_cast<double>(n);
+    for (std::size_t a = 0; a < n; ++a) {
+        c.f1_realtime += mr.f1[a] / count;
+        c.f1_replay += mp.f1[a] / count;
+        c.fps_realtime += rt.achieved_fps[a] / count;
+        c.fps_replay += rp.achieved_fps[a] / count;
+    }
+    c.drops_realtime = rt.dropped_frames;
+    c.drops_replay = rp.dropped_frames;
+    c.load_realtime = rt.measured_load;
+    c.load_replay = rp.measured_load;
+    c.executor_frame_us = rt.mean_frame_seconds * 1e6;
+    c.table_frame_us = rp.processed_frames > 0
+                           ? rp.busy_seconds * in.budget / static_cast<double>(rp.processed_frames) * 1e6
+                           : 0.0;
+    return c;
+}
+
+}  // namespace stemshare::experiment

@@ -1,0 +1,246 @@
+#pragma once
+// What `stemshare demo` shows and writes: the set-up lines, the table (a row at a time, as the
+// sweep measures it), the real-time check, the prediction gap, OUT/results.json and the plot
+// (OUT/f1.dat, OUT/f1.gp and, with gnuplot, OUT/f1.png). The numbers all come from the sweep
+// (stemshare/experiment/sweep.hpp); nothing here measures anything.
+
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <optional>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include <stemshare/experiment/realtime_check.hpp>
+#include <stemshare/experiment/sweep.hpp>
+#include <stemshare/sched/planner.hpp>
+
+#include <fashion/app_tasks.hpp>
+
+#include "write_file.hpp"
+
+namespace stemshare::tools::demo_report {
+
+/// Wall-clock seconds of the demo's phases.
+struct timings {
+    double predictions = 0.0;
+    double sweep = 0.0;
+    double real_time = 0.0;
+    double total = 0.0;
+};
+
+inline std::string fixed(double v, int digits) {
+    char buf[64];
+    std::snprintf(buf, sizeof buf, "%.*f", digits, v);
+    return buf;
+}
+
+/// Seconds per frame of the whole model: the sum of the layer medians.
+inline double model_seconds(const experiment::sweep_input& in) {
+    double whole = 0.0;
+    for (double l : experiment::layer_seconds(in.latencies)) whole += l;
+    return whole;
+}
+
+/// The stream, the model's latency, the budget and every app's e and c.
+inline void print_setup(const experiment::sweep_input& in, bool budget_from_flag) {
+    const experiment::stream_options& s = in.stream->options();
+    const double whole = model_seconds(in);
+    std::printf(
+        "stemshare demo: %zu apps, stream %.0f fps x %.0f s (%lld frames, events of %.0f ms = %lld frames)\n",
+        in.apps.size(), s.fps, s.duration_s, static_cast<long long>(in.stream->frame_count()), s.event_ms,
+        static_cast<long long>(in.stream->event_frames()));
+    std::printf("base model fashion_mobilenet: %.1f us per frame (sum of %zu layer medians, 1 thread, %s)\n",
+                whole * 1e6, in.latencies.layers.size(), in.latencies.isa.c_str());
+    std::printf("budget %.5f core-seconds per second of stream = %.2f full models at %.0f fps%s\n", in.budget,
+                in.budget / (s.fps * whole), s.fps, budget_from_flag ? " (--budget)" : " (default)");
+    std::printf("the box has %.3f%% of one core: every layer takes its measured time / %.5f\n",
+                in.budget * 100.0, in.budget);
+    std::printf("per app: event frequency e (measured), frame correlation c (estimated):\n");
+    for (const auto& a : in.apps)
+        std::printf("  %-12s e %.3f  c %.3f  (%zu events)\n", a.name.c_str(), a.event_frequency,
+                    a.correlation.correlation, a.events.size());
+}
+
+inline void print_table_header() {
+    std::printf("\n%-4s %-18s %-9s %-9s %-9s %-7s %-6s %s\n", "apps", "policy", "F1 meas", "F1 pred",
+                "F1 samp", "cost/B", "drops", "fps per app (k@fps)");
+}
+
+/// One line of the table; flushed, so a long sweep shows its progress.
+inline void print_row(const experiment::sweep_row& row, double budget) {
+    std::string fps_text;
+    for (const auto& a : row.per_app) {
+        if (!fps_text.empty()) fps_text += ' ';
+        fps_text += std::to_string(a.num_frozen);
+        fps_text += '@';
+        fps_text += a.fps < 1.0 ? fixed(a.fps, 1) : fixed(a.fps, 0);
+    }
+    std::printf("%-4zu %-18s %-9s %-9s %-9s %-7s %-6lld %s\n", row.app_count, row.policy.c_str(),
+                fixed(row.mean_f1_measured, 3).c_str(), fixed(row.mean_f1_predicted, 3).c_str(),
+                fixed(row.mean_f1_predicted_sampled, 3).c_str(), fixed(row.plan.cost / budget, 2).c_str(),
+                static_cast<long long>(row.dropped_frames), fps_text.c_str());
+    std::fflush(stdout);
+}
+
+inline void print_realtime_check(const experiment::realtime_comparison& c) {
+    std::printf(
+        "\nreal time vs replay (%s, %zu apps, first %.1f s): mean F1 %.3f vs %.3f, mean fps %.2f vs %.2f, "
+        "drops %lld vs %lld, box load %.2f vs %.2f; a processed frame took %.1f us in the executor, the "
+        "latency table says %.1f us\n",
+        c.policy.c_str(), c.app_count, c.seconds, c.f1_realtime, c.f1_replay, c.fps_realtime, c.fps_replay,
+        static_cast<long long>(c.drops_realtime), static_cast<long long>(c.drops_replay), c.load_realtime,
+        c.load_replay, c.executor_frame_us, c.table_frame_us);
+}
+
+inline void print_prediction_gap(const experiment::prediction_gap& g) {
+    std::printf(
+        "\nmean |predicted - measured| F1 over %zu configurations: %.3f (scheduler's model, bias %+.3f), "
+        "%.3f (same model with L f / 1000 samples per event)\n",
+        g.rows, g.mean_abs_gap, g.mean_bias, g.mean_abs_gap_sampled);
+}
+
+/// OUT/results.json: the stream, the budget, the latencies, the apps, every row, the real-time
+/// check (null when none ran), the prediction gap and the timings. `tasks[a]` is app a's task.
+[[nodiscard]] inline nlohmann::ordered_json results_json(
+    const experiment::sweep_input& in, const std::vector<fashion::app_task>& tasks,
+    const std::vector<experiment::sweep_row>& rows,
+    const std::optional<experiment::realtime_comparison>& check, const timings& seconds) {
+    using nlohmann::ordered_json;
+    const experiment::stream_options& s = in.stream->options();
+    const double whole = model_seconds(in);
+    ordered_json rows_json = ordered_json::array();
+    for (const auto& r : rows) {
+        ordered_json per_app = ordered_json::array();
+        for (const auto& a : r.per_app)
+            per_app.push_back({{"app", a.app},
+                               {"num_frozen", a.num_frozen},
+                               {"fps", a.fps},
+                               {"achieved_fps", a.achieved_fps},
+                               {"f1_measured", a.f1_measured},
+                               {"f1_predicted", a.f1_predicted},
+                               {"f1_predicted_sampled", a.f1_predicted_sampled},
+                               {"tpr", a.true_positive_rate},
+                               {"fpr", a.false_positive_rate}});
+        rows_json.push_back({{"apps", r.app_count},
+                             {"policy", r.policy},
+                             {"planner", std::string(sched::to_string(r.planner))},
+                             {"runner", std::string(experiment::to_string(r.runner))},
+                             {"mean_f1_measured", r.mean_f1_measured},
+                             {"mean_f1_predicted", r.mean_f1_predicted},
+                             {"mean_f1_predicted_sampled", r.mean_f1_predicted_sampled},
+                             {"plan_cost", r.plan.cost},
+                             {"feasible", r.plan.feasible()},
+                             {"measured_load", r.measured_load},
+                             {"dropped_frames", r.dropped_frames},
+                             {"per_app", per_app}});
+    }
+    ordered_json check_json = nullptr;
+    if (check)
+        check_json = {{"apps", check->app_count},
+                      {"policy", check->policy},
+                      {"seconds", check->seconds},
+                      {"f1_realtime", check->f1_realtime},
+                      {"f1_replay", check->f1_replay},
+                      {"fps_realtime", check->fps_realtime},
+                      {"fps_replay", check->fps_replay},
+                      {"drops_realtime", check->drops_realtime},
+                      {"drops_replay", check->drops_replay},
+                      {"load_realtime", check->load_realtime},
+                      {"load_replay", check->load_replay},
+                      {"executor_frame_us", check->executor_frame_us},
+                      {"table_frame_us", check->table_frame_us}};
+    ordered_json apps_json = ordered_json::array();
+    for (std::size_t a = 0; a < in.apps.size(); ++a) {
+        const experiment::sweep_app& app = in.apps[a];
+        apps_json.push_back({{"app", app.name},
+                             {"targets", tasks[a].targets},
+                             {"events", app.events.size()},
+                             {"event_frequency", app.event_frequency},
+                             {"correlation", app.correlation.correlation},
+                             {"hit_rate", app.correlation.hit_rate},
+                             {"miss_after_miss", app.correlation.miss_after_miss}});
+    }
+    const experiment::prediction_gap gap = experiment::measure_prediction_gap(rows);
+    return {{"stream",
+             {{"fps", s.fps},
+              {"duration_s", s.duration_s},
+              {"frames", in.stream->frame_count()},
+              {"event_length_ms", s.event_ms},
+              {"event_frames", in.stream->event_frames()},
+              {"seed", s.seed}}},
+            {"budget", in.budget},
+            {"budget_in_full_models_at_stream_fps", in.budget / (s.fps * whole)},
+            {"model_seconds_per_frame", whole},
+            {"layer_latencies", experiment::layer_seconds(in.latencies)},
+            {"isa", in.latencies.isa},
+            {"apps", apps_json},
+            {"results", rows_json},
+            {"realtime_check", check_json},
+            {"mean_abs_gap_predicted", gap.mean_abs_gap},
+            {"mean_bias_predicted", gap.mean_bias},
+            {"mean_abs_gap_predicted_sampled", gap.mean_abs_gap_sampled},
+            {"seconds",
+             {{"predictions", seconds.predictions},
+              {"sweep", seconds.sweep},
+              {"real_time", seconds.real_time},
+              {"total", seconds.total}}}};
+}
+
+/// Writes OUT/results.json and says so.
+inline void write_results(const std::filesystem::path& out, const nlohmann::ordered_json& results) {
+    write_file((out / "results.json").string(), results.dump(2) + "\n");
+    std::printf("wrote %s\n", (out / "results.json").string().c_str());
+}
+
+/// OUT/f1.dat (measured mean F1 per number of apps, one column per policy), OUT/f1.gp and, when
+/// gnuplot is installed, OUT/f1.png; without gnuplot it says so and leaves the data.
+inline void plot(const std::filesystem::path& out, const std::vector<experiment::sweep_policy>& policies,
+                 std::size_t max_apps, const std::vector<experiment::sweep_row>& rows) {
+    {
+        std::ostringstream dat;
+        dat << "# apps";
+        for (const auto& p : policies) dat << ' ' << p.name;
+        dat << '\n';
+        for (std::size_t n = 1; n <= max_apps; ++n) {
+            dat << n;
+            for (const auto& p : policies)
+                for (const auto& r : rows)
+                    if (r.app_count == n && r.policy == p.name) dat << ' ' << r.mean_f1_measured;
+            dat << '\n';
+        }
+        write_file((out / "f1.dat").string(), dat.str());
+    }
+    std::ostringstream gp;
+    gp << "set terminal pngcairo size 900,560\nset output '" << (out / "f1.png").string() << "'\n"
+       << "set title 'Mean event F1 vs number of apps (measured)'\nset xlabel 'apps'\nset ylabel 'mean event "
+          "F1'\n"
+       << "set yrange [0:1]\nset xtics 1\nset key bottom left\nset grid\nplot ";
+    for (std::size_t i = 0; i < policies.size(); ++i)
+        gp << (i ? ", " : "") << "'" << (out / "f1.dat").string() << "' using 1:" << i + 2
+           << " with linespoints title '" << policies[i].name << "'";
+    gp << '\n';
+    write_file((out / "f1.gp").string(), gp.str());
+    if (std::system("command -v gnuplot >/dev/null 2>&1") != 0) {
+        std::printf(
+            "gnuplot is not installed (Debian: apt-get install gnuplot-nox): no PNG; the data is in %s\n",
+            (out / "f1.dat").string().c_str());
+        return;
+    }
+    const std::string cmd = "gnuplot '" + (out / "f1.gp").string() + "'";
+    if (std::system(cmd.c_str()) != 0)
+        std::printf("gnuplot failed on %s: no PNG\n", (out / "f1.gp").string().c_str());
+    else
+        std::printf("wrote %s\n", (out / "f1.png").string().c_str());
+}
+
+inline void print_done(const timings& t) {
+    std::printf("done in %.1f s (predictions %.1f s, sweep %.1f s, real time %.1f s)\n", t.total,
+                t.predictions, t.sweep, t.real_time);
+}
+
+}  // namespace stemshare::tools::demo_report
