@@ -113,14 +113,16 @@ TEST_CASE("eigen: an rvalue tensor is kept alive by the input, still without a c
 }
 
 TEST_CASE("eigen: shuffles, strides and lazy expressions give the model output of an explicit copy") {
-    const graph g = test::fashion_graph();
+    const graph g = test::image_graph();
     onednn::compiled_graph model(g, {.batch = 2, .threads = 1});
     const row_tensor images = random_images(2, 1, 28, 28, 3);
     const auto run_copy = [&](const auto& e) { return model.run(explicit_copy(e).view()); };
+    // The checks below have teeth: the model's scores change when H and W are swapped.
+    const row_tensor swapped = images.shuffle(std::array<int, 4>{0, 1, 3, 2});
+    REQUIRE_FALSE(same_bits(values_of(eigen_run(model, images)), values_of(eigen_run(model, swapped))));
 
     SUBCASE("a shuffle (H and W swapped back)") {
-        const row_tensor stored = images.shuffle(std::array<int, 4>{0, 1, 3, 2});
-        const auto shuffled = stored.shuffle(std::array<int, 4>{0, 1, 3, 2});
+        const auto shuffled = swapped.shuffle(std::array<int, 4>{0, 1, 3, 2});
         CHECK(from_eigen(shuffled).is_copy());
         CHECK(same_bits(values_of(eigen_run(model, shuffled)), run_copy(shuffled).values()));
     }
@@ -161,6 +163,11 @@ TEST_CASE("eigen: {N, features} matrices, column-major or strided, match an expl
     fill_uniform(std::span<float>(wide.data(), static_cast<std::size_t>(wide.size())), 5);
     const auto run_copy = [&](const auto& m) { return model.run(explicit_copy_rows(m).view()); };
 
+    // The checks below have teeth: the scores change when a row's features are reversed.
+    const row_matrix reversed = wide.leftCols(test::dense_features).rowwise().reverse();
+    REQUIRE_FALSE(same_bits(values_of(eigen_run(model, reversed)),
+                            values_of(eigen_run(model, row_matrix(wide.leftCols(test::dense_features))))));
+
     const Eigen::MatrixXf column_major = wide.leftCols(test::dense_features);
     CHECK(from_eigen(column_major).is_copy());
     CHECK(same_bits(values_of(eigen_run(model, column_major)), run_copy(column_major).values()));
@@ -197,17 +204,17 @@ TEST_CASE("eigen: results read back as Eigen maps without a copy") {
 
 TEST_CASE("eigen: the executor takes an Eigen frame and gives the scores of a plain tensor") {
     runtime::executor executor({.input = {1, 28, 28}, .stream_fps = 30, .threads = 1});
-    executor.add_app("fashion", test::fashion_graph(), {.branch_point = 3});
+    executor.add_app("images", test::image_graph(), {.branch_point = 2});
     const row_tensor big = random_images(1, 1, 56, 56, 7);
     const auto frame = big.stride(std::array<Eigen::Index, 4>{1, 1, 2, 2});
 
     const std::vector<float> from_eigen_frame = [&] {
-        const auto* app = eigen_process(executor, frame).find("fashion");
+        const auto* app = eigen_process(executor, frame).find("images");
         REQUIRE(app != nullptr);
         return std::vector<float>(app->scores.begin(), app->scores.end());
     }();
     const tensor<float> copy = explicit_copy(frame);
-    const auto* plain = executor.process(copy.view()).find("fashion");
+    const auto* plain = executor.process(copy.view()).find("images");
     REQUIRE(plain != nullptr);
     CHECK(same_bits(from_eigen_frame, plain->scores));
 
