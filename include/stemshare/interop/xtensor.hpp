@@ -120,6 +120,7 @@ bool row_major_contiguous(const E& e) {
     return true;
 }
 
+/// The first N extents of `d` as an xtensor shape.
 template <std::size_t N>
 std::array<std::size_t, N> xt_shape(const dims& d) {
     std::array<std::size_t, N> s{};
@@ -148,7 +149,7 @@ template <xtensor_expression E>
                 return interop::float_aligned(first) ? interop::input_tensor::borrowed(first, d)
                                                      : interop::copy_bytes(first, d);
             } else {
-                // Moving a container keeps its heap buffer, so the data is read after the move.
+                // The address is taken after the move: a fixed-size container's storage moves with it.
                 auto owner = std::make_shared<const expression>(std::move(e));
                 const float* first = owner->data() + owner->data_offset();
                 if (!interop::float_aligned(first)) return interop::copy_bytes(first, d);
