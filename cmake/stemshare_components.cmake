@@ -5,16 +5,20 @@
 #   io      safetensors, M-Packages, .npy, IDX, weight binding, apps files   (nlohmann-json, zlib)
 #   onnx    ONNX import                                                       (libonnx, protobuf)
 #   onednn  the oneDNN backend, the runtime, profiling, training, experiments (oneDNN, OpenMP)
+#   xtensor xtensor containers and expressions in and out of models            (xtensor)
+#   eigen   Eigen tensors, maps and matrices in and out of models                (Eigen)
 #
 # A component lists the components it builds on (stemshare_<name>_components) and the packages it
 # finds itself (stemshare_find_<name>_packages). The list below is in dependency order.
-set(stemshare_all_components sched core io onnx onednn)
+set(stemshare_all_components sched core io onnx onednn xtensor eigen)
 
 set(stemshare_sched_components "")
 set(stemshare_core_components "")
 set(stemshare_io_components core)
 set(stemshare_onnx_components io)
 set(stemshare_onednn_components core io)
+set(stemshare_xtensor_components core)
+set(stemshare_eigen_components core)
 
 # stemshare_find_package(ARGS...): find_dependency() inside the package config (a missing package
 # makes find_package(stemshare) fail, naming it), find_package(... REQUIRED) in stemshare's own build.
@@ -42,6 +46,14 @@ macro(stemshare_find_onednn_packages)
   stemshare_find_package(dnnl 2.6 CONFIG)
   # oneDNN runs on OpenMP; the backend sets its thread count.
   stemshare_find_package(OpenMP)
+endmacro()
+
+macro(stemshare_find_xtensor_packages)
+  stemshare_find_package(xtensor 0.24 CONFIG)
+endmacro()
+
+macro(stemshare_find_eigen_packages)
+  stemshare_find_package(Eigen3 3.4 CONFIG)
 endmacro()
 
 # stemshare_component_closure(OUT names...): `names` plus every component they build on, in
