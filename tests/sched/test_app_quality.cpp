@@ -1,4 +1,5 @@
-// The mainstream app-quality model, one hand-computed vector per branch of DESIGN.md section 5.
+// The mainstream app-quality model, one hand-computed vector per branch of the formulas in
+// docs/scheduler.md ("Model").
 // Expected values were derived by hand from the formulas and checked with /usr/bin/python3
 // (math.fmod, math.pow); the derivations are in the comments.
 #include <doctest/doctest.h>
@@ -98,7 +99,7 @@ TEST_CASE("event_f1: F1 is 0 when recall or precision is within 1e-8 of 0") {
     CHECK(tiny_precision.f1 == 0.0);
 }
 
-TEST_CASE("event_f1: DESIGN.md pedestrian example at k = 75, f = 4") {
+TEST_CASE("event_f1: the pedestrian example of docs/scheduler.md at k = 75, f = 4") {
     // Smoothed a = 0.8533, b = 0.1444, L = 500, e = 0.3, c = 0.107, F = 15, f = 4: s = 3.75, d = 2 < s.
     // R = (2/3.75) * 0.8533 = 0.4550933; fires = (2/3.75) * 0.1444; P = 0.7169183; F1 = 0.5567602.
     constexpr app_quality q = event_quality(0.8533, 0.1444, {500.0, 0.3, 0.107, 15.0}, 4.0);

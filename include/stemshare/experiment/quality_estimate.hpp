@@ -1,6 +1,6 @@
 #pragma once
 /// \file
-/// What the scheduler's app-quality model (DESIGN.md section 5) needs to know about a stream,
+/// What the scheduler's app-quality model (docs/scheduler.md, "Model") needs to know about a stream,
 /// measured from it, and the model's two readings of it.
 ///
 /// - **Event frequency e**: `evaluate_events` gives it (events / (events + non-event windows)).
@@ -65,7 +65,7 @@ struct correlation_estimate {
     return r;
 }
 
-/// Section 5's formula with the samples an app at `fps` really takes from an event,
+/// The model's formula with the samples an app at `fps` really takes from an event,
 /// L f / 1000, instead of the original's L f^2 / (1000 F).
 [[nodiscard]] inline sched::app_quality sampled_event_quality(double a, double b,
                                                               const sched::event_params& ev, double fps) {

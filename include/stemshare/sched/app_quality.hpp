@@ -1,7 +1,7 @@
 #pragma once
 /// \file
-/// The `mainstream` app-quality model (DESIGN.md section 5): event recall, precision and F1 of one
-/// app from its per-frame detection probabilities, its frame rate and its event statistics.
+/// The `mainstream` app-quality model (docs/scheduler.md, "Model"): event recall, precision and F1
+/// of one app from its per-frame detection probabilities, its frame rate and its event statistics.
 /// It reproduces the public Mainstream scheduler's numbers, quirks included (see `miss_probability`).
 
 #include <cstdint>

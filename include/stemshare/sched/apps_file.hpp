@@ -1,6 +1,7 @@
 #pragma once
 /// \file
-/// Loader for app files in the layout of mainstream-apps.json: `stream_fps`,
+/// Loader for app files in the layout of the public Mainstream scheduler's apps file (a copy is
+/// tests/data/sched/mainstream-apps.json): `stream_fps`,
 /// `model.layer_latencies`, and `apps[]` with `name`, `event_length_ms`, `event_frequency`,
 /// `correlation_coefficient`, optional `weight`, and `curve[]` of `num_frozen`, `accuracy`,
 /// `p_identified_inv`. Kept apart from the planners so they stay free of nlohmann_json.

@@ -18,7 +18,7 @@
 
 namespace stemshare::sched {
 
-/// Which candidates a planner may use (DESIGN.md section 5).
+/// Which candidates a planner may use (docs/scheduler.md, "API").
 enum class mode {
     mainstream,  ///< every branch point of the curve, fps 1..F
     nosharing,   ///< k = 0 only (each app its own full model), fps 0.1..0.9 and 1..F

@@ -5,8 +5,8 @@
 /// fingerprint; inserting an app walks the trie over its prefix segments and shares every node
 /// whose fingerprint matches and whose weights are byte-identical, so apps fine-tuned from one
 /// base with the same frozen depth share their whole stem without anyone declaring it. The
-/// layers after an app's branch point are its own suffix and never enter the trie (DESIGN.md
-/// section 5: apps that branch at the same k share only the stem below k).
+/// layers after an app's branch point are its own suffix and never enter the trie (the cost model
+/// of docs/scheduler.md: apps that branch at the same k share only the stem below k).
 ///
 /// Copying a trie is cheap (segments and suffixes are shared, immutable graphs): the runtime
 /// edits a copy and only commits it once the new plan is built, so a failed change leaves the
