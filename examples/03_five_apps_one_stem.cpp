@@ -102,7 +102,7 @@ int main(int argc, char** argv) {
             models.emplace(a.name, app_model(base, a.binary, a.k, seed++));
             stream.add_app(
                 a.name, models.at(a.name),
-                {.branch_point = a.k,
+                {.num_frozen = a.k,
                  .fps = a.fps,
                  .decision = a.binary ? rt::decision_rule::above(0.0F, 1) : rt::decision_rule::argmax()});
         }
