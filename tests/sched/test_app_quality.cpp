@@ -1,7 +1,8 @@
 // The mainstream app-quality model, one hand-computed vector per branch of the formulas in
 // docs/scheduler.md ("Model").
 // Expected values were derived by hand from the formulas and checked with /usr/bin/python3
-// (math.fmod, math.pow); the derivations are in the comments.
+// (math.fmod, math.pow); the derivations are in the comments, with the formulas' symbols
+// (a = true_positive_rate, b = false_positive_rate).
 #include <doctest/doctest.h>
 
 #include <cmath>
@@ -139,7 +140,7 @@ TEST_CASE("smooth: running maximum from the top, b moves with a") {
     const std::vector<curve_point> expected{
         {0, 0.80, 0.25}, {3, 0.80, 0.25}, {9, 0.75, 0.20}, {15, 0.65, 0.35}, {21, 0.65, 0.35}};
     CHECK(smooth(raw) == expected);
-    // Equal accuracy is not "strictly lower": the point keeps its own b.
+    // An equal true-positive rate is not "strictly lower": the point keeps its own false-positive rate.
     const std::vector<curve_point> tie{{0, 0.5, 0.1}, {3, 0.5, 0.9}};
     CHECK(smooth(tie) == tie);
 }
@@ -150,11 +151,11 @@ TEST_CASE("smooth: the shipped pedestrian curve at k = 75 becomes (0.8533, 0.144
     for (const curve_point& c : p.app(0).curve) {
         if (c.num_frozen == 75) {
             seen = true;
-            CHECK(c.accuracy == 0.8533);
-            CHECK(c.p_identified_inv == 0.1444);
+            CHECK(c.true_positive_rate == 0.8533);
+            CHECK(c.false_positive_rate == 0.1444);
         }
     }
     CHECK(seen);
     for (std::size_t i = 1; i < p.app(0).curve.size(); ++i)
-        CHECK(p.app(0).curve[i - 1].accuracy >= p.app(0).curve[i].accuracy);
+        CHECK(p.app(0).curve[i - 1].true_positive_rate >= p.app(0).curve[i].true_positive_rate);
 }

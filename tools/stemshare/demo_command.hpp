@@ -329,7 +329,8 @@ inline void run(options o) {
             s.event_frequency = apps[a].event_frequency;
             s.correlation = apps[a].correlation.correlation;
             for (const auto& c : apps[a].package.manifest().candidates)
-                s.curve.push_back({static_cast<int>(c.num_frozen), c.accuracy, c.false_positive_rate});
+                s.curve.push_back(
+                    {static_cast<int>(c.num_frozen), c.true_positive_rate, c.false_positive_rate});
             specs.push_back(std::move(s));
         }
         for (const auto& pol : policies()) {

@@ -45,8 +45,8 @@ struct event_scores {
     /// events / (events + windows).
     double event_frequency = 0.0;
     /// Over processed frames: P(positive | target present) and P(positive | absent).
-    double frame_true_positive_rate = 0.0;
-    double frame_false_positive_rate = 0.0;
+    double true_positive_rate = 0.0;
+    double false_positive_rate = 0.0;
     std::int64_t processed_frames = 0;
 };
 
@@ -121,8 +121,8 @@ struct event_scores {
             neg_hit += hit ? 1 : 0;
         }
     }
-    s.frame_true_positive_rate = pos > 0 ? static_cast<double>(pos_hit) / static_cast<double>(pos) : 0.0;
-    s.frame_false_positive_rate = neg > 0 ? static_cast<double>(neg_hit) / static_cast<double>(neg) : 0.0;
+    s.true_positive_rate = pos > 0 ? static_cast<double>(pos_hit) / static_cast<double>(pos) : 0.0;
+    s.false_positive_rate = neg > 0 ? static_cast<double>(neg_hit) / static_cast<double>(neg) : 0.0;
     return s;
 }
 

@@ -87,9 +87,9 @@ namespace stemshare::train {
 
 /// A binary detector's per-frame rates (label 1 = the target is present).
 struct detector_rates {
-    /// P(flagged | target present): Mainstream's per-frame accuracy `a`.
+    /// P(flagged | target present).
     double true_positive_rate = 0.0;
-    /// P(flagged | target absent): Mainstream's `b`.
+    /// P(flagged | target absent).
     double false_positive_rate = 0.0;
     std::int64_t positives = 0;
     std::int64_t negatives = 0;
