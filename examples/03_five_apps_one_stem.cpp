@@ -70,7 +70,7 @@ stemshare::graph app_model(const stemshare::graph& base, bool binary, std::size_
 int main(int argc, char** argv) {
     bool smoke = false;
     // One thread unless told: on a 2-core box shared with other work, OpenMP's spinning barrier
-    // can make two threads far slower than one (STACK.md P5).
+    // can make two threads far slower than one (docs/architecture.md, "Toolchain facts").
     int threads = 1;
     std::uint64_t frames = 150;
     for (int i = 1; i < argc; ++i) {
@@ -102,7 +102,7 @@ int main(int argc, char** argv) {
             models.emplace(a.name, app_model(base, a.binary, a.k, seed++));
             stream.add_app(
                 a.name, models.at(a.name),
-                {.branch_point = a.k,
+                {.num_frozen = a.k,
                  .fps = a.fps,
                  .decision = a.binary ? rt::decision_rule::above(0.0F, 1) : rt::decision_rule::argmax()});
         }

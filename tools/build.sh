@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Configures and builds stemshare in build/ (Release: Debug is ~50x slower at run time, STACK.md P11).
+# Configures and builds stemshare in build/ (Release: Debug is ~50x slower at run time).
 # Extra arguments go to the configure step, e.g. tools/build.sh -DSTEMSHARE_WERROR=ON
 set -euo pipefail
 cd "$(dirname "$0")/.."

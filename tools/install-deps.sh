@@ -4,7 +4,7 @@
 set -euo pipefail
 packages=(
   build-essential cmake ninja-build git pkg-config ca-certificates
-  libdnnl-dev ocl-icd-opencl-dev           # oneDNN 2.6; its CMake config needs OpenCL (STACK.md P1)
+  libdnnl-dev ocl-icd-opencl-dev           # oneDNN 2.6; its CMake config needs OpenCL
   libeigen3-dev xtensor-dev xtl-dev libxsimd-dev
   doctest-dev libbenchmark-dev nlohmann-json3-dev libcli11-dev
   libonnx-dev libprotobuf-dev protobuf-compiler   # ONNX import (STEMSHARE_WITH_ONNX)

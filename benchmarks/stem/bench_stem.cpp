@@ -251,7 +251,7 @@ void shared_stem(benchmark::State& state, const model_case& m, int share, int ap
             for (int i = 0; i < apps; ++i)
                 out.shared->add_app("app" + std::to_string(i),
                                     fine_tuned(base, k, 100 + static_cast<std::uint64_t>(i)),
-                                    {.branch_point = k});
+                                    {.num_frozen = k});
             out.rss_mb = rss_mb() - rss_before;
             if (parallel) {
                 out.serial = std::make_unique<runtime::executor>(runtime::executor_options{
@@ -259,7 +259,7 @@ void shared_stem(benchmark::State& state, const model_case& m, int share, int ap
                 for (int i = 0; i < apps; ++i)
                     out.serial->add_app("app" + std::to_string(i),
                                         fine_tuned(base, k, 100 + static_cast<std::uint64_t>(i)),
-                                        {.branch_point = k});
+                                        {.num_frozen = k});
                 out.frame = input_frame(base.input_shape());
             }
             if (k > 0) out.stem = std::make_unique<probe>(fold_batch_norms(base.slice(0, k)));

@@ -2,6 +2,7 @@
 
 #include <cstdint>
 #include <string>
+#include <utility>
 
 #include <stemshare/core/dtype.hpp>
 #include <stemshare/tensor/fill.hpp>
@@ -40,6 +41,24 @@ TEST_CASE("tensor: zero or negative extents and nhwc of wrong rank are clear err
     CHECK_THROWS_WITH_AS((void)t.reshaped(dims{4, 2}), doctest::Contains("cannot view {2, 3} as {4, 2}"),
                          error);
     CHECK(t.reshaped(dims{3, 2}).extents() == dims{3, 2});
+}
+
+TEST_CASE("tensor: reshaped copies an lvalue and moves an rvalue's buffer") {
+    tensor<float> t(dims{2, 3});
+    t[4] = 1.5F;
+    const tensor<float> copy = t.reshaped(dims{3, 2});
+    CHECK(copy.data() != t.data());
+    CHECK(copy[4] == 1.5F);
+    CHECK(t.extents() == dims{2, 3});
+    const float* buffer = t.data();
+    const tensor<float> moved = std::move(t).reshaped(dims{6});
+    CHECK(moved.data() == buffer);
+    CHECK(moved.extents() == dims{6});
+    CHECK(moved[4] == 1.5F);
+    tensor<float> nhwc(dims{1, 2, 2, 2}, layout::nhwc);
+    CHECK_THROWS_WITH_AS((void)std::move(nhwc).reshaped(dims{8}), doctest::Contains("nhwc needs rank 4"),
+                         error);
+    CHECK(!nhwc.empty());  // a refused reshape leaves the tensor as it was
 }
 
 TEST_CASE("tensor views: const view of mutable data shares memory") {

@@ -44,8 +44,8 @@ TEST_CASE("event eval: one detected event, one missed, one false-positive window
     CHECK(s.f1 == doctest::Approx(0.5));
     CHECK(s.event_frequency == doctest::Approx(2.0 / 5.0));
     CHECK(s.processed_frames == 4);
-    CHECK(s.frame_true_positive_rate == doctest::Approx(0.5));
-    CHECK(s.frame_false_positive_rate == doctest::Approx(0.5));
+    CHECK(s.true_positive_rate == doctest::Approx(0.5));
+    CHECK(s.false_positive_rate == doctest::Approx(0.5));
 }
 
 TEST_CASE("event eval: skipped frames never detect, and one flagged frame is enough") {

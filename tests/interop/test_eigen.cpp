@@ -204,7 +204,7 @@ TEST_CASE("eigen: results read back as Eigen maps without a copy") {
 
 TEST_CASE("eigen: the executor takes an Eigen frame and gives the scores of a plain tensor") {
     runtime::executor executor({.input = {1, 28, 28}, .stream_fps = 30, .threads = 1});
-    executor.add_app("images", test::image_graph(), {.branch_point = 2});
+    executor.add_app("images", test::image_graph(), {.num_frozen = 2});
     const row_tensor big = random_images(1, 1, 56, 56, 7);
     const auto frame = big.stride(std::array<Eigen::Index, 4>{1, 1, 2, 2});
 

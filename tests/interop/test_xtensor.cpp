@@ -183,7 +183,7 @@ TEST_CASE("xtensor: results read back as xtensor without a copy, or as an owning
 
 TEST_CASE("xtensor: the executor takes an xtensor frame and gives the scores of a plain tensor") {
     runtime::executor executor({.input = {1, 28, 28}, .stream_fps = 30, .threads = 1});
-    executor.add_app("images", test::image_graph(), {.branch_point = 2});
+    executor.add_app("images", test::image_graph(), {.num_frozen = 2});
     const xt::xtensor<float, 4> big = random_images(1, 1, 56, 56, 7);
     auto frame = xt::view(big, xt::all(), xt::all(), xt::range(0, 56, 2), xt::range(0, 56, 2));
 

@@ -195,10 +195,10 @@ void compare_shared_with_unshared(const std::vector<app_def>& defs, const runner
     std::map<std::string, std::unique_ptr<executor>> alone;
     std::map<std::string, std::unique_ptr<onednn::compiled_graph>> whole;
     for (const auto& a : defs) {
-        shared.add_app(a.name, apps.at(a.name), {.branch_point = a.k});
+        shared.add_app(a.name, apps.at(a.name), {.num_frozen = a.k});
         alone[a.name] = std::make_unique<executor>(
             executor_options{.input = stream_shape, .stream_fps = 30, .threads = 1, .runners = factory});
-        alone[a.name]->add_app(a.name, apps.at(a.name), {.branch_point = a.k});
+        alone[a.name]->add_app(a.name, apps.at(a.name), {.num_frozen = a.k});
         whole[a.name] =
             std::make_unique<onednn::compiled_graph>(apps.at(a.name), onednn::compile_options{.threads = 1});
     }
@@ -278,8 +278,8 @@ TEST_CASE("executor: an error in a suffix running side by side reaches the calle
                  .threads = 2,
                  .runners = factory,
                  .suffixes = suffix_mode::parallel});
-    ex.add_app("a", models::fine_tuned(base, 8, 100), {.branch_point = 8});
-    ex.add_app("b", models::fine_tuned(base, base.size() - 1, 200), {.branch_point = base.size() - 1});
+    ex.add_app("a", models::fine_tuned(base, 8, 100), {.num_frozen = 8});
+    ex.add_app("b", models::fine_tuned(base, base.size() - 1, 200), {.num_frozen = base.size() - 1});
     CHECK(ex.process(models::frame(1).view()).suffix_runs == 2);
     fail = true;
     CHECK(error_of([&] { (void)ex.process(models::frame(2).view()); }).find("deliberate failure") !=
@@ -299,7 +299,7 @@ TEST_CASE("executor: five apps on one stem run the stem once per frame") {
                  .runners = counting(onednn_runners(), counters)});
     for (int i = 0; i < 5; ++i)
         ex.add_app("app" + std::to_string(i),
-                   models::fine_tuned(base, 11, 10 + static_cast<std::uint64_t>(i)), {.branch_point = 11});
+                   models::fine_tuned(base, 11, 10 + static_cast<std::uint64_t>(i)), {.num_frozen = 11});
     REQUIRE(ex.plan()->stem_steps() == 1);
     const auto steps = ex.plan()->steps();
     CHECK(steps.front().is_stem);
@@ -321,9 +321,9 @@ TEST_CASE("executor: plan steps join unbranched trie nodes and reuse compiled ru
                  .stream_fps = 15,
                  .threads = 1,
                  .runners = counting(onednn_runners(), counters)});
-    ex.add_app("a", models::fine_tuned(base, 11, 100), {.branch_point = 11});
-    ex.add_app("b", models::fine_tuned(base, 11, 200), {.branch_point = 11});
-    ex.add_app("d", models::fine_tuned(base, 3, 400), {.branch_point = 3});
+    ex.add_app("a", models::fine_tuned(base, 11, 100), {.num_frozen = 11});
+    ex.add_app("b", models::fine_tuned(base, 11, 200), {.num_frozen = 11});
+    ex.add_app("d", models::fine_tuned(base, 3, 400), {.num_frozen = 3});
     auto steps = ex.plan()->steps();
     // stem [0,3) -> suffix d, stem [3,11) -> suffixes a, b.
     REQUIRE(steps.size() == 5);
@@ -335,11 +335,11 @@ TEST_CASE("executor: plan steps join unbranched trie nodes and reuse compiled ru
 
     // Same depth as a and b: only the new suffix is compiled.
     std::uint64_t compiled = counters.compiled;
-    ex.add_app("b2", models::fine_tuned(base, 11, 250), {.branch_point = 11});
+    ex.add_app("b2", models::fine_tuned(base, 11, 250), {.num_frozen = 11});
     CHECK(counters.compiled - compiled == 1);
     // Branching at 8 splits stem [3,11) into [3,8) and [8,11): two stems and one suffix.
     compiled = counters.compiled;
-    ex.add_app("c", models::fine_tuned(base, 8, 300), {.branch_point = 8});
+    ex.add_app("c", models::fine_tuned(base, 8, 300), {.num_frozen = 8});
     CHECK(counters.compiled - compiled == 3);
     CHECK(ex.plan()->stem_steps() == 3);
     // A rate change recompiles nothing, nor does setting the thread count it already has.
@@ -368,8 +368,8 @@ TEST_CASE("executor: each app processes exactly its rate; a stem runs at the hig
     }
     const graph base = models::base_model(1);
     executor ex({.input = stream_shape, .stream_fps = 15, .threads = 2, .suffixes = mode});
-    ex.add_app("five", models::fine_tuned(base, 11, 100), {.branch_point = 11, .fps = 5});
-    ex.add_app("three", models::fine_tuned(base, 11, 200), {.branch_point = 11, .fps = 3});
+    ex.add_app("five", models::fine_tuned(base, 11, 100), {.num_frozen = 11, .fps = 5});
+    ex.add_app("three", models::fine_tuned(base, 11, 200), {.num_frozen = 11, .fps = 3});
     std::vector<std::uint64_t> five;
     std::vector<std::uint64_t> three;
     std::size_t stem_runs = 0;
@@ -442,20 +442,20 @@ TEST_CASE("executor: hot-swap under a running stream loses no frame accounting")
         std::this_thread::sleep_for(std::chrono::milliseconds(3));
     };
     apply([&] {
-        ex.add_app("x", variants.at("k11"), {.branch_point = 11, .fps = 5});
+        ex.add_app("x", variants.at("k11"), {.num_frozen = 11, .fps = 5});
         deployed["x"] = "k11";
     });
     apply([&] {
-        ex.add_app("y", variants.at("k3"), {.branch_point = 3, .fps = 15});
+        ex.add_app("y", variants.at("k3"), {.num_frozen = 3, .fps = 15});
         deployed["y"] = "k3";
     });
     apply([&] {
-        ex.add_app("z", variants.at("k0"), {.branch_point = 0, .fps = 2});
+        ex.add_app("z", variants.at("k0"), {.num_frozen = 0, .fps = 2});
         deployed["z"] = "k0";
     });
     apply([&] { ex.set_fps("x", 7.5); });
     apply([&] {
-        ex.replace_app("x", variants.at("k8"), {.branch_point = 8, .fps = 3});
+        ex.replace_app("x", variants.at("k8"), {.num_frozen = 8, .fps = 3});
         deployed["x"] = "k8";
     });
     apply([&] {
@@ -463,7 +463,7 @@ TEST_CASE("executor: hot-swap under a running stream loses no frame accounting")
         deployed.erase("y");
     });
     apply([&] {
-        ex.add_app("y", variants.at("k11"), {.branch_point = 11, .fps = 1});
+        ex.add_app("y", variants.at("k11"), {.num_frozen = 11, .fps = 1});
         deployed["y"] = "k11";
     });
     apply([&] { ex.set_threads(1); });
@@ -511,8 +511,8 @@ TEST_CASE("executor: hot-swap under a running stream loses no frame accounting")
 TEST_CASE("executor: bad input gives a clear error and leaves the plan and trie unchanged") {
     const graph base = models::base_model(1);
     executor ex({.input = stream_shape, .stream_fps = 15, .threads = 1});
-    ex.add_app("a", models::fine_tuned(base, 11, 100), {.branch_point = 11});
-    ex.add_app("b", models::fine_tuned(base, 8, 200), {.branch_point = 8, .fps = 5});
+    ex.add_app("a", models::fine_tuned(base, 11, 100), {.num_frozen = 11});
+    ex.add_app("b", models::fine_tuned(base, 8, 200), {.num_frozen = 8, .fps = 5});
     const tensor<float> frame = models::frame(3);
     const frame_result& first = ex.process(frame.view());
     const std::vector<float> before(first.find("a")->scores.begin(), first.find("a")->scores.end());
@@ -529,34 +529,34 @@ TEST_CASE("executor: bad input gives a clear error and leaves the plan and trie 
     gray.add("conv", conv2d_spec{.out_channels = 4, .kernel = 3, .padding = 1});
     gray.add("fc", dense_spec{.out_features = 2});
     gray.bind_random(4);
-    std::string msg = error_of([&] { ex.add_app("gray", gray, {.branch_point = 1}); });
+    std::string msg = error_of([&] { ex.add_app("gray", gray, {.num_frozen = 1}); });
     CHECK(msg.find("app 'gray'") != std::string::npos);
     CHECK(msg.find("does not match the stream") != std::string::npos);
-    msg = error_of([&] { ex.add_app("c", base, {.branch_point = 40}); });
+    msg = error_of([&] { ex.add_app("c", base, {.num_frozen = 40}); });
     CHECK(msg.find("app 'c'") != std::string::npos);
     CHECK(msg.find("outside the model") != std::string::npos);
-    msg = error_of([&] { ex.add_app("c", base, {.branch_point = 5}); });
+    msg = error_of([&] { ex.add_app("c", base, {.num_frozen = 5}); });
     CHECK(msg.find("not a branch point") != std::string::npos);
-    msg = error_of([&] { ex.add_app("c", base, {.branch_point = 3, .fps = 16}); });
+    msg = error_of([&] { ex.add_app("c", base, {.num_frozen = 3, .fps = 16}); });
     CHECK(msg.find("above the stream") != std::string::npos);
     msg = error_of(
-        [&] { ex.add_app("c", base, {.branch_point = 3, .decision = decision_rule::above(0.5F, 9)}); });
+        [&] { ex.add_app("c", base, {.num_frozen = 3, .decision = decision_rule::above(0.5F, 9)}); });
     CHECK(msg.find("app 'c'") != std::string::npos);
     msg = error_of([&] { ex.remove_app("nobody"); });
     CHECK(msg.find("app 'nobody'") != std::string::npos);
     CHECK(msg.find("not deployed") != std::string::npos);
     CHECK(error_of([&] { ex.set_fps("nobody", 3); }).find("app 'nobody'") != std::string::npos);
-    CHECK(error_of([&] { ex.replace_app("nobody", base, {.branch_point = 3}); }).find("not deployed") !=
+    CHECK(error_of([&] { ex.replace_app("nobody", base, {.num_frozen = 3}); }).find("not deployed") !=
           std::string::npos);
-    CHECK(error_of([&] { ex.replace_app("a", base, {.branch_point = 6}); }).find("not a branch point") !=
+    CHECK(error_of([&] { ex.replace_app("a", base, {.num_frozen = 6}); }).find("not a branch point") !=
           std::string::npos);
-    CHECK(error_of([&] { ex.add_app("a", base, {.branch_point = 3}); }).find("already deployed") !=
+    CHECK(error_of([&] { ex.add_app("a", base, {.num_frozen = 3}); }).find("already deployed") !=
           std::string::npos);
     CHECK(error_of([&] { ex.set_threads(-1); }).find("thread count") != std::string::npos);
     msg = error_of([&] {
         ex.add_app(
             "c", base,
-            {.branch_point = 3, .decision = decision_rule::above(std::numeric_limits<float>::quiet_NaN())});
+            {.num_frozen = 3, .decision = decision_rule::above(std::numeric_limits<float>::quiet_NaN())});
     });
     CHECK(msg.find("app 'c'") != std::string::npos);
     CHECK(msg.find("decision threshold is NaN") != std::string::npos);
@@ -588,7 +588,7 @@ TEST_CASE("executor: no allocation per frame in steady state outside the backend
                  .runners = counting(onednn_runners(), counters)});
     for (const auto& a : five_apps())
         ex.add_app(a.name, models::fine_tuned(base, a.k, a.seed),
-                   {.branch_point = a.k, .fps = a.k == 3 ? 5.0 : 0.0});
+                   {.num_frozen = a.k, .fps = a.k == 3 ? 5.0 : 0.0});
     const tensor<float> frame = models::frame(1);
     for (int i = 0; i < 3; ++i) (void)ex.process(frame.view());  // picks the plan up, warms the primitives
     const auto addresses = ex.plan()->output_addresses();
@@ -610,7 +610,7 @@ TEST_CASE("executor: suffixes side by side allocate nothing per frame outside on
     executor ex({.input = stream_shape, .stream_fps = 15, .threads = 2, .suffixes = suffix_mode::parallel});
     for (const auto& a : five_apps())
         ex.add_app(a.name, models::fine_tuned(base, a.k, a.seed),
-                   {.branch_point = a.k, .fps = a.k == 3 ? 5.0 : 0.0});
+                   {.num_frozen = a.k, .fps = a.k == 3 ? 5.0 : 0.0});
     const tensor<float> frame = models::frame(1);
     for (int i = 0; i < 3; ++i) (void)ex.process(frame.view());
     std::size_t outside = 0;

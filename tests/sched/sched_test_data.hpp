@@ -1,6 +1,6 @@
 #pragma once
 // Shared fixtures of the scheduler tests: the shipped apps (tests/data/sched/mainstream-apps.json,
-// a copy of shared/mainstream-apps.json) and small hand-made problems.
+// a copy of the public Mainstream scheduler's app file) and small hand-made problems.
 
 #include <string>
 #include <vector>

@@ -1,6 +1,8 @@
-// The mainstream app-quality model, one hand-computed vector per branch of DESIGN.md section 5.
+// The mainstream app-quality model, one hand-computed vector per branch of the formulas in
+// docs/scheduler.md ("Model").
 // Expected values were derived by hand from the formulas and checked with /usr/bin/python3
-// (math.fmod, math.pow); the derivations are in the comments.
+// (math.fmod, math.pow); the derivations are in the comments, with the formulas' symbols
+// (a = true_positive_rate, b = false_positive_rate).
 #include <doctest/doctest.h>
 
 #include <cmath>
@@ -98,7 +100,7 @@ TEST_CASE("event_f1: F1 is 0 when recall or precision is within 1e-8 of 0") {
     CHECK(tiny_precision.f1 == 0.0);
 }
 
-TEST_CASE("event_f1: DESIGN.md pedestrian example at k = 75, f = 4") {
+TEST_CASE("event_f1: the pedestrian example of docs/scheduler.md at k = 75, f = 4") {
     // Smoothed a = 0.8533, b = 0.1444, L = 500, e = 0.3, c = 0.107, F = 15, f = 4: s = 3.75, d = 2 < s.
     // R = (2/3.75) * 0.8533 = 0.4550933; fires = (2/3.75) * 0.1444; P = 0.7169183; F1 = 0.5567602.
     constexpr app_quality q = event_quality(0.8533, 0.1444, {500.0, 0.3, 0.107, 15.0}, 4.0);
@@ -138,7 +140,7 @@ TEST_CASE("smooth: running maximum from the top, b moves with a") {
     const std::vector<curve_point> expected{
         {0, 0.80, 0.25}, {3, 0.80, 0.25}, {9, 0.75, 0.20}, {15, 0.65, 0.35}, {21, 0.65, 0.35}};
     CHECK(smooth(raw) == expected);
-    // Equal accuracy is not "strictly lower": the point keeps its own b.
+    // An equal true-positive rate is not "strictly lower": the point keeps its own false-positive rate.
     const std::vector<curve_point> tie{{0, 0.5, 0.1}, {3, 0.5, 0.9}};
     CHECK(smooth(tie) == tie);
 }
@@ -149,11 +151,11 @@ TEST_CASE("smooth: the shipped pedestrian curve at k = 75 becomes (0.8533, 0.144
     for (const curve_point& c : p.app(0).curve) {
         if (c.num_frozen == 75) {
             seen = true;
-            CHECK(c.accuracy == 0.8533);
-            CHECK(c.p_identified_inv == 0.1444);
+            CHECK(c.true_positive_rate == 0.8533);
+            CHECK(c.false_positive_rate == 0.1444);
         }
     }
     CHECK(seen);
     for (std::size_t i = 1; i < p.app(0).curve.size(); ++i)
-        CHECK(p.app(0).curve[i - 1].accuracy >= p.app(0).curve[i].accuracy);
+        CHECK(p.app(0).curve[i - 1].true_positive_rate >= p.app(0).curve[i].true_positive_rate);
 }

@@ -1,4 +1,4 @@
-// The app-file loader (layout of shared/mainstream-apps.json) and --select.
+// The app-file loader (layout of tests/data/sched/mainstream-apps.json) and --select.
 #include <doctest/doctest.h>
 
 #include <string>

@@ -1,4 +1,4 @@
-// The cost model: hand-computed plan costs, DESIGN.md's pedestrian costs, and the incremental
+// The cost model: hand-computed plan costs, the pedestrian costs of docs/scheduler.md, and the incremental
 // evaluator the greedy planners use, checked against the plain per-layer definition.
 #include <doctest/doctest.h>
 
@@ -15,7 +15,7 @@ using doctest::Approx;
 
 namespace {
 
-// DESIGN.md's definition, layer by layer, written independently of cost_model.
+// The definition in docs/scheduler.md, layer by layer, written independently of cost_model.
 double per_layer_cost(const std::vector<double>& lat, const std::vector<cost_entry>& plan) {
     double cost = 0.0;
     for (std::size_t l = 0; l < lat.size(); ++l) {
@@ -48,7 +48,7 @@ TEST_CASE("cost: three apps with two branch points, by hand") {
     static_assert(cost_model({1, 2, 3, 4, 5}).plan_cost({{1, 2.0}, {3, 3.0}, {3, 1.0}}) == 82.0);
 }
 
-TEST_CASE("cost: DESIGN.md pedestrian costs at k = 75, f = 4") {
+TEST_CASE("cost: the pedestrian example of docs/scheduler.md at k = 75, f = 4") {
     const cost_model m(sched_test::shipped().layer_latencies);
     CHECK(m.suffix_latency(75) == Approx(0.5416).epsilon(1e-12));
     CHECK(m.suffix_cost(75, 4.0) == Approx(2.1664).epsilon(1e-12));

@@ -343,15 +343,21 @@ TEST_CASE("bad input: clear errors naming the problem") {
                          doctest::Contains("app 'nozero': curve has no branch point num_frozen = 0"),
                          stemshare::error);
 
-    app_spec bad_acc = good;
-    bad_acc.name = "badacc";
-    bad_acc.curve[1].accuracy = 1.5;
-    CHECK_THROWS_WITH_AS(problem({bad_acc}, costs, 15.0),
-                         doctest::Contains("app 'badacc': curve accuracy at num_frozen 2 outside [0, 1]"),
-                         stemshare::error);
-    app_spec bad_b = good;
-    bad_b.curve[0].p_identified_inv = -0.1;
-    CHECK_THROWS_AS(problem({bad_b}, costs, 15.0), stemshare::error);
+    app_spec bad_tpr = good;
+    bad_tpr.name = "badtpr";
+    bad_tpr.curve[1].true_positive_rate = 1.5;
+    CHECK_THROWS_WITH_AS(
+        problem({bad_tpr}, costs, 15.0),
+        doctest::Contains(
+            "app 'badtpr': curve true_positive_rate ('accuracy' in an apps file) at num_frozen 2 "
+            "outside [0, 1]"),
+        stemshare::error);
+    app_spec bad_fpr = good;
+    bad_fpr.curve[0].false_positive_rate = -0.1;
+    CHECK_THROWS_WITH_AS(
+        problem({bad_fpr}, costs, 15.0),
+        doctest::Contains("curve false_positive_rate ('p_identified_inv' in an apps file) at num_frozen 0"),
+        stemshare::error);
     app_spec bad_k = good;
     bad_k.curve[1].num_frozen = 3;  // the model has 3 layers: k must be < 3
     CHECK_THROWS_WITH_AS(problem({bad_k}, costs, 15.0), doctest::Contains("outside [0, 3)"),

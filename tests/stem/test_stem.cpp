@@ -110,7 +110,7 @@ TEST_CASE("cut_model: segments end at the prefix's cut points; a residual block 
         CHECK(m.prefix[i].layer_end == ends[i]);
     }
     CHECK(m.suffix->size() == 3);
-    CHECK(m.branch_point == 11);
+    CHECK(m.num_frozen == 11);
     // Batch-norms are folded: no segment holds one.
     for (const auto& s : m.prefix)
         for (const node& n : s.layers->nodes()) CHECK_FALSE(std::holds_alternative<batch_norm_spec>(n.spec));

@@ -139,7 +139,7 @@ inline void run(const options& opt) {
 }
 
 inline constexpr const char* help_footer = R"(
-Model: DESIGN.md section 5 (Mainstream's event-F1 and cost model). Output fields:
+Model: Mainstream's event-F1 and cost model (docs/scheduler.md). Output fields:
   planner      the planner that chose the plan
   mode         candidate set: mainstream (every branch point, fps 1..F), nosharing (k = 0,
                fps 0.1..0.9 and 1..F), maxsharing (k = last branch point, fps 1..F)

@@ -1,7 +1,7 @@
 #pragma once
 /// \file
 /// Event-level recall, precision and F1 of one app from its per-frame decisions, with the
-/// definitions of DESIGN.md section 5 made concrete:
+/// definitions of the scheduler's app-quality model (docs/scheduler.md, "Model") made concrete:
 ///
 /// - **Detected event**: an event (a run of frames with the app's target in view) counts as
 ///   detected when at least one frame inside it was *processed* and flagged positive. Frames the
@@ -9,11 +9,11 @@
 /// - **Non-event windows**: every maximal run of frames outside the app's events is cut into
 ///   consecutive windows of `window_frames` frames (the event length); a shorter remainder joins
 ///   the window before it, and a run shorter than one window is one window. So every non-event
-///   frame lies in exactly one window, and windows have the events' length, as in section 5.
+///   frame lies in exactly one window, and windows have the events' length, as in the model.
 /// - **False positive**: a non-event window in which at least one processed frame was flagged.
 /// - recall R = detected / events; precision P = detected / (detected + false positives), and
 ///   P = 1 when nothing was flagged at all; F1 = 2PR / (P + R), and F1 = 0 when R or P is
-///   at most 1e-8 (section 5's convention).
+///   at most 1e-8 (the model's convention).
 /// - The measured event frequency e = events / (events + non-event windows) is the `e` the
 ///   app-quality model needs to predict this F1.
 
@@ -45,8 +45,8 @@ struct event_scores {
     /// events / (events + windows).
     double event_frequency = 0.0;
     /// Over processed frames: P(positive | target present) and P(positive | absent).
-    double frame_true_positive_rate = 0.0;
-    double frame_false_positive_rate = 0.0;
+    double true_positive_rate = 0.0;
+    double false_positive_rate = 0.0;
     std::int64_t processed_frames = 0;
 };
 
@@ -121,8 +121,8 @@ struct event_scores {
             neg_hit += hit ? 1 : 0;
         }
     }
-    s.frame_true_positive_rate = pos > 0 ? static_cast<double>(pos_hit) / static_cast<double>(pos) : 0.0;
-    s.frame_false_positive_rate = neg > 0 ? static_cast<double>(neg_hit) / static_cast<double>(neg) : 0.0;
+    s.true_positive_rate = pos > 0 ? static_cast<double>(pos_hit) / static_cast<double>(pos) : 0.0;
+    s.false_positive_rate = neg > 0 ? static_cast<double>(neg_hit) / static_cast<double>(neg) : 0.0;
     return s;
 }
 

@@ -29,7 +29,7 @@ namespace stemshare::experiment {
 /// One candidate of one app over a whole stream.
 struct candidate_decisions {
     std::size_t num_frozen = 0;
-    /// The M-Package's validation rates (Mainstream's a and b).
+    /// The M-Package's per-frame rates on the validation set.
     double true_positive_rate = 0.0;
     double false_positive_rate = 0.0;
     /// positive[j]: the candidate flags stream frame j (its argmax is class 1).
@@ -116,7 +116,7 @@ template <class Architecture>
             lv->suffixes.push_back({a, c,
                                     std::make_unique<onednn::compiled_graph>(
                                         model.slice(mc.num_frozen, model.size()), options)});
-            result[a].candidates.push_back({mc.num_frozen, mc.accuracy, mc.false_positive_rate,
+            result[a].candidates.push_back({mc.num_frozen, mc.true_positive_rate, mc.false_positive_rate,
                                             std::vector<bool>(static_cast<std::size_t>(count), false)});
         }
     }

@@ -1,15 +1,15 @@
 #pragma once
 /// \file
-/// What the scheduler's app-quality model (DESIGN.md section 5) needs to know about a stream,
+/// What the scheduler's app-quality model (docs/scheduler.md, "Model") needs to know about a stream,
 /// measured from it, and the model's two readings of it.
 ///
 /// - **Event frequency e**: `evaluate_events` gives it (events / (events + non-event windows)).
 /// - **Frame correlation c**: the model says that after an analysed event frame was missed, the
-///   next one is missed with probability q = (1 - a) + a c (c = 0: independent frames, c = 1: an
-///   object missed once stays missed). `estimate_correlation` inverts that on the stream: over
-///   every pair of consecutive frames inside one of the app's events, pooled over all of the
-///   app's candidates (c describes the stream, not one model), with a the pooled per-frame hit
-///   rate and q the share of misses followed by a miss, c = (q - (1 - a)) / a, clamped to [0, 1].
+///   next one is missed with probability q = (1 - p) + p c, p the true-positive rate (c = 0:
+///   independent frames, c = 1: an object missed once stays missed). `estimate_correlation` inverts that on
+///   the stream: over every pair of consecutive frames inside one of the app's events, pooled over all of the
+///   app's candidates (c describes the stream, not one model), with p the pooled per-frame hit
+///   rate and q the share of misses followed by a miss, c = (q - (1 - p)) / p, clamped to [0, 1].
 ///   It is measured at stride 1; the model applies it at every stride (consecutive frames of an
 ///   event show the same object, so a miss is mostly the object's fault at any stride).
 /// - The model as Mainstream ships it counts `L f^2 / (1000 F)` samples per event
@@ -65,14 +65,15 @@ struct correlation_estimate {
     return r;
 }
 
-/// Section 5's formula with the samples an app at `fps` really takes from an event,
+/// The model's formula with the samples an app at `fps` really takes from an event,
 /// L f / 1000, instead of the original's L f^2 / (1000 F).
-[[nodiscard]] inline sched::app_quality sampled_event_quality(double a, double b,
+[[nodiscard]] inline sched::app_quality sampled_event_quality(double true_positive_rate,
+                                                              double false_positive_rate,
                                                               const sched::event_params& ev, double fps) {
     sched::event_params stretched = ev;
     // event_quality divides L f / 1000 by F / f once more; lengthening L by F / f cancels that.
     stretched.event_length_ms = ev.event_length_ms * ev.stream_fps / fps;
-    return sched::event_quality(a, b, stretched, fps);
+    return sched::event_quality(true_positive_rate, false_positive_rate, stretched, fps);
 }
 
 }  // namespace stemshare::experiment

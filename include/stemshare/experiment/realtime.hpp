@@ -89,11 +89,11 @@ struct realtime_result {
         // without shifting the real one's frame numbers.
         runtime::executor warm(settings);
         for (const auto& a : apps)
-            warm.add_app(a.name, a.model, {.branch_point = a.num_frozen, .fps = stream_fps});
+            warm.add_app(a.name, a.model, {.num_frozen = a.num_frozen, .fps = stream_fps});
         for (int i = 0; i < 3; ++i) (void)warm.process(first);
     }
     runtime::executor box(settings);
-    for (const auto& a : apps) box.add_app(a.name, a.model, {.branch_point = a.num_frozen, .fps = a.fps});
+    for (const auto& a : apps) box.add_app(a.name, a.model, {.num_frozen = a.num_frozen, .fps = a.fps});
 
     realtime_result r;
     r.decisions.assign(apps.size(), std::vector<frame_decision>(static_cast<std::size_t>(frame_count),

@@ -12,13 +12,13 @@
 ///   the stream for k = 0). A step at rate r under a parent at rate p takes the parent's frame
 ///   number i when i = 0 or floor(i r / p) > floor((i - 1) r / p) and numbers it floor(i r / p)
 ///   (rates in thousandths of a frame per second), so each app gets exactly f_a frames per second
-///   and a stem exactly the highest f_a below it, as the section 5 cost formula assumes. A step
+///   and a stem exactly the highest f_a below it, as the cost model (docs/scheduler.md) assumes. A step
 ///   numbers a frame from its parent's number of the same frame, so whether an app wants frame j
 ///   depends on j alone, never on which earlier frames were dropped.
 /// - One box processes one frame at a time. A frame that arrives while the box is still busy is
 ///   dropped for every app that wanted it (never queued), as Mainstream's M-Runner does; no step
 ///   numbers it, so an app whose turn fell on it loses that frame.
-/// - Work for a frame, from the cost model of DESIGN.md section 5 applied to the apps that want
+/// - Work for a frame, from the cost model of docs/scheduler.md applied to the apps that want
 ///   it: layer l runs once for all wanting apps that share it (num_frozen > l) and once more for
 ///   each wanting app with num_frozen <= l (its own copy).
 
@@ -51,7 +51,7 @@ struct replay_result {
     std::int64_t processed_frames = 0;
     double busy_seconds = 0.0;
     double duration_seconds = 0.0;
-    /// The plan's cost (compute-seconds per second of stream) by the section 5 formula, and the
+    /// The plan's cost (compute-seconds per second of stream) by the cost model's formula, and the
     /// busy time per second of stream actually spent.
     double planned_cost = 0.0;
     double measured_load = 0.0;
@@ -83,7 +83,7 @@ struct replay_result {
 }
 
 /// The plan's cost per second of stream: sum over layers of latency x (sum of own-copy rates +
-/// max of sharing rates), DESIGN.md section 5.
+/// max of sharing rates), the cost model of docs/scheduler.md.
 [[nodiscard]] inline double plan_cost(std::span<const replay_app> apps,
                                       std::span<const double> layer_seconds) {
     double cost = 0.0;

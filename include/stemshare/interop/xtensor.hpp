@@ -16,7 +16,7 @@
 // xtensor 0.24 gives an xarray temporary its svector shape's xarray type only when
 // `__cplusplus == 201703L`; under C++20 g++ falls through to the fixed-rank `S<X, N>`
 // specialisation and types it as `xtensor<T, 4>`, so eval/sum/transpose of an xarray throw
-// bad_alloc, crash or return zeros (STACK.md P7; xtensor #1970, #2470, #2701). This restores the
+// bad_alloc, crash or return zeros (upstream xtensor #1970, #2470, #2701). This restores the
 // C++17 specialisation. Guarded by version: a later xtensor that fixes it would collide with it.
 #if defined(__GNUC__) && !defined(__clang__) && __cplusplus > 201703L && XTENSOR_VERSION_MAJOR == 0 && \
     XTENSOR_VERSION_MINOR <= 24

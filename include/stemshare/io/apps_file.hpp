@@ -1,9 +1,15 @@
 #pragma once
 /// \file
-/// Loader for app files in the layout of mainstream-apps.json: `stream_fps`,
+/// Loader for app files in the layout of the public Mainstream scheduler's apps file (a copy is
+/// tests/data/sched/mainstream-apps.json): `stream_fps`,
 /// `model.layer_latencies`, and `apps[]` with `name`, `event_length_ms`, `event_frequency`,
 /// `correlation_coefficient`, optional `weight`, and `curve[]` of `num_frozen`, `accuracy`,
 /// `p_identified_inv`. In `io` (not `sched`) so the planners stay free of nlohmann_json.
+///
+/// Keys and fields: `correlation_coefficient` -> `app_spec::correlation`; in a curve point,
+/// `accuracy` -> `curve_point::true_positive_rate` and `p_identified_inv` ->
+/// `curve_point::false_positive_rate` (Mainstream's names, see curve.hpp); every other key is the
+/// field's name.
 
 #include <cstddef>
 #include <cstdint>
@@ -89,8 +95,8 @@ namespace detail {
             const std::string at = where + ".curve[" + std::to_string(c) + "]";
             sched::curve_point p;
             p.num_frozen = detail::integer(curve[c], "num_frozen", at);
-            p.accuracy = detail::number(curve[c], "accuracy", at);
-            p.p_identified_inv = detail::number(curve[c], "p_identified_inv", at);
+            p.true_positive_rate = detail::number(curve[c], "accuracy", at);
+            p.false_positive_rate = detail::number(curve[c], "p_identified_inv", at);
             app.curve.push_back(p);
         }
         out.apps.push_back(std::move(app));

@@ -9,8 +9,12 @@
 /// A candidate with k frozen layers runs the base model's layers [0, k) (the stem other apps
 /// can share) and its own layers [k, end). The manifest records the schema version, the app, the
 /// base model's id, digest (io::weights_digest) and layer count, the architecture name, the
-/// branch points, and per candidate the number of frozen layers, the validation accuracy (per-frame
-/// true-positive rate), the false-positive rate and its weights file.
+/// branch points, and per candidate the number of frozen layers, its per-frame true- and
+/// false-positive rates on the validation set and its weights file.
+///
+/// Manifest keys and fields: a candidate's `accuracy` is `true_positive_rate` (the key of the
+/// committed packages, kept); `base_model.id`, `.digest`, `.weights` and `.layers` are `base_model_id`,
+/// `base_digest`, `base_weights` and `base_layers`; every other key is the field's name.
 ///
 /// `write_mpackage` checks that each candidate really keeps its first k layers equal to the base;
 /// `mpackage::read` checks every manifest field, the schema version, that every file exists and
@@ -42,8 +46,8 @@ inline constexpr int mpackage_schema_version = 1;
 struct mpackage_candidate {
     /// Layers [0, num_frozen) are the base model's (shared stem).
     std::size_t num_frozen = 0;
-    /// Per-frame true-positive rate on the validation set, in [0, 1].
-    double accuracy = 0;
+    /// Per-frame true-positive rate on the validation set, in [0, 1] (manifest key `accuracy`).
+    double true_positive_rate = 0;
     /// Per-frame false-positive rate on the validation set, in [0, 1].
     double false_positive_rate = 0;
     /// Suffix weights file, relative to the package folder.
@@ -69,7 +73,7 @@ struct mpackage_manifest {
 /// [num_frozen, end) are stored.
 struct mpackage_candidate_model {
     std::size_t num_frozen = 0;
-    double accuracy = 0;
+    double true_positive_rate = 0;
     double false_positive_rate = 0;
     const graph* model = nullptr;
 };
@@ -100,7 +104,7 @@ inline nlohmann::ordered_json to_json(const mpackage_manifest& m) {
     j["candidates"] = nlohmann::ordered_json::array();
     for (const auto& c : m.candidates)
         j["candidates"].push_back({{"num_frozen", c.num_frozen},
-                                   {"accuracy", c.accuracy},
+                                   {"accuracy", c.true_positive_rate},
                                    {"false_positive_rate", c.false_positive_rate},
                                    {"weights", c.weights}});
     return j;
@@ -180,9 +184,9 @@ inline mpackage_manifest write_mpackage(const std::filesystem::path& folder, con
         if (c.model == nullptr || !c.model->is_bound()) throw error(who, "has no bound model");
         if (std::find(m.branch_points.begin(), m.branch_points.end(), c.num_frozen) == m.branch_points.end())
             throw error(who, "num_frozen is not a branch point of the base model");
-        if (!(c.accuracy >= 0 && c.accuracy <= 1) ||
+        if (!(c.true_positive_rate >= 0 && c.true_positive_rate <= 1) ||
             !(c.false_positive_rate >= 0 && c.false_positive_rate <= 1))
-            throw error(who, "accuracy and false_positive_rate must be in [0, 1]");
+            throw error(who, "true_positive_rate and false_positive_rate must be in [0, 1]");
         const graph& g = *c.model;
         if (g.size() != base.size())
             throw error(
@@ -203,7 +207,7 @@ inline mpackage_manifest write_mpackage(const std::filesystem::path& folder, con
         for (const auto& other : m.candidates)
             if (other.num_frozen == c.num_frozen)
                 throw error(who, "a candidate with the same num_frozen is already in the package");
-        m.candidates.push_back({c.num_frozen, c.accuracy, c.false_positive_rate,
+        m.candidates.push_back({c.num_frozen, c.true_positive_rate, c.false_positive_rate,
                                 "candidate_" + std::to_string(c.num_frozen) + ".safetensors"});
     }
 
@@ -290,7 +294,7 @@ public:
                 m.branch_points.end())
                 throw error(where, "field '" + path + ".num_frozen' = " + std::to_string(c.num_frozen) +
                                        " is not a branch point");
-            c.accuracy = r.rate(cands[i], path, "accuracy");
+            c.true_positive_rate = r.rate(cands[i], path, "accuracy");
             c.false_positive_rate = r.rate(cands[i], path, "false_positive_rate");
             c.weights = r.string(cands[i], path, "weights");
             detail::check_relative(where, path + ".weights", c.weights);

@@ -303,7 +303,7 @@ private:
             step s;
             s.info.parent = parent;
             s.info.rate = app_rates_.at(app->name);
-            s.info.layer_begin = app->branch_point;
+            s.info.layer_begin = app->num_frozen;
             s.info.layer_end = app->layer_count;
             s.info.label = app->name;
             const int suffix_threads = suffixes_ == suffix_mode::parallel ? 1 : threads;

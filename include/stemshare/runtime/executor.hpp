@@ -47,8 +47,9 @@ struct executor_options {
 
 /// Where an app sits in the plan.
 struct app_options {
-    /// k: the first k layers are frozen and may be shared. Must be a branch point of the model.
-    std::size_t branch_point = 0;
+    /// Branch point k: the first k layers are frozen and may be shared. Must be a branch point of
+    /// the model.
+    std::size_t num_frozen = 0;
     /// Frames per second the app analyses; 0 means every frame (the stream's rate).
     double fps = 0.0;
     decision_rule decision = decision_rule::argmax();
@@ -74,11 +75,11 @@ public:
     executor& operator=(const executor&) = delete;
 
     /// Deploys app `name` running `model` (bound weights, the stream's input shape). Its layers
-    /// before `options.branch_point` are shared with every app holding the same layers and weights.
+    /// before `options.num_frozen` are shared with every app holding the same layers and weights.
     void add_app(const std::string& name, const graph& model, app_options options) {
         change([&](stem::stem_trie& trie, app_settings_map& settings) {
             const app_settings s = settings_for(name, model, options);
-            trie.insert(name, model, options.branch_point);
+            trie.insert(name, model, options.num_frozen);
             settings[name] = s;
         });
     }
@@ -88,7 +89,7 @@ public:
         change([&](stem::stem_trie& trie, app_settings_map& settings) {
             const app_settings s = settings_for(name, model, options);
             trie.remove(name);
-            trie.insert(name, model, options.branch_point);
+            trie.insert(name, model, options.num_frozen);
             settings[name] = s;
         });
     }

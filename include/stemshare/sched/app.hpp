@@ -1,6 +1,7 @@
 #pragma once
 /// \file
-/// The description of one app as the planners see it: event statistics plus its accuracy curve.
+/// The description of one app as the planners see it: event statistics plus its curve of per-frame
+/// rates over branch points.
 
 #include <algorithm>
 #include <cstddef>
@@ -12,7 +13,7 @@
 
 namespace stemshare::sched {
 
-/// One video-analytics app: what its events look like and how accurate each candidate is.
+/// One video-analytics app: what its events look like and how well each candidate detects them.
 struct app_spec {
     std::string name;                ///< unique label in reports (a name may repeat in a mix)
     double event_length_ms = 500.0;  ///< L: event length in milliseconds
@@ -35,14 +36,15 @@ namespace detail {
 }  // namespace detail
 
 /// Throws `stemshare::error` naming the app and the field unless `app` is usable with a model of
-/// `num_layers` layers.
+/// `num_layers` layers. A field whose apps-file key differs from its name is named by both.
 constexpr void validate(const app_spec& app, std::size_t num_layers) {
     if (!(app.event_length_ms > 0.0) || app.event_length_ms > 1e12)
         throw error(detail::app_context(app), "event_length_ms must be positive and finite");
     if (!detail::in_unit_interval(app.event_frequency))
         throw error(detail::app_context(app), "event_frequency must be in [0, 1]");
     if (!detail::in_unit_interval(app.correlation))
-        throw error(detail::app_context(app), "correlation_coefficient must be in [0, 1]");
+        throw error(detail::app_context(app),
+                    "correlation ('correlation_coefficient' in an apps file) must be in [0, 1]");
     if (!(app.weight >= 0.0) || app.weight > 1e300)
         throw error(detail::app_context(app), "weight must be finite and >= 0");
     if (app.curve.empty()) throw error(detail::app_context(app), "curve is empty");
@@ -51,12 +53,14 @@ constexpr void validate(const app_spec& app, std::size_t num_layers) {
         if (p.num_frozen < 0 || static_cast<std::size_t>(p.num_frozen) >= num_layers)
             throw error(detail::app_context(app), "curve num_frozen " + std::to_string(p.num_frozen) +
                                                       " outside [0, " + std::to_string(num_layers) + ")");
-        if (!detail::in_unit_interval(p.accuracy))
+        if (!detail::in_unit_interval(p.true_positive_rate))
             throw error(detail::app_context(app),
-                        "curve accuracy at num_frozen " + std::to_string(p.num_frozen) + " outside [0, 1]");
-        if (!detail::in_unit_interval(p.p_identified_inv))
-            throw error(detail::app_context(app), "curve p_identified_inv at num_frozen " +
-                                                      std::to_string(p.num_frozen) + " outside [0, 1]");
+                        "curve true_positive_rate ('accuracy' in an apps file) at num_frozen " +
+                            std::to_string(p.num_frozen) + " outside [0, 1]");
+        if (!detail::in_unit_interval(p.false_positive_rate))
+            throw error(detail::app_context(app),
+                        "curve false_positive_rate ('p_identified_inv' in an apps file) at num_frozen " +
+                            std::to_string(p.num_frozen) + " outside [0, 1]");
         has_zero = has_zero || p.num_frozen == 0;
         const auto same = std::count_if(app.curve.begin(), app.curve.end(),
                                         [&](const curve_point& q) { return q.num_frozen == p.num_frozen; });

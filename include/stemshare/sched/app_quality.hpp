@@ -1,7 +1,7 @@
 #pragma once
 /// \file
-/// The `mainstream` app-quality model (DESIGN.md section 5): event recall, precision and F1 of one
-/// app from its per-frame detection probabilities, its frame rate and its event statistics.
+/// The `mainstream` app-quality model (docs/scheduler.md, "Model"): event recall, precision and F1
+/// of one app from its per-frame detection probabilities, its frame rate and its event statistics.
 /// It reproduces the public Mainstream scheduler's numbers, quirks included (see `miss_probability`).
 
 #include <cstdint>
@@ -10,7 +10,7 @@
 
 namespace stemshare::sched {
 
-/// What the model needs to know about an app's events and the stream, besides accuracies and fps.
+/// What the model needs to know about an app's events and the stream, besides its rates and fps.
 struct event_params {
     double event_length_ms = 500.0;  ///< L: length of one event (and of one non-event window)
     double event_frequency = 0.2;    ///< e: fraction of windows that hold an event
@@ -43,15 +43,16 @@ struct app_quality {
     return p1 * (cmath::ipow(q, r1 - 1) * (1.0 - p)) + p2 * (cmath::ipow(q, r2 - 1) * (1.0 - p));
 }
 
-/// Event quality of an app whose frames are detected with probability `a` (event frames) and
-/// flagged with probability `b` (non-event frames), analysed at `fps` frames per second.
-[[nodiscard]] constexpr app_quality event_quality(double a, double b, const event_params& ev,
-                                                  double fps) noexcept {
+/// Event quality of an app that flags an analysed event frame with probability
+/// `true_positive_rate` and a non-event frame with probability `false_positive_rate`, analysed at
+/// `fps` frames per second.
+[[nodiscard]] constexpr app_quality event_quality(double true_positive_rate, double false_positive_rate,
+                                                  const event_params& ev, double fps) noexcept {
     const double s = ev.stream_fps / fps;
     const double d = ev.event_length_ms / 1000.0 * fps;
     app_quality q;
-    q.recall = 1.0 - miss_probability(a, d, s, ev.correlation);
-    const double fires = 1.0 - miss_probability(b, d, s, ev.correlation);
+    q.recall = 1.0 - miss_probability(true_positive_rate, d, s, ev.correlation);
+    const double fires = 1.0 - miss_probability(false_positive_rate, d, s, ev.correlation);
     const double e = ev.event_frequency;
     const double denominator = e * q.recall + (1.0 - e) * fires;
     // Nothing ever fires: the original defines precision as perfect rather than 0/0.

@@ -1,7 +1,7 @@
 #pragma once
 /// \file
-/// The original Mainstream greedy scheduler, exactly as their experiments ran it (DESIGN.md
-/// section 5). Kept for reproducing published numbers; `greedy` and `exact` plan better.
+/// The original Mainstream greedy scheduler, exactly as their experiments ran it (docs/scheduler.md,
+/// "Model"). Kept for reproducing published numbers; `greedy` and `exact` plan better.
 
 #include <algorithm>
 #include <cstddef>

@@ -18,7 +18,7 @@
 
 namespace stemshare::sched {
 
-/// What a planner maximises (DESIGN.md section 5).
+/// What a planner maximises (docs/scheduler.md, "API").
 enum class objective {
     mean,      ///< sum (= mean) of F1; ties: larger min F1, then lower cost
     min,       ///< min F1, then sum of F1; ties: lower cost

@@ -18,7 +18,7 @@
 
 namespace stemshare::sched {
 
-/// Which candidates a planner may use (DESIGN.md section 5).
+/// Which candidates a planner may use (docs/scheduler.md, "API").
 enum class mode {
     mainstream,  ///< every branch point of the curve, fps 1..F
     nosharing,   ///< k = 0 only (each app its own full model), fps 0.1..0.9 and 1..F
@@ -175,7 +175,8 @@ public:
     /// Quality of app i at branch point k (a curve key) and `fps` (in (0, F]).
     [[nodiscard]] constexpr app_quality quality(std::size_t i, int k, double fps) const {
         for (const curve_point& p : apps_[i].curve)
-            if (p.num_frozen == k) return event_quality(p.accuracy, p.p_identified_inv, params(i), fps);
+            if (p.num_frozen == k)
+                return event_quality(p.true_positive_rate, p.false_positive_rate, params(i), fps);
         throw error(detail::app_context(apps_[i]),
                     "num_frozen " + std::to_string(k) + " is not a branch point of its curve");
     }

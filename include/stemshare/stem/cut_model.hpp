@@ -57,7 +57,8 @@ struct cut_model {
     std::vector<segment> prefix;
     /// Layers k..end, batch-norms folded. Never shared.
     std::shared_ptr<const graph> suffix;
-    std::size_t branch_point = 0;
+    /// Branch point k: the prefix holds layers 0..k-1.
+    std::size_t num_frozen = 0;
     /// Layers of the original model.
     std::size_t layer_count = 0;
 };
@@ -105,7 +106,7 @@ inline std::vector<std::size_t> folded_origins(const graph& g) {
     }
 
     cut_model out;
-    out.branch_point = k;
+    out.num_frozen = k;
     out.layer_count = model.size();
     out.suffix = std::make_shared<const graph>(fold_batch_norms(model.slice(k, model.size())));
 

@@ -5,8 +5,8 @@
 /// fingerprint; inserting an app walks the trie over its prefix segments and shares every node
 /// whose fingerprint matches and whose weights are byte-identical, so apps fine-tuned from one
 /// base with the same frozen depth share their whole stem without anyone declaring it. The
-/// layers after an app's branch point are its own suffix and never enter the trie (DESIGN.md
-/// section 5: apps that branch at the same k share only the stem below k).
+/// layers after an app's branch point are its own suffix and never enter the trie (the cost model
+/// of docs/scheduler.md: apps that branch at the same k share only the stem below k).
 ///
 /// Copying a trie is cheap (segments and suffixes are shared, immutable graphs): the runtime
 /// edits a copy and only commits it once the new plan is built, so a failed change leaves the
@@ -41,7 +41,8 @@ struct trie_node {
 /// One deployed app, as the trie knows it.
 struct trie_app {
     std::string name;
-    std::size_t branch_point = 0;
+    /// Branch point k: the first k layers are frozen (the shared prefix).
+    std::size_t num_frozen = 0;
     std::size_t layer_count = 0;
     /// Trie nodes of the frozen prefix, root excluded, from the input down.
     std::vector<node_id> path;
@@ -79,18 +80,18 @@ public:
         nodes_.emplace(root, std::move(r));
     }
 
-    /// Inserts app `name` running `model` with its first `branch_point` layers frozen. Throws
+    /// Inserts app `name` running `model` with its first `num_frozen` layers frozen. Throws
     /// `stemshare::error` naming the app, with the trie unchanged, when the name is empty or
     /// taken, the model's input is not the stream's, or the branch point is not usable
     /// (see `cut`). Returns the app as stored.
-    const trie_app& insert(const std::string& name, const graph& model, std::size_t branch_point) {
+    const trie_app& insert(const std::string& name, const graph& model, std::size_t num_frozen) {
         const std::string who = "stem_trie: app '" + name + "'";
         if (name.empty()) throw error("stem_trie", "an app needs a non-empty name");
         if (apps_.count(name) != 0) throw error(who, "is already deployed (remove it first, or replace it)");
         if (model.input_shape() != input_)
             throw error(who, "model input " + to_string(model.input_shape()) +
                                  " does not match the stream's " + to_string(input_));
-        return insert(name, cut(model, branch_point, who));
+        return insert(name, cut(model, num_frozen, who));
     }
 
     /// Inserts an app from an already cut model (so a caller can cut outside a lock).
@@ -108,7 +109,7 @@ public:
         // Everything that can fail is above; below only allocates.
         trie_app app;
         app.name = name;
-        app.branch_point = m.branch_point;
+        app.num_frozen = m.num_frozen;
         app.layer_count = m.layer_count;
         app.suffix = std::move(m.suffix);
         app.generation = ++generation_;

@@ -9,6 +9,7 @@
 #include <new>
 #include <span>
 #include <string>
+#include <utility>
 
 #include <stemshare/core/dims.hpp>
 #include <stemshare/core/error.hpp>
@@ -65,16 +66,32 @@ public:
     operator tensor_view<T>() noexcept { return view(); }              // NOLINT(google-explicit-constructor)
     operator tensor_view<const T>() const noexcept { return view(); }  // NOLINT
 
-    /// Same data, other logical dims of equal element count (layout must be plain).
-    [[nodiscard]] tensor reshaped(dims extents) const {
-        if (extents.numel() != numel())
-            throw error("tensor::reshaped", "cannot view " + to_string(dims_) + " as " + to_string(extents));
+    /// A copy of the values under other logical dims of equal element count (meaningful for the
+    /// plain layout). This tensor is left as it is; for no copy, call it on an rvalue
+    /// (`std::move(t).reshaped(d)`) or build a `tensor_view` over `data()` with the new dims.
+    [[nodiscard]] tensor reshaped(dims extents) const& {
+        check_reshape(extents);
         tensor result(extents, layout_);
         std::copy_n(data(), numel(), result.data());
         return result;
     }
+    /// The same buffer under other logical dims of equal element count, without a copy; this
+    /// tensor is left empty.
+    [[nodiscard]] tensor reshaped(dims extents) && {
+        check_reshape(extents);
+        tensor result(std::move(*this));
+        result.dims_ = extents;
+        return result;
+    }
 
 private:
+    void check_reshape(const dims& extents) const {
+        if (extents.numel() != numel())
+            throw error("tensor::reshaped", "cannot view " + to_string(dims_) + " as " + to_string(extents));
+        // The constructor's rule, so the moving overload refuses what the copying one does.
+        if (layout_ == layout::nhwc && extents.rank() != 4)
+            throw error("tensor", "nhwc needs rank 4, got " + to_string(extents));
+    }
     struct aligned_delete {
         void operator()(T* p) const noexcept { ::operator delete[](p, std::align_val_t{tensor_alignment}); }
     };

@@ -23,7 +23,8 @@ namespace stemshare::train {
 /// Runs `g` (bound) over `inputs` {N, c, h, w} in batches of `batch` and returns {N, c', h', w'}.
 /// The last partial batch is padded with zeros, so one compiled graph serves every batch.
 /// `threads` = 0 keeps the caller's OpenMP thread count: oneDNN sets the process-wide count, and
-/// raising it here would slow every later training GEMM on a loaded machine (STACK.md P5).
+/// raising it here would slow every later training GEMM on a loaded machine (OpenMP on 2 cores
+/// under load: docs/architecture.md, "Toolchain facts").
 [[nodiscard]] inline tensor<float> run_batched(const graph& g, const tensor<float>& inputs,
                                                std::int64_t batch = 256, int threads = 0) {
     if (threads == 0) threads = omp_get_max_threads();
@@ -86,9 +87,9 @@ namespace stemshare::train {
 
 /// A binary detector's per-frame rates (label 1 = the target is present).
 struct detector_rates {
-    /// P(flagged | target present): Mainstream's per-frame accuracy `a`.
+    /// P(flagged | target present).
     double true_positive_rate = 0.0;
-    /// P(flagged | target absent): Mainstream's `b`.
+    /// P(flagged | target absent).
     double false_positive_rate = 0.0;
     std::int64_t positives = 0;
     std::int64_t negatives = 0;

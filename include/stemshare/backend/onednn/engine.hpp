@@ -30,7 +30,7 @@ namespace stemshare::onednn {
 }
 
 /// Debian's oneDNN runs on OpenMP, and a primitive keeps the thread count it was created with
-/// (STACK.md P4), so the count is set before creating and before running.
+/// (docs/architecture.md, "oneDNN backend"), so the count is set before creating and before running.
 inline void use_threads(int threads) {
     omp_set_num_threads(threads);
 }
@@ -71,7 +71,7 @@ inline void use_threads(int threads) {
 }
 
 /// True when oneDNN can create a bf16 convolution here at all (natively or emulated), found by
-/// asking it once (STACK.md §4.5: creation throws where there is no implementation).
+/// asking it once (creating a primitive throws where this CPU has no implementation for it).
 [[nodiscard]] inline bool has_bf16() {
     static const bool available = [] {
         try {

@@ -3,7 +3,7 @@
 /// `primitive_cache`: process-wide cache of created oneDNN primitives, keyed by layer kind +
 /// hyper-parameters + input/output memory descriptors + fused post-ops + thread count. Apps that
 /// share a base model (and a model compiled twice) reuse one primitive per distinct layer, and
-/// the JIT cost (milliseconds per primitive, STACK.md §4) is paid once.
+/// the JIT cost (milliseconds per primitive; docs/architecture.md, "Toolchain facts") is paid once.
 
 #include <cstddef>
 #include <functional>

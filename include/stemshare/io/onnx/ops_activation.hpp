@@ -1,0 +1,65 @@
+#pragma once
+/// \file
+/// Lowering of ONNX's element-wise activations and pass-through nodes: Relu, Sigmoid, Clip (as
+/// relu6 or relu), Softmax over the channel axis, and Dropout / Identity (no-ops at inference).
+
+#include <cmath>
+#include <cstdint>
+#include <limits>
+#include <string>
+
+#include <stemshare/core/error.hpp>
+#include <stemshare/io/onnx/import_context.hpp>
+#include <stemshare/io/onnx/node.hpp>
+#include <stemshare/layers/activation.hpp>
+
+namespace stemshare::io::onnx_detail {
+
+inline void lower_relu(import_context& ctx, const node_ctx& n) {
+    lower_unary(ctx, n, activation_spec{activation_kind::relu});
+}
+
+inline void lower_sigmoid(import_context& ctx, const node_ctx& n) {
+    lower_unary(ctx, n, activation_spec{activation_kind::sigmoid});
+}
+
+/// Clip(0, 6) is relu6 and Clip(0, none) is relu; other bounds have no layer. The bounds are
+/// attributes before opset 11 and constant inputs since.
+inline void lower_clip(import_context& ctx, const node_ctx& n) {
+    float lo = -std::numeric_limits<float>::infinity(), hi = std::numeric_limits<float>::infinity();
+    if (ctx.opset() < 11) {
+        lo = attr_float(n.proto, "min", lo);
+        hi = attr_float(n.proto, "max", hi);
+    } else {
+        if (has_input(n.proto, 1)) lo = static_cast<float>(ctx.const_input(n, 1, "min").values.at(0));
+        if (has_input(n.proto, 2)) hi = static_cast<float>(ctx.const_input(n, 2, "max").values.at(0));
+    }
+    if (lo == 0.0F && hi == 6.0F) return lower_unary(ctx, n, activation_spec{activation_kind::relu6});
+    if (lo == 0.0F && std::isinf(hi) && hi > 0)
+        return lower_unary(ctx, n, activation_spec{activation_kind::relu});
+    throw error(n.where, "Clip(" + std::to_string(lo) + ", " + std::to_string(hi) +
+                             ") is not supported; only Clip(0, 6) (relu6) and Clip(0, none) (relu) are");
+}
+
+/// Softmax over the channel / class axis 1. Before opset 13 Softmax flattened from `axis` on, so
+/// axis 1 of a feature map is the channel softmax only when the map is flat.
+inline void lower_softmax(import_context& ctx, const node_ctx& n) {
+    const value& x = ctx.layer_input(n, 0);
+    auto axis = attr_int(n.proto, "axis", ctx.opset() >= 13 ? -1 : 1);
+    if (axis < 0) axis += static_cast<std::int64_t>(x.rank);
+    const bool flat = ctx.shape_of(x.id).is_flat();
+    const bool channels = axis == 1 && (x.rank == 2 || ctx.opset() >= 13 || flat);
+    if (!channels)
+        throw error(n.where, "Softmax over axis " + std::to_string(axis) + " of a rank-" +
+                                 std::to_string(x.rank) +
+                                 " tensor is not supported; only the channel / class axis 1 is");
+    ctx.define_layer(n, ctx.add_layer(n, softmax_spec{}, {x.id}, {}), x.rank);
+}
+
+/// Dropout and Identity: the output is the input (a Dropout's mask output must be unused).
+inline void lower_pass_through(import_context& ctx, const node_ctx& n) {
+    ctx.only_first_output(n);
+    ctx.define(n, 0, ctx.input(n, 0));
+}
+
+}  // namespace stemshare::io::onnx_detail

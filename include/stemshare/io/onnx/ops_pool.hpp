@@ -1,0 +1,72 @@
+#pragma once
+/// \file
+/// Lowering of ONNX MaxPool, AveragePool (count_include_pad; ceil_mode where it does not change an
+/// average's size) and GlobalAveragePool.
+
+#include <cstdint>
+#include <string>
+
+#include <stemshare/core/error.hpp>
+#include <stemshare/core/shape.hpp>
+#include <stemshare/io/onnx/import_context.hpp>
+#include <stemshare/io/onnx/node.hpp>
+#include <stemshare/layers/pool2d.hpp>
+
+namespace stemshare::io::onnx_detail {
+
+/// MaxPool (`is_max`) or AveragePool.
+inline void lower_pool(import_context& ctx, const node_ctx& n, bool is_max) {
+    const value& x = ctx.layer_input(n, 0);
+    if (x.rank != 4) throw error(n.where, "input must be a rank-4 feature map");
+    ctx.only_first_output(n);
+    const auto kernel = attr_ints(n.proto, "kernel_shape", {});
+    if (kernel.size() != 2) throw error(n.where, "kernel_shape must have 2 values");
+    const auto strides = attr_ints(n.proto, "strides", {1, 1});
+    if (strides.size() != 2) throw error(n.where, "strides must have 2 values");
+    for (auto d : attr_ints(n.proto, "dilations", {1, 1}))
+        if (d != 1) throw error(n.where, "dilation " + std::to_string(d) + " is not supported (only 1)");
+    const shape in = ctx.shape_of(x.id);
+    pool2d_spec spec{.kind = is_max ? pool_kind::max : pool_kind::avg,
+                     .kernel = {kernel[0], kernel[1]},
+                     .stride = {strides[0], strides[1]},
+                     .padding = pads(n, in, kernel, strides),
+                     .count_include_pad = attr_int(n.proto, "count_include_pad", 0) != 0};
+    if (attr_int(n.proto, "ceil_mode", 0) != 0) {
+        // Ceil mode adds one more window where it still starts inside the input or the
+        // leading pad; for max pooling that is the same as extra padding at the end.
+        auto ceil_out = [](std::int64_t size, std::int64_t before, std::int64_t after, std::int64_t k,
+                           std::int64_t s) {
+            std::int64_t out = (size + before + after - k + s - 1) / s + 1;
+            if ((out - 1) * s >= size + before) --out;
+            return out;
+        };
+        const auto oh = ceil_out(in.h, spec.padding.top, spec.padding.bottom, spec.kernel.h, spec.stride.h);
+        const auto ow = ceil_out(in.w, spec.padding.left, spec.padding.right, spec.kernel.w, spec.stride.w);
+        const shape floor_shape = spec.output_shape(in);
+        if (oh != floor_shape.h || ow != floor_shape.w) {
+            if (!is_max)
+                throw error(
+                    n.where,
+                    "ceil_mode=1 changes the output size of this AveragePool, which is not supported");
+            spec.padding.bottom +=
+                (oh - 1) * spec.stride.h + spec.kernel.h - (in.h + spec.padding.top + spec.padding.bottom);
+            spec.padding.right +=
+                (ow - 1) * spec.stride.w + spec.kernel.w - (in.w + spec.padding.left + spec.padding.right);
+        }
+    }
+    ctx.define_layer(n, ctx.add_layer(n, spec, {x.id}, {}), 4);
+}
+
+inline void lower_max_pool(import_context& ctx, const node_ctx& n) {
+    lower_pool(ctx, n, true);
+}
+
+inline void lower_average_pool(import_context& ctx, const node_ctx& n) {
+    lower_pool(ctx, n, false);
+}
+
+inline void lower_global_average_pool(import_context& ctx, const node_ctx& n) {
+    lower_unary(ctx, n, global_avg_pool_spec{});
+}
+
+}  // namespace stemshare::io::onnx_detail
