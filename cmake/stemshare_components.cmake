@@ -36,7 +36,7 @@ macro(stemshare_find_io_packages)
 endmacro()
 
 macro(stemshare_find_onnx_packages)
-  # ONNX's config uses protobuf's targets without finding protobuf (STACK notes, docs/architecture.md).
+  # ONNX's config uses protobuf's targets without finding protobuf (docs/architecture.md).
   stemshare_find_package(Protobuf)
   stemshare_find_package(ONNX CONFIG)
 endmacro()
