@@ -28,8 +28,8 @@ inline constexpr auto mid_net =
 inline constexpr auto big_net =
     input<3, 64, 64> | block(conv2d<{.out_channels = 32, .kernel = 3, .padding = 1}> | relu) |
     block(conv2d<{.out_channels = 64, .kernel = 3, .stride = 2, .padding = 1}> | relu) |
-    block(conv2d<{.out_channels = 64, .kernel = 3, .padding = 1}> | relu) |
-    block(dense<{.out_features = 512}> | relu) | block(dense<{.out_features = 512}> | relu) |
+    block(conv2d<{.out_channels = 64, .kernel = 3, .stride = 2, .padding = 1}> | relu) |
+    block(dense<{.out_features = 256}> | relu) | block(dense<{.out_features = 256}> | relu) |
     dense<{.out_features = 10}>;
 
 /// A scratch folder removed at scope exit.
