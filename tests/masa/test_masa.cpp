@@ -2,12 +2,18 @@
 // weight file (pread, cold reads, emulated bandwidth, named errors), and the hard budget.
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <chrono>
 #include <filesystem>
+#include <fstream>
 #include <string>
+#include <vector>
 
+#include <stemshare/masa/arrivals.hpp>
 #include <stemshare/masa/layer_store.hpp>
 #include <stemshare/masa/memory_budget.hpp>
+#include <stemshare/masa/mode.hpp>
+#include <stemshare/masa/network_set.hpp>
 #include <stemshare/zoo/zoo.hpp>
 
 #include "masa/masa_test_models.hpp"
@@ -111,4 +117,57 @@ TEST_CASE("masa memory_budget: acquiring past the capacity throws and leaves the
     CHECK(b.peak() == 600);
     CHECK(test::error_of([&] { b.release(1); }).find("releasing") != std::string::npos);
     CHECK(masa::format_bytes(512ULL << 20) == "512.0 MB");
+}
+
+TEST_CASE("masa arrivals: batch, seeded Poisson and Normal gaps, and JSON lists with named errors") {
+    const std::vector<std::string> names{"a", "b", "c"};
+    const auto batch = masa::batch_arrivals(names, 2);
+    REQUIRE(batch.size() == 6);
+    CHECK(batch[4].network == "b");
+    CHECK(std::all_of(batch.begin(), batch.end(), [](const auto& a) { return a.time_s == 0.0; }));
+
+    const auto p1 = masa::poisson_arrivals(names, 4000, 10.0, 7);
+    const auto p2 = masa::poisson_arrivals(names, 4000, 10.0, 7);
+    REQUIRE(p1.size() == 4000);
+    CHECK(p1.back().time_s == p2.back().time_s);  // seeded: the same trace
+    CHECK(p1.back().time_s / 3999.0 == doctest::Approx(0.1).epsilon(0.1));
+    const auto n = masa::normal_arrivals(names, 4000, 0.5, 0.5, 7);
+    for (std::size_t i = 1; i < n.size(); ++i)
+        REQUIRE(n[i].time_s >= n[i - 1].time_s);  // negative gaps clipped
+    CHECK(n.back().time_s / 3999.0 > 0.5);        // clipping only lengthens the mean gap
+
+    test::scratch_dir dir("arrivals");
+    const auto good = dir.path / "good.json";
+    std::ofstream(good) << R"([{"network": "alexnet", "time_s": 0}, {"network": "vgg16", "time_s": 1.5}])";
+    const auto list = masa::read_arrivals(good);
+    REQUIRE(list.size() == 2);
+    CHECK(list[1].network == "vgg16");
+    CHECK(list[1].time_s == 1.5);
+    const auto bad = dir.path / "bad.json";
+    std::ofstream(bad) << R"([{"network": "alexnet", "time_s": 0}, {"network": "vgg16", "time_s": -1}])";
+    const std::string e = test::error_of([&] { (void)masa::read_arrivals(bad); });
+    CHECK(e.find("bad.json' entry 1") != std::string::npos);
+    CHECK(e.find("time_s") != std::string::npos);
+    CHECK(test::error_of([&] {
+              (void)masa::poisson_arrivals(names, 3, 0.0, 1);
+          }).find("rate must be positive") != std::string::npos);
+}
+
+TEST_CASE(
+    "masa network sets: every set names zoo networks; an unknown set is an error naming the known ones") {
+    for (const auto& s : masa::network_sets()) {
+        CAPTURE(std::string(s.name));
+        CHECK(!s.networks.empty());
+        for (const auto& n : s.networks) CHECK_NOTHROW((void)zoo::find_model(n));
+    }
+    CHECK(masa::find_network_set("all").networks.size() == 7);
+    CHECK(test::error_of([] { (void)masa::find_network_set("huge-3"); }).find("known: small-3") !=
+          std::string::npos);
+}
+
+TEST_CASE("masa modes: names parse back; unknown names are errors listing the known ones") {
+    for (auto m : masa::all_modes) CHECK(masa::parse_mode(masa::to_string(m)) == m);
+    CHECK(masa::parse_scheduler("sjf") == masa::scheduler_kind::sjf);
+    CHECK(test::error_of([] { (void)masa::parse_mode("eager"); }).find("known: bulk, linear") !=
+          std::string::npos);
 }
