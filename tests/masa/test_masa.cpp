@@ -154,7 +154,7 @@ TEST_CASE("masa arrivals: batch, seeded Poisson and Normal gaps, and JSON lists 
 }
 
 TEST_CASE(
-    "masa network sets: every set names zoo networks; an unknown set is an error naming the known ones") {
+    "masa network sets: every set names zoo networks, an unknown set is an error naming the known ones") {
     for (const auto& s : masa::network_sets()) {
         CAPTURE(std::string(s.name));
         CHECK(!s.networks.empty());
@@ -165,7 +165,7 @@ TEST_CASE(
           std::string::npos);
 }
 
-TEST_CASE("masa modes: names parse back; unknown names are errors listing the known ones") {
+TEST_CASE("masa modes: names parse back, unknown names are errors listing the known ones") {
     for (auto m : masa::all_modes) CHECK(masa::parse_mode(masa::to_string(m)) == m);
     CHECK(masa::parse_scheduler("sjf") == masa::scheduler_kind::sjf);
     CHECK(test::error_of([] { (void)masa::parse_mode("eager"); }).find("known: bulk, linear") !=

@@ -78,7 +78,7 @@ int run_in_child(const std::vector<masa::network>& nets, std::uint64_t budget, s
 }  // namespace
 
 TEST_CASE(
-    "masa memory: under RLIMIT_DATA = budget + allowance every request completes; unbudgeted it fails") {
+    "masa memory: under RLIMIT_DATA = budget + allowance every request completes, unbudgeted it fails") {
     STEMSHARE_SKIP_IF(masa::process_memory::data() == 0, "/proc/self/status has no VmData here");
     test::scratch_dir dir("rlimit");
     // Weights big enough to dwarf the allowance: two networks of about 70 MB each.

@@ -102,7 +102,7 @@ TEST_CASE(
     }
 }
 
-TEST_CASE("masa modes: partial loads ahead on the other worker; networks never overlap") {
+TEST_CASE("masa modes: partial loads ahead on the other worker, networks never overlap") {
     test::scratch_dir dir("partial");
     const auto nets = test::three_nets(dir);
     masa::runtime rt(test::pointers(nets), {.run_mode = masa::mode::partial});
@@ -264,7 +264,7 @@ TEST_CASE(
 }
 
 TEST_CASE(
-    "masa property: random models, budgets and arrivals never cross the budget; results are solo bits") {
+    "masa property: random models, budgets and arrivals never cross the budget, results are solo bits") {
     test::scratch_dir dir("property");
     std::mt19937_64 rng(2024);
     for (int trial = 0; trial < 6; ++trial) {
