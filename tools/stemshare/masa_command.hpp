@@ -101,9 +101,11 @@ inline void plot(const std::filesystem::path& out, const std::vector<row>& rows,
         dat << "# " << name << "\n";
         for (const row* r : rs) {
             const auto idx = std::find(budgets.begin(), budgets.end(), r->budget) - budgets.begin();
-            // '?' marks a run where nothing completed (gnuplot skips it).
-            const std::string mean = r->completed ? std::to_string(r->mean_s) : "?";
-            const std::string p95 = r->completed ? std::to_string(r->p95_s) : "?";
+            // '?' (skipped by gnuplot) marks a run that refused or failed a request: its mean is over
+            // the others only and would not compare with the rest.
+            const bool whole = r->refused == 0 && r->failed == 0;
+            const std::string mean = whole ? std::to_string(r->mean_s) : "?";
+            const std::string p95 = whole ? std::to_string(r->p95_s) : "?";
             dat << idx << " " << mean << " " << p95 << " " << mb(r->peak_held) << " "
                 << mb(r->rss_over_baseline) << "\n";
         }
