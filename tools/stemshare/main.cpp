@@ -7,6 +7,7 @@
 #include <stemshare/core/error.hpp>
 
 #include "demo_command.hpp"
+#include "masa_command.hpp"
 #include "plan_command.hpp"
 #include "profile_command.hpp"
 #include "train_command.hpp"
@@ -15,6 +16,7 @@ int main(int argc, char** argv) {
     CLI::App app{"stemshare: shared DNN stems for multi-app video analytics"};
     app.require_subcommand(1);
     stemshare::tools::register_demo_command(app);
+    stemshare::tools::register_masa_command(app);
     stemshare::tools::register_plan_command(app);
     stemshare::tools::register_profile_command(app);
     stemshare::tools::register_train_command(app);

@@ -11,11 +11,13 @@
 #include <stemshare/core/error.hpp>
 #include <stemshare/core/shape.hpp>
 #include <stemshare/graph/graph.hpp>
+#include <stemshare/zoo/alexnet.hpp>
 #include <stemshare/zoo/fashion_mobilenet.hpp>
 #include <stemshare/zoo/inception_v3.hpp>
 #include <stemshare/zoo/mobilenet_v1.hpp>
 #include <stemshare/zoo/mobilenet_v2.hpp>
 #include <stemshare/zoo/resnet50.hpp>
+#include <stemshare/zoo/vgg16.hpp>
 
 namespace stemshare::zoo {
 
@@ -47,16 +49,25 @@ inline constexpr std::array<model_info, 5> models = {
     detail::info<resnet50>("resnet50"), detail::info<inception_v3>("inception_v3"),
     detail::info<fashion_mobilenet>("fashion_mobilenet")};
 
+/// The classic large-FC networks Masa schedules (AlexNet 244 MB, VGG-16 553 MB of f32 weights).
+/// Kept apart from `models`, whose every entry the zoo's tests and benchmarks compile and time
+/// whole; `find_model` and `make_graph` know both lists.
+inline constexpr std::array<model_info, 2> classic_models = {detail::info<alexnet>("alexnet"),
+                                                             detail::info<vgg16>("vgg16")};
+
 /// "mobilenet_v1, mobilenet_v2, ...": for messages and command-line help.
 [[nodiscard]] inline std::string model_names() {
     std::string names;
     for (const auto& m : models) names += (names.empty() ? "" : ", ") + std::string(m.name);
+    for (const auto& m : classic_models) names += ", " + std::string(m.name);
     return names;
 }
 
 /// The model called `name`; throws `stemshare::error` listing the known names otherwise.
 [[nodiscard]] inline const model_info& find_model(std::string_view name) {
     for (const auto& m : models)
+        if (m.name == name) return m;
+    for (const auto& m : classic_models)
         if (m.name == name) return m;
     throw error("zoo", "unknown model '" + std::string(name) + "'; known models: " + model_names());
 }
