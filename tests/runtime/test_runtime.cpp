@@ -20,6 +20,7 @@
 #include <vector>
 
 #include <stemshare/backend/onednn/compiled_graph.hpp>
+#include <stemshare/backend/reference/reference_runner.hpp>
 #include <stemshare/runtime/executor.hpp>
 
 #include "../stem/stem_test_models.hpp"
