@@ -33,13 +33,14 @@ inline dnnl::algorithm eltwise_algorithm(activation_kind k, float& alpha, float&
     return dnnl::algorithm::eltwise_relu;
 }
 
-/// Appends activation node `act` to `po` and to the primitive-cache `key`.
-inline void append_activation(const node& act, dnnl::post_ops& po, std::string& key) {
+/// Appends activation `act` (a layer spec holding an activation_spec) to `po` and to the
+/// primitive-cache `key`.
+inline void append_activation(const layer_spec& act, dnnl::post_ops& po, std::string& key) {
     float alpha = 0;
     float beta = 0;
-    const auto alg = eltwise_algorithm(std::get<activation_spec>(act.spec).kind, alpha, beta);
+    const auto alg = eltwise_algorithm(std::get<activation_spec>(act).kind, alpha, beta);
     po.append_eltwise(1.0F, alg, alpha, beta);
-    key += "|" + describe(act.spec);
+    key += "|" + describe(act);
 }
 
 /// What runs inside conv node `i`'s primitive: conv -> add(other) [-> activation], or conv ->
@@ -113,7 +114,7 @@ std::optional<depthwise_fusion> fused_depthwise(lowering& cx, const node& n, con
     dnnl::post_ops fused = po;
     fused.append_dw_k3s2p1(dt::f32, dt::f32, dt::f32, 0, {});
     std::string fused_key = key + "|dw" + describe(cx.node_at(*d).spec);
-    if (f.last != f.conv) append_activation(cx.node_at(f.last), fused, fused_key);
+    if (f.last != f.conv) append_activation(cx.node_at(f.last).spec, fused, fused_key);
     dnnl::primitive_attr attr = base_attr();
     attr.set_post_ops(fused);
     try {

@@ -26,7 +26,7 @@ inline void lower(lowering& cx, std::size_t i, const node& n, const dense_spec& 
                       std::to_string(static_cast<int>(dst_type));
     if (act_node) {
         dnnl::post_ops po;
-        append_activation(cx.node_at(*act_node), po, key);
+        append_activation(cx.node_at(*act_node).spec, po, key);
         attr.set_post_ops(po);
     }
     // A dense layer's source may be f32 (the graph input) in bf16 mode: read it as bf16.
