@@ -126,8 +126,8 @@ public:
         return out;
     }
     /// For each layer of the graph given to the constructor, the layer whose step computes it:
-    /// itself, or the conv a batch-norm was folded into, or the conv/dense an activation or a
-    /// residual add was fused into.
+    /// itself, or the conv a batch-norm was folded into, or the conv/dense an activation, a residual
+    /// add or a depthwise conv was fused into.
     [[nodiscard]] std::vector<std::size_t> layer_owners() const {
         std::vector<std::size_t> out;
         for (std::size_t f : folded_of_) out.push_back(origin_[program_.owner[f]]);
