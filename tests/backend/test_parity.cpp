@@ -228,9 +228,7 @@ graph expand_depthwise_project(bool expand_bias, bool dw_bias, bool activations)
 
 }  // namespace
 
-TEST_CASE(
-    "parity: a 1x1 conv + stride-2 depthwise pair matches the reference, and a cut between them gives the same "
-    "bits") {
+TEST_CASE("parity: 1x1 conv + stride-2 depthwise pairs match the reference and give the same bits when cut") {
     for (const bool expand_bias : {true, false})
         for (const bool dw_bias : {true, false})
             for (const bool activations : {true, false}) {

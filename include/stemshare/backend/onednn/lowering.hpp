@@ -42,7 +42,7 @@ struct lowering_options {
 class lowering {
 public:
     /// Starts lowering `g` (batch-norms folded). `origin[i]` is the layer of the graph as given that
-    /// layer i of `g` comes from (steps are charged to it); `stream` (a handle of the compiled graph's) packs
+    /// layer i of `g` comes from (steps are charged to it); `stream`, the compiled graph's, packs
     /// the weights.
     lowering(const graph& g, lowering_options options, std::span<const std::size_t> origin,
              dnnl::stream stream)
@@ -60,8 +60,8 @@ public:
                 if (v != graph_input) consumers_[static_cast<std::size_t>(v)].push_back(i);
         program_.src = dnnl::memory(plain_desc(act_dims(g.input_shape())), cpu_engine(), DNNL_MEMORY_NONE);
         input_ = program_.src;
-        current_layer_ =
-            nodes.empty() ? program::no_layer : origin_.front();  // its cost is the first layer's
+        // A conversion of the input, before any layer's step, is charged to the first layer.
+        current_layer_ = nodes.empty() ? program::no_layer : origin_.front();
         program_.owner.resize(nodes.size());
         for (std::size_t i = 0; i < nodes.size(); ++i) program_.owner[i] = i;
     }
