@@ -8,6 +8,7 @@
 
 #include <stemshare/backend/onednn/compiled_graph.hpp>
 #include <stemshare/backend/reference/executor.hpp>
+#include <stemshare/backend/reference/reference_runner.hpp>
 #include <stemshare/chain/blocks.hpp>
 #include <stemshare/chain/chain.hpp>
 #include <stemshare/chain/layers.hpp>

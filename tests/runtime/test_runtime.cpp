@@ -1,6 +1,6 @@
 // Runtime: shared vs unshared parity, frame selection, plan structure and runner reuse, hot-swap
-// under a running stream, bad input, the liveness plan, and allocation counting (the suite's
-// operator new counts, see tests/support/allocation_counter.cpp).
+// under a running stream, bad input, and allocation counting (the suite's operator new counts,
+// see tests/support/allocation_counter.cpp). The liveness plan's own tests are in tests/core.
 #include <doctest/doctest.h>
 
 #include <algorithm>
@@ -12,7 +12,6 @@
 #include <limits>
 #include <map>
 #include <memory>
-#include <random>
 #include <set>
 #include <span>
 #include <string>
@@ -20,6 +19,7 @@
 #include <vector>
 
 #include <stemshare/backend/onednn/compiled_graph.hpp>
+#include <stemshare/backend/reference/reference_runner.hpp>
 #include <stemshare/runtime/executor.hpp>
 
 #include "../stem/stem_test_models.hpp"
@@ -132,37 +132,6 @@ TEST_CASE("decision_rule: argmax takes the first largest score, threshold compar
     CHECK(decision_rule::above(0.2F, 3).decide(s) == 1);
     CHECK(error_of([] { decision_rule::above(0.5F, 4).validate(4, "app 'q'"); }).find("app 'q'") !=
           std::string::npos);
-}
-
-TEST_CASE("liveness_plan: buffers live at the same step never overlap; dead ones are reused") {
-    liveness_plan chain;
-    chain.add(100, 0, 1);
-    chain.add(100, 1, 2);
-    chain.add(100, 2, 3);
-    chain.solve();
-    CHECK(chain.arena_bytes() == 256);  // 100 rounds to 128; the first and last share bytes
-    CHECK(chain.total_bytes() == 384);
-    CHECK(chain.offset(0) == chain.offset(2));
-
-    std::mt19937 rng(7);
-    for (int trial = 0; trial < 50; ++trial) {
-        liveness_plan p;
-        const int n = 1 + static_cast<int>(rng() % 30);
-        for (int i = 0; i < n; ++i) {
-            const std::size_t first = rng() % 40;
-            p.add(1 + rng() % 5000, first, first + rng() % 10);
-        }
-        p.solve();
-        CHECK(p.arena_bytes() <= p.total_bytes());
-        for (std::size_t i = 0; i < p.size(); ++i) {
-            CHECK(p.offset(i) % liveness_plan::alignment == 0);
-            CHECK(p.offset(i) + p.bytes(i) <= p.arena_bytes());
-            for (std::size_t j = i + 1; j < p.size(); ++j)
-                if (p.live_together(i, j))
-                    CHECK(
-                        (p.offset(i) + p.bytes(i) <= p.offset(j) || p.offset(j) + p.bytes(j) <= p.offset(i)));
-        }
-    }
 }
 
 namespace {

@@ -21,12 +21,9 @@
 /// two threads poorly, while two suffixes at once keep both cores busy. Stem outputs a suffix
 /// reads then stay live until the frame ends.
 
-#include <omp.h>
-
 #include <algorithm>
 #include <cstddef>
 #include <cstdint>
-#include <exception>
 #include <limits>
 #include <map>
 #include <memory>
@@ -35,11 +32,12 @@
 #include <utility>
 #include <vector>
 
+#include <stemshare/backend/onednn/threading.hpp>
 #include <stemshare/core/error.hpp>
+#include <stemshare/core/liveness_plan.hpp>
 #include <stemshare/runtime/decision_rule.hpp>
 #include <stemshare/runtime/frame_rate.hpp>
 #include <stemshare/runtime/frame_result.hpp>
-#include <stemshare/runtime/liveness_plan.hpp>
 #include <stemshare/runtime/segment_runner.hpp>
 #include <stemshare/stem/stem_trie.hpp>
 #include <stemshare/tensor/tensor.hpp>
@@ -107,7 +105,7 @@ public:
           stream_(stream),
           version_(version),
           suffixes_(suffixes),
-          workers_(threads == 0 ? omp_get_num_procs() : threads) {
+          workers_(threads == 0 ? onednn::core_count() : threads) {
         // Frame selection divides by the parent's rate (frame_rate.hpp); a default frame_rate{} is 0.
         if (stream.millifps <= 0) throw error("execution_plan", "the stream's frame rate must be positive");
         for (const auto& [name, app] : trie.apps()) {
@@ -259,24 +257,15 @@ private:
         s.runner->run(src, tensor_view<float>(s.out, s.out_dims));
     }
 
-    /// The selected suffixes, `workers_` at a time, one thread each. oneDNN runs a primitive
-    /// called inside an OpenMP parallel region on the calling thread alone, which is what a
-    /// one-thread runner was compiled for. An error in any of them is rethrown after all ended.
+    /// The selected suffixes, `workers_` at a time, one thread each (a one-thread runner was
+    /// compiled for that). An error in any of them is rethrown after all ended.
     void run_side_by_side(tensor_view<const float> frame) {
         const auto count = static_cast<std::ptrdiff_t>(selected_.size());
         if (count == 0) return;
         const int team = static_cast<int>(std::min<std::ptrdiff_t>(workers_, count));
-        std::exception_ptr failure;
-#pragma omp parallel for num_threads(team) schedule(dynamic, 1)
-        for (std::ptrdiff_t k = 0; k < count; ++k) {
-            try {
-                run_step(steps_[selected_[static_cast<std::size_t>(k)]], frame);
-            } catch (...) {
-#pragma omp critical(stemshare_suffix_failure)
-                if (!failure) failure = std::current_exception();
-            }
-        }
-        if (failure) std::rethrow_exception(failure);
+        onednn::parallel_for(count, team, [&](std::ptrdiff_t k) {
+            run_step(steps_[selected_[static_cast<std::size_t>(k)]], frame);
+        });
     }
 
     struct step {

@@ -26,6 +26,7 @@
 #include <string_view>
 #include <utility>
 
+#include <stemshare/backend/onednn/onednn_runner.hpp>
 #include <stemshare/core/error.hpp>
 #include <stemshare/runtime/execution_plan.hpp>
 #include <stemshare/stem/stem_trie.hpp>

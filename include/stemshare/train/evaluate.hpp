@@ -9,9 +9,8 @@
 #include <string>
 #include <vector>
 
-#include <omp.h>
-
 #include <stemshare/backend/onednn/compiled_graph.hpp>
+#include <stemshare/backend/onednn/threading.hpp>
 #include <stemshare/core/dims.hpp>
 #include <stemshare/core/error.hpp>
 #include <stemshare/core/shape.hpp>
@@ -27,7 +26,7 @@ namespace stemshare::train {
 /// under load: docs/architecture.md, "Toolchain facts").
 [[nodiscard]] inline tensor<float> run_batched(const graph& g, const tensor<float>& inputs,
                                                std::int64_t batch = 256, int threads = 0) {
-    if (threads == 0) threads = omp_get_max_threads();
+    if (threads == 0) threads = onednn::max_threads();
     const dims& d = inputs.extents();
     const shape expected = g.input_shape();
     if (d.rank() != 4 || d[1] != expected.c || d[2] != expected.h || d[3] != expected.w) {

@@ -1,11 +1,10 @@
 #pragma once
 /// \file
-/// The process-wide oneDNN CPU engine, thread control, and the memory-descriptor helpers the
-/// backend shares. This folder is the only place that includes oneDNN headers.
-
-#include <omp.h>
+/// The process-wide oneDNN CPU engine and the memory-descriptor helpers the backend shares (thread
+/// control is in threading.hpp). This folder is the only place that includes oneDNN headers.
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -20,19 +19,6 @@ namespace stemshare::onednn {
 [[nodiscard]] inline const dnnl::engine& cpu_engine() {
     static const dnnl::engine engine(dnnl::engine::kind::cpu, 0);
     return engine;
-}
-
-/// Number of threads a new primitive would use when asked for `requested` (0 = all available).
-[[nodiscard]] inline int resolve_threads(int requested) {
-    if (requested < 0)
-        throw error("onednn", "thread count must be 0 (all) or positive, got " + std::to_string(requested));
-    return requested == 0 ? omp_get_num_procs() : requested;
-}
-
-/// Debian's oneDNN runs on OpenMP, and a primitive keeps the thread count it was created with
-/// (docs/architecture.md, "oneDNN backend"), so the count is set before creating and before running.
-inline void use_threads(int threads) {
-    omp_set_num_threads(threads);
 }
 
 /// oneDNN's instruction set on this CPU, as words ("avx2", "avx512_core_bf16", ...).
@@ -97,6 +83,31 @@ inline void use_threads(int threads) {
     dnnl::memory::dims strides(d.size(), 1);
     for (std::size_t i = d.size(); i-- > 1;) strides[i - 1] = strides[i] * d[i];
     return {d, t, strides};
+}
+
+/// The attributes every primitive of a compiled graph starts from: its scratchpad is passed in
+/// (one shared by all primitives) instead of allocated by oneDNN on each run.
+[[nodiscard]] inline dnnl::primitive_attr base_attr() {
+    dnnl::primitive_attr attr;
+    attr.set_scratchpad_mode(dnnl::scratchpad_mode::user);
+    return attr;
+}
+
+/// The layout a convolution picks for an activation of `dims` and type `type`, if oneDNN has one
+/// for it (asked with a 1x1 convolution: the layouts activations flow in between layers).
+[[nodiscard]] inline std::optional<dnnl::memory::desc> convolution_layout(const dnnl::memory::dims& dims,
+                                                                          dnnl::memory::data_type type) {
+    try {
+        using tag = dnnl::memory::format_tag;
+        const dnnl::memory::desc any(dims, type, tag::any);
+        const dnnl::memory::desc weights({dims[1], dims[1], 1, 1}, type, tag::any);
+        const dnnl::convolution_forward::desc probe(dnnl::prop_kind::forward_inference,
+                                                    dnnl::algorithm::convolution_direct, any, weights, any,
+                                                    {1, 1}, {0, 0}, {0, 0});
+        return dnnl::convolution_forward::primitive_desc(probe, base_attr(), cpu_engine()).src_desc();
+    } catch (const dnnl::error&) {
+        return std::nullopt;
+    }
 }
 
 /// A stable text of a memory descriptor (dims, type and blocking): the shape-and-layout part of

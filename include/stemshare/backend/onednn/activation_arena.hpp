@@ -1,0 +1,122 @@
+#pragma once
+/// \file
+/// `activation_arena`: the memory of a compiled graph's intermediate values and of its primitives'
+/// scratchpad. While a graph is lowered, values are memory objects without bytes; each step that
+/// touches one extends its lifetime. `allocate` then places every value with the shared
+/// `liveness_plan` (two values share bytes when no step needs both), allocates one arena and one
+/// scratchpad, and points every memory object at its bytes.
+
+#include <algorithm>
+#include <cstddef>
+#include <limits>
+#include <memory>
+#include <new>
+#include <unordered_map>
+#include <vector>
+
+#include <stemshare/backend/onednn/engine.hpp>
+#include <stemshare/core/liveness_plan.hpp>
+
+namespace stemshare::onednn::detail {
+
+class activation_arena {
+public:
+    /// A new value of layout `md` with bytes of its own.
+    dnnl::memory add(const dnnl::memory::desc& md) {
+        dnnl::memory m(md, cpu_engine(), DNNL_MEMORY_NONE);
+        lifetimes_.push_back({.bytes = md.get_size()});
+        register_view(m, lifetimes_.size() - 1, 0);
+        return m;
+    }
+
+    /// Another layout `md` over the bytes of the value `of`, from `byte_offset` on.
+    dnnl::memory alias(const dnnl::memory& of, const dnnl::memory::desc& md, std::size_t byte_offset = 0) {
+        const view& parent = views_[view_of_.at(of.get())];
+        dnnl::memory m(md, cpu_engine(), DNNL_MEMORY_NONE);
+        register_view(m, parent.buffer, parent.byte_offset + byte_offset);
+        return m;
+    }
+
+    /// A view of the scratchpad all primitives share, for a primitive whose scratchpad is `md`.
+    dnnl::memory scratchpad(const dnnl::memory::desc& md) {
+        dnnl::memory m(md, cpu_engine(), DNNL_MEMORY_NONE);
+        scratchpad_bytes_ = std::max(scratchpad_bytes_, md.get_size());
+        scratch_views_.push_back(m);
+        return m;
+    }
+
+    /// Keeps the bytes of `m` live up to step `step`, if `m` is a value of this arena.
+    void use(const dnnl::memory& m, std::size_t step) {
+        if (const auto it = buffer_of_.find(m.get()); it != buffer_of_.end()) {
+            lifetime& b = lifetimes_[it->second];
+            b.first = std::min(b.first, step);
+            b.last = std::max(b.last, step);
+        }
+    }
+
+    /// Places every value, allocates the arena and the scratchpad, and points every memory object
+    /// at its bytes. Called once, after the last step was added.
+    void allocate() {
+        liveness_plan plan;
+        for (lifetime& b : lifetimes_) {
+            if (b.first > b.last) b.first = b.last = 0;  // never used by a step: any slot will do
+            plan.add(b.bytes, b.first, b.last);
+        }
+        plan.solve();
+        arena_bytes_ = plan.arena_bytes();
+        unshared_bytes_ = plan.requested_bytes();
+        if (arena_bytes_ > 0) arena_.reset(new (std::align_val_t{page}) std::byte[arena_bytes_]);
+        for (auto& v : views_) v.memory.set_data_handle(arena_.get() + plan.offset(v.buffer) + v.byte_offset);
+        if (scratchpad_bytes_ > 0)
+            scratchpad_.reset(new (std::align_val_t{page}) std::byte[scratchpad_bytes_]);
+        for (auto& m : scratch_views_) m.set_data_handle(scratchpad_.get());
+        lifetimes_.clear();
+        buffer_of_.clear();
+        view_of_.clear();
+    }
+
+    /// Bytes of the arena (all values, overlapping where lifetimes allow).
+    [[nodiscard]] std::size_t bytes() const noexcept { return arena_bytes_; }
+    /// Bytes the values would take with one buffer each.
+    [[nodiscard]] std::size_t unshared_bytes() const noexcept { return unshared_bytes_; }
+    /// Bytes of the shared scratchpad.
+    [[nodiscard]] std::size_t scratchpad_bytes() const noexcept { return scratchpad_bytes_; }
+
+private:
+    /// A value's bytes, live from step `first` to step `last`.
+    struct lifetime {
+        std::size_t bytes = 0;
+        std::size_t first = std::numeric_limits<std::size_t>::max();
+        std::size_t last = 0;
+    };
+    /// A memory object over arena bytes: value `buffer`, `byte_offset` bytes in.
+    struct view {
+        dnnl::memory memory;
+        std::size_t buffer = 0;
+        std::size_t byte_offset = 0;
+    };
+    struct aligned_bytes_delete {
+        void operator()(std::byte* p) const noexcept { ::operator delete[](p, std::align_val_t{page}); }
+    };
+    static constexpr std::size_t page = 4096;
+
+    void register_view(const dnnl::memory& m, std::size_t buffer, std::size_t byte_offset) {
+        buffer_of_.emplace(m.get(), buffer);
+        view_of_.emplace(m.get(), views_.size());
+        views_.push_back({m, buffer, byte_offset});
+    }
+
+    std::vector<view> views_;
+    std::vector<dnnl::memory> scratch_views_;
+    std::unique_ptr<std::byte[], aligned_bytes_delete> arena_;
+    std::unique_ptr<std::byte[], aligned_bytes_delete> scratchpad_;
+    std::size_t arena_bytes_ = 0;
+    std::size_t unshared_bytes_ = 0;
+    std::size_t scratchpad_bytes_ = 0;
+    // Only used while lowering.
+    std::vector<lifetime> lifetimes_;
+    std::unordered_map<dnnl_memory_t, std::size_t> buffer_of_;
+    std::unordered_map<dnnl_memory_t, std::size_t> view_of_;
+};
+
+}  // namespace stemshare::onednn::detail

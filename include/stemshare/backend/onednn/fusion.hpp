@@ -1,0 +1,131 @@
+#pragma once
+/// \file
+/// Which layers run inside the primitive of the layer before them (oneDNN post-ops):
+/// conv -> activation, conv -> residual add [-> activation] (a binary post-op), dense ->
+/// activation, and a 1x1 conv [-> activation] -> 3x3 stride-2 depthwise conv [-> activation]
+/// (oneDNN's `dw_k3s2p1` post-op). The lowering of a conv or dense layer asks here what follows it;
+/// a layer fused into another is absorbed and gets no step of its own.
+
+#include <cstddef>
+#include <optional>
+#include <string>
+#include <variant>
+
+#include <stemshare/backend/onednn/engine.hpp>
+#include <stemshare/backend/onednn/lowering.hpp>
+#include <stemshare/graph/graph.hpp>
+
+namespace stemshare::onednn::detail {
+
+/// oneDNN's eltwise algorithm of an activation, with its alpha and beta.
+inline dnnl::algorithm eltwise_algorithm(activation_kind k, float& alpha, float& beta) {
+    alpha = 0.0F;
+    beta = 0.0F;
+    switch (k) {
+        case activation_kind::relu:
+            return dnnl::algorithm::eltwise_relu;
+        case activation_kind::relu6:
+            beta = 6.0F;
+            return dnnl::algorithm::eltwise_clip;
+        case activation_kind::sigmoid:
+            return dnnl::algorithm::eltwise_logistic;
+    }
+    return dnnl::algorithm::eltwise_relu;
+}
+
+/// Appends activation `act` (a layer spec holding an activation_spec) to `po` and to the
+/// primitive-cache `key`.
+inline void append_activation(const layer_spec& act, dnnl::post_ops& po, std::string& key) {
+    float alpha = 0;
+    float beta = 0;
+    const auto alg = eltwise_algorithm(std::get<activation_spec>(act).kind, alpha, beta);
+    po.append_eltwise(1.0F, alg, alpha, beta);
+    key += "|" + describe(act);
+}
+
+/// What runs inside conv node `i`'s primitive: conv -> add(other) [-> activation], or conv ->
+/// activation. An add is fused only when its other operand was computed before the conv.
+struct conv_post_ops {
+    std::optional<std::size_t> add_node;
+    value_id other = graph_input;  ///< the add's other operand
+    std::optional<std::size_t> act_node;
+
+    /// The last node the conv's primitive computes.
+    [[nodiscard]] std::size_t last(std::size_t conv) const {
+        return act_node ? *act_node : add_node ? *add_node : conv;
+    }
+};
+
+inline conv_post_ops match_conv_post_ops(const lowering& cx, std::size_t i) {
+    conv_post_ops f;
+    const auto next = cx.sole_consumer(static_cast<value_id>(i));
+    if (!next) return f;
+    const node& c = cx.node_at(*next);
+    if (std::holds_alternative<add_spec>(c.spec) && c.inputs.size() == 2) {
+        f.other = c.inputs[0] == static_cast<value_id>(i) ? c.inputs[1] : c.inputs[0];
+        if (f.other != static_cast<value_id>(i) && f.other < static_cast<value_id>(i)) f.add_node = *next;
+    }
+    if (f.add_node) {
+        if (cx.activation_at(cx.sole_consumer(static_cast<value_id>(*f.add_node))))
+            f.act_node = cx.sole_consumer(static_cast<value_id>(*f.add_node));
+    } else if (cx.activation_at(next)) {
+        f.act_node = next;
+    }
+    return f;
+}
+
+/// The activation that runs inside dense node `i`'s primitive, if one follows it.
+inline std::optional<std::size_t> match_dense_activation(const lowering& cx, std::size_t i) {
+    const auto next = cx.sole_consumer(static_cast<value_id>(i));
+    return cx.activation_at(next) ? next : std::nullopt;
+}
+
+/// A depthwise conv run inside the 1x1 conv before it (see fused_depthwise).
+struct depthwise_fusion {
+    cached_primitive primitive;
+    std::size_t conv = 0;  ///< the depthwise conv's node
+    std::size_t last = 0;  ///< its activation's node when fused too, else `conv`
+};
+
+/// 1x1 conv [-> activation] -> depthwise 3x3, stride 2, padding 1 [-> activation], f32: oneDNN's
+/// 1x1 kernel can compute the depthwise conv from the rows it has just produced, so the 1x1 conv's
+/// wide output never goes to memory (a MobileNet expansion before a downsampling depthwise: up to
+/// 2x faster for the pair at 112x112 here). Used only where oneDNN has such a kernel: it also
+/// offers a reference "fused" one that runs the two convs one after another. `po` and `key` are
+/// the 1x1 conv's own post-ops and cache key, `last_fused` the last node they compute, and
+/// `make(attr)` creates the 1x1 conv's primitive with other attributes.
+template <class Make>
+std::optional<depthwise_fusion> fused_depthwise(lowering& cx, const node& n, const conv2d_spec& s,
+                                                std::size_t last_fused, const dnnl::post_ops& po,
+                                                const std::string& key, const Make& make) {
+    // oneDNN 2.6's fused kernel reads the 1x1 conv's bias unconditionally (it crashes without
+    // one); folded batch-norms give every conv of the zoo one.
+    if (cx.activation_type() != dt::f32 || !s.bias || s.groups != 1 || s.kernel != extent2{1} ||
+        s.stride != extent2{1} || s.padding != padding4{0})
+        return std::nullopt;
+    const auto d = cx.sole_consumer(static_cast<value_id>(last_fused));
+    const auto* ds = d ? std::get_if<conv2d_spec>(&cx.node_at(*d).spec) : nullptr;
+    if (ds == nullptr || ds->groups != s.out_channels || ds->out_channels != s.out_channels ||
+        ds->kernel != extent2{3} || ds->stride != extent2{2} || ds->padding.top != 1 || ds->padding.left != 1)
+        return std::nullopt;
+    depthwise_fusion f{{}, *d, *d};
+    if (const auto a = cx.sole_consumer(static_cast<value_id>(*d)); cx.activation_at(a)) f.last = *a;
+    if (cx.output_type(f.last) != dt::f32) return std::nullopt;
+    dnnl::post_ops fused = po;
+    fused.append_dw_k3s2p1(dt::f32, dt::f32, dt::f32, 0, {});
+    std::string fused_key = key + "|dw" + describe(cx.node_at(*d).spec);
+    if (f.last != f.conv) append_activation(cx.node_at(f.last).spec, fused, fused_key);
+    dnnl::primitive_attr attr = base_attr();
+    attr.set_post_ops(fused);
+    try {
+        f.primitive = cx.create(fused_key, n, [&] { return make(attr); });
+    } catch (const error&) {
+        return std::nullopt;  // no fused kernel for this shape: two steps
+    }
+    if (std::string(f.primitive.pd.impl_info_str()).starts_with("ref") ||
+        f.primitive.pd.dst_desc().dims() != cx.act_dims(cx.node_at(*d).output))
+        return std::nullopt;
+    return f;
+}
+
+}  // namespace stemshare::onednn::detail
