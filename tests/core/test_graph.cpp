@@ -67,7 +67,7 @@ TEST_CASE(
     CHECK_THROWS_WITH_AS(g.bind(3, {}), doctest::Contains("no layer 3"), error);
 }
 
-TEST_CASE("graph: cut points exclude the inside of a residual block; slices run like the whole") {
+TEST_CASE("graph: cut points exclude the inside of a residual block, slices run like the whole") {
     graph g = residual_graph();
     // Layers 3 (c2) and 4 (sum) read r1 (value 2) and c2: cutting after c1 or bn1 is fine, but not
     // after c2, where both c2's output and r1's are still needed.

@@ -12,7 +12,7 @@
 
 using namespace stemshare;
 
-TEST_CASE("liveness_plan: buffers live at the same step never overlap; dead ones are reused") {
+TEST_CASE("liveness_plan: buffers live at the same step never overlap, dead ones are reused") {
     liveness_plan chain;
     chain.add(100, 0, 1);
     chain.add(100, 1, 2);

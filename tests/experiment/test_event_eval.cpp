@@ -60,7 +60,7 @@ TEST_CASE("event eval: skipped frames never detect, and one flagged frame is eno
     CHECK(s.f1 == doctest::Approx(2.0 / 3.0));
 }
 
-TEST_CASE("event eval: a silent app has precision 1 but F1 0; a perfect app F1 1") {
+TEST_CASE("event eval: a silent app has precision 1 but F1 0, a perfect app F1 1") {
     const std::vector<frame_interval> events{{3, 6}, {9, 12}};
     std::vector<frame_decision> silent(15, no);
     const auto s = experiment::evaluate_events(silent, events, 3);

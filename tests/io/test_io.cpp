@@ -319,7 +319,7 @@ TEST_CASE("safetensors: the writer refuses duplicate and reserved names") {
 
 // ---- npy ----------------------------------------------------------------------------------------
 
-TEST_CASE("npy: numpy's float32 arrays load with their shape; other files are refused") {
+TEST_CASE("npy: numpy's float32 arrays load with their shape, other files are refused") {
     const tensor<float> x = io::load_npy(fixture("net28.input.npy"));
     CHECK(x.extents() == dims{2, 1, 28, 28});
     CHECK(io_test::max_abs(x) <= 1.0F);

@@ -222,7 +222,7 @@ TEST_CASE("executor: suffixes side by side give the same bits as unshared apps r
                                  suffix_mode::parallel);
 }
 
-TEST_CASE("executor: an error in a suffix running side by side reaches the caller; the stream goes on") {
+TEST_CASE("executor: an error in a suffix running side by side reaches the caller, the stream goes on") {
     const graph base = models::base_model(1);
     std::atomic<bool> fail{false};
     struct failing_runner final : segment_runner {
@@ -327,7 +327,7 @@ TEST_CASE("executor: plan steps join unbranched trie nodes and reuse compiled ru
     CHECK_FALSE(ex.plan()->describe().empty());
 }
 
-TEST_CASE("executor: each app processes exactly its rate; a stem runs at the highest rate below it") {
+TEST_CASE("executor: each app processes exactly its rate, a stem runs at the highest rate below it") {
     suffix_mode mode = suffix_mode::serial;
     SUBCASE("suffixes one after another") {
         mode = suffix_mode::serial;

@@ -98,7 +98,7 @@ TEST_CASE("fingerprint: a batch-norm epsilon one float step away changes it") {
     CHECK(stem::fingerprint_of(a, {}) != stem::fingerprint_of(b, {}));
 }
 
-TEST_CASE("cut_model: segments end at the prefix's cut points; a residual block is one segment") {
+TEST_CASE("cut_model: segments end at the prefix's cut points, a residual block is one segment") {
     const graph base = models::base_model(1);
     const stem::cut_model m = stem::cut(base, 11, "app 'x'");
     // Folded prefix: conv(+bn), relu | conv, relu, conv, add | relu | conv(+bn), relu.

@@ -144,7 +144,7 @@ TEST_CASE("train: fine-tuning keeps the frozen stem bit-identical and trains the
                          stemshare::error);
 }
 
-TEST_CASE("train: a new classifier replaces only the last layer; initialise gives neutral batch-norms") {
+TEST_CASE("train: a new classifier replaces only the last layer, initialise gives neutral batch-norms") {
     graph g = tiny_net();
     const graph two = train::with_new_classifier(g, 3, 1);
     CHECK(two.output_shape() == shape{3, 1, 1});
