@@ -6,3 +6,5 @@ find_dependency(nlohmann_json 3 CONFIG)
 find_dependency(ZLIB)
 # oneDNN runs on OpenMP; the backend sets its thread count (STACK.md P4).
 find_dependency(OpenMP)
+# profiling/ registers and runs Google Benchmark benchmarks (Debian: libbenchmark-dev 1.7.1).
+find_dependency(benchmark 1.7 CONFIG)
