@@ -8,6 +8,7 @@
 #include <cstddef>
 #include <filesystem>
 #include <fstream>
+#include <future>
 #include <string>
 #include <vector>
 
@@ -219,6 +220,15 @@ TEST_CASE("profiling: profile runs again and again in one process, and a name ha
     }
     // Another run count is another pair of benchmarks.
     CHECK(profiling::profile(g, "fashion_mobilenet", {.threads = 1, .runs = 2, .warmup = 0}).runs == 2);
+    // Calls from two threads take turns instead of colliding on the benchmark names.
+    const auto profile_async = [&] {
+        return std::async(std::launch::async,
+                          [&] { return profiling::profile(g, "fashion_mobilenet", options); });
+    };
+    auto one = profile_async();
+    auto other = profile_async();
+    CHECK(one.get().runs == 3);
+    CHECK(other.get().runs == 3);
 
     const profiling::benchmark_harness first(g, "fashion_mobilenet", options);
     CHECK(test::error_of([&] { profiling::benchmark_harness second(g, "fashion_mobilenet", options); })

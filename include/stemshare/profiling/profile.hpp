@@ -7,6 +7,7 @@
 
 #include <benchmark/benchmark.h>
 
+#include <mutex>
 #include <sstream>
 #include <string>
 #include <utility>
@@ -22,10 +23,23 @@
 
 namespace stemshare::profiling {
 
+namespace detail {
+
+/// `profile` calls from several threads take turns: two profiles of one model would share
+/// benchmark names, and two models timed at once would each measure the other's load.
+inline std::mutex& profile_mutex() {
+    static std::mutex m;
+    return m;
+}
+
+}  // namespace detail
+
 /// Profiles `g` (weights bound) under the name `model`. Throws `stemshare::error` for zero or
-/// negative threads, zero runs, or an unbound graph. Safe to call repeatedly in one process.
+/// negative threads, zero runs, or an unbound graph. Safe to call repeatedly in one process, and
+/// from several threads (the calls take turns).
 [[nodiscard]] inline latency_table profile(const graph& g, std::string model,
                                            const profile_options& options) {
+    const std::lock_guard lock(detail::profile_mutex());
     const benchmark_harness harness(g, std::move(model), options);
     run_collector collector;
     harness.run(collector);
@@ -51,6 +65,7 @@ struct profile_report {
 /// `profile`, also keeping Google Benchmark's JSON report of the runs.
 [[nodiscard]] inline profile_report profile_with_report(const graph& g, std::string model,
                                                         const profile_options& options) {
+    const std::lock_guard lock(detail::profile_mutex());
     const benchmark_harness harness(g, std::move(model), options);
     std::ostringstream json_text;
     benchmark::JSONReporter json;
