@@ -4,19 +4,21 @@
 #   core    tensors, layers, chains, graphs, the stem trie, the zoo, the reference backend; std only
 #   io      safetensors, M-Packages, .npy, IDX, weight binding, apps files   (nlohmann-json, zlib)
 #   onnx    ONNX import                                                       (libonnx, protobuf)
-#   onednn  the oneDNN backend, the runtime, profiling, training, experiments (oneDNN, OpenMP)
+#   onednn  the oneDNN backend, the runtime, training, experiments, Masa       (oneDNN, OpenMP)
+#   profiling  per-layer latency tables from Google Benchmark runs             (Google Benchmark)
 #   xtensor xtensor containers and expressions in and out of models            (xtensor)
 #   eigen   Eigen tensors, maps and matrices in and out of models                (Eigen)
 #
 # A component lists the components it builds on (stemshare_<name>_components) and the packages it
 # finds itself (stemshare_find_<name>_packages). The list below is in dependency order.
-set(stemshare_all_components sched core io onnx onednn xtensor eigen)
+set(stemshare_all_components sched core io onnx onednn profiling xtensor eigen)
 
 set(stemshare_sched_components "")
 set(stemshare_core_components "")
 set(stemshare_io_components core)
 set(stemshare_onnx_components io)
 set(stemshare_onednn_components core io)
+set(stemshare_profiling_components onednn)
 set(stemshare_xtensor_components core)
 set(stemshare_eigen_components core)
 
@@ -46,6 +48,10 @@ macro(stemshare_find_onednn_packages)
   stemshare_find_package(dnnl 2.6 CONFIG)
   # oneDNN runs on OpenMP; the backend sets its thread count.
   stemshare_find_package(OpenMP)
+endmacro()
+
+macro(stemshare_find_profiling_packages)
+  stemshare_find_package(benchmark 1.7 CONFIG)
 endmacro()
 
 macro(stemshare_find_xtensor_packages)

@@ -3,21 +3,36 @@
 // BM_Model, whole-model batch-1 latency. Counters:
 //   GFLOPs     2 x MACs per wall-clock second (real time: OpenMP threads are not the main thread);
 //   median_ms  the median iteration time.
-// BM_Profile, per-layer latency: each iteration one instrumented run (`run_profiled`); the counters
-// are the numbers `stemshare profile` writes: whole-model median (us), the sum of per-layer medians
-// (us), and one "L<index>_us" counter per layer that runs a step (fused layers have none).
+// BM_Profile/<model>/<dtype>/threads:<t>/batch:1/runs:30/{whole,layers}: the latency-table
+// benchmarks of `profiling::benchmark_harness`, the ones `stemshare profile` runs: 30 repetitions of
+// one plain run (whole) or one instrumented run (layers: one "L<index>_us" counter per layer that
+// runs a step, and "layer_sum_us"). The console shows their aggregates (mean, median, stddev, cv,
+// p90); --benchmark_out gets every repetition. --benchmark_enable_random_interleaving=true mixes
+// the whole and layers repetitions as `stemshare profile` does.
+// --stemshare_table=FILE also writes the latency table of every BM_Profile model that ran, as
+// {"tables": [...]} (`stemshare plan --latencies` reads such a file when it holds one table).
 // Run: bench_models --benchmark_min_time=0.5 --benchmark_format=json --benchmark_filter=BM_Model
+//      bench_models --benchmark_filter=BM_Profile/mobilenet_v2/f32/threads:1/ --benchmark_out=gb.json
+//                   --stemshare_table=table.json
 #include <benchmark/benchmark.h>
 
 #include <algorithm>
 #include <chrono>
+#include <cstdio>
+#include <fstream>
+#include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
+#include <nlohmann/json.hpp>
+
 #include <stemshare/backend/onednn/compiled_graph.hpp>
-#include <stemshare/profiling/profile.hpp>
+#include <stemshare/core/error.hpp>
+#include <stemshare/profiling/benchmark_harness.hpp>
+#include <stemshare/profiling/run_collector.hpp>
 #include <stemshare/zoo/zoo.hpp>
 
 namespace {
@@ -68,55 +83,90 @@ void BM_Model(benchmark::State& state, const stemshare::zoo::model_info* info, s
     state.counters["arena_MiB"] = static_cast<double>(model.arena_bytes()) / (1 << 20);
 }
 
-void BM_Profile(benchmark::State& state, const stemshare::zoo::model_info* info, stemshare::dtype precision) {
-    auto prepared = prepare(state, info, precision);
-    if (!prepared) return;
-    auto& [g, model, src, dst] = *prepared;
-    const auto charged = model.step_layers();
-    std::vector<double> timers(charged.size());
-    std::vector<std::vector<double>> per_layer(g.size());
-    std::vector<double> totals;
-    for (auto _ : state) {
-        std::fill(timers.begin(), timers.end(), 0.0);
-        model.run_profiled(src.view(), dst.view(), timers);
-        std::vector<double> layer(g.size(), 0.0);
-        double total = 0;
-        for (std::size_t s = 0; s < timers.size(); ++s) {
-            total += timers[s];
-            if (charged[s] < g.size()) layer[charged[s]] += timers[s];
-        }
-        for (std::size_t l = 0; l < g.size(); ++l) per_layer[l].push_back(layer[l]);
-        totals.push_back(total);
-    }
-    double sum_of_medians = 0;
-    for (std::size_t l = 0; l < g.size(); ++l) {
-        const auto t = stemshare::profiling::summarize(per_layer[l]);
-        sum_of_medians += t.median_us;
-        if (t.median_us > 0) state.counters["L" + std::to_string(l) + "_us"] = t.median_us;
-    }
-    state.counters["run_median_us"] = stemshare::profiling::summarize(totals).median_us;
-    state.counters["sum_of_layer_medians_us"] = sum_of_medians;
-}
-
-template <class Benchmark>
-void register_for_every_model(const char* prefix, Benchmark benchmark) {
+const bool registered = [] {
     for (const auto& m : stemshare::zoo::models)
         for (auto precision : {stemshare::dtype::f32, stemshare::dtype::bf16})
             benchmark::RegisterBenchmark(
-                (prefix + std::string(m.name) + "/" + std::string(stemshare::to_string(precision))).c_str(),
-                benchmark, &m, precision)
+                ("BM_Model/" + std::string(m.name) + "/" + std::string(stemshare::to_string(precision)))
+                    .c_str(),
+                BM_Model, &m, precision)
                 ->Arg(1)
                 ->Arg(2)
                 ->UseRealTime()
                 ->Unit(benchmark::kMillisecond);
-}
-
-const bool registered = [] {
-    register_for_every_model("BM_Model/", BM_Model);
-    register_for_every_model("BM_Profile/", BM_Profile);
     return true;
 }();
 
+/// The latency-table benchmarks of every zoo model, precision and thread count; each graph is made
+/// and compiled only if its benchmarks run.
+std::vector<std::unique_ptr<stemshare::profiling::benchmark_harness>> register_profiles() {
+    std::vector<std::unique_ptr<stemshare::profiling::benchmark_harness>> harnesses;
+    for (const auto& m : stemshare::zoo::models)
+        for (auto precision : {stemshare::dtype::f32, stemshare::dtype::bf16})
+            for (int threads : {1, 2}) {
+                auto make = [&m] {
+                    stemshare::graph g = m.make();
+                    g.bind_random(1);
+                    return g;
+                };
+                harnesses.push_back(std::make_unique<stemshare::profiling::benchmark_harness>(
+                    make, std::string(m.name),
+                    stemshare::profiling::profile_options{
+                        .threads = threads, .precision = precision, .batch = 1, .runs = 30, .warmup = 3},
+                    "BM_Profile/"));
+            }
+    return harnesses;
+}
+
+/// {"tables": [...]}: the table of every harness whose benchmarks ran (skipped ones are named on
+/// stderr).
+bool write_tables(const std::string& path,
+                  const std::vector<std::unique_ptr<stemshare::profiling::benchmark_harness>>& harnesses,
+                  const stemshare::profiling::run_collector& collector) {
+    nlohmann::json tables = nlohmann::json::array();
+    for (const auto& h : harnesses) {
+        if (!h->ran_in(collector)) continue;
+        try {
+            tables.push_back(h->table(collector).to_json());
+        } catch (const stemshare::error& e) {
+            std::fprintf(stderr, "no latency table for %s: %s\n", h->base_name().c_str(), e.what());
+        }
+    }
+    std::ofstream out(path);
+    out << nlohmann::json{{"tables", tables}}.dump(1) << "\n";
+    out.close();
+    if (!out) {
+        std::fprintf(stderr, "%s: cannot write the latency tables\n", path.c_str());
+        return false;
+    }
+    std::fprintf(stderr, "wrote %zu latency table(s) to %s\n", tables.size(), path.c_str());
+    return true;
+}
+
 }  // namespace
 
-BENCHMARK_MAIN();
+int main(int argc, char** argv) {
+    // --stemshare_table=FILE is ours: take it out before Google Benchmark reads the flags.
+    const std::string_view table_flag = "--stemshare_table=";
+    std::string table_path;
+    int kept = 1;
+    for (int i = 1; i < argc; ++i) {
+        const std::string_view arg = argv[i];
+        if (arg.starts_with(table_flag))
+            table_path = arg.substr(table_flag.size());
+        else
+            argv[kept++] = argv[i];
+    }
+    argc = kept;
+    benchmark::Initialize(&argc, argv);
+    if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
+    const auto harnesses = register_profiles();
+    // The collector sees every repetition; the console only the aggregates of repeated benchmarks.
+    stemshare::profiling::run_collector collector(
+        benchmark::CreateDefaultDisplayReporter(),
+        stemshare::profiling::run_collector::forward::aggregates_only);
+    benchmark::RunSpecifiedBenchmarks(&collector);
+    const bool written = table_path.empty() || write_tables(table_path, harnesses, collector);
+    benchmark::Shutdown();
+    return written ? 0 : 1;
+}

@@ -172,3 +172,46 @@ TEST_CASE("plan command: bad input exits non-zero with one line naming the probl
     expect_error("plan --apps " + path + " --budget 100 --json", "the app list is empty");
     std::remove(path.c_str());
 }
+
+TEST_CASE("plan command: --latencies reads what stemshare profile --out writes, and the older layouts") {
+    const std::string args = " --select bus,pedestrian,cars --planner exact --json";
+    const run_result base = run("plan --apps " + data_file + " --budget 100" + args);
+    REQUIRE(base.status == 0);
+    const nlohmann::json expected = nlohmann::json::parse(base.output);
+
+    // The shipped latencies, doubled, in each layout; the budget doubled too plans the same apps.
+    nlohmann::json doubled = nlohmann::json::array();
+    for (double l : sched_test::shipped().layer_latencies) doubled.push_back(2 * l);
+    nlohmann::json profile_out = {
+        {"model", "inception_v3"},
+        {"threads", 1},
+        {"layer_latencies", doubled},
+        {"benchmark", {{"context", nlohmann::json::object()}, {"benchmarks", nlohmann::json::array()}}}};
+    nlohmann::json app_layout;
+    app_layout["model"]["layer_latencies"] = doubled;
+    const std::string path = "sched_plan_command_latencies.json";
+    for (const nlohmann::json& doc : std::vector<nlohmann::json>{profile_out, app_layout, doubled}) {
+        CAPTURE(doc.dump().substr(0, 60));
+        std::ofstream(path) << doc.dump();
+        const run_result r =
+            run("plan --apps " + data_file + " --latencies " + path + " --budget 200" + args);
+        REQUIRE(r.status == 0);
+        const nlohmann::json j = nlohmann::json::parse(r.output);
+        CHECK(j["cost"].get<double>() == 2 * expected["cost"].get<double>());
+        CHECK(j["apps"].size() == expected["apps"].size());
+        for (std::size_t i = 0; i < j["apps"].size(); ++i) {
+            CHECK(j["apps"][i]["num_frozen"] == expected["apps"][i]["num_frozen"]);
+            CHECK(j["apps"][i]["fps"] == expected["apps"][i]["fps"]);
+        }
+    }
+
+    std::ofstream(path) << R"({"model": "inception_v3"})";
+    const run_result bad = run("plan --apps " + data_file + " --latencies " + path + " --budget 200 --json");
+    CHECK(bad.status != 0);
+    CHECK(bad.output.find(path + ": expected an array of per-layer latencies") != std::string::npos);
+    std::remove(path.c_str());
+    const run_result missing =
+        run("plan --apps " + data_file + " --latencies /nonexistent.json --budget 200");
+    CHECK(missing.status != 0);
+    CHECK(missing.output.find("/nonexistent.json: cannot open the latency table") != std::string::npos);
+}

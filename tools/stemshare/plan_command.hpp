@@ -4,7 +4,6 @@
 #include <CLI/CLI.hpp>
 
 #include <cstdio>
-#include <fstream>
 #include <iostream>
 #include <memory>
 #include <sstream>
@@ -15,6 +14,7 @@
 
 #include <stemshare/core/error.hpp>
 #include <stemshare/io/apps_file.hpp>
+#include <stemshare/profiling/latency_table.hpp>
 #include <stemshare/sched.hpp>
 
 namespace stemshare::tools {
@@ -38,30 +38,6 @@ inline std::string number(double x) {
     char buf[40];
     std::snprintf(buf, sizeof buf, "%.17g", x);
     return buf;
-}
-
-// A latency table given apart from the app file: a JSON array of numbers, or an object with
-// "layer_latencies" (directly or under "model").
-inline std::vector<double> load_latencies(const std::string& path) {
-    std::ifstream in(path);
-    if (!in) throw error(path, "cannot open the latency table");
-    nlohmann::json doc;
-    try {
-        doc = nlohmann::json::parse(in);
-    } catch (const nlohmann::json::exception& e) {
-        throw error(path, std::string("not valid JSON: ") + e.what());
-    }
-    const nlohmann::json* table = &doc;
-    if (doc.is_object() && doc.contains("model")) table = &doc["model"];
-    if (table->is_object() && table->contains("layer_latencies")) table = &(*table)["layer_latencies"];
-    if (!table->is_array()) throw error(path, "expected an array of per-layer latencies");
-    std::vector<double> out;
-    for (std::size_t l = 0; l < table->size(); ++l) {
-        if (!(*table)[l].is_number())
-            throw error(path + ": layer_latencies[" + std::to_string(l) + "]", "must be a number");
-        out.push_back((*table)[l].get<double>());
-    }
-    return out;
 }
 
 inline std::string to_json(const sched::plan& pl, const sched::problem& p, sched::planner_kind kind) {
@@ -107,7 +83,8 @@ inline void run(const options& opt) {
     const sched::mode md = sched::parse_mode(opt.mode);
     const sched::objective obj = sched::parse_objective(opt.objective);
     io::apps_file file = io::load_apps_file(opt.apps_path);
-    if (!opt.latencies_path.empty()) file.layer_latencies = load_latencies(opt.latencies_path);
+    if (!opt.latencies_path.empty())
+        file.layer_latencies = profiling::read_layer_latencies(opt.latencies_path);
     std::vector<sched::app_spec> apps =
         opt.select.empty() ? file.apps : io::select_apps(file.apps, opt.select);
     if (opt.fps_given && !(opt.fps > 0.0))
@@ -173,7 +150,8 @@ inline void register_plan_command(CLI::App& app) {
         ->required();
     sub->add_option(
         "--latencies", opt->latencies_path,
-        "Optional latency table (JSON array, or object with layer_latencies) replacing the file's");
+        "Optional latency table replacing the file's: a JSON array, or an object with layer_latencies "
+        "(what `stemshare profile --out` writes)");
     sub->add_option("--select", opt->select, "Comma-separated app names to plan, in this order (may repeat)");
     sub->add_option("--budget", opt->budget, "Cost budget (same unit as the latency table)")->required();
     sub->add_option("--fps", opt->fps, "Stream frame rate, overriding the file's stream_fps");

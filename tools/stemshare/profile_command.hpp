@@ -1,5 +1,6 @@
 #pragma once
-// `stemshare profile`: per-layer and per-branch-segment latency table of a zoo model (JSON, CSV).
+// `stemshare profile`: per-layer and per-branch-segment latency table of a zoo model (JSON, CSV),
+// measured by the model's Google Benchmark benchmarks (profiling/benchmark_harness.hpp).
 
 #include <CLI/CLI.hpp>
 
@@ -48,14 +49,15 @@ inline void run(const options& opt) {
 
     graph g = info.make();
     g.bind_random(opt.seed);
-    const profiling::latency_table table =
-        profiling::profile(g, opt.model,
-                           {.threads = opt.threads,
-                            .precision = precision,
-                            .batch = opt.batch,
-                            .runs = static_cast<std::size_t>(opt.runs),
-                            .warmup = static_cast<std::size_t>(opt.warmup)});
-    if (!opt.out_json.empty()) write_file(opt.out_json, table.to_json().dump(1) + "\n");
+    const profiling::profile_report report =
+        profiling::profile_with_report(g, opt.model,
+                                       {.threads = opt.threads,
+                                        .precision = precision,
+                                        .batch = opt.batch,
+                                        .runs = static_cast<std::size_t>(opt.runs),
+                                        .warmup = static_cast<std::size_t>(opt.warmup)});
+    const profiling::latency_table& table = report.table;
+    if (!opt.out_json.empty()) write_file(opt.out_json, report.to_json().dump(1) + "\n");
     if (!opt.out_csv.empty()) write_file(opt.out_csv, table.to_csv());
     const double gflops =
         static_cast<double>(table.flops * table.batch) / (table.whole_model.median_us * 1e3);
@@ -83,7 +85,8 @@ inline void register_profile_command(CLI::App& app) {
     sub->add_option("--threads", opt->threads, "Threads per primitive (positive)")->capture_default_str();
     sub->add_option("--dtype", opt->dtype_name, "f32 | bf16 (bf16 needs AVX-512 with bf16)")
         ->capture_default_str();
-    sub->add_option("--runs", opt->runs, "Timed runs (whole-model and per-layer each)")
+    sub->add_option("--runs", opt->runs,
+                    "Timed runs (Google Benchmark repetitions, whole-model and per-layer each)")
         ->capture_default_str();
     sub->add_option("--warmup", opt->warmup, "Untimed runs first")->capture_default_str();
     sub->add_option("--batch", opt->batch, "Images per run")->capture_default_str();
@@ -91,9 +94,11 @@ inline void register_profile_command(CLI::App& app) {
     sub->add_option("--out", opt->out_json, "Write the table as JSON here");
     sub->add_option("--csv", opt->out_csv, "Write the per-layer rows as CSV here");
     sub->footer(
-        R"(The JSON holds the whole-model median/p90 (plain runs), the per-layer rows (index, name, kind,
-shapes, FLOPs, median_us, p90_us, branch_point, fused_into), the branch segments, and
-layer_latencies: per-layer medians in seconds, the table `stemshare plan --latencies` reads.
+        R"(The times come from Google Benchmark: two benchmarks (whole model; per layer, instrumented),
+--runs repetitions each, interleaved. The JSON holds the whole-model median/p90 (plain runs), the
+per-layer rows (index, name, kind, shapes, FLOPs, median_us, p90_us, branch_point, fused_into), the
+branch segments, layer_latencies: per-layer medians in seconds, the table `stemshare plan
+--latencies` reads, and "benchmark": Google Benchmark's own JSON report of the runs.
 Weights are seeded random (latency does not depend on their values). Errors exit 1 with one line.)");
     sub->callback([opt] { profile_detail::run(*opt); });
 }

@@ -2,10 +2,14 @@
 /// \file
 /// `latency_table`: measured per-layer and per-branch-segment latencies of one model at one thread
 /// count, precision and batch, the cost model the scheduler plans with. Written as JSON (with a
-/// flat `layer_latencies` array in seconds, the form `stemshare plan --latencies` reads) or CSV.
+/// flat `layer_latencies` array in seconds, the form `stemshare plan --latencies` reads, see
+/// `read_layer_latencies`) or CSV.
 
+#include <algorithm>
+#include <cmath>
 #include <cstddef>
 #include <cstdint>
+#include <fstream>
 #include <optional>
 #include <sstream>
 #include <string>
@@ -14,6 +18,7 @@
 #include <nlohmann/json.hpp>
 
 #include <stemshare/core/dtype.hpp>
+#include <stemshare/core/error.hpp>
 
 namespace stemshare::profiling {
 
@@ -22,6 +27,24 @@ struct timing {
     double median_us = 0;
     double p90_us = 0;
 };
+
+/// Nearest-rank 90th percentile of `values` (0 when empty), in their own unit: the "p90" statistic
+/// of the Google Benchmark runs and the p90 of every table row.
+[[nodiscard]] inline double percentile_90(std::vector<double> values) {
+    if (values.empty()) return 0;
+    std::sort(values.begin(), values.end());
+    const auto rank = static_cast<std::size_t>(std::ceil(0.9 * static_cast<double>(values.size())));
+    return values[std::max<std::size_t>(rank, 1) - 1];
+}
+
+/// Median and p90 (nearest rank) of `seconds`, in microseconds.
+[[nodiscard]] inline timing summarize(std::vector<double> seconds) {
+    if (seconds.empty()) return {};
+    std::sort(seconds.begin(), seconds.end());
+    const std::size_t n = seconds.size();
+    const double median = n % 2 ? seconds[n / 2] : 0.5 * (seconds[n / 2 - 1] + seconds[n / 2]);
+    return {median * 1e6, percentile_90(std::move(seconds)) * 1e6};
+}
 
 /// One layer of the graph as given (batch-norms not yet folded).
 struct layer_latency {
@@ -60,7 +83,8 @@ struct latency_table {
     /// oneDNN's instruction set on the measuring machine.
     std::string isa;
     std::int64_t flops = 0;
-    /// Uninstrumented whole-model runs, interleaved with the per-layer runs.
+    /// Uninstrumented whole-model runs (Google Benchmark's real time of each repetition), interleaved
+    /// with the instrumented per-layer runs.
     timing whole_model;
     /// Statistics of the per-run sum over all layers of the instrumented runs.
     timing layer_sum;
@@ -145,5 +169,49 @@ private:
         return out + "\"";
     }
 };
+
+/// The per-layer latencies (seconds, one per layer) of a latency-table document: a bare array, an
+/// object with `layer_latencies` (a table as `stemshare profile --out` or `latency_table::to_json`
+/// writes it, with or without its "benchmark" report), an object whose "model" object holds
+/// `layer_latencies` (the app-file layout), or `{"tables": [table]}` with exactly one table (what
+/// `bench_models --stemshare_table` writes for one model). `where` names the document in errors.
+[[nodiscard]] inline std::vector<double> layer_latencies_from_json(const nlohmann::json& doc,
+                                                                   const std::string& where) {
+    const nlohmann::json* table = &doc;
+    if (table->is_object() && table->contains("tables")) {
+        const nlohmann::json& tables = (*table)["tables"];
+        if (!tables.is_array() || tables.size() != 1)
+            throw error(where + ": tables", "must hold exactly one latency table, got " +
+                                                std::to_string(tables.is_array() ? tables.size() : 0) +
+                                                " (profile one model per file)");
+        table = &tables[0];
+    }
+    // A table's "model" is its name; the app-file layout nests the latencies in a "model" object.
+    if (table->is_object() && !table->contains("layer_latencies") && table->contains("model") &&
+        (*table)["model"].is_object())
+        table = &(*table)["model"];
+    if (table->is_object() && table->contains("layer_latencies")) table = &(*table)["layer_latencies"];
+    if (!table->is_array()) throw error(where, "expected an array of per-layer latencies");
+    std::vector<double> out;
+    for (std::size_t l = 0; l < table->size(); ++l) {
+        if (!(*table)[l].is_number())
+            throw error(where + ": layer_latencies[" + std::to_string(l) + "]", "must be a number");
+        out.push_back((*table)[l].get<double>());
+    }
+    return out;
+}
+
+/// `layer_latencies_from_json` of the JSON file at `path` (what `stemshare plan --latencies` reads).
+[[nodiscard]] inline std::vector<double> read_layer_latencies(const std::string& path) {
+    std::ifstream in(path);
+    if (!in) throw error(path, "cannot open the latency table");
+    nlohmann::json doc;
+    try {
+        doc = nlohmann::json::parse(in);
+    } catch (const nlohmann::json::exception& e) {
+        throw error(path, std::string("not valid JSON: ") + e.what());
+    }
+    return layer_latencies_from_json(doc, path);
+}
 
 }  // namespace stemshare::profiling
