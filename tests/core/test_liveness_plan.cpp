@@ -44,7 +44,7 @@ TEST_CASE("liveness_plan: buffers live at the same step never overlap, dead ones
 }
 
 TEST_CASE(
-    "liveness_plan: larger requests go first, equal ones in the order added; totals with and without "
+    "liveness_plan: larger requests go first, equal ones in the order added, totals with and without "
     "alignment") {
     liveness_plan p;
     p.add(100, 0, 2);  // both round to 128, but 120 bytes were asked for: it is placed first
