@@ -6,7 +6,6 @@
 #include <chrono>
 #include <cmath>
 #include <cstdio>
-#include <cstring>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -43,20 +42,10 @@ double median(std::vector<double> v) {
 }  // namespace
 
 int main(int argc, char** argv) {
-    bool smoke = false;
-    int threads = 0;
-    for (int i = 1; i < argc; ++i) {
-        if (std::strcmp(argv[i], "--smoke") == 0) {
-            smoke = true;
-        } else if (std::strcmp(argv[i], "--threads") == 0 && i + 1 < argc) {
-            const auto value = parse_whole_number<int>("--threads", argv[++i]);
-            if (!value) return 2;
-            threads = *value;
-        } else {
-            std::fprintf(stderr, "usage: %s [--smoke] [--threads N]\n", argv[0]);
-            return 2;
-        }
-    }
+    const auto flags = parse_example_flags(argc, argv);
+    if (!flags) return 2;
+    const bool smoke = flags->smoke;
+    const int threads = flags->threads;
     try {
         stemshare::graph g = net.to_graph();
         g.bind_random(/*seed=*/42);

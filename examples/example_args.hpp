@@ -19,3 +19,27 @@ std::optional<T> parse_whole_number(const char* flag, std::string_view text) {
     }
     return value;
 }
+
+/// The flags examples 01 and 04 take.
+struct example_flags {
+    bool smoke = false;  ///< --smoke: a short run, as ctest does
+    int threads = 0;     ///< --threads N (0 = all cores)
+};
+
+/// Parses `--smoke` and `--threads N`; anything else prints the usage line and gives nullopt.
+inline std::optional<example_flags> parse_example_flags(int argc, char** argv) {
+    example_flags flags;
+    for (int i = 1; i < argc; ++i) {
+        if (std::string_view(argv[i]) == "--smoke") {
+            flags.smoke = true;
+        } else if (std::string_view(argv[i]) == "--threads" && i + 1 < argc) {
+            const auto value = parse_whole_number<int>("--threads", argv[++i]);
+            if (!value) return std::nullopt;
+            flags.threads = *value;
+        } else {
+            std::fprintf(stderr, "usage: %s [--smoke] [--threads N]\n", argv[0]);
+            return std::nullopt;
+        }
+    }
+    return flags;
+}

@@ -16,22 +16,14 @@
 
 #include <stemshare/profiling/latency_table.hpp>
 
+#include "support/run_cli.hpp"
+
 namespace {
 
-struct run_result {
-    int status;
-    std::string output;  // stdout and stderr together
-};
+using run_result = stemshare::test::cli_result;
 
 run_result run(const std::string& args) {
-    const std::string command = std::string(STEMSHARE_CLI) + " " + args + " 2>&1";
-    FILE* pipe = popen(command.c_str(), "r");
-    REQUIRE(pipe != nullptr);
-    std::string out;
-    std::array<char, 4096> buf{};
-    while (std::fgets(buf.data(), static_cast<int>(buf.size()), pipe) != nullptr) out += buf.data();
-    const int raw = pclose(pipe);
-    return {WIFEXITED(raw) ? WEXITSTATUS(raw) : -1, out};
+    return stemshare::test::run_cli(args);
 }
 
 }  // namespace
