@@ -10,7 +10,9 @@
 // p90); --benchmark_out gets every repetition. --benchmark_enable_random_interleaving=true mixes
 // the whole and layers repetitions as `stemshare profile` does.
 // --stemshare_table=FILE also writes the latency table of every BM_Profile model that ran, as
-// {"tables": [...]} (`stemshare plan --latencies` reads such a file when it holds one table).
+// {"tables": [...]} (`stemshare plan --latencies` reads such a file when it holds one table), and
+// prints each table's sum of layer medians over its whole-model median (about 1 when nothing is
+// dropped or charged twice; noisy, so a benchmark reading, not a test).
 // Run: bench_models --benchmark_min_time=0.5 --benchmark_format=json --benchmark_filter=BM_Model
 //      bench_models --benchmark_filter=BM_Profile/mobilenet_v2/f32/threads:1/ --benchmark_out=gb.json
 //                   --stemshare_table=table.json
@@ -127,7 +129,12 @@ bool write_tables(const std::string& path,
     for (const auto& h : harnesses) {
         if (!h->ran_in(collector)) continue;
         try {
-            tables.push_back(h->table(collector).to_json());
+            const auto table = h->table(collector);
+            // The check that used to be a timed unit test: the instrumented run's layers should
+            // add up to about the plain run's time (a layer dropped or charged twice lands far off).
+            std::fprintf(stderr, "%s: sum of layer medians / whole-model median = %.3f\n", h->base_name().c_str(),
+                         table.sum_of_layer_medians_us() / table.whole_model.median_us);
+            tables.push_back(table.to_json());
         } catch (const stemshare::error& e) {
             std::fprintf(stderr, "no latency table for %s: %s\n", h->base_name().c_str(), e.what());
         }
