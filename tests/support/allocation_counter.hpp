@@ -17,7 +17,7 @@ std::uint64_t allocation_count() noexcept;
 /// tell allocations made inside a library it cannot change from its own.
 class allocation_recorder {
 public:
-    static constexpr std::size_t capacity = 4096;
+    static constexpr std::size_t capacity = std::size_t{1} << 18;
 
     allocation_recorder();
     ~allocation_recorder();
