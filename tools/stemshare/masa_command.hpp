@@ -59,7 +59,7 @@ struct options {
     bool quick = false;
     /// The stem-aware section: a set of apps sharing a stem, its budgets, modes and batch copies.
     std::string stem_set = "stem-resnet50";
-    std::string stem_budgets = "80,128,0";
+    std::string stem_budgets = "96,160,0";
     std::string stem_modes = "linear,masa,masa-stem";
     int stem_repeats = 2;
     /// "network=path,...": latency tables (`stemshare profile` JSON) SJF and Masa order by.

@@ -35,6 +35,10 @@ struct network_set {
          "",
          0},
         {"stem-resnet50", {"resnet50-app0", "resnet50-app1", "resnet50-app2"}, "resnet50", 2},
+        {"stem-fashion_mobilenet",
+         {"fashion_mobilenet-app0", "fashion_mobilenet-app1", "fashion_mobilenet-app2"},
+         "fashion_mobilenet",
+         2},
         {"stem-mobilenet_v2",
          {"mobilenet_v2-app0", "mobilenet_v2-app1", "mobilenet_v2-app2"},
          "mobilenet_v2",
@@ -48,7 +52,7 @@ struct network_set {
         if (s.name == name) return s;
     throw error("masa network set", "unknown set '" + std::string(name) +
                                         "'; known: small-3, mixed-3, large-3, all, stem-resnet50, "
-                                        "stem-mobilenet_v2");
+                                        "stem-fashion_mobilenet, stem-mobilenet_v2");
 }
 
 }  // namespace stemshare::masa

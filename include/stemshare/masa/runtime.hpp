@@ -20,9 +20,9 @@
 /// copy resident if the budget has the bytes free (beyond every reservation); a later request for
 /// any network with that stem runs the resident copy (one request at a time) instead of loading it.
 /// A request admitted while such copies are resident pins them, so they cannot go, and reserves
-/// only its output for those segments. When a request cannot be admitted, resident copies nobody
-/// has pinned are evicted least recently used first until it fits; they are counted against the
-/// same hard budget as everything else.
+/// only its output for those segments. When a request cannot be admitted and no request is running
+/// (so nothing is pinned), resident copies are evicted least recently used first until it fits;
+/// they are counted against the same hard budget as everything else.
 
 #include <algorithm>
 #include <chrono>
@@ -493,10 +493,12 @@ private:
         std::vector<pick> fitting;
         for (const auto& p : ready)
             if (fits_now(p)) fitting.push_back(p);
-        if (fitting.empty() && !resident_.empty()) {
-            // Nothing fits: make room for the request Masa would admit first by evicting resident
-            // copies nobody pins, least recently used first. Admitted requests never need this:
-            // their reservations cover them.
+        if (fitting.empty() && !any_active && !resident_.empty()) {
+            // Nothing fits and no request runs: make room for the request Masa would admit first
+            // by evicting resident copies (none is pinned now), least recently used first. While
+            // requests run, a waiting one waits for their reservations instead: evicting a stem to
+            // admit a second request early would make the next request for that stem read it
+            // again. Admitted requests never need eviction: their reservations cover them.
             std::optional<pick> first;
             for (const auto& p : ready)
                 if (p.kind == task_kind::init &&
