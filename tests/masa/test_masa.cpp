@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <fstream>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include <stemshare/masa/arrivals.hpp>
@@ -85,6 +86,22 @@ TEST_CASE("masa layer_store: the emulated bandwidth cap slows a read to bytes / 
     const double took = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     CHECK(took >= 0.2);
     CHECK(took < 2.0);
+}
+
+TEST_CASE("masa layer_store: reads at once share the emulated device, they do not each get its bandwidth") {
+    test::scratch_dir dir("bandwidth-shared");
+    graph g = test::mid_net.to_graph();
+    g.bind_random(6);
+    const auto store = masa::layer_store::write(g, dir.path / "mid.safetensors");
+    const std::size_t s = 2;
+    const double bytes = static_cast<double>(store.segments()[s].bytes());
+    const masa::read_options slow{.cold = true, .bandwidth_bytes_per_s = bytes / 0.1};
+    const auto t0 = std::chrono::steady_clock::now();
+    std::thread other([&] { (void)store.read(s, slow); });
+    (void)store.read(s, slow);
+    other.join();
+    // Two reads of 0.1 s each on one device: the later one ends no sooner than 0.2 s after both began.
+    CHECK(std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count() >= 0.2);
 }
 
 TEST_CASE("masa layer_store: a truncated or deleted file fails the read naming the file and segment") {
