@@ -64,6 +64,31 @@ inline std::vector<masa::network> three_nets(const scratch_dir& dir) {
     return nets;
 }
 
+/// A conv stem of three blocks and a fully-connected head: the shape of apps fine-tuned from one
+/// base with the convolutions frozen (layers 0..5).
+inline constexpr auto stem_net =
+    input<3, 32, 32> | block(conv2d<{.out_channels = 16, .kernel = 3, .padding = 1}> | relu) |
+    block(conv2d<{.out_channels = 32, .kernel = 3, .stride = 2, .padding = 1}> | relu) |
+    block(conv2d<{.out_channels = 32, .kernel = 3, .stride = 2, .padding = 1}> | relu) |
+    block(dense<{.out_features = 128}> | relu) | dense<{.out_features = 10}>;
+
+/// `apps` copies of `g` whose layers before `cut` carry one base's weights (byte-identical) and
+/// whose later layers carry their own, prepared in `dir` as "<tag>0", "<tag>1", ...
+inline std::vector<masa::network> stem_apps(const graph& g, std::size_t cut, int apps, std::uint64_t seed,
+                                            const scratch_dir& dir, const std::string& tag = "app") {
+    graph base = g;
+    base.bind_random(seed);
+    std::vector<masa::network> nets;
+    for (int a = 0; a < apps; ++a) {
+        graph app = g;
+        app.bind_random(seed + 1 + static_cast<std::uint64_t>(a));
+        for (std::size_t i = 0; i < cut; ++i) app.bind(i, base.at(i).params);
+        const std::string name = tag + std::to_string(a);
+        nets.push_back(masa::network::prepare(name, app, dir.path / (name + ".safetensors"), {}, 1, 1));
+    }
+    return nets;
+}
+
 inline std::vector<const masa::network*> pointers(const std::vector<masa::network>& nets) {
     std::vector<const masa::network*> out;
     for (const auto& n : nets) out.push_back(&n);

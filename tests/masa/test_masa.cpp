@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <fstream>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include <stemshare/masa/arrivals.hpp>
@@ -87,6 +88,22 @@ TEST_CASE("masa layer_store: the emulated bandwidth cap slows a read to bytes / 
     CHECK(took < 2.0);
 }
 
+TEST_CASE("masa layer_store: reads at once share the emulated device, they do not each get its bandwidth") {
+    test::scratch_dir dir("bandwidth-shared");
+    graph g = test::mid_net.to_graph();
+    g.bind_random(6);
+    const auto store = masa::layer_store::write(g, dir.path / "mid.safetensors");
+    const std::size_t s = 2;
+    const double bytes = static_cast<double>(store.segments()[s].bytes());
+    const masa::read_options slow{.cold = true, .bandwidth_bytes_per_s = bytes / 0.1};
+    const auto t0 = std::chrono::steady_clock::now();
+    std::thread other([&] { (void)store.read(s, slow); });
+    (void)store.read(s, slow);
+    other.join();
+    // Two reads of 0.1 s each on one device: the later one ends no sooner than 0.2 s after both began.
+    CHECK(std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count() >= 0.2);
+}
+
 TEST_CASE("masa layer_store: a truncated or deleted file fails the read naming the file and segment") {
     test::scratch_dir dir("truncated");
     graph g = test::mid_net.to_graph();
@@ -154,10 +171,18 @@ TEST_CASE("masa arrivals: batch, seeded Poisson and Normal gaps, and JSON lists 
 }
 
 TEST_CASE(
-    "masa network sets: every set names zoo networks, an unknown set is an error naming the known ones") {
+    "masa network sets: every set names zoo networks or apps of one, an unknown set is an error naming "
+    "them") {
     for (const auto& s : masa::network_sets()) {
         CAPTURE(std::string(s.name));
         CHECK(!s.networks.empty());
+        if (!s.stem_model.empty()) {
+            // A stem set's apps share a non-empty prefix of their model's segments.
+            const graph g = zoo::make_graph(s.stem_model);
+            CHECK(s.own_segments > 0);
+            CHECK(s.own_segments + 1 < g.branch_points().size() - 1);
+            continue;
+        }
         for (const auto& n : s.networks) CHECK_NOTHROW((void)zoo::find_model(n));
     }
     CHECK(masa::find_network_set("all").networks.size() == 7);
@@ -170,4 +195,34 @@ TEST_CASE("masa modes: names parse back, unknown names are errors listing the kn
     CHECK(masa::parse_scheduler("sjf") == masa::scheduler_kind::sjf);
     CHECK(test::error_of([] { (void)masa::parse_mode("eager"); }).find("known: bulk, linear") !=
           std::string::npos);
+}
+
+TEST_CASE("onednn compiled_graph: weight_bytes is the size of the packed weights oneDNN allocated") {
+    using namespace stemshare::layers;
+    // Every channel count a multiple of 16: no blocked layout pads, so the packed size is the raw one.
+    constexpr auto unpadded = input<16, 8, 8> | conv2d<{.out_channels = 32, .kernel = 3, .padding = 1}> |
+                              relu | dense<{.out_features = 64}>;
+    graph g = unpadded.to_graph();
+    g.bind_random(5);
+    std::uint64_t raw = 0;
+    std::size_t tensors = 0;
+    for (const node& n : g.nodes())
+        for (const auto& p : n.params) {
+            raw += static_cast<std::uint64_t>(p.numel()) * sizeof(float);
+            ++tensors;
+        }
+    const onednn::compiled_graph exact(g, {.threads = 1});
+    CHECK(exact.weight_bytes() == raw);
+    CHECK(exact.weight_buffers() == tensors);
+    // Three input channels and ten outputs: a blocked layout may pad them, never shrink them.
+    constexpr auto odd = input<3, 8, 8> | conv2d<{.out_channels = 10, .kernel = 3, .padding = 1}> | relu |
+                         dense<{.out_features = 7}>;
+    graph h = odd.to_graph();
+    h.bind_random(6);
+    std::uint64_t odd_raw = 0;
+    for (const node& n : h.nodes())
+        for (const auto& p : n.params) odd_raw += static_cast<std::uint64_t>(p.numel()) * sizeof(float);
+    const onednn::compiled_graph padded(h, {.threads = 1});
+    CHECK(padded.weight_bytes() >= odd_raw);
+    CHECK(padded.weight_buffers() == 4);
 }

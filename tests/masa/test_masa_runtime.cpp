@@ -133,7 +133,11 @@ TEST_CASE("masa modes: partial loads ahead on the other worker, networks never o
 
 TEST_CASE("masa scheduler: with one worker it runs executions first and admits the shortest network first") {
     test::scratch_dir dir("masa-pick");
-    const auto nets = test::three_nets(dir);
+    auto nets = test::three_nets(dir);
+    // The measured profile of millisecond networks can invert on a loaded machine: give the
+    // scheduler fixed times in their order of size (what it orders by is checked, not the timer).
+    nets[0].use_layer_latencies(std::vector<double>(nets[0].skeleton().size(), 1e-4), "tiny, fixed");
+    nets[2].use_layer_latencies(std::vector<double>(nets[2].skeleton().size(), 1e-2), "big, fixed");
     REQUIRE(nets[0].exec_seconds() < nets[2].exec_seconds());
     std::vector<masa::request> requests;
     for (std::size_t i : {2, 0}) requests.push_back({i, 0.0, test::input_for(nets[i], 9)});
@@ -145,6 +149,31 @@ TEST_CASE("masa scheduler: with one worker it runs executions first and admits t
     CHECK(order.rfind("r1:INIT r1:L0 r1:E0 r1:L1 r1:E1 r1:L2 r1:E2", 0) == 0);
     CHECK(order.find("r0:INIT") > order.find("r1:E2"));
     check_all_match_solo(nets, requests, report);
+}
+
+TEST_CASE("masa scheduler: a latency table given for a network replaces its own profile in the order") {
+    test::scratch_dir dir("masa-table");
+    auto nets = test::three_nets(dir);
+    CHECK(nets[2].exec_source() == "segment profile");
+    // A table that makes big the shortest network and tiny the longest.
+    nets[2].use_layer_latencies(std::vector<double>(nets[2].skeleton().size(), 1e-9), "big.json");
+    nets[0].use_layer_latencies(std::vector<double>(nets[0].skeleton().size(), 10.0), "tiny.json");
+    CHECK(nets[2].exec_source() == "latency table big.json");
+    CHECK(nets[2].exec_seconds() < nets[0].exec_seconds());
+    std::vector<masa::request> requests;
+    for (std::size_t i : {0, 2}) requests.push_back({i, 0.0, test::input_for(nets[i], 9)});
+    for (auto m : {masa::mode::masa, masa::mode::linear}) {
+        // Masa's shortest network first, and SJF (profiled load + execution) in linear mode.
+        masa::runtime rt(test::pointers(nets),
+                         {.run_mode = m, .scheduler = masa::scheduler_kind::sjf, .workers = 1});
+        const auto report = rt.run(copy_requests(requests));
+        CHECK(order_of(report).rfind("r1:INIT r1:L0 r1:E0", 0) == 0);
+        check_all_match_solo(nets, requests, report);
+    }
+    const std::string e = test::error_of([&] { nets[1].use_layer_latencies({1.0, 2.0}, "short.json"); });
+    CHECK(e.find("mid") != std::string::npos);
+    CHECK(e.find("short.json") != std::string::npos);
+    CHECK(e.find("has 2 layer latencies") != std::string::npos);
 }
 
 TEST_CASE("masa scheduler: two workers overlap networks, admitted by memory, never over the budget") {

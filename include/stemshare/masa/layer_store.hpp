@@ -8,18 +8,22 @@
 /// Reads are cold by default: the range is dropped from the page cache afterwards
 /// (`posix_fadvise(DONTNEED)`), so the next request reads from the device again, as on a box
 /// whose page cache cannot hold the models. `read_options::bandwidth_bytes_per_s` emulates slower
-/// storage (an SD card) by sleeping until the read has taken bytes / bandwidth: it is labelled
-/// emulated wherever it is reported.
+/// storage (an SD card) by sleeping until the read has taken bytes / bandwidth of one device that
+/// every read in the process shares: reads running at once queue for it, as on one card (a cap
+/// per read would let two workers read at twice the card's speed). It is labelled emulated
+/// wherever it is reported.
 
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
 #include <filesystem>
+#include <mutex>
 #include <string>
 #include <thread>
 #include <utility>
@@ -113,6 +117,19 @@ public:
 
     /// Reads segment `s` with `pread`, opening the file for this read only (a file deleted or
     /// truncated since indexing fails here, naming the file and the segment).
+    /// The emulated device (one per process): a transfer of `seconds` asked for at `start` begins
+    /// when the device is free and the device stays busy until it ends; returns that end.
+    static std::chrono::steady_clock::time_point emulated_device_done(
+        std::chrono::steady_clock::time_point start, double seconds) {
+        static std::mutex mutex;
+        static std::chrono::steady_clock::time_point free_at;
+        const std::lock_guard lock(mutex);
+        const auto begin = std::max(start, free_at);
+        free_at = begin + std::chrono::duration_cast<std::chrono::steady_clock::duration>(
+                              std::chrono::duration<double>(seconds));
+        return free_at;
+    }
+
     [[nodiscard]] segment_weights read(std::size_t s, const read_options& options = {}) const {
         const stored_segment& seg = segments_.at(s);
         const std::string who = where() + " segment " + std::to_string(s) + " (layers " +
@@ -139,11 +156,9 @@ public:
             (void)::posix_fadvise(fd, static_cast<off_t>(first), static_cast<off_t>(last - first),
                                   POSIX_FADV_DONTNEED);
         ::close(fd);
-        if (options.bandwidth_bytes_per_s > 0) {
-            const auto due = start + std::chrono::duration<double>(static_cast<double>(seg.bytes()) /
-                                                                   options.bandwidth_bytes_per_s);
-            std::this_thread::sleep_until(due);
-        }
+        if (options.bandwidth_bytes_per_s > 0)
+            std::this_thread::sleep_until(emulated_device_done(
+                start, static_cast<double>(seg.bytes()) / options.bandwidth_bytes_per_s));
         return out;
     }
 

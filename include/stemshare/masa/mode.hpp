@@ -20,6 +20,7 @@ enum class mode : std::uint8_t {
     masa,            ///< partial + Masa's scheduler; networks overlap, admitted by memory
     deepeye,         ///< worker 0: INIT, conv loads, executions; worker 1: fully-connected loads
     deepeye_frugal,  ///< deepeye, and FC loads wait for the previous network's FC executions
+    masa_stem,       ///< masa, and segments shared by several networks (one stem) stay resident
 };
 
 /// Which ready task a free worker takes.
@@ -29,12 +30,13 @@ enum class scheduler_kind : std::uint8_t {
     masa,  ///< executions first (shortest network), then INIT/LOAD by (mean exec time, type, id)
 };
 
-inline constexpr std::array<mode, 6> all_modes = {mode::bulk, mode::linear,  mode::partial,
-                                                  mode::masa, mode::deepeye, mode::deepeye_frugal};
+inline constexpr std::array<mode, 7> all_modes = {mode::bulk,     mode::linear,  mode::partial,
+                                                  mode::masa,     mode::deepeye, mode::deepeye_frugal,
+                                                  mode::masa_stem};
 
 [[nodiscard]] constexpr std::string_view to_string(mode m) {
-    constexpr std::array<std::string_view, 6> names = {"bulk", "linear",  "partial",
-                                                       "masa", "deepeye", "deepeye-frugal"};
+    constexpr std::array<std::string_view, 7> names = {"bulk",    "linear",         "partial",  "masa",
+                                                       "deepeye", "deepeye-frugal", "masa-stem"};
     return names[static_cast<std::size_t>(m)];
 }
 [[nodiscard]] constexpr std::string_view to_string(scheduler_kind s) {
@@ -46,12 +48,17 @@ inline constexpr std::array<mode, 6> all_modes = {mode::bulk, mode::linear,  mod
     for (mode m : all_modes)
         if (to_string(m) == text) return m;
     throw error("masa mode", "unknown mode '" + std::string(text) +
-                                 "'; known: bulk, linear, partial, masa, deepeye, deepeye-frugal");
+                                 "'; known: bulk, linear, partial, masa, deepeye, deepeye-frugal, masa-stem");
 }
 [[nodiscard]] inline scheduler_kind parse_scheduler(std::string_view text) {
     for (auto s : {scheduler_kind::fcfs, scheduler_kind::sjf, scheduler_kind::masa})
         if (to_string(s) == text) return s;
     throw error("masa scheduler", "unknown scheduler '" + std::string(text) + "'; known: fcfs, sjf, masa");
+}
+
+/// True for the modes that always run Masa's scheduler.
+[[nodiscard]] constexpr bool masa_scheduled(mode m) {
+    return m == mode::masa || m == mode::masa_stem;
 }
 
 /// True for the modes that admit one network at a time.

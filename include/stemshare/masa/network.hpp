@@ -8,10 +8,9 @@
 /// Bytes of a segment, all counted against the budget:
 /// - raw: its f32 weights as read from disk. Compiling copies them once more (the backend folds
 ///   batch-norms into a copy of the graph), so a load holds them twice until compiled.
-/// - packed: oneDNN's copy in the layouts its kernels want. The backend does not report it, so
-///   this is a bound: both channel dimensions of every weight padded to 16 (the widest block of a
-///   direct f32 convolution), a bias for every conv and dense (folded batch-norms add one) and
-///   4 KiB of alignment per tensor.
+/// - packed: oneDNN's copy in the layouts its kernels want, as the compiled segment reports it
+///   (`compiled_graph::weight_bytes`: the exact size of every packed buffer) plus one page per
+///   buffer (each is its own allocation; large ones are mmapped, so they round up to pages).
 /// - work: the compiled segment's activation arena and scratchpad (measured when profiling;
 ///   the same shapes and thread count compile to the same primitives).
 /// - out: the segment's output activation, plain f32, allocated at load so that an EXEC never
@@ -28,8 +27,11 @@
 #include <vector>
 
 #include <stemshare/backend/onednn/compiled_graph.hpp>
+#include <stemshare/core/error.hpp>
 #include <stemshare/graph/graph.hpp>
 #include <stemshare/masa/layer_store.hpp>
+#include <stemshare/stem/cut_model.hpp>
+#include <stemshare/stem/fingerprint.hpp>
 #include <stemshare/tensor/fill.hpp>
 #include <stemshare/tensor/tensor.hpp>
 
@@ -37,6 +39,8 @@ namespace stemshare::masa {
 
 /// Small allocations of a compiled segment besides weights and work (descriptors, argument lists).
 inline constexpr std::uint64_t segment_overhead_bytes = 64 * 1024;
+/// Rounding allowed per packed weight buffer (one allocation each).
+inline constexpr std::uint64_t page_bytes = 4096;
 
 struct segment_profile {
     std::size_t begin = 0;
@@ -49,6 +53,10 @@ struct segment_profile {
     std::uint64_t out_bytes = 0;
     double load_s = 0;
     double exec_s = 0;
+    /// The stem trie's identity of this segment with everything before it (layers, wiring and
+    /// weight bytes, names aside): equal ids in two networks mean the same function of the same
+    /// input, so one compiled copy can serve both (the stem-aware mode keeps such copies).
+    stem::fingerprint id{};
 
     /// Held while LOAD runs: two copies of the raw weights, the compiled segment and its output.
     [[nodiscard]] std::uint64_t load_peak() const { return 2 * raw_bytes + resident(); }
@@ -59,39 +67,6 @@ struct segment_profile {
 };
 
 namespace detail {
-constexpr std::uint64_t round16(std::int64_t n) {
-    return static_cast<std::uint64_t>((n + 15) / 16 * 16);
-}
-
-/// Bound on the bytes oneDNN's packed copy of node `n`'s weights takes (see the file comment).
-inline std::uint64_t packed_bound(const node& n) {
-    constexpr std::uint64_t align = 4096;
-    const shape in = n.input_shapes.empty() ? shape{} : n.input_shapes.front();
-    std::uint64_t elements = 0;
-    std::uint64_t tensors = 0;
-    if (const auto* c = std::get_if<conv2d_spec>(&n.spec)) {
-        const std::int64_t g = c->groups;
-        const std::int64_t icg = in.c / g;
-        const std::uint64_t k = static_cast<std::uint64_t>(c->kernel.h * c->kernel.w);
-        if (g == 1)
-            elements = round16(c->out_channels) * round16(icg) * k;
-        else if (icg == 1 && c->out_channels == g)
-            elements = round16(g) * k;
-        else
-            elements = static_cast<std::uint64_t>(g) * round16(c->out_channels / g) * round16(icg) * k;
-        elements += round16(c->out_channels);
-        tensors = 2;
-    } else if (const auto* d = std::get_if<dense_spec>(&n.spec)) {
-        elements = round16(d->out_features) * round16(in.c) * static_cast<std::uint64_t>(in.h * in.w) +
-                   round16(d->out_features);
-        tensors = 2;
-    } else if (std::holds_alternative<batch_norm_spec>(n.spec)) {
-        elements = 4 * round16(in.c);
-        tensors = 4;
-    }
-    return elements * sizeof(float) + tensors * align;
-}
-
 inline std::uint64_t shape_bytes(shape s) {
     return static_cast<std::uint64_t>(s.numel()) * sizeof(float);
 }
@@ -109,16 +84,18 @@ public:
         net.threads_ = threads;
         net.skeleton_ = skeleton_of(bound);
         net.store_ = std::make_shared<layer_store>(layer_store::write(bound, weights_path));
+        stem::fingerprint parent = stem::root_fingerprint(bound.input_shape());
         for (const auto& seg : net.store_->segments()) {
             segment_profile p{.begin = seg.begin, .end = seg.end};
             p.raw_bytes = seg.bytes();
-            for (std::size_t i = seg.begin; i < seg.end; ++i) {
-                p.packed_bytes += detail::packed_bound(bound.at(i));
+            for (std::size_t i = seg.begin; i < seg.end; ++i)
                 p.fully_connected = p.fully_connected || std::holds_alternative<dense_spec>(bound.at(i).spec);
-            }
             const graph part = bound.slice(seg.begin, seg.end);
+            p.id = stem::fingerprint_of(part, parent);
+            parent = p.id;
             p.out_bytes = detail::shape_bytes(part.output_shape());
             onednn::compiled_graph compiled(part, {.threads = threads});
+            p.packed_bytes = compiled.weight_bytes() + compiled.weight_buffers() * page_bytes;
             p.work_bytes = compiled.arena_bytes() + compiled.scratchpad_bytes();
             const shape in = part.input_shape();
             tensor<float> x(dims{1, in.c, in.h, in.w});
@@ -147,6 +124,30 @@ public:
     [[nodiscard]] const std::vector<segment_profile>& segments() const noexcept { return segments_; }
     [[nodiscard]] int threads() const noexcept { return threads_; }
     [[nodiscard]] std::uint64_t input_bytes() const { return detail::shape_bytes(skeleton_.input_shape()); }
+    /// Replaces every segment's execution time by the sum of `layer_seconds` over its layers: a
+    /// latency table of this network's layers (`stemshare profile`'s `layer_latencies`, read with
+    /// `profiling::read_layer_latencies`), what SJF and Masa then order by. `source` names it in
+    /// `exec_source`. Throws naming the network and source when the layer counts differ.
+    void use_layer_latencies(const std::vector<double>& layer_seconds, const std::string& source) {
+        if (layer_seconds.size() != skeleton_.size())
+            throw error("masa network '" + name_ + "': latency table " + source,
+                        "has " + std::to_string(layer_seconds.size()) + " layer latencies, the network has " +
+                            std::to_string(skeleton_.size()) + " layers");
+        for (auto& seg : segments_) {
+            double total = 0;
+            for (std::size_t i = seg.begin; i < seg.end; ++i) {
+                if (!(layer_seconds[i] >= 0))
+                    throw error("masa network '" + name_ + "': latency table " + source,
+                                "layer " + std::to_string(i) + " has a negative or missing latency");
+                total += layer_seconds[i];
+            }
+            seg.exec_s = total;
+        }
+        exec_source_ = "latency table " + source;
+    }
+    /// Where the execution times come from: "segment profile" (measured at `prepare`) or
+    /// "latency table <source>".
+    [[nodiscard]] const std::string& exec_source() const noexcept { return exec_source_; }
     /// Profiled execution time of the whole network (the sum of its segments').
     [[nodiscard]] double exec_seconds() const {
         double total = 0;
@@ -179,6 +180,7 @@ private:
     graph skeleton_;
     std::shared_ptr<layer_store> store_;
     std::vector<segment_profile> segments_;
+    std::string exec_source_ = "segment profile";
 };
 
 }  // namespace stemshare::masa

@@ -14,11 +14,21 @@
 /// admitted request can always make progress and no worker ever waits for memory another one
 /// holds. A request whose requirement exceeds the budget is refused at once with an error naming
 /// both.
+///
+/// Stem-aware (mode masa-stem): a segment whose stem-trie fingerprint (network.hpp) occurs in
+/// several of the run's networks is shared. After executing one, the runtime keeps its compiled
+/// copy resident if the budget has the bytes free (beyond every reservation); a later request for
+/// any network with that stem runs the resident copy (one request at a time) instead of loading it.
+/// A request admitted while such copies are resident pins them, so they cannot go, and reserves
+/// only its output for those segments. When a request cannot be admitted and no request is running
+/// (so nothing is pinned), resident copies are evicted least recently used first until it fits;
+/// they are counted against the same hard budget as everything else.
 
 #include <algorithm>
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -57,6 +67,8 @@ struct task_record {
     int worker = 0;
     double start_s = 0;
     double end_s = 0;
+    /// A LOAD that found the segment resident (masa-stem): nothing was read or compiled.
+    bool resident = false;
 };
 
 struct request_result {
@@ -95,6 +107,11 @@ struct run_report {
     std::uint64_t peak_reserved_bytes = 0;
     std::uint64_t bytes_read = 0;
     double wall_s = 0;
+    /// masa-stem: LOADs served by a resident shared segment, resident copies evicted, and the most
+    /// bytes resident copies held at once (included in the peaks above).
+    std::size_t resident_hits = 0;
+    std::size_t evictions = 0;
+    std::uint64_t peak_resident_bytes = 0;
 };
 
 /// The bytes a request for `net` must have reserved to run in mode `m` (see the file comment),
@@ -143,7 +160,8 @@ public:
     runtime(std::vector<const network*> networks, run_options options)
         : networks_(std::move(networks)), options_(options), budget_(options.budget_bytes) {
         if (options_.workers < 1) throw error("masa::runtime", "needs at least one worker");
-        if (options_.run_mode == mode::masa) options_.scheduler = scheduler_kind::masa;
+        if (masa_scheduled(options_.run_mode)) options_.scheduler = scheduler_kind::masa;
+        if (options_.run_mode == mode::masa_stem) find_shared_segments();
         if ((options_.run_mode == mode::deepeye || options_.run_mode == mode::deepeye_frugal) &&
             options_.workers < 2)
             throw error("masa::runtime",
@@ -156,6 +174,9 @@ public:
         trace_.clear();
         bytes_read_ = 0;
         held_ = peak_held_ = 0;
+        resident_.clear();
+        resident_bytes_ = peak_resident_ = 0;
+        hits_ = evictions_ = 0;
         budget_ = memory_budget(options_.budget_bytes);
         for (std::size_t i = 0; i < requests.size(); ++i) add_job(i, std::move(requests[i]));
         // First come is first to arrive; ties keep the request order.
@@ -167,8 +188,13 @@ public:
         std::vector<std::thread> pool;
         for (int w = 0; w < options_.workers; ++w) pool.emplace_back([this, w] { work(w); });
         for (auto& t : pool) t.join();
-
         run_report report;
+        report.resident_hits = hits_;
+        report.evictions = evictions_;
+        // The run is over: resident copies go (not evictions).
+        while (evict_one()) {
+        }
+        report.peak_resident_bytes = peak_resident_;
         report.budget_bytes = options_.budget_bytes;
         report.peak_held_bytes = peak_held_;
         report.peak_reserved_bytes = budget_.peak();
@@ -182,6 +208,19 @@ public:
     }
 
 private:
+    /// A shared segment's compiled copy kept between requests (masa-stem).
+    struct resident_segment {
+        std::unique_ptr<onednn::compiled_graph> compiled;
+        /// Packed weights, work memory and descriptors: the segment's resident bytes but its output.
+        std::uint64_t bytes = 0;
+        /// Admitted requests that will run it: it cannot be evicted while any does.
+        int pins = 0;
+        /// A request is executing it (a compiled graph runs one input at a time).
+        bool busy = false;
+        std::uint64_t last_use = 0;
+    };
+    using segment_key = std::pair<stem::fingerprint, int>;
+
     struct job {
         const network* net = nullptr;
         std::size_t order = 0;
@@ -200,6 +239,8 @@ private:
         std::size_t next_exec = 0;
         std::vector<bool> loaded;
         std::vector<std::unique_ptr<onednn::compiled_graph>> compiled;
+        /// masa-stem: the resident copy segment s runs (pinned by this request), or null.
+        std::vector<resident_segment*> hit;
         std::vector<tensor<float>> outs;
         std::uint64_t held = 0;
         std::uint64_t charge = 0;
@@ -230,6 +271,7 @@ private:
         const std::size_t segs = j->net->segments().size();
         j->loaded.assign(segs, false);
         j->compiled.resize(segs);
+        j->hit.assign(segs, nullptr);
         j->outs.resize(segs);
         j->next_fc_load = first_fc(*j);
         if (j->need.bytes > options_.budget_bytes) {
@@ -282,6 +324,97 @@ private:
         }
     }
 
+    // Stem-aware residency (under the lock).
+    [[nodiscard]] static segment_key key_of(const job& j, std::size_t s) {
+        return {j.net->segments()[s].id, j.net->threads()};
+    }
+    /// Finds the segments that occur (same fingerprint, same thread count) in several networks.
+    void find_shared_segments() {
+        std::map<segment_key, std::vector<const network*>> users;
+        for (const network* n : networks_)
+            for (const auto& seg : n->segments()) {
+                auto& u = users[{seg.id, n->threads()}];
+                if (std::find(u.begin(), u.end(), n) == u.end()) u.push_back(n);
+            }
+        for (auto& [key, u] : users)
+            if (u.size() > 1) shared_.insert(shared_.end(), key);
+    }
+    [[nodiscard]] bool shared(const job& j, std::size_t s) const {
+        return !shared_.empty() && std::binary_search(shared_.begin(), shared_.end(), key_of(j, s));
+    }
+    /// True when `j`'s segment `s` may stay resident after it runs (decided under the lock).
+    [[nodiscard]] bool keep_candidate(const job& j, std::size_t s) const {
+        return options_.run_mode == mode::masa_stem && shared(j, s);
+    }
+    /// The resident copy of `j`'s segment `s`, or null.
+    [[nodiscard]] resident_segment* resident_copy(const job& j, std::size_t s) {
+        if (!shared(j, s)) return nullptr;
+        const auto it = resident_.find(key_of(j, s));
+        return it == resident_.end() ? nullptr : &it->second;
+    }
+    /// True when the LOAD of `j`'s segment `s` would find it resident.
+    [[nodiscard]] bool would_hit(const job& j, std::size_t s) const {
+        return j.hit[s] != nullptr || (shared(j, s) && resident_.contains(key_of(j, s)));
+    }
+    /// The requirement of `j` given the resident copies it would pin now: the linear peak with
+    /// only the output counted for a resident segment.
+    [[nodiscard]] requirement admission_need(const job& j) const {
+        if (options_.run_mode != mode::masa_stem) return j.need;
+        const auto& segs = j.net->segments();
+        requirement r{j.net->input_bytes(), 0};
+        for (std::size_t s = 0; s < segs.size(); ++s) {
+            const std::uint64_t step =
+                j.net->in_bytes(s) + (would_hit(j, s) ? segs[s].out_bytes : segs[s].load_peak());
+            if (step > r.bytes) r = {step, s};
+        }
+        return r;
+    }
+    void pin(job& j, std::size_t s, resident_segment* r) {
+        ++r->pins;
+        j.hit[s] = r;
+    }
+    void unpin(job& j, std::size_t s) {
+        if (j.hit[s] == nullptr) return;
+        --j.hit[s]->pins;
+        j.hit[s]->last_use = ++use_clock_;
+        j.hit[s] = nullptr;
+    }
+    /// Keeps the compiled segment `s` that `j` just executed resident when it is shared, not
+    /// resident yet and its bytes are free; otherwise frees it.
+    void keep_or_free(job& j, std::size_t s) {
+        if (j.compiled[s] == nullptr) return;
+        const auto& seg = j.net->segments()[s];
+        const std::uint64_t bytes = seg.resident() - seg.out_bytes;
+        if (shared(j, s) && !resident_.contains(key_of(j, s)) && budget_.fits(bytes)) {
+            budget_.acquire(bytes);
+            held_ += bytes;
+            peak_held_ = std::max(peak_held_, held_);
+            resident_bytes_ += bytes;
+            peak_resident_ = std::max(peak_resident_, resident_bytes_);
+            resident_segment& r = resident_[key_of(j, s)];
+            r.compiled = std::move(j.compiled[s]);
+            r.bytes = bytes;
+            r.last_use = ++use_clock_;
+        }
+        j.compiled[s].reset();
+    }
+    /// Evicts the least recently used resident copy nobody pins; false when there is none.
+    bool evict_one() {
+        auto victim = resident_.end();
+        for (auto it = resident_.begin(); it != resident_.end(); ++it)
+            if (it->second.pins == 0 &&
+                (victim == resident_.end() || it->second.last_use < victim->second.last_use))
+                victim = it;
+        if (victim == resident_.end()) return false;
+        const std::uint64_t bytes = victim->second.bytes;
+        resident_.erase(victim);
+        budget_.release(bytes);
+        held_ -= bytes;
+        resident_bytes_ -= bytes;
+        ++evictions_;
+        return true;
+    }
+
     /// The tasks of job `j` that worker `w` could start now, memory aside.
     void ready_tasks(job& j, int w, std::vector<pick>& out) const {
         const auto& segs = j.net->segments();
@@ -294,7 +427,7 @@ private:
         if (!j.init_done || j.failed) return;
         const bool all_loaded = j.next_load == n && j.loads_in_flight == 0;
         if (j.next_exec < n && j.loaded[j.next_exec] && !j.exec_in_flight && (!deepeye() || w == 0)) {
-            bool ok = true;
+            bool ok = j.hit[j.next_exec] == nullptr || !j.hit[j.next_exec]->busy;
             if (m == mode::bulk) ok = all_loaded;
             if (deepeye() && segs[j.next_exec].fully_connected)
                 ok = j.next_fc_load == n && j.loads_in_flight == 0;
@@ -336,8 +469,9 @@ private:
     }
 
     [[nodiscard]] std::uint64_t task_bytes(const pick& p) const {
-        if (p.kind == task_kind::load) return p.j->net->segments()[p.segment].load_peak();
-        return 0;
+        if (p.kind != task_kind::load) return 0;
+        const auto& seg = p.j->net->segments()[p.segment];
+        return would_hit(*p.j, p.segment) ? seg.out_bytes : seg.load_peak();
     }
 
     [[nodiscard]] std::optional<pick> choose(int w, double t) {
@@ -350,7 +484,7 @@ private:
             ready_tasks(*j, w, ready);
         }
         const auto fits_now = [&](const pick& p) {
-            if (p.kind == task_kind::init) return budget_.fits(p.j->need.bytes);
+            if (p.kind == task_kind::init) return budget_.fits(admission_need(*p.j).bytes);
             return fits(*p.j, task_bytes(p));
         };
         const auto kind_rank = [](task_kind k) {
@@ -359,6 +493,24 @@ private:
         std::vector<pick> fitting;
         for (const auto& p : ready)
             if (fits_now(p)) fitting.push_back(p);
+        if (fitting.empty() && !any_active && !resident_.empty()) {
+            // Nothing fits and no request runs: make room for the request Masa would admit first
+            // by evicting resident copies (none is pinned now), least recently used first. While
+            // requests run, a waiting one waits for their reservations instead: evicting a stem to
+            // admit a second request early would make the next request for that stem read it
+            // again. Admitted requests never need eviction: their reservations cover them.
+            std::optional<pick> first;
+            for (const auto& p : ready)
+                if (p.kind == task_kind::init &&
+                    (!first || std::pair(p.j->net->exec_seconds(), p.j->order) <
+                                   std::pair(first->j->net->exec_seconds(), first->j->order)))
+                    first = p;
+            if (first) {
+                while (!fits_now(*first) && evict_one()) {
+                }
+                if (fits_now(*first)) return first;
+            }
+        }
         if (fitting.empty()) return std::nullopt;
         switch (options_.scheduler) {
             case scheduler_kind::fcfs:
@@ -393,12 +545,20 @@ private:
             case task_kind::init:
                 j.admitted = true;
                 j.result.start_s = now();
+                if (options_.run_mode == mode::masa_stem) {
+                    j.need = admission_need(j);
+                    for (std::size_t s = 0; s < j.hit.size(); ++s)
+                        if (resident_segment* r = resident_copy(j, s)) pin(j, s, r);
+                }
                 budget_.acquire(j.need.bytes);
                 j.charge = j.need.bytes;
                 grow(j, j.net->input_bytes());
                 break;
             case task_kind::load:
-                grow(j, j.net->segments()[p.segment].load_peak());
+                if (j.hit[p.segment] == nullptr)
+                    if (resident_segment* r = resident_copy(j, p.segment)) pin(j, p.segment, r);
+                grow(j, j.hit[p.segment] != nullptr ? j.net->segments()[p.segment].out_bytes
+                                                    : j.net->segments()[p.segment].load_peak());
                 ++j.loads_in_flight;
                 if (deepeye()) {
                     if (j.net->segments()[p.segment].fully_connected)
@@ -409,6 +569,7 @@ private:
                 break;
             case task_kind::exec:
                 j.exec_in_flight = true;
+                if (j.hit[p.segment] != nullptr) j.hit[p.segment]->busy = true;
                 break;
         }
     }
@@ -435,6 +596,11 @@ private:
                 }
                 case task_kind::load: {
                     const auto& seg = net.segments()[p.segment];
+                    if (const resident_segment* r = j.hit[p.segment]) {
+                        const shape out = r->compiled->output_shape();
+                        j.outs[p.segment] = tensor<float>(dims{1, out.c, out.h, out.w});
+                        break;
+                    }
                     {
                         segment_weights weights = net.store().read(p.segment, options_.reads);
                         graph part = net.skeleton().slice(seg.begin, seg.end);
@@ -448,8 +614,11 @@ private:
                 }
                 case task_kind::exec: {
                     const tensor<float>& in = p.segment == 0 ? j.input : j.outs[p.segment - 1];
-                    j.compiled[p.segment]->run(in.view(), j.outs[p.segment].view());
-                    j.compiled[p.segment].reset();
+                    resident_segment* r = j.hit[p.segment];
+                    onednn::compiled_graph& compiled = r != nullptr ? *r->compiled : *j.compiled[p.segment];
+                    compiled.run(in.view(), j.outs[p.segment].view());
+                    // A shared segment may stay resident: the lock decides (finish).
+                    if (r == nullptr && !keep_candidate(j, p.segment)) j.compiled[p.segment].reset();
                     if (p.segment == 0)
                         j.input = tensor<float>();
                     else
@@ -471,14 +640,26 @@ private:
             --j.loads_in_flight;
             if (failure.empty()) {
                 j.loaded[p.segment] = true;
-                bytes_read_ += segs[p.segment].raw_bytes;
-                shrink(j, 2 * segs[p.segment].raw_bytes);
+                if (j.hit[p.segment] != nullptr) {
+                    ++hits_;
+                } else {
+                    bytes_read_ += segs[p.segment].raw_bytes;
+                    shrink(j, 2 * segs[p.segment].raw_bytes);
+                }
             }
         } else if (p.kind == task_kind::exec) {
             j.exec_in_flight = false;
-            if (failure.empty()) {
+            if (j.hit[p.segment] != nullptr) {
+                j.hit[p.segment]->busy = false;
+                if (failure.empty()) {
+                    shrink(j, j.net->in_bytes(p.segment));
+                    ++j.next_exec;
+                }
+                unpin(j, p.segment);
+            } else if (failure.empty()) {
                 shrink(j,
                        segs[p.segment].resident() - segs[p.segment].out_bytes + j.net->in_bytes(p.segment));
+                keep_or_free(j, p.segment);
                 ++j.next_exec;
             }
         } else if (failure.empty()) {
@@ -491,6 +672,7 @@ private:
         const bool complete = j.next_exec == segs.size();
         if ((complete || j.failed) && j.in_flight == 0) {
             if (!j.failed) j.result.output = std::move(j.outs.back());
+            for (std::size_t s = 0; s < j.hit.size(); ++s) unpin(j, s);
             j.compiled.clear();
             j.outs.clear();
             j.input = tensor<float>();
@@ -522,7 +704,8 @@ private:
             if (const auto p = choose(w, t)) {
                 start(*p);
                 const std::size_t rec = trace_.size();
-                trace_.push_back({p->j->result.request, p->kind, p->segment, w, now(), 0});
+                trace_.push_back({p->j->result.request, p->kind, p->segment, w, now(), 0,
+                                  p->kind == task_kind::load && p->j->hit[p->segment] != nullptr});
                 lock.unlock();
                 const std::string failure = execute(*p);
                 lock.lock();
@@ -560,6 +743,7 @@ private:
             j->failed = true;
             j->result.error = "masa::runtime: no task of request " + std::to_string(j->order) +
                               " could start (scheduler stall)";
+            for (std::size_t s = 0; s < j->hit.size(); ++s) unpin(*j, s);
             held_ -= j->held;
             if (j->charge > 0) budget_.release(j->charge);
             j->held = j->charge = 0;
@@ -576,10 +760,45 @@ private:
     std::uint64_t bytes_read_ = 0;
     std::uint64_t held_ = 0;
     std::uint64_t peak_held_ = 0;
+    /// masa-stem: the shared segments (sorted), the resident copies and their bytes.
+    std::vector<segment_key> shared_;
+    std::map<segment_key, resident_segment> resident_;
+    std::uint64_t resident_bytes_ = 0;
+    std::uint64_t peak_resident_ = 0;
+    std::uint64_t use_clock_ = 0;
+    std::size_t hits_ = 0;
+    std::size_t evictions_ = 0;
     std::chrono::steady_clock::time_point start_;
     std::mutex mutex_;
     std::condition_variable wake_;
 };
+
+/// Seconds during which a LOAD and an EXEC ran at once in `trace`: how much loading the run hid
+/// behind execution (what partial, masa and the deepeyes exist for).
+[[nodiscard]] inline double load_exec_overlap_s(const std::vector<task_record>& trace) {
+    struct edge {
+        double t;
+        int load;
+        int exec;
+    };
+    std::vector<edge> edges;
+    for (const auto& r : trace) {
+        if (r.kind == task_kind::init) continue;
+        const int l = r.kind == task_kind::load ? 1 : 0;
+        edges.push_back({r.start_s, l, 1 - l});
+        edges.push_back({r.end_s, -l, l - 1});
+    }
+    std::sort(edges.begin(), edges.end(), [](const edge& a, const edge& b) { return a.t < b.t; });
+    double overlap = 0;
+    int loads = 0;
+    int execs = 0;
+    for (std::size_t i = 0; i < edges.size(); ++i) {
+        if (i > 0 && loads > 0 && execs > 0) overlap += edges[i].t - edges[i - 1].t;
+        loads += edges[i].load;
+        execs += edges[i].exec;
+    }
+    return overlap;
+}
 
 /// The result of `input` on `net` alone: mode linear, one worker, no budget. What a scheduled
 /// run's results must equal bit for bit (every segment compiles to the same primitives with the

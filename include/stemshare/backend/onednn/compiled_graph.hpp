@@ -137,6 +137,11 @@ public:
     [[nodiscard]] std::size_t arena_bytes() const noexcept { return program_.arena.bytes(); }
     /// Bytes the intermediate values would take with one buffer each: what the arena saves.
     [[nodiscard]] std::size_t unshared_bytes() const noexcept { return program_.arena.unshared_bytes(); }
+    /// Bytes of the packed weights oneDNN allocated for this graph (exact: the sum of the sizes of
+    /// the weight buffers in the layouts the chosen primitives want, biases included).
+    [[nodiscard]] std::size_t weight_bytes() const noexcept { return program_.weight_bytes; }
+    /// How many packed weight buffers `weight_bytes` is spread over (one allocation each).
+    [[nodiscard]] std::size_t weight_buffers() const noexcept { return program_.weight_buffers; }
     /// Bytes of the scratchpad all primitives share.
     [[nodiscard]] std::size_t scratchpad_bytes() const noexcept { return program_.arena.scratchpad_bytes(); }
 

@@ -93,7 +93,7 @@ inline void lower(lowering& cx, std::size_t i, const node& n, const conv2d_spec&
         args.emplace_back(DNNL_ARG_ATTR_POST_OP_DW | DNNL_ARG_BIAS,
                           std::get<conv2d_spec>(d.spec).bias
                               ? cx.load_weights(d.params[1], {s.out_channels}, md(DNNL_ARG_BIAS))
-                              : lowering::zero_weights(md(DNNL_ARG_BIAS)));
+                              : cx.zero_weights(md(DNNL_ARG_BIAS)));
     }
     cx.set_value(i, cx.output_value(dw ? dw->last : last_fused, pd.dst_desc(0)));
     args.emplace_back(DNNL_ARG_DST, cx.value(static_cast<value_id>(i)));

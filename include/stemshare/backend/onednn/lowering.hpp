@@ -167,13 +167,20 @@ public:
         dnnl::memory packed(md, cpu_engine());
         dnnl::reorder(user, packed).execute(stream_, user, packed);
         stream_.wait();
+        count_weights(md);
         return packed;
     }
     /// Zeros in layout `md` (a fused depthwise conv without bias still takes a bias argument).
-    static dnnl::memory zero_weights(const dnnl::memory::desc& md) {
+    dnnl::memory zero_weights(const dnnl::memory::desc& md) {
         dnnl::memory m(md, cpu_engine());
         std::memset(m.get_data_handle(), 0, md.get_size());
+        count_weights(md);
         return m;
+    }
+    /// Records a weight buffer oneDNN allocated: the program reports their exact bytes.
+    void count_weights(const dnnl::memory::desc& md) {
+        program_.weight_bytes += md.get_size();
+        ++program_.weight_buffers;
     }
 
     /// Charges the steps added from now on to layer `folded_layer` of the lowered graph.

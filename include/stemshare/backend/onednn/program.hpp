@@ -42,6 +42,10 @@ struct program {
     /// For each layer of the folded graph, the layer whose step computes it: itself, or the
     /// conv/dense an activation, a residual add or a depthwise conv was fused into.
     std::vector<std::size_t> owner;
+    /// Bytes of the weights in the layouts the primitives want (`memory::desc::get_size` of every
+    /// buffer the lowering allocated and filled once), and how many buffers they are.
+    std::size_t weight_bytes = 0;
+    std::size_t weight_buffers = 0;
 };
 
 }  // namespace stemshare::onednn::detail
