@@ -2,7 +2,7 @@
 /// \file
 /// `onednn::sgemm`: row-major single-precision matrix product on oneDNN's sgemm, which picks
 /// AVX2/AVX-512 code at run time, so callers are fast without compiling the headers for a
-/// particular CPU (no -march). The trainer's `train::gemm` runs on it.
+/// particular CPU (no -march).
 
 #include <cstdint>
 #include <string>
