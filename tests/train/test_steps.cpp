@@ -4,6 +4,7 @@
 #include <doctest/doctest.h>
 
 #include <atomic>
+#include <chrono>
 #include <cmath>
 #include <cstdint>
 #include <string>
@@ -173,8 +174,11 @@ TEST_CASE("train: a training job in its own thread leaves an executor's outputs 
     });
     while (steps.load() == 0) std::this_thread::yield();
     std::vector<float> beside;
-    // At least 3 rounds of frames, and on until the trainer has run several steps meanwhile.
-    for (int round = 0; round < 3 || (steps.load() < 6 && round < 500); ++round) {
+    // At least 3 rounds of frames, and on until the trainer has run several steps meanwhile (at
+    // most a minute: a loaded machine is slow, never wrong).
+    const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+    for (int round = 0; round < 3 || (steps.load() < 6 && std::chrono::steady_clock::now() < give_up);
+         ++round) {
         beside = serve();
         REQUIRE(beside == solo);
     }
