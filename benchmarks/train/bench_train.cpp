@@ -29,7 +29,8 @@ void train_steps(benchmark::State& state, const char* model, std::size_t first_l
     graph full = zoo::make_graph(model);
     graph g = full.slice(first_layer, full.size());
     train::initialise(g, 1);
-    train::network net(std::move(g), {.batch_norm = train::batch_norm_mode::batch_statistics, .threads = threads});
+    train::network net(std::move(g),
+                       {.batch_norm = train::batch_norm_mode::batch_statistics, .threads = threads});
     const shape in = net.model().input_shape();
     tensor<float> x(dims{batch, in.c, in.h, in.w});
     fill_uniform(x.values(), 2, -1.0F, 1.0F);
@@ -52,14 +53,35 @@ void train_steps(benchmark::State& state, const char* model, std::size_t first_l
                    std::to_string(batch));
 }
 
-void BM_Train_fashion_mobilenet_full(benchmark::State& state) { train_steps(state, "fashion_mobilenet", 0, 64); }
-void BM_Train_mobilenet_v2_suffix(benchmark::State& state) { train_steps(state, "mobilenet_v2", 120, 32); }
-void BM_Train_resnet50_last_stage(benchmark::State& state) { train_steps(state, "resnet50", 140, 32); }
+void BM_Train_fashion_mobilenet_full(benchmark::State& state) {
+    train_steps(state, "fashion_mobilenet", 0, 64);
+}
+void BM_Train_mobilenet_v2_suffix(benchmark::State& state) {
+    train_steps(state, "mobilenet_v2", 120, 32);
+}
+void BM_Train_resnet50_last_stage(benchmark::State& state) {
+    train_steps(state, "resnet50", 140, 32);
+}
 
 }  // namespace
 
-BENCHMARK(BM_Train_fashion_mobilenet_full)->ArgName("threads")->Arg(1)->Arg(2)->UseRealTime()->Unit(benchmark::kMillisecond);
-BENCHMARK(BM_Train_mobilenet_v2_suffix)->ArgName("threads")->Arg(1)->Arg(2)->UseRealTime()->Unit(benchmark::kMillisecond);
-BENCHMARK(BM_Train_resnet50_last_stage)->ArgName("threads")->Arg(1)->Arg(2)->UseRealTime()->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_Train_fashion_mobilenet_full)
+    ->ArgName("threads")
+    ->Arg(1)
+    ->Arg(2)
+    ->UseRealTime()
+    ->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_Train_mobilenet_v2_suffix)
+    ->ArgName("threads")
+    ->Arg(1)
+    ->Arg(2)
+    ->UseRealTime()
+    ->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_Train_resnet50_last_stage)
+    ->ArgName("threads")
+    ->Arg(1)
+    ->Arg(2)
+    ->UseRealTime()
+    ->Unit(benchmark::kMillisecond);
 
 BENCHMARK_MAIN();

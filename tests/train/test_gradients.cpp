@@ -289,9 +289,11 @@ TEST_CASE("train: a concat splits the gradient per input (finite differences)") 
     graph g(shape{3, 5, 5});
     const auto a = g.add("a", conv2d_spec{.out_channels = 5, .kernel = 1}, {graph_input});
     const auto b = g.add("b", conv2d_spec{.out_channels = 3, .kernel = 3, .padding = 1}, {graph_input});
-    const auto p = g.add("p", pool2d_spec{.kind = pool_kind::avg, .kernel = 3, .stride = 1, .padding = 1,
-                                          .count_include_pad = false},
-                         {graph_input});
+    const auto p =
+        g.add("p",
+              pool2d_spec{
+                  .kind = pool_kind::avg, .kernel = 3, .stride = 1, .padding = 1, .count_include_pad = false},
+              {graph_input});
     const auto cat = g.add("cat", concat_spec{}, {a, b, p});
     const auto act = g.add("act", activation_spec{activation_kind::sigmoid}, {cat});
     const auto cat2 = g.add("cat2", concat_spec{}, {act, graph_input});

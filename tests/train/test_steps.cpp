@@ -84,8 +84,8 @@ TEST_CASE("train: steps after the first allocate nothing outside libdnnl") {
         }
         INFO("first callers outside libdnnl: " << where);
         CHECK(outside == 0);
-        MESSAGE("allocations inside libdnnl per step: " << static_cast<double>(total) / 3.0
-                                                        << ", arena " << net.arena_bytes() << " bytes");
+        MESSAGE("allocations inside libdnnl per step: " << static_cast<double>(total) / 3.0 << ", arena "
+                                                        << net.arena_bytes() << " bytes");
         // The recorder does see our own allocations (the check above can fail).
         test::allocation_recorder recorder;
         const std::vector<float> probe(3);
@@ -147,9 +147,9 @@ TEST_CASE("train: a training job in its own thread leaves an executor's outputs 
     const auto serve = [&] {
         std::vector<float> out;
         for (std::int64_t f = 0; f < 12; ++f) {
-            const tensor_view<const float> frame(frames.x.data() + f * item,
-                                                 dims{1, served.input_shape().c, served.input_shape().h,
-                                                      served.input_shape().w});
+            const tensor_view<const float> frame(
+                frames.x.data() + f * item,
+                dims{1, served.input_shape().c, served.input_shape().h, served.input_shape().w});
             const runtime::frame_result& r = ex.process(frame);
             for (const auto& a : r.apps) out.insert(out.end(), a.scores.begin(), a.scores.end());
         }
@@ -161,7 +161,8 @@ TEST_CASE("train: a training job in its own thread leaves an executor's outputs 
     std::atomic<bool> stop{false};
     std::atomic<int> steps{0};
     std::thread trainer([&] {
-        train::network net(mixed_net(), {.batch_norm = train::batch_norm_mode::batch_statistics, .threads = 1});
+        train::network net(mixed_net(),
+                           {.batch_norm = train::batch_norm_mode::batch_statistics, .threads = 1});
         train::sgd optimiser;
         const batch_data data = make_batch(8, net.model().input_shape(), 13);
         tensor<float> grad;

@@ -34,7 +34,8 @@ std::pair<double, double> train_on_one_batch(graph g, std::int64_t batch, int st
     fill_uniform(x.values(), 5, 0.0F, 1.0F);
     const std::int64_t classes = net.model().output_shape().numel();
     std::vector<std::int32_t> labels;
-    for (std::int64_t i = 0; i < batch; ++i) labels.push_back(static_cast<std::int32_t>((i * 7 + 3) % classes));
+    for (std::int64_t i = 0; i < batch; ++i)
+        labels.push_back(static_cast<std::int32_t>((i * 7 + 3) % classes));
     train::sgd optimiser({.learning_rate = lr, .momentum = 0.9F, .weight_decay = 0.0F});
     tensor<float> grad;
     double first = 0.0;
@@ -60,7 +61,8 @@ void check_eval_forward(const graph& g, std::int64_t batch) {
     REQUIRE(ours.extents() == ref.extents());
     double scale = 1e-6;
     double worst = 0.0;
-    for (std::int64_t i = 0; i < ref.numel(); ++i) scale = std::max(scale, static_cast<double>(std::abs(ref[i])));
+    for (std::int64_t i = 0; i < ref.numel(); ++i)
+        scale = std::max(scale, static_cast<double>(std::abs(ref[i])));
     for (std::int64_t i = 0; i < ref.numel(); ++i)
         worst = std::max(worst, std::abs(static_cast<double>(ours[i]) - ref[i]) / scale);
     CHECK(worst < 1e-4);
@@ -68,7 +70,9 @@ void check_eval_forward(const graph& g, std::int64_t batch) {
 
 }  // namespace
 
-TEST_CASE("train: late suffixes of the zoo's MobileNetV2, ResNet-50 and InceptionV3 train and match the reference") {
+TEST_CASE(
+    "train: late suffixes of the zoo's MobileNetV2, ResNet-50 and InceptionV3 train and match the "
+    "reference") {
     struct pick {
         const char* model;
         std::size_t first_layer;
@@ -84,7 +88,8 @@ TEST_CASE("train: late suffixes of the zoo's MobileNetV2, ResNet-50 and Inceptio
         train::initialise(suffix, 3);
         check_eval_forward(suffix, 2);
         const auto [first, last] = train_on_one_batch(suffix, 2, 4, 0.002F);
-        MESSAGE(std::string(p.model) << " from layer " << p.first_layer << ": loss " << first << " -> " << last);
+        MESSAGE(std::string(p.model) << " from layer " << p.first_layer << ": loss " << first << " -> "
+                                     << last);
         CHECK(last < first);
     }
 }

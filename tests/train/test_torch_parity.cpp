@@ -85,7 +85,8 @@ parity run(graph g, const std::string& name, int threads) {
     std::vector<std::int32_t> labels;
     for (float v : label_values.values()) labels.push_back(static_cast<std::int32_t>(v));
 
-    train::network net(std::move(g), {.batch_norm = train::batch_norm_mode::batch_statistics, .threads = threads});
+    train::network net(std::move(g),
+                       {.batch_norm = train::batch_norm_mode::batch_statistics, .threads = threads});
     train::sgd optimiser({.learning_rate = 0.05F, .momentum = 0.9F, .weight_decay = 5e-4F});
     tensor<float> grad;
     parity p;
@@ -108,7 +109,8 @@ parity run(graph g, const std::string& name, int threads) {
             double scale = 1e-6;
             for (float v : want.params[j].values()) scale = std::max(scale, static_cast<double>(std::abs(v)));
             for (std::int64_t e = 0; e < want.params[j].numel(); ++e) {
-                const double err = std::abs(static_cast<double>(got.params[j][e]) - want.params[j][e]) / scale;
+                const double err =
+                    std::abs(static_cast<double>(got.params[j][e]) - want.params[j][e]) / scale;
                 if (err > p.worst_weight) {
                     p.worst_weight = err;
                     p.worst_name = want.name + "." + std::string(descs[j].name);
@@ -127,14 +129,15 @@ TEST_CASE("train: 3 SGD steps of a residual net match PyTorch (losses, weights, 
     for (int threads : {1, 2}) {
         CAPTURE(threads);
         const parity p = run(residual_net(), "residual", threads);
-        MESSAGE("residual, " << threads << " threads: worst loss error " << p.worst_loss << ", worst weight error "
-                             << p.worst_weight << " (" << p.worst_name << ")");
+        MESSAGE("residual, " << threads << " threads: worst loss error " << p.worst_loss
+                             << ", worst weight error " << p.worst_weight << " (" << p.worst_name << ")");
         CHECK(p.worst_loss < 1e-4);
         CHECK(p.worst_weight < 1e-4);
     }
 }
 
-TEST_CASE("train: 3 SGD steps of a MobileNetV2-style suffix match PyTorch (losses, weights, running statistics)") {
+TEST_CASE(
+    "train: 3 SGD steps of a MobileNetV2-style suffix match PyTorch (losses, weights, running statistics)") {
     for (int threads : {1, 2}) {
         CAPTURE(threads);
         const parity p = run(mbv2_suffix_net(), "mbv2_suffix", threads);

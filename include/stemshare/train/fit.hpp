@@ -82,15 +82,18 @@ inline fit_history fit(network& net, const dataset& data, const fit_options& opt
             if (!std::isfinite(loss)) {
                 for (std::size_t i = 0; i < model.size(); ++i)
                     for (std::size_t j = 0; j < last_good[i].size(); ++j)
-                        std::copy_n(last_good[i][j].data(), last_good[i][j].numel(), model.at(i).params[j].data());
-                throw error("train::fit", "the loss is not finite at step " + std::to_string(history.steps) +
-                                              " (epoch " + std::to_string(epoch) + ", batch " + std::to_string(b) +
-                                              "); the network keeps the weights of step " +
-                                              std::to_string(history.steps - 1) + "; lower the learning rate");
+                        std::copy_n(last_good[i][j].data(), last_good[i][j].numel(),
+                                    model.at(i).params[j].data());
+                throw error("train::fit",
+                            "the loss is not finite at step " + std::to_string(history.steps) + " (epoch " +
+                                std::to_string(epoch) + ", batch " + std::to_string(b) +
+                                "); the network keeps the weights of step " +
+                                std::to_string(history.steps - 1) + "; lower the learning rate");
             }
             for (std::size_t i = 0; i < model.size(); ++i)
                 for (std::size_t j = 0; j < last_good[i].size(); ++j)
-                    std::copy_n(model.at(i).params[j].data(), model.at(i).params[j].numel(), last_good[i][j].data());
+                    std::copy_n(model.at(i).params[j].data(), model.at(i).params[j].numel(),
+                                last_good[i][j].data());
             net.backward(grad);
             const double lr = schedule.rate(options.optimiser.learning_rate, history.steps, total_steps);
             optimiser.step(net, static_cast<float>(lr));

@@ -56,7 +56,8 @@ public:
         for (std::size_t i = 0; i < graph_.size(); ++i) {
             const node& n = graph_.at(i);
             if (!n.is_bound())
-                throw error("train::network: layer '" + n.name + "' " + describe(n.spec), "has no weights bound");
+                throw error("train::network: layer '" + n.name + "' " + describe(n.spec),
+                            "has no weights bound");
         }
         if (options_.threads < 0)
             throw error("train::network", "threads must be 0 (the caller's) or positive, got " +
@@ -88,10 +89,11 @@ public:
             plan_.reset();
             plan_ = std::make_unique<onednn::training_graph>(
                 graph_, batch,
-                onednn::training_options{.threads = options_.threads,
-                                         .batch_statistics = options_.batch_norm == batch_norm_mode::batch_statistics,
-                                         .batch_norm_momentum = options_.batch_norm_momentum,
-                                         .input_gradient = options_.input_gradient});
+                onednn::training_options{
+                    .threads = options_.threads,
+                    .batch_statistics = options_.batch_norm == batch_norm_mode::batch_statistics,
+                    .batch_norm_momentum = options_.batch_norm_momentum,
+                    .input_gradient = options_.input_gradient});
             const shape out = graph_.output_shape();
             output_ = tensor<float>(dims{batch, out.c, out.h, out.w});
             if (options_.input_gradient) input_gradient_ = tensor<float>(d);
@@ -103,14 +105,16 @@ public:
 
     /// Back-propagates d(loss)/d(output) of the last `forward(x, true)`; fills `gradients()`.
     void backward(const tensor<float>& dy) {
-        if (!training_) throw error("train::network::backward", "needs a preceding forward(x, training = true)");
+        if (!training_)
+            throw error("train::network::backward", "needs a preceding forward(x, training = true)");
         if (graph_.size() == 0) {
             if (options_.input_gradient) input_gradient_ = dy;
             return;
         }
         if (!(dy.extents() == output_.extents()))
-            throw error("train::network::backward", "output gradient must have dims " + to_string(output_.extents()) +
-                                                        ", got " + to_string(dy.extents()));
+            throw error("train::network::backward", "output gradient must have dims " +
+                                                        to_string(output_.extents()) + ", got " +
+                                                        to_string(dy.extents()));
         plan_->backward(dy.data(), gradients_, options_.input_gradient ? input_gradient_.data() : nullptr);
     }
 

@@ -34,7 +34,8 @@ public:
         for (auto& b : buffers_)
             for (const auto& m : b.views)
                 if (m.get() == base.get()) {
-                    if (md.get_size() > b.bytes) throw error("training_arena", "alias larger than its buffer");
+                    if (md.get_size() > b.bytes)
+                        throw error("training_arena", "alias larger than its buffer");
                     dnnl::memory view(md, cpu_engine(), DNNL_MEMORY_NONE);
                     b.views.push_back(view);
                     return view;
@@ -50,8 +51,8 @@ public:
             at += (b.bytes + alignment - 1) / alignment * alignment;
         }
         bytes_ = at;
-        storage_.reset(static_cast<std::byte*>(::operator new(std::max<std::size_t>(bytes_, 1),
-                                                                std::align_val_t{alignment})));
+        storage_.reset(static_cast<std::byte*>(
+            ::operator new (std::max<std::size_t>(bytes_, 1), std::align_val_t{alignment})));
         for (auto& b : buffers_)
             for (auto& m : b.views) m.set_data_handle(storage_.get() + b.offset);
         return bytes_;
@@ -67,7 +68,7 @@ private:
         std::size_t offset;
     };
     struct aligned_delete {
-        void operator()(std::byte* p) const noexcept { ::operator delete(p, std::align_val_t{alignment}); }
+        void operator()(std::byte* p) const noexcept { ::operator delete (p, std::align_val_t{alignment}); }
     };
     std::vector<buffer> buffers_;
     std::unique_ptr<std::byte, aligned_delete> storage_;

@@ -6,7 +6,6 @@
 
 #include <functional>
 #include <string>
-#include <string>
 #include <utility>
 #include <vector>
 
@@ -48,8 +47,8 @@ public:
                 s.host();
                 continue;
             }
-            const dnnl_status_t status = dnnl_primitive_execute(s.primitive.get(), stream.get(),
-                                                                static_cast<int>(s.args.size()), s.args.data());
+            const dnnl_status_t status = dnnl_primitive_execute(
+                s.primitive.get(), stream.get(), static_cast<int>(s.args.size()), s.args.data());
             if (status != dnnl_success)
                 throw error("onednn::training", s.what + ": primitive failed (status " +
                                                     std::to_string(static_cast<int>(status)) + ")");

@@ -63,8 +63,8 @@ public:
         in_user_ = dnnl::memory(in_md, cpu_engine(), DNNL_MEMORY_NONE);
         value(graph_input).mem = arena_.make(in_md);
         if (options_.input_gradient) value(graph_input).diff = arena_.make(in_md);
-        forward_both(dnnl::reorder(in_user_, value(graph_input).mem), {{DNNL_ARG_FROM, in_user_}, {DNNL_ARG_TO, value(graph_input).mem}},
-                     "input");
+        forward_both(dnnl::reorder(in_user_, value(graph_input).mem),
+                     {{DNNL_ARG_FROM, in_user_}, {DNNL_ARG_TO, value(graph_input).mem}}, "input");
         for (std::size_t i = 0; i < g.size(); ++i) {
             const node& n = g.at(i);
             try {
@@ -76,8 +76,8 @@ public:
         }
         const value_id last = g.last_value();
         out_user_ = dnnl::memory(plain(g.output_shape()), cpu_engine(), DNNL_MEMORY_NONE);
-        forward_both(dnnl::reorder(value(last).mem, out_user_), {{DNNL_ARG_FROM, value(last).mem}, {DNNL_ARG_TO, out_user_}},
-                     "output");
+        forward_both(dnnl::reorder(value(last).mem, out_user_),
+                     {{DNNL_ARG_FROM, value(last).mem}, {DNNL_ARG_TO, out_user_}}, "output");
         dy_user_ = dnnl::memory(plain(g.output_shape()), cpu_engine(), DNNL_MEMORY_NONE);
         contribute(last, dy_user_);
         for (std::size_t i = g.size(); i-- > 0;) {
@@ -86,15 +86,17 @@ public:
             try {
                 std::visit([&](const auto& s) { plan_backward(i, n, s); }, n.spec);
             } catch (const dnnl::error& e) {
-                throw error("onednn::training_graph", "layer '" + n.name + "' " + describe(n.spec) +
-                                                          ": oneDNN has no backward pass for it: " + e.what());
+                throw error("onednn::training_graph",
+                            "layer '" + n.name + "' " + describe(n.spec) +
+                                ": oneDNN has no backward pass for it: " + e.what());
             }
         }
         if (options_.input_gradient) {
             start_gradient(graph_input);
             diff_src_user_ = dnnl::memory(in_md, cpu_engine(), DNNL_MEMORY_NONE);
             backward_.add(dnnl::reorder(value(graph_input).diff, diff_src_user_),
-                          {{DNNL_ARG_FROM, value(graph_input).diff}, {DNNL_ARG_TO, diff_src_user_}}, "input gradient");
+                          {{DNNL_ARG_FROM, value(graph_input).diff}, {DNNL_ARG_TO, diff_src_user_}},
+                          "input gradient");
         }
         arena_.allocate();
         stream_ = dnnl::stream(cpu_engine());
@@ -109,8 +111,7 @@ public:
     /// `g` must be the graph this was planned from (its parameters may have changed since).
     void forward(graph& g, const float* src, float* dst, bool training) {
         graph_ = &g;
-        for (auto& b : params_)
-            b.mem.set_data_handle(g.at(b.layer).params[b.index].data());
+        for (auto& b : params_) b.mem.set_data_handle(g.at(b.layer).params[b.index].data());
         in_user_.set_data_handle(const_cast<float*>(src));
         out_user_.set_data_handle(dst);
         use_threads(threads_);
@@ -120,7 +121,8 @@ public:
     /// Back-propagates `diff_dst` (plain, the output's dims) through the last training forward:
     /// overwrites `gradients` (one tensor per parameter, as `g.at(i).params`; running statistics
     /// get none) and, when planned with `input_gradient`, writes d(loss)/d(input) to `diff_src`.
-    void backward(const float* diff_dst, std::vector<std::vector<tensor<float>>>& gradients, float* diff_src) {
+    void backward(const float* diff_dst, std::vector<std::vector<tensor<float>>>& gradients,
+                  float* diff_src) {
         for (auto& b : grads_) b.mem.set_data_handle(gradients[b.layer][b.index].data());
         dy_user_.set_data_handle(const_cast<float*>(diff_dst));
         if (options_.input_gradient) diff_src_user_.set_data_handle(diff_src);
@@ -147,9 +149,9 @@ private:
         dnnl::memory weights_user;     // plain weights (the graph's tensor)
         dnnl::memory mean, variance, scale, shift;
         dnnl::memory workspace;
-        dnnl::memory dst_2d;           // dense: the output as {N, O}
+        dnnl::memory dst_2d;  // dense: the output as {N, O}
         dnnl::memory diff_dst_2d;
-        dnnl::memory diff_4d;          // flatten: the output gradient viewed with the input's dims
+        dnnl::memory diff_4d;  // flatten: the output gradient viewed with the input's dims
         float alpha = 0.0F, beta = 0.0F;
         dnnl::algorithm algorithm = dnnl::algorithm::undef;
     };
@@ -160,7 +162,9 @@ private:
     };
 
     value_buffers& value(value_id v) { return values_[static_cast<std::size_t>(v + 1)]; }
-    [[nodiscard]] bool wants_gradient(value_id v) const { return v != graph_input || options_.input_gradient; }
+    [[nodiscard]] bool wants_gradient(value_id v) const {
+        return v != graph_input || options_.input_gradient;
+    }
 
     [[nodiscard]] dnnl::memory::dims act_dims(shape s) const { return {batch_, s.c, s.h, s.w}; }
     [[nodiscard]] md plain(shape s) const { return md(act_dims(s), dt::f32, tag::nchw); }
@@ -220,7 +224,8 @@ private:
         value_buffers& b = value(v);
         if (from.get() == b.diff.get()) return;
         if (!b.diff_started) {
-            backward_.add(dnnl::reorder(from, b.diff), {{DNNL_ARG_FROM, from}, {DNNL_ARG_TO, b.diff}}, "gradient copy");
+            backward_.add(dnnl::reorder(from, b.diff), {{DNNL_ARG_FROM, from}, {DNNL_ARG_TO, b.diff}},
+                          "gradient copy");
             b.diff_started = true;
             return;
         }
@@ -228,7 +233,8 @@ private:
         po.append_sum(1.0F);
         dnnl::primitive_attr attr;
         attr.set_post_ops(po);
-        const dnnl::reorder::primitive_desc pd(cpu_engine(), from.get_desc(), cpu_engine(), b.diff.get_desc(), attr);
+        const dnnl::reorder::primitive_desc pd(cpu_engine(), from.get_desc(), cpu_engine(), b.diff.get_desc(),
+                                               attr);
         backward_.add(dnnl::reorder(pd), {{DNNL_ARG_FROM, from}, {DNNL_ARG_TO, b.diff}}, "gradient sum");
     }
 
@@ -266,11 +272,11 @@ private:
         const dnnl::memory::dims pad_l{s.padding.top, s.padding.left};
         const dnnl::memory::dims pad_r{s.padding.bottom, s.padding.right};
         const auto d = s.bias ? dnnl::convolution_forward::desc(dnnl::prop_kind::forward_training,
-                                                                dnnl::algorithm::convolution_direct, src_any, w_any,
-                                                                b_md, dst_any, strides, pad_l, pad_r)
+                                                                dnnl::algorithm::convolution_direct, src_any,
+                                                                w_any, b_md, dst_any, strides, pad_l, pad_r)
                               : dnnl::convolution_forward::desc(dnnl::prop_kind::forward_training,
-                                                                dnnl::algorithm::convolution_direct, src_any, w_any,
-                                                                dst_any, strides, pad_l, pad_r);
+                                                                dnnl::algorithm::convolution_direct, src_any,
+                                                                w_any, dst_any, strides, pad_l, pad_r);
         auto pd = std::make_shared<dnnl::convolution_forward::primitive_desc>(d, cpu_engine());
         L.fwd_pd = pd;
         L.src = in_layout(value(n.inputs[0]).mem, pd->src_desc(), true, nullptr, n.name + " src");
@@ -290,10 +296,10 @@ private:
         const md dst_md({batch_, s.out_features}, dt::f32, tag::nc);
         const md src_any(act_dims(in), dt::f32, tag::any);
         const md w_any(w_dims, dt::f32, tag::any);
-        const auto d = s.bias ? dnnl::inner_product_forward::desc(dnnl::prop_kind::forward_training, src_any, w_any,
-                                                                  b_md, dst_md)
-                              : dnnl::inner_product_forward::desc(dnnl::prop_kind::forward_training, src_any, w_any,
-                                                                  dst_md);
+        const auto d = s.bias ? dnnl::inner_product_forward::desc(dnnl::prop_kind::forward_training, src_any,
+                                                                  w_any, b_md, dst_md)
+                              : dnnl::inner_product_forward::desc(dnnl::prop_kind::forward_training, src_any,
+                                                                  w_any, dst_md);
         auto pd = std::make_shared<dnnl::inner_product_forward::primitive_desc>(d, cpu_engine());
         L.fwd_pd = pd;
         L.src = in_layout(value(n.inputs[0]).mem, pd->src_desc(), true, nullptr, n.name + " src");
@@ -302,7 +308,8 @@ private:
         const dnnl::memory dst = new_value(i, plain(n.output));
         L.dst_2d = arena_.alias(dst, dst_md);
         L.diff_dst_2d = arena_.alias(value(static_cast<value_id>(i)).diff, dst_md);
-        step_list::arg_list args{{DNNL_ARG_SRC, L.src}, {DNNL_ARG_WEIGHTS, L.weights}, {DNNL_ARG_DST, L.dst_2d}};
+        step_list::arg_list args{
+            {DNNL_ARG_SRC, L.src}, {DNNL_ARG_WEIGHTS, L.weights}, {DNNL_ARG_DST, L.dst_2d}};
         if (s.bias) args.emplace_back(DNNL_ARG_BIAS, param(i, 1, b_md));
         forward_both(dnnl::inner_product_forward(*pd), args, "dense '" + n.name + "'");
     }
@@ -315,7 +322,8 @@ private:
         const auto global = scale_shift | dnnl::normalization_flags::use_global_stats;
         const auto train_flags = options_.batch_statistics ? scale_shift : global;
         auto pd = std::make_shared<dnnl::batch_normalization_forward::primitive_desc>(
-            dnnl::batch_normalization_forward::desc(dnnl::prop_kind::forward_training, x, s.epsilon, train_flags),
+            dnnl::batch_normalization_forward::desc(dnnl::prop_kind::forward_training, x, s.epsilon,
+                                                    train_flags),
             cpu_engine());
         const dnnl::batch_normalization_forward::primitive_desc eval_pd(
             dnnl::batch_normalization_forward::desc(dnnl::prop_kind::forward_inference, x, s.epsilon, global),
@@ -339,8 +347,9 @@ private:
                           "batch norm '" + n.name + "'");
         L.mean = options_.batch_statistics ? arena_.make(pd->mean_desc()) : running_mean;
         L.variance = options_.batch_statistics ? arena_.make(pd->variance_desc()) : running_var;
-        step_list::arg_list args{{DNNL_ARG_SRC, src},       {DNNL_ARG_MEAN, L.mean}, {DNNL_ARG_VARIANCE, L.variance},
-                                 {DNNL_ARG_SCALE, L.scale}, {DNNL_ARG_SHIFT, shift}, {DNNL_ARG_DST, dst}};
+        step_list::arg_list args{
+            {DNNL_ARG_SRC, src},       {DNNL_ARG_MEAN, L.mean}, {DNNL_ARG_VARIANCE, L.variance},
+            {DNNL_ARG_SCALE, L.scale}, {DNNL_ARG_SHIFT, shift}, {DNNL_ARG_DST, dst}};
         const md ws = pd->workspace_desc();
         if (ws.get_size() != 0) {
             L.workspace = arena_.make(ws);
@@ -384,8 +393,8 @@ private:
         }
         L.src = value(n.inputs[0]).mem;
         auto pd = std::make_shared<dnnl::eltwise_forward::primitive_desc>(
-            dnnl::eltwise_forward::desc(dnnl::prop_kind::forward_training, L.algorithm, L.src.get_desc(), L.alpha,
-                                        L.beta),
+            dnnl::eltwise_forward::desc(dnnl::prop_kind::forward_training, L.algorithm, L.src.get_desc(),
+                                        L.alpha, L.beta),
             cpu_engine());
         L.fwd_pd = pd;
         const dnnl::memory dst = new_value(i, pd->dst_desc());
@@ -401,8 +410,8 @@ private:
         L.src = value(n.inputs[0]).mem;
         const md dst_any(act_dims(n.output), dt::f32, tag::any);
         auto pd = std::make_shared<dnnl::pooling_forward::primitive_desc>(
-            dnnl::pooling_forward::desc(dnnl::prop_kind::forward_training, alg, L.src.get_desc(), dst_any, strides,
-                                        kernel, pad_l, pad_r),
+            dnnl::pooling_forward::desc(dnnl::prop_kind::forward_training, alg, L.src.get_desc(), dst_any,
+                                        strides, kernel, pad_l, pad_r),
             cpu_engine());
         L.fwd_pd = pd;
         const dnnl::memory dst = new_value(i, pd->dst_desc());
@@ -419,13 +428,14 @@ private:
         const auto alg = s.kind == pool_kind::max ? dnnl::algorithm::pooling_max
                          : s.count_include_pad    ? dnnl::algorithm::pooling_avg_include_padding
                                                   : dnnl::algorithm::pooling_avg_exclude_padding;
-        plan_pooling(i, n, alg, {s.kernel.h, s.kernel.w}, {s.stride.h, s.stride.w}, {s.padding.top, s.padding.left},
-                     {s.padding.bottom, s.padding.right});
+        plan_pooling(i, n, alg, {s.kernel.h, s.kernel.w}, {s.stride.h, s.stride.w},
+                     {s.padding.top, s.padding.left}, {s.padding.bottom, s.padding.right});
     }
 
     void plan_forward(std::size_t i, const node& n, const global_avg_pool_spec&) {
         const shape in = n.input_shapes[0];
-        plan_pooling(i, n, dnnl::algorithm::pooling_avg_exclude_padding, {in.h, in.w}, {1, 1}, {0, 0}, {0, 0});
+        plan_pooling(i, n, dnnl::algorithm::pooling_avg_exclude_padding, {in.h, in.w}, {1, 1}, {0, 0},
+                     {0, 0});
     }
 
     void plan_forward(std::size_t i, const node& n, const flatten_spec&) {
@@ -443,7 +453,8 @@ private:
         layer_state& L = layers_[i];
         L.src = value(n.inputs[0]).mem;
         auto pd = std::make_shared<dnnl::softmax_forward::primitive_desc>(
-            dnnl::softmax_forward::desc(dnnl::prop_kind::forward_training, L.src.get_desc(), 1), cpu_engine());
+            dnnl::softmax_forward::desc(dnnl::prop_kind::forward_training, L.src.get_desc(), 1),
+            cpu_engine());
         L.fwd_pd = pd;
         const dnnl::memory dst = new_value(i, pd->dst_desc());
         forward_both(dnnl::softmax_forward(*pd), {{DNNL_ARG_SRC, L.src}, {DNNL_ARG_DST, dst}},
@@ -493,32 +504,38 @@ private:
         const auto alg = dnnl::algorithm::convolution_direct;
         const std::string what = "conv '" + n.name + "' backward";
 
-        const auto wd = s.bias ? dnnl::convolution_backward_weights::desc(alg, L.src.get_desc(), w_any, b_md,
-                                                                          diff_dst.get_desc(), strides, pad_l, pad_r)
-                               : dnnl::convolution_backward_weights::desc(alg, L.src.get_desc(), w_any,
-                                                                          diff_dst.get_desc(), strides, pad_l, pad_r);
+        const auto wd =
+            s.bias ? dnnl::convolution_backward_weights::desc(alg, L.src.get_desc(), w_any, b_md,
+                                                              diff_dst.get_desc(), strides, pad_l, pad_r)
+                   : dnnl::convolution_backward_weights::desc(alg, L.src.get_desc(), w_any,
+                                                              diff_dst.get_desc(), strides, pad_l, pad_r);
         const dnnl::convolution_backward_weights::primitive_desc wpd(wd, cpu_engine(), fpd);
         const dnnl::memory dw_user = gradient(i, 0, L.weights_user.get_desc());
-        const dnnl::memory dw = wpd.diff_weights_desc() == dw_user.get_desc() ? dw_user
-                                                                                : arena_.make(wpd.diff_weights_desc());
-        step_list::arg_list wargs{{DNNL_ARG_SRC, L.src}, {DNNL_ARG_DIFF_DST, diff_dst}, {DNNL_ARG_DIFF_WEIGHTS, dw}};
+        const dnnl::memory dw =
+            wpd.diff_weights_desc() == dw_user.get_desc() ? dw_user : arena_.make(wpd.diff_weights_desc());
+        step_list::arg_list wargs{
+            {DNNL_ARG_SRC, L.src}, {DNNL_ARG_DIFF_DST, diff_dst}, {DNNL_ARG_DIFF_WEIGHTS, dw}};
         if (s.bias) wargs.emplace_back(DNNL_ARG_DIFF_BIAS, gradient(i, 1, b_md));
         backward_.add(dnnl::convolution_backward_weights(wpd), wargs, what + " weights");
         if (dw.get() != dw_user.get())
-            backward_.add(dnnl::reorder(dw, dw_user), {{DNNL_ARG_FROM, dw}, {DNNL_ARG_TO, dw_user}}, what + " weights reorder");
+            backward_.add(dnnl::reorder(dw, dw_user), {{DNNL_ARG_FROM, dw}, {DNNL_ARG_TO, dw_user}},
+                          what + " weights reorder");
 
         const value_id sv = n.inputs[0];
         if (!wants_gradient(sv)) return;
         const md src_any(act_dims(n.input_shapes[0]), dt::f32, tag::any);
         const dnnl::convolution_backward_data::primitive_desc dpd(
-            dnnl::convolution_backward_data::desc(alg, src_any, w_any, diff_dst.get_desc(), strides, pad_l, pad_r),
+            dnnl::convolution_backward_data::desc(alg, src_any, w_any, diff_dst.get_desc(), strides, pad_l,
+                                                  pad_r),
             cpu_engine(), fpd);
-        const dnnl::memory w = dpd.weights_desc() == L.weights.get_desc()
-                                   ? L.weights
-                                   : in_layout(L.weights_user, dpd.weights_desc(), false, &backward_, what + " weights");
+        const dnnl::memory w =
+            dpd.weights_desc() == L.weights.get_desc()
+                ? L.weights
+                : in_layout(L.weights_user, dpd.weights_desc(), false, &backward_, what + " weights");
         const dnnl::memory dx = diff_target(sv, dpd.diff_src_desc());
         backward_.add(dnnl::convolution_backward_data(dpd),
-                      {{DNNL_ARG_DIFF_DST, diff_dst}, {DNNL_ARG_WEIGHTS, w}, {DNNL_ARG_DIFF_SRC, dx}}, what + " data");
+                      {{DNNL_ARG_DIFF_DST, diff_dst}, {DNNL_ARG_WEIGHTS, w}, {DNNL_ARG_DIFF_SRC, dx}},
+                      what + " data");
         contribute(sv, dx);
     }
 
@@ -530,29 +547,34 @@ private:
         const md b_md({s.out_features}, dt::f32, tag::x);
         const md dy_md = L.diff_dst_2d.get_desc();
         const std::string what = "dense '" + n.name + "' backward";
-        const auto wd = s.bias ? dnnl::inner_product_backward_weights::desc(L.src.get_desc(), w_any, b_md, dy_md)
-                               : dnnl::inner_product_backward_weights::desc(L.src.get_desc(), w_any, dy_md);
+        const auto wd = s.bias
+                            ? dnnl::inner_product_backward_weights::desc(L.src.get_desc(), w_any, b_md, dy_md)
+                            : dnnl::inner_product_backward_weights::desc(L.src.get_desc(), w_any, dy_md);
         const dnnl::inner_product_backward_weights::primitive_desc wpd(wd, cpu_engine(), fpd);
         const dnnl::memory dw_user = gradient(i, 0, L.weights_user.get_desc());
-        const dnnl::memory dw = wpd.diff_weights_desc() == dw_user.get_desc() ? dw_user
-                                                                                : arena_.make(wpd.diff_weights_desc());
-        step_list::arg_list wargs{{DNNL_ARG_SRC, L.src}, {DNNL_ARG_DIFF_DST, L.diff_dst_2d}, {DNNL_ARG_DIFF_WEIGHTS, dw}};
+        const dnnl::memory dw =
+            wpd.diff_weights_desc() == dw_user.get_desc() ? dw_user : arena_.make(wpd.diff_weights_desc());
+        step_list::arg_list wargs{
+            {DNNL_ARG_SRC, L.src}, {DNNL_ARG_DIFF_DST, L.diff_dst_2d}, {DNNL_ARG_DIFF_WEIGHTS, dw}};
         if (s.bias) wargs.emplace_back(DNNL_ARG_DIFF_BIAS, gradient(i, 1, b_md));
         backward_.add(dnnl::inner_product_backward_weights(wpd), wargs, what + " weights");
         if (dw.get() != dw_user.get())
-            backward_.add(dnnl::reorder(dw, dw_user), {{DNNL_ARG_FROM, dw}, {DNNL_ARG_TO, dw_user}}, what + " weights reorder");
+            backward_.add(dnnl::reorder(dw, dw_user), {{DNNL_ARG_FROM, dw}, {DNNL_ARG_TO, dw_user}},
+                          what + " weights reorder");
 
         const value_id sv = n.inputs[0];
         if (!wants_gradient(sv)) return;
         const dnnl::inner_product_backward_data::primitive_desc dpd(
-            dnnl::inner_product_backward_data::desc(md(act_dims(in), dt::f32, tag::any), w_any, dy_md), cpu_engine(),
-            fpd);
-        const dnnl::memory w = dpd.weights_desc() == L.weights.get_desc()
-                                   ? L.weights
-                                   : in_layout(L.weights_user, dpd.weights_desc(), false, &backward_, what + " weights");
+            dnnl::inner_product_backward_data::desc(md(act_dims(in), dt::f32, tag::any), w_any, dy_md),
+            cpu_engine(), fpd);
+        const dnnl::memory w =
+            dpd.weights_desc() == L.weights.get_desc()
+                ? L.weights
+                : in_layout(L.weights_user, dpd.weights_desc(), false, &backward_, what + " weights");
         const dnnl::memory dx = diff_target(sv, dpd.diff_src_desc());
         backward_.add(dnnl::inner_product_backward_data(dpd),
-                      {{DNNL_ARG_DIFF_DST, L.diff_dst_2d}, {DNNL_ARG_WEIGHTS, w}, {DNNL_ARG_DIFF_SRC, dx}}, what + " data");
+                      {{DNNL_ARG_DIFF_DST, L.diff_dst_2d}, {DNNL_ARG_WEIGHTS, w}, {DNNL_ARG_DIFF_SRC, dx}},
+                      what + " data");
         contribute(sv, dx);
     }
 
@@ -564,8 +586,8 @@ private:
         if (!options_.batch_statistics) flags = flags | dnnl::normalization_flags::use_global_stats;
         const md x = L.src.get_desc();
         const dnnl::batch_normalization_backward::primitive_desc pd(
-            dnnl::batch_normalization_backward::desc(dnnl::prop_kind::backward, diff_dst.get_desc(), x, s.epsilon,
-                                                     flags),
+            dnnl::batch_normalization_backward::desc(dnnl::prop_kind::backward, diff_dst.get_desc(), x,
+                                                     s.epsilon, flags),
             cpu_engine(), fpd);
         const value_id sv = n.inputs[0];
         const bool want = wants_gradient(sv);
@@ -595,7 +617,8 @@ private:
             dnnl::eltwise_backward::desc(L.algorithm, diff_dst.get_desc(), L.src.get_desc(), L.alpha, L.beta),
             cpu_engine(), fpd);
         const dnnl::memory dx = diff_target(sv, pd.diff_src_desc());
-        backward_.add(dnnl::eltwise_backward(pd), {{DNNL_ARG_SRC, L.src}, {DNNL_ARG_DIFF_DST, diff_dst}, {DNNL_ARG_DIFF_SRC, dx}},
+        backward_.add(dnnl::eltwise_backward(pd),
+                      {{DNNL_ARG_SRC, L.src}, {DNNL_ARG_DIFF_DST, diff_dst}, {DNNL_ARG_DIFF_SRC, dx}},
                       "activation '" + n.name + "' backward");
         contribute(sv, dx);
     }
@@ -609,8 +632,8 @@ private:
         auto& fpd = fwd_pd<dnnl::pooling_forward::primitive_desc>(i);
         const dnnl::memory diff_dst = value(static_cast<value_id>(i)).diff;
         const dnnl::pooling_backward::primitive_desc pd(
-            dnnl::pooling_backward::desc(L.algorithm, L.src.get_desc(), diff_dst.get_desc(), strides, kernel, pad_l,
-                                         pad_r),
+            dnnl::pooling_backward::desc(L.algorithm, L.src.get_desc(), diff_dst.get_desc(), strides, kernel,
+                                         pad_l, pad_r),
             cpu_engine(), fpd);
         const dnnl::memory dx = diff_target(sv, pd.diff_src_desc());
         step_list::arg_list args{{DNNL_ARG_DIFF_DST, diff_dst}, {DNNL_ARG_DIFF_SRC, dx}};
@@ -620,8 +643,8 @@ private:
     }
 
     void plan_backward(std::size_t i, const node& n, const pool2d_spec& s) {
-        plan_pooling_backward(i, n, {s.kernel.h, s.kernel.w}, {s.stride.h, s.stride.w}, {s.padding.top, s.padding.left},
-                              {s.padding.bottom, s.padding.right});
+        plan_pooling_backward(i, n, {s.kernel.h, s.kernel.w}, {s.stride.h, s.stride.w},
+                              {s.padding.top, s.padding.left}, {s.padding.bottom, s.padding.right});
     }
 
     void plan_backward(std::size_t i, const node& n, const global_avg_pool_spec&) {
@@ -641,7 +664,8 @@ private:
         const dnnl::softmax_backward::primitive_desc pd(
             dnnl::softmax_backward::desc(out.diff.get_desc(), out.mem.get_desc(), 1), cpu_engine(), fpd);
         const dnnl::memory dx = diff_target(sv, pd.diff_src_desc());
-        backward_.add(dnnl::softmax_backward(pd), {{DNNL_ARG_DST, out.mem}, {DNNL_ARG_DIFF_DST, out.diff}, {DNNL_ARG_DIFF_SRC, dx}},
+        backward_.add(dnnl::softmax_backward(pd),
+                      {{DNNL_ARG_DST, out.mem}, {DNNL_ARG_DIFF_DST, out.diff}, {DNNL_ARG_DIFF_SRC, dx}},
                       "softmax '" + n.name + "' backward");
         contribute(sv, dx);
     }
