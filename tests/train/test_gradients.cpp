@@ -260,11 +260,52 @@ TEST_CASE("train: softmax cross-entropy gradient matches finite differences") {
                          doctest::Contains("label 4 of item 2"), stemshare::error);
 }
 
-TEST_CASE("train: the trainer refuses merge layers and non-sequential graphs, naming the layer") {
+TEST_CASE("train: a residual add sends the gradient to both branches (finite differences)") {
+    // x -> conv -> bn -> act -> conv -> bn --(+ x)--> act -> pool -> fc, with x read twice. Smooth
+    // activations: with batch statistics a weight moves every output, and relu kinks would be crossed.
+    graph g(shape{4, 6, 6});
+    const auto c1 = g.add("c1", conv2d_spec{.out_channels = 4, .kernel = 3, .padding = 1, .bias = false});
+    g.add("c1.bn", batch_norm_spec{});
+    g.add("c1.act", activation_spec{activation_kind::sigmoid});
+    g.add("c2", conv2d_spec{.out_channels = 4, .kernel = 3, .padding = 1, .bias = false});
+    const auto bn2 = g.add("c2.bn", batch_norm_spec{});
+    const auto sum = g.add("sum", add_spec{}, {bn2, graph_input});
+    g.add("out.act", activation_spec{activation_kind::sigmoid}, {sum});
+    g.add("pool", global_avg_pool_spec{});
+    g.add("fc", dense_spec{.out_features = 3});
+    g.bind_random(6);
+    CHECK(c1 == 0);
+    for (auto mode : {train::batch_norm_mode::frozen, train::batch_norm_mode::batch_statistics}) {
+        CAPTURE(static_cast<int>(mode));
+        const auto r = check_graph(g, mode, 3, 41, -1.0F, 1.0F, 16);
+        CHECK(r.checked > 70);
+        CHECK(r.worst <= 1.0);
+    }
+}
+
+TEST_CASE("train: a concat splits the gradient per input (finite differences)") {
+    // Two branches of different widths from one value (read three times), concatenated, then a
+    // second concat that takes the graph input directly.
+    graph g(shape{3, 5, 5});
+    const auto a = g.add("a", conv2d_spec{.out_channels = 5, .kernel = 1}, {graph_input});
+    const auto b = g.add("b", conv2d_spec{.out_channels = 3, .kernel = 3, .padding = 1}, {graph_input});
+    const auto p =
+        g.add("p",
+              pool2d_spec{
+                  .kind = pool_kind::avg, .kernel = 3, .stride = 1, .padding = 1, .count_include_pad = false},
+              {graph_input});
+    const auto cat = g.add("cat", concat_spec{}, {a, b, p});
+    const auto act = g.add("act", activation_spec{activation_kind::sigmoid}, {cat});
+    const auto cat2 = g.add("cat2", concat_spec{}, {act, graph_input});
+    g.add("fc", dense_spec{.out_features = 4}, {cat2});
+    g.bind_random(7);
+    const auto r = check_graph(g, train::batch_norm_mode::frozen, 2, 42, -1.0F, 1.0F, 24);
+    CHECK(r.checked > 100);
+    CHECK(r.worst <= 1.0);
+}
+
+TEST_CASE("train: the trainer refuses unbound weights, naming the layer") {
     graph g(shape{2, 4, 4});
-    const auto a = g.add("a", activation_spec{});
-    const auto b = g.add("b", activation_spec{});
-    g.add("sum", add_spec{}, {a, b});
-    g.bind_random(1);
-    CHECK_THROWS_WITH_AS(train::network{g}, doctest::Contains("layer 'sum' add"), stemshare::error);
+    g.add("fc", dense_spec{.out_features = 2});
+    CHECK_THROWS_WITH_AS(train::network{g}, doctest::Contains("layer 'fc' dense"), stemshare::error);
 }

@@ -1,11 +1,15 @@
 #pragma once
 /// \file
-/// `train::fit`: mini-batch SGD over a dataset in a seeded order, with a cosine learning-rate
-/// schedule. Same seed, same data, same thread count: the same weights, bit for bit.
+/// `train::fit`: mini-batch SGD over a dataset in a seeded order, with a learning-rate schedule
+/// (cosine by default). Same seed, same data, same thread count: the same weights, bit for bit.
+/// A non-finite loss stops training with an error naming the step; the network is left with the
+/// last weights that gave a finite loss.
 
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <cstdio>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -14,6 +18,7 @@
 #include <stemshare/train/loss.hpp>
 #include <stemshare/train/network.hpp>
 #include <stemshare/train/progress_bar.hpp>
+#include <stemshare/train/schedule.hpp>
 #include <stemshare/train/sgd.hpp>
 
 namespace stemshare::train {
@@ -23,8 +28,11 @@ struct fit_options {
     std::int64_t batch_size = 64;
     std::uint64_t seed = 1;
     sgd_options optimiser{};
-    /// Anneal the learning rate from `optimiser.learning_rate` to zero along a half cosine.
+    /// Anneal the learning rate from `optimiser.learning_rate` to zero along a half cosine
+    /// (false: a constant rate). Ignored when `schedule` is set.
     bool cosine_schedule = true;
+    /// The learning-rate schedule; unset: as `cosine_schedule` says.
+    std::optional<lr_schedule> schedule;
     /// Progress bar label; empty: no progress output.
     std::string progress_label;
     std::FILE* progress_out = stderr;
@@ -52,9 +60,15 @@ inline fit_history fit(network& net, const dataset& data, const fit_options& opt
     const std::int64_t total_steps = batches * options.epochs;
     progress_bar bar(total_steps, options.progress_label,
                      options.progress_label.empty() ? nullptr : options.progress_out);
+    const lr_schedule schedule = options.schedule.value_or(
+        lr_schedule{.kind = options.cosine_schedule ? schedule_kind::cosine : schedule_kind::constant});
     tensor<float> batch;
     tensor<float> grad;
     std::vector<std::int32_t> labels;
+    // The weights before the current step, restored if its loss is not finite.
+    graph& model = net.model();
+    std::vector<std::vector<tensor<float>>> last_good(model.size());
+    for (std::size_t i = 0; i < model.size(); ++i) last_good[i] = model.at(i).params;
     for (int epoch = 0; epoch < options.epochs; ++epoch) {
         const auto order = seeded_permutation(
             data.size(), options.seed * 0x9E3779B97F4A7C15ULL + static_cast<std::uint64_t>(epoch));
@@ -65,14 +79,23 @@ inline fit_history fit(network& net, const dataset& data, const fit_options& opt
             gather(data, indices, batch, labels);
             const tensor<float>& logits = net.forward(batch, true);
             const double loss = softmax_cross_entropy(logits, labels, grad);
-            if (!std::isfinite(loss))
-                throw error("train::fit", "the loss diverged (non-finite) at epoch " + std::to_string(epoch) +
-                                              ", batch " + std::to_string(b) + "; lower the learning rate");
+            if (!std::isfinite(loss)) {
+                for (std::size_t i = 0; i < model.size(); ++i)
+                    for (std::size_t j = 0; j < last_good[i].size(); ++j)
+                        std::copy_n(last_good[i][j].data(), last_good[i][j].numel(),
+                                    model.at(i).params[j].data());
+                throw error("train::fit",
+                            "the loss is not finite at step " + std::to_string(history.steps) + " (epoch " +
+                                std::to_string(epoch) + ", batch " + std::to_string(b) +
+                                "); the network keeps the weights of step " +
+                                std::to_string(history.steps - 1) + "; lower the learning rate");
+            }
+            for (std::size_t i = 0; i < model.size(); ++i)
+                for (std::size_t j = 0; j < last_good[i].size(); ++j)
+                    std::copy_n(model.at(i).params[j].data(), model.at(i).params[j].numel(),
+                                last_good[i][j].data());
             net.backward(grad);
-            double lr = options.optimiser.learning_rate;
-            if (options.cosine_schedule)
-                lr *= 0.5 * (1.0 + std::cos(3.141592653589793 * static_cast<double>(history.steps) /
-                                            static_cast<double>(total_steps)));
+            const double lr = schedule.rate(options.optimiser.learning_rate, history.steps, total_steps);
             optimiser.step(net, static_cast<float>(lr));
             ++history.steps;
             loss_sum += loss;

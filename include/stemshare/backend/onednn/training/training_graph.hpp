@@ -1,0 +1,708 @@
+#pragma once
+/// \file
+/// `onednn::training_graph`: one graph (any DAG the inference path runs: residual adds and concats
+/// included) planned for training on oneDNN at one batch size. Whole-batch primitives in training
+/// mode, their backward-data and backward-weights twins, and every buffer from one arena are
+/// created once, here; `forward` and `backward` replay recorded steps without allocating.
+///
+/// Layouts: each value keeps the layout its producer picked (blocked where oneDNN prefers it), the
+/// gradient of a value has the value's layout, and a reorder is inserted only where a primitive
+/// wants another one. Parameters and their gradients stay plain (the graph's own tensors): weights
+/// are reordered into the primitive's layout at each forward, weight gradients back at each
+/// backward. A value read by several layers sums their gradient contributions (the first one writes,
+/// later ones accumulate through a reorder with a sum post-op).
+
+#include <cstdint>
+#include <cstring>
+#include <memory>
+#include <string>
+#include <type_traits>
+#include <utility>
+#include <variant>
+#include <vector>
+
+#include <oneapi/dnnl/dnnl.hpp>
+
+#include <stemshare/backend/onednn/engine.hpp>
+#include <stemshare/backend/onednn/threading.hpp>
+#include <stemshare/backend/onednn/training/arena.hpp>
+#include <stemshare/backend/onednn/training/step_list.hpp>
+#include <stemshare/core/error.hpp>
+#include <stemshare/graph/graph.hpp>
+#include <stemshare/tensor/tensor.hpp>
+
+namespace stemshare::onednn {
+
+struct training_options {
+    /// Threads of every primitive; 0: the calling thread's current OpenMP count.
+    int threads = 0;
+    /// Batch-norm layers normalise by the batch's statistics and update the running ones
+    /// (PyTorch's train()); otherwise they use the running statistics (frozen).
+    bool batch_statistics = false;
+    /// running = (1 - momentum) * running + momentum * batch (PyTorch's form; unbiased variance).
+    float batch_norm_momentum = 0.1F;
+    /// Also compute d(loss)/d(graph input).
+    bool input_gradient = false;
+};
+
+class training_graph {
+public:
+    using md = dnnl::memory::desc;
+    using tag = dnnl::memory::format_tag;
+    using dt = dnnl::memory::data_type;
+
+    /// Plans `g` (bound) for batches of `batch`. Throws naming the layer if oneDNN has no
+    /// implementation for one of its passes.
+    training_graph(const graph& g, std::int64_t batch, training_options options)
+        : batch_(batch), options_(options), layers_(g.size()) {
+        if (batch <= 0) throw error("onednn::training_graph", "batch must be positive");
+        threads_ = options.threads == 0 ? max_threads() : resolve_threads(options.threads);
+        use_threads(threads_);
+        values_.resize(g.size() + 1);
+        const md in_md = plain(g.input_shape());
+        in_user_ = dnnl::memory(in_md, cpu_engine(), DNNL_MEMORY_NONE);
+        value(graph_input).mem = arena_.make(in_md);
+        if (options_.input_gradient) value(graph_input).diff = arena_.make(in_md);
+        forward_both(dnnl::reorder(in_user_, value(graph_input).mem),
+                     {{DNNL_ARG_FROM, in_user_}, {DNNL_ARG_TO, value(graph_input).mem}}, "input");
+        for (std::size_t i = 0; i < g.size(); ++i) {
+            const node& n = g.at(i);
+            try {
+                std::visit([&](const auto& s) { plan_forward(i, n, s); }, n.spec);
+            } catch (const dnnl::error& e) {
+                throw error("onednn::training_graph", "layer '" + n.name + "' " + describe(n.spec) +
+                                                          ": oneDNN cannot train it: " + e.what());
+            }
+        }
+        const value_id last = g.last_value();
+        out_user_ = dnnl::memory(plain(g.output_shape()), cpu_engine(), DNNL_MEMORY_NONE);
+        forward_both(dnnl::reorder(value(last).mem, out_user_),
+                     {{DNNL_ARG_FROM, value(last).mem}, {DNNL_ARG_TO, out_user_}}, "output");
+        dy_user_ = dnnl::memory(plain(g.output_shape()), cpu_engine(), DNNL_MEMORY_NONE);
+        contribute(last, dy_user_);
+        for (std::size_t i = g.size(); i-- > 0;) {
+            const node& n = g.at(i);
+            start_gradient(static_cast<value_id>(i));
+            try {
+                std::visit([&](const auto& s) { plan_backward(i, n, s); }, n.spec);
+            } catch (const dnnl::error& e) {
+                throw error("onednn::training_graph",
+                            "layer '" + n.name + "' " + describe(n.spec) +
+                                ": oneDNN has no backward pass for it: " + e.what());
+            }
+        }
+        if (options_.input_gradient) {
+            start_gradient(graph_input);
+            diff_src_user_ = dnnl::memory(in_md, cpu_engine(), DNNL_MEMORY_NONE);
+            backward_.add(dnnl::reorder(value(graph_input).diff, diff_src_user_),
+                          {{DNNL_ARG_FROM, value(graph_input).diff}, {DNNL_ARG_TO, diff_src_user_}},
+                          "input gradient");
+        }
+        arena_.allocate();
+        stream_ = dnnl::stream(cpu_engine());
+    }
+
+    training_graph(const training_graph&) = delete;
+    training_graph& operator=(const training_graph&) = delete;
+
+    /// Runs the batch `src` (plain NCHW, `batch()` images) and writes the graph's output, plain,
+    /// to `dst`. With `training`, batch-norm layers in batch-statistics mode use the batch's
+    /// statistics and update the running ones in `g`, and the values `backward` needs are kept.
+    /// `g` must be the graph this was planned from (its parameters may have changed since).
+    void forward(graph& g, const float* src, float* dst, bool training) {
+        graph_ = &g;
+        for (auto& b : params_) b.mem.set_data_handle(g.at(b.layer).params[b.index].data());
+        in_user_.set_data_handle(const_cast<float*>(src));
+        out_user_.set_data_handle(dst);
+        use_threads(threads_);
+        (training ? forward_train_ : forward_eval_).run(stream_);
+    }
+
+    /// Back-propagates `diff_dst` (plain, the output's dims) through the last training forward:
+    /// overwrites `gradients` (one tensor per parameter, as `g.at(i).params`; running statistics
+    /// get none) and, when planned with `input_gradient`, writes d(loss)/d(input) to `diff_src`.
+    void backward(const float* diff_dst, std::vector<std::vector<tensor<float>>>& gradients,
+                  float* diff_src) {
+        for (auto& b : grads_) b.mem.set_data_handle(gradients[b.layer][b.index].data());
+        dy_user_.set_data_handle(const_cast<float*>(diff_dst));
+        if (options_.input_gradient) diff_src_user_.set_data_handle(diff_src);
+        use_threads(threads_);
+        backward_.run(stream_);
+    }
+
+    [[nodiscard]] std::int64_t batch() const noexcept { return batch_; }
+    [[nodiscard]] int threads() const noexcept { return threads_; }
+    /// Bytes of the one arena every activation, gradient and reordered weight lives in.
+    [[nodiscard]] std::size_t arena_bytes() const noexcept { return arena_.bytes(); }
+
+private:
+    struct value_buffers {
+        dnnl::memory mem;
+        dnnl::memory diff;
+        bool diff_started = false;
+    };
+    /// What a layer's forward planning leaves for its backward planning.
+    struct layer_state {
+        std::shared_ptr<void> fwd_pd;  // the forward primitive_desc (the backward's hint)
+        dnnl::memory src;              // the input, in the primitive's layout
+        dnnl::memory weights;          // weights in the forward primitive's layout
+        dnnl::memory weights_user;     // plain weights (the graph's tensor)
+        dnnl::memory mean, variance, scale, shift;
+        dnnl::memory workspace;
+        dnnl::memory dst_2d;  // dense: the output as {N, O}
+        dnnl::memory diff_dst_2d;
+        dnnl::memory diff_4d;  // flatten: the output gradient viewed with the input's dims
+        float alpha = 0.0F, beta = 0.0F;
+        dnnl::algorithm algorithm = dnnl::algorithm::undef;
+    };
+    struct binding {
+        dnnl::memory mem;
+        std::size_t layer;
+        std::size_t index;
+    };
+
+    value_buffers& value(value_id v) { return values_[static_cast<std::size_t>(v + 1)]; }
+    [[nodiscard]] bool wants_gradient(value_id v) const {
+        return v != graph_input || options_.input_gradient;
+    }
+
+    [[nodiscard]] dnnl::memory::dims act_dims(shape s) const { return {batch_, s.c, s.h, s.w}; }
+    [[nodiscard]] md plain(shape s) const { return md(act_dims(s), dt::f32, tag::nchw); }
+
+    void forward_both(const dnnl::primitive& p, const step_list::arg_list& args, const std::string& what) {
+        forward_train_.add(p, args, what);
+        forward_eval_.add(p, args, what);
+    }
+
+    /// A new value (and its gradient buffer) with layout `m`.
+    dnnl::memory new_value(std::size_t i, const md& m) {
+        value_buffers& v = value(static_cast<value_id>(i));
+        v.mem = arena_.make(m);
+        v.diff = arena_.make(m);
+        return v.mem;
+    }
+
+    /// `mem` in layout `m`: itself, or a reorder into a new buffer (recorded in `steps`).
+    dnnl::memory in_layout(const dnnl::memory& mem, const md& m, bool both_forwards, step_list* steps,
+                           const std::string& what) {
+        if (mem.get_desc() == m) return mem;
+        dnnl::memory out = arena_.make(m);
+        const dnnl::reorder r(mem, out);
+        const step_list::arg_list args{{DNNL_ARG_FROM, mem}, {DNNL_ARG_TO, out}};
+        if (both_forwards) {
+            forward_both(r, args, what);
+        } else {
+            steps->add(r, args, what);
+        }
+        return out;
+    }
+
+    dnnl::memory param(std::size_t layer, std::size_t index, const md& m) {
+        dnnl::memory mem(m, cpu_engine(), DNNL_MEMORY_NONE);
+        params_.push_back({mem, layer, index});
+        return mem;
+    }
+    dnnl::memory gradient(std::size_t layer, std::size_t index, const md& m) {
+        dnnl::memory mem(m, cpu_engine(), DNNL_MEMORY_NONE);
+        grads_.push_back({mem, layer, index});
+        return mem;
+    }
+
+    /// Where a primitive producing a gradient contribution of layout `m` for value `v` writes it:
+    /// straight into the value's gradient when it is the first contribution in the same layout.
+    dnnl::memory diff_target(value_id v, const md& m) {
+        value_buffers& b = value(v);
+        if (!b.diff_started && b.diff.get_desc() == m) {
+            b.diff_started = true;
+            return b.diff;
+        }
+        return arena_.make(m);
+    }
+
+    /// Adds the gradient contribution `from` (already computed when the step runs) to value `v`.
+    void contribute(value_id v, const dnnl::memory& from) {
+        value_buffers& b = value(v);
+        if (from.get() == b.diff.get()) return;
+        if (!b.diff_started) {
+            backward_.add(dnnl::reorder(from, b.diff), {{DNNL_ARG_FROM, from}, {DNNL_ARG_TO, b.diff}},
+                          "gradient copy");
+            b.diff_started = true;
+            return;
+        }
+        dnnl::post_ops po;
+        po.append_sum(1.0F);
+        dnnl::primitive_attr attr;
+        attr.set_post_ops(po);
+        const dnnl::reorder::primitive_desc pd(cpu_engine(), from.get_desc(), cpu_engine(), b.diff.get_desc(),
+                                               attr);
+        backward_.add(dnnl::reorder(pd), {{DNNL_ARG_FROM, from}, {DNNL_ARG_TO, b.diff}}, "gradient sum");
+    }
+
+    /// A value no layer reads back gradient into gets a zero gradient.
+    void start_gradient(value_id v) {
+        value_buffers& b = value(v);
+        if (b.diff_started) return;
+        const dnnl::memory diff = b.diff;
+        backward_.add([diff] { std::memset(diff.get_data_handle(), 0, diff.get_desc().get_size()); },
+                      "zero gradient");
+        b.diff_started = true;
+    }
+
+    template <class PD>
+    PD& fwd_pd(std::size_t i) {
+        return *static_cast<PD*>(layers_[i].fwd_pd.get());
+    }
+
+    // ---- forward planning, one overload per layer kind ----
+
+    static dnnl::memory::dims conv_weight_dims(const conv2d_spec& s, std::int64_t in_channels) {
+        return s.groups > 1 ? dnnl::memory::dims{s.groups, s.out_channels / s.groups, in_channels / s.groups,
+                                                 s.kernel.h, s.kernel.w}
+                            : dnnl::memory::dims{s.out_channels, in_channels, s.kernel.h, s.kernel.w};
+    }
+
+    void plan_forward(std::size_t i, const node& n, const conv2d_spec& s) {
+        layer_state& L = layers_[i];
+        const auto w_dims = conv_weight_dims(s, n.input_shapes[0].c);
+        const md src_any(act_dims(n.input_shapes[0]), dt::f32, tag::any);
+        const md w_any(w_dims, dt::f32, tag::any);
+        const md dst_any(act_dims(n.output), dt::f32, tag::any);
+        const md b_md({s.out_channels}, dt::f32, tag::x);
+        const dnnl::memory::dims strides{s.stride.h, s.stride.w};
+        const dnnl::memory::dims pad_l{s.padding.top, s.padding.left};
+        const dnnl::memory::dims pad_r{s.padding.bottom, s.padding.right};
+        const auto d = s.bias ? dnnl::convolution_forward::desc(dnnl::prop_kind::forward_training,
+                                                                dnnl::algorithm::convolution_direct, src_any,
+                                                                w_any, b_md, dst_any, strides, pad_l, pad_r)
+                              : dnnl::convolution_forward::desc(dnnl::prop_kind::forward_training,
+                                                                dnnl::algorithm::convolution_direct, src_any,
+                                                                w_any, dst_any, strides, pad_l, pad_r);
+        auto pd = std::make_shared<dnnl::convolution_forward::primitive_desc>(d, cpu_engine());
+        L.fwd_pd = pd;
+        L.src = in_layout(value(n.inputs[0]).mem, pd->src_desc(), true, nullptr, n.name + " src");
+        L.weights_user = param(i, 0, md(w_dims, dt::f32, s.groups > 1 ? tag::goihw : tag::oihw));
+        L.weights = in_layout(L.weights_user, pd->weights_desc(), true, nullptr, n.name + " weights");
+        const dnnl::memory dst = new_value(i, pd->dst_desc());
+        step_list::arg_list args{{DNNL_ARG_SRC, L.src}, {DNNL_ARG_WEIGHTS, L.weights}, {DNNL_ARG_DST, dst}};
+        if (s.bias) args.emplace_back(DNNL_ARG_BIAS, param(i, 1, b_md));
+        forward_both(dnnl::convolution_forward(*pd), args, "conv '" + n.name + "'");
+    }
+
+    void plan_forward(std::size_t i, const node& n, const dense_spec& s) {
+        layer_state& L = layers_[i];
+        const shape in = n.input_shapes[0];
+        const dnnl::memory::dims w_dims{s.out_features, in.c, in.h, in.w};
+        const md b_md({s.out_features}, dt::f32, tag::x);
+        const md dst_md({batch_, s.out_features}, dt::f32, tag::nc);
+        const md src_any(act_dims(in), dt::f32, tag::any);
+        const md w_any(w_dims, dt::f32, tag::any);
+        const auto d = s.bias ? dnnl::inner_product_forward::desc(dnnl::prop_kind::forward_training, src_any,
+                                                                  w_any, b_md, dst_md)
+                              : dnnl::inner_product_forward::desc(dnnl::prop_kind::forward_training, src_any,
+                                                                  w_any, dst_md);
+        auto pd = std::make_shared<dnnl::inner_product_forward::primitive_desc>(d, cpu_engine());
+        L.fwd_pd = pd;
+        L.src = in_layout(value(n.inputs[0]).mem, pd->src_desc(), true, nullptr, n.name + " src");
+        L.weights_user = param(i, 0, md(w_dims, dt::f32, tag::oihw));
+        L.weights = in_layout(L.weights_user, pd->weights_desc(), true, nullptr, n.name + " weights");
+        const dnnl::memory dst = new_value(i, plain(n.output));
+        L.dst_2d = arena_.alias(dst, dst_md);
+        L.diff_dst_2d = arena_.alias(value(static_cast<value_id>(i)).diff, dst_md);
+        step_list::arg_list args{
+            {DNNL_ARG_SRC, L.src}, {DNNL_ARG_WEIGHTS, L.weights}, {DNNL_ARG_DST, L.dst_2d}};
+        if (s.bias) args.emplace_back(DNNL_ARG_BIAS, param(i, 1, b_md));
+        forward_both(dnnl::inner_product_forward(*pd), args, "dense '" + n.name + "'");
+    }
+
+    void plan_forward(std::size_t i, const node& n, const batch_norm_spec& s) {
+        layer_state& L = layers_[i];
+        const dnnl::memory src = value(n.inputs[0]).mem;
+        const md x = src.get_desc();
+        const auto scale_shift = dnnl::normalization_flags::use_scale | dnnl::normalization_flags::use_shift;
+        const auto global = scale_shift | dnnl::normalization_flags::use_global_stats;
+        const auto train_flags = options_.batch_statistics ? scale_shift : global;
+        auto pd = std::make_shared<dnnl::batch_normalization_forward::primitive_desc>(
+            dnnl::batch_normalization_forward::desc(dnnl::prop_kind::forward_training, x, s.epsilon,
+                                                    train_flags),
+            cpu_engine());
+        const dnnl::batch_normalization_forward::primitive_desc eval_pd(
+            dnnl::batch_normalization_forward::desc(dnnl::prop_kind::forward_inference, x, s.epsilon, global),
+            cpu_engine());
+        L.fwd_pd = pd;
+        L.src = src;
+        const md c_md({n.input_shapes[0].c}, dt::f32, tag::x);
+        L.scale = param(i, 0, c_md);
+        L.shift = param(i, 1, c_md);
+        const dnnl::memory shift = L.shift;
+        const dnnl::memory running_mean = param(i, 2, c_md);
+        const dnnl::memory running_var = param(i, 3, c_md);
+        const dnnl::memory dst = new_value(i, pd->dst_desc());
+        forward_eval_.add(dnnl::batch_normalization_forward(eval_pd),
+                          {{DNNL_ARG_SRC, src},
+                           {DNNL_ARG_MEAN, running_mean},
+                           {DNNL_ARG_VARIANCE, running_var},
+                           {DNNL_ARG_SCALE, L.scale},
+                           {DNNL_ARG_SHIFT, shift},
+                           {DNNL_ARG_DST, dst}},
+                          "batch norm '" + n.name + "'");
+        L.mean = options_.batch_statistics ? arena_.make(pd->mean_desc()) : running_mean;
+        L.variance = options_.batch_statistics ? arena_.make(pd->variance_desc()) : running_var;
+        step_list::arg_list args{
+            {DNNL_ARG_SRC, src},       {DNNL_ARG_MEAN, L.mean}, {DNNL_ARG_VARIANCE, L.variance},
+            {DNNL_ARG_SCALE, L.scale}, {DNNL_ARG_SHIFT, shift}, {DNNL_ARG_DST, dst}};
+        const md ws = pd->workspace_desc();
+        if (ws.get_size() != 0) {
+            L.workspace = arena_.make(ws);
+            args.emplace_back(DNNL_ARG_WORKSPACE, L.workspace);
+        }
+        forward_train_.add(dnnl::batch_normalization_forward(*pd), args, "batch norm '" + n.name + "'");
+        if (!options_.batch_statistics) return;
+        const std::int64_t channels = n.input_shapes[0].c;
+        const auto count = static_cast<double>(batch_ * n.input_shapes[0].h * n.input_shapes[0].w);
+        const double momentum = options_.batch_norm_momentum;
+        const dnnl::memory mean = L.mean;
+        const dnnl::memory variance = L.variance;
+        forward_train_.add(
+            [this, i, channels, count, momentum, mean, variance] {
+                const auto* m = static_cast<const float*>(mean.get_data_handle());
+                const auto* v = static_cast<const float*>(variance.get_data_handle());
+                tensor<float>& rm = graph_->at(i).params[2];
+                tensor<float>& rv = graph_->at(i).params[3];
+                const double unbias = count > 1.0 ? count / (count - 1.0) : 1.0;
+                for (std::int64_t c = 0; c < channels; ++c) {
+                    rm[c] = static_cast<float>((1.0 - momentum) * rm[c] + momentum * m[c]);
+                    rv[c] = static_cast<float>((1.0 - momentum) * rv[c] + momentum * v[c] * unbias);
+                }
+            },
+            "running statistics '" + n.name + "'");
+    }
+
+    void plan_forward(std::size_t i, const node& n, const activation_spec& s) {
+        layer_state& L = layers_[i];
+        switch (s.kind) {
+            case activation_kind::relu:
+                L.algorithm = dnnl::algorithm::eltwise_relu;
+                break;
+            case activation_kind::relu6:
+                L.algorithm = dnnl::algorithm::eltwise_clip_v2;
+                L.beta = 6.0F;
+                break;
+            case activation_kind::sigmoid:
+                L.algorithm = dnnl::algorithm::eltwise_logistic;
+                break;
+        }
+        L.src = value(n.inputs[0]).mem;
+        auto pd = std::make_shared<dnnl::eltwise_forward::primitive_desc>(
+            dnnl::eltwise_forward::desc(dnnl::prop_kind::forward_training, L.algorithm, L.src.get_desc(),
+                                        L.alpha, L.beta),
+            cpu_engine());
+        L.fwd_pd = pd;
+        const dnnl::memory dst = new_value(i, pd->dst_desc());
+        forward_both(dnnl::eltwise_forward(*pd), {{DNNL_ARG_SRC, L.src}, {DNNL_ARG_DST, dst}},
+                     "activation '" + n.name + "'");
+    }
+
+    void plan_pooling(std::size_t i, const node& n, dnnl::algorithm alg, const dnnl::memory::dims& kernel,
+                      const dnnl::memory::dims& strides, const dnnl::memory::dims& pad_l,
+                      const dnnl::memory::dims& pad_r) {
+        layer_state& L = layers_[i];
+        L.algorithm = alg;
+        L.src = value(n.inputs[0]).mem;
+        const md dst_any(act_dims(n.output), dt::f32, tag::any);
+        auto pd = std::make_shared<dnnl::pooling_forward::primitive_desc>(
+            dnnl::pooling_forward::desc(dnnl::prop_kind::forward_training, alg, L.src.get_desc(), dst_any,
+                                        strides, kernel, pad_l, pad_r),
+            cpu_engine());
+        L.fwd_pd = pd;
+        const dnnl::memory dst = new_value(i, pd->dst_desc());
+        step_list::arg_list args{{DNNL_ARG_SRC, L.src}, {DNNL_ARG_DST, dst}};
+        const md ws = pd->workspace_desc();
+        if (ws.get_size() != 0) {
+            L.workspace = arena_.make(ws);
+            args.emplace_back(DNNL_ARG_WORKSPACE, L.workspace);
+        }
+        forward_both(dnnl::pooling_forward(*pd), args, "pooling '" + n.name + "'");
+    }
+
+    void plan_forward(std::size_t i, const node& n, const pool2d_spec& s) {
+        const auto alg = s.kind == pool_kind::max ? dnnl::algorithm::pooling_max
+                         : s.count_include_pad    ? dnnl::algorithm::pooling_avg_include_padding
+                                                  : dnnl::algorithm::pooling_avg_exclude_padding;
+        plan_pooling(i, n, alg, {s.kernel.h, s.kernel.w}, {s.stride.h, s.stride.w},
+                     {s.padding.top, s.padding.left}, {s.padding.bottom, s.padding.right});
+    }
+
+    void plan_forward(std::size_t i, const node& n, const global_avg_pool_spec&) {
+        const shape in = n.input_shapes[0];
+        plan_pooling(i, n, dnnl::algorithm::pooling_avg_exclude_padding, {in.h, in.w}, {1, 1}, {0, 0},
+                     {0, 0});
+    }
+
+    void plan_forward(std::size_t i, const node& n, const flatten_spec&) {
+        layer_state& L = layers_[i];
+        const md in_plain = plain(n.input_shapes[0]);
+        const dnnl::memory flat = new_value(i, plain(n.output));
+        const dnnl::memory flat_4d = arena_.alias(flat, in_plain);
+        const dnnl::memory src = value(n.inputs[0]).mem;
+        forward_both(dnnl::reorder(src, flat_4d), {{DNNL_ARG_FROM, src}, {DNNL_ARG_TO, flat_4d}},
+                     "flatten '" + n.name + "'");
+        L.diff_4d = arena_.alias(value(static_cast<value_id>(i)).diff, in_plain);
+    }
+
+    void plan_forward(std::size_t i, const node& n, const softmax_spec&) {
+        layer_state& L = layers_[i];
+        L.src = value(n.inputs[0]).mem;
+        auto pd = std::make_shared<dnnl::softmax_forward::primitive_desc>(
+            dnnl::softmax_forward::desc(dnnl::prop_kind::forward_training, L.src.get_desc(), 1),
+            cpu_engine());
+        L.fwd_pd = pd;
+        const dnnl::memory dst = new_value(i, pd->dst_desc());
+        forward_both(dnnl::softmax_forward(*pd), {{DNNL_ARG_SRC, L.src}, {DNNL_ARG_DST, dst}},
+                     "softmax '" + n.name + "'");
+    }
+
+    void plan_forward(std::size_t i, const node& n, const add_spec&) {
+        std::vector<md> srcs;
+        step_list::arg_list args;
+        for (std::size_t k = 0; k < n.inputs.size(); ++k) {
+            const dnnl::memory m = value(n.inputs[k]).mem;
+            srcs.push_back(m.get_desc());
+            args.emplace_back(DNNL_ARG_MULTIPLE_SRC + static_cast<int>(k), m);
+        }
+        const std::vector<float> scales(n.inputs.size(), 1.0F);
+        const dnnl::sum::primitive_desc pd(srcs[0], scales, srcs, cpu_engine());
+        args.emplace_back(DNNL_ARG_DST, new_value(i, srcs[0]));
+        forward_both(dnnl::sum(pd), args, "add '" + n.name + "'");
+    }
+
+    void plan_forward(std::size_t i, const node& n, const concat_spec&) {
+        std::vector<md> srcs;
+        step_list::arg_list args;
+        for (std::size_t k = 0; k < n.inputs.size(); ++k) {
+            const dnnl::memory m = value(n.inputs[k]).mem;
+            srcs.push_back(m.get_desc());
+            args.emplace_back(DNNL_ARG_MULTIPLE_SRC + static_cast<int>(k), m);
+        }
+        // Plain, so that each input's gradient is a channel range of the result's gradient.
+        const dnnl::concat::primitive_desc pd(plain(n.output), 1, srcs, cpu_engine());
+        args.emplace_back(DNNL_ARG_DST, new_value(i, plain(n.output)));
+        forward_both(dnnl::concat(pd), args, "concat '" + n.name + "'");
+    }
+
+    // ---- backward planning ----
+
+    void plan_backward(std::size_t i, const node& n, const conv2d_spec& s) {
+        layer_state& L = layers_[i];
+        auto& fpd = fwd_pd<dnnl::convolution_forward::primitive_desc>(i);
+        const dnnl::memory diff_dst = value(static_cast<value_id>(i)).diff;
+        const auto w_dims = conv_weight_dims(s, n.input_shapes[0].c);
+        const md w_any(w_dims, dt::f32, tag::any);
+        const md b_md({s.out_channels}, dt::f32, tag::x);
+        const dnnl::memory::dims strides{s.stride.h, s.stride.w};
+        const dnnl::memory::dims pad_l{s.padding.top, s.padding.left};
+        const dnnl::memory::dims pad_r{s.padding.bottom, s.padding.right};
+        const auto alg = dnnl::algorithm::convolution_direct;
+        const std::string what = "conv '" + n.name + "' backward";
+
+        const auto wd =
+            s.bias ? dnnl::convolution_backward_weights::desc(alg, L.src.get_desc(), w_any, b_md,
+                                                              diff_dst.get_desc(), strides, pad_l, pad_r)
+                   : dnnl::convolution_backward_weights::desc(alg, L.src.get_desc(), w_any,
+                                                              diff_dst.get_desc(), strides, pad_l, pad_r);
+        const dnnl::convolution_backward_weights::primitive_desc wpd(wd, cpu_engine(), fpd);
+        const dnnl::memory dw_user = gradient(i, 0, L.weights_user.get_desc());
+        const dnnl::memory dw =
+            wpd.diff_weights_desc() == dw_user.get_desc() ? dw_user : arena_.make(wpd.diff_weights_desc());
+        step_list::arg_list wargs{
+            {DNNL_ARG_SRC, L.src}, {DNNL_ARG_DIFF_DST, diff_dst}, {DNNL_ARG_DIFF_WEIGHTS, dw}};
+        if (s.bias) wargs.emplace_back(DNNL_ARG_DIFF_BIAS, gradient(i, 1, b_md));
+        backward_.add(dnnl::convolution_backward_weights(wpd), wargs, what + " weights");
+        if (dw.get() != dw_user.get())
+            backward_.add(dnnl::reorder(dw, dw_user), {{DNNL_ARG_FROM, dw}, {DNNL_ARG_TO, dw_user}},
+                          what + " weights reorder");
+
+        const value_id sv = n.inputs[0];
+        if (!wants_gradient(sv)) return;
+        const md src_any(act_dims(n.input_shapes[0]), dt::f32, tag::any);
+        const dnnl::convolution_backward_data::primitive_desc dpd(
+            dnnl::convolution_backward_data::desc(alg, src_any, w_any, diff_dst.get_desc(), strides, pad_l,
+                                                  pad_r),
+            cpu_engine(), fpd);
+        const dnnl::memory w =
+            dpd.weights_desc() == L.weights.get_desc()
+                ? L.weights
+                : in_layout(L.weights_user, dpd.weights_desc(), false, &backward_, what + " weights");
+        const dnnl::memory dx = diff_target(sv, dpd.diff_src_desc());
+        backward_.add(dnnl::convolution_backward_data(dpd),
+                      {{DNNL_ARG_DIFF_DST, diff_dst}, {DNNL_ARG_WEIGHTS, w}, {DNNL_ARG_DIFF_SRC, dx}},
+                      what + " data");
+        contribute(sv, dx);
+    }
+
+    void plan_backward(std::size_t i, const node& n, const dense_spec& s) {
+        layer_state& L = layers_[i];
+        auto& fpd = fwd_pd<dnnl::inner_product_forward::primitive_desc>(i);
+        const shape in = n.input_shapes[0];
+        const md w_any({s.out_features, in.c, in.h, in.w}, dt::f32, tag::any);
+        const md b_md({s.out_features}, dt::f32, tag::x);
+        const md dy_md = L.diff_dst_2d.get_desc();
+        const std::string what = "dense '" + n.name + "' backward";
+        const auto wd = s.bias
+                            ? dnnl::inner_product_backward_weights::desc(L.src.get_desc(), w_any, b_md, dy_md)
+                            : dnnl::inner_product_backward_weights::desc(L.src.get_desc(), w_any, dy_md);
+        const dnnl::inner_product_backward_weights::primitive_desc wpd(wd, cpu_engine(), fpd);
+        const dnnl::memory dw_user = gradient(i, 0, L.weights_user.get_desc());
+        const dnnl::memory dw =
+            wpd.diff_weights_desc() == dw_user.get_desc() ? dw_user : arena_.make(wpd.diff_weights_desc());
+        step_list::arg_list wargs{
+            {DNNL_ARG_SRC, L.src}, {DNNL_ARG_DIFF_DST, L.diff_dst_2d}, {DNNL_ARG_DIFF_WEIGHTS, dw}};
+        if (s.bias) wargs.emplace_back(DNNL_ARG_DIFF_BIAS, gradient(i, 1, b_md));
+        backward_.add(dnnl::inner_product_backward_weights(wpd), wargs, what + " weights");
+        if (dw.get() != dw_user.get())
+            backward_.add(dnnl::reorder(dw, dw_user), {{DNNL_ARG_FROM, dw}, {DNNL_ARG_TO, dw_user}},
+                          what + " weights reorder");
+
+        const value_id sv = n.inputs[0];
+        if (!wants_gradient(sv)) return;
+        const dnnl::inner_product_backward_data::primitive_desc dpd(
+            dnnl::inner_product_backward_data::desc(md(act_dims(in), dt::f32, tag::any), w_any, dy_md),
+            cpu_engine(), fpd);
+        const dnnl::memory w =
+            dpd.weights_desc() == L.weights.get_desc()
+                ? L.weights
+                : in_layout(L.weights_user, dpd.weights_desc(), false, &backward_, what + " weights");
+        const dnnl::memory dx = diff_target(sv, dpd.diff_src_desc());
+        backward_.add(dnnl::inner_product_backward_data(dpd),
+                      {{DNNL_ARG_DIFF_DST, L.diff_dst_2d}, {DNNL_ARG_WEIGHTS, w}, {DNNL_ARG_DIFF_SRC, dx}},
+                      what + " data");
+        contribute(sv, dx);
+    }
+
+    void plan_backward(std::size_t i, const node& n, const batch_norm_spec& s) {
+        layer_state& L = layers_[i];
+        auto& fpd = fwd_pd<dnnl::batch_normalization_forward::primitive_desc>(i);
+        const dnnl::memory diff_dst = value(static_cast<value_id>(i)).diff;
+        auto flags = dnnl::normalization_flags::use_scale | dnnl::normalization_flags::use_shift;
+        if (!options_.batch_statistics) flags = flags | dnnl::normalization_flags::use_global_stats;
+        const md x = L.src.get_desc();
+        const dnnl::batch_normalization_backward::primitive_desc pd(
+            dnnl::batch_normalization_backward::desc(dnnl::prop_kind::backward, diff_dst.get_desc(), x,
+                                                     s.epsilon, flags),
+            cpu_engine(), fpd);
+        const value_id sv = n.inputs[0];
+        const bool want = wants_gradient(sv);
+        const dnnl::memory dx = want ? diff_target(sv, pd.diff_src_desc()) : arena_.make(pd.diff_src_desc());
+        const md c_md({n.input_shapes[0].c}, dt::f32, tag::x);
+        step_list::arg_list args{{DNNL_ARG_SRC, L.src},
+                                 {DNNL_ARG_MEAN, L.mean},
+                                 {DNNL_ARG_VARIANCE, L.variance},
+                                 {DNNL_ARG_SCALE, L.scale},
+                                 {DNNL_ARG_SHIFT, L.shift},
+                                 {DNNL_ARG_DIFF_DST, diff_dst},
+                                 {DNNL_ARG_DIFF_SRC, dx},
+                                 {DNNL_ARG_DIFF_SCALE, gradient(i, 0, c_md)},
+                                 {DNNL_ARG_DIFF_SHIFT, gradient(i, 1, c_md)}};
+        if (L.workspace) args.emplace_back(DNNL_ARG_WORKSPACE, L.workspace);
+        backward_.add(dnnl::batch_normalization_backward(pd), args, "batch norm '" + n.name + "' backward");
+        if (want) contribute(sv, dx);
+    }
+
+    void plan_backward(std::size_t i, const node& n, const activation_spec&) {
+        const value_id sv = n.inputs[0];
+        if (!wants_gradient(sv)) return;
+        layer_state& L = layers_[i];
+        auto& fpd = fwd_pd<dnnl::eltwise_forward::primitive_desc>(i);
+        const dnnl::memory diff_dst = value(static_cast<value_id>(i)).diff;
+        const dnnl::eltwise_backward::primitive_desc pd(
+            dnnl::eltwise_backward::desc(L.algorithm, diff_dst.get_desc(), L.src.get_desc(), L.alpha, L.beta),
+            cpu_engine(), fpd);
+        const dnnl::memory dx = diff_target(sv, pd.diff_src_desc());
+        backward_.add(dnnl::eltwise_backward(pd),
+                      {{DNNL_ARG_SRC, L.src}, {DNNL_ARG_DIFF_DST, diff_dst}, {DNNL_ARG_DIFF_SRC, dx}},
+                      "activation '" + n.name + "' backward");
+        contribute(sv, dx);
+    }
+
+    void plan_pooling_backward(std::size_t i, const node& n, const dnnl::memory::dims& kernel,
+                               const dnnl::memory::dims& strides, const dnnl::memory::dims& pad_l,
+                               const dnnl::memory::dims& pad_r) {
+        const value_id sv = n.inputs[0];
+        if (!wants_gradient(sv)) return;
+        layer_state& L = layers_[i];
+        auto& fpd = fwd_pd<dnnl::pooling_forward::primitive_desc>(i);
+        const dnnl::memory diff_dst = value(static_cast<value_id>(i)).diff;
+        const dnnl::pooling_backward::primitive_desc pd(
+            dnnl::pooling_backward::desc(L.algorithm, L.src.get_desc(), diff_dst.get_desc(), strides, kernel,
+                                         pad_l, pad_r),
+            cpu_engine(), fpd);
+        const dnnl::memory dx = diff_target(sv, pd.diff_src_desc());
+        step_list::arg_list args{{DNNL_ARG_DIFF_DST, diff_dst}, {DNNL_ARG_DIFF_SRC, dx}};
+        if (L.workspace) args.emplace_back(DNNL_ARG_WORKSPACE, L.workspace);
+        backward_.add(dnnl::pooling_backward(pd), args, "pooling '" + n.name + "' backward");
+        contribute(sv, dx);
+    }
+
+    void plan_backward(std::size_t i, const node& n, const pool2d_spec& s) {
+        plan_pooling_backward(i, n, {s.kernel.h, s.kernel.w}, {s.stride.h, s.stride.w},
+                              {s.padding.top, s.padding.left}, {s.padding.bottom, s.padding.right});
+    }
+
+    void plan_backward(std::size_t i, const node& n, const global_avg_pool_spec&) {
+        const shape in = n.input_shapes[0];
+        plan_pooling_backward(i, n, {in.h, in.w}, {1, 1}, {0, 0}, {0, 0});
+    }
+
+    void plan_backward(std::size_t i, const node& n, const flatten_spec&) {
+        if (wants_gradient(n.inputs[0])) contribute(n.inputs[0], layers_[i].diff_4d);
+    }
+
+    void plan_backward(std::size_t i, const node& n, const softmax_spec&) {
+        const value_id sv = n.inputs[0];
+        if (!wants_gradient(sv)) return;
+        auto& fpd = fwd_pd<dnnl::softmax_forward::primitive_desc>(i);
+        const value_buffers& out = value(static_cast<value_id>(i));
+        const dnnl::softmax_backward::primitive_desc pd(
+            dnnl::softmax_backward::desc(out.diff.get_desc(), out.mem.get_desc(), 1), cpu_engine(), fpd);
+        const dnnl::memory dx = diff_target(sv, pd.diff_src_desc());
+        backward_.add(dnnl::softmax_backward(pd),
+                      {{DNNL_ARG_DST, out.mem}, {DNNL_ARG_DIFF_DST, out.diff}, {DNNL_ARG_DIFF_SRC, dx}},
+                      "softmax '" + n.name + "' backward");
+        contribute(sv, dx);
+    }
+
+    void plan_backward(std::size_t i, const node& n, const add_spec&) {
+        const dnnl::memory diff = value(static_cast<value_id>(i)).diff;
+        for (value_id v : n.inputs)
+            if (wants_gradient(v)) contribute(v, diff);
+    }
+
+    void plan_backward(std::size_t i, const node& n, const concat_spec&) {
+        const dnnl::memory diff = value(static_cast<value_id>(i)).diff;
+        std::int64_t offset = 0;
+        for (std::size_t k = 0; k < n.inputs.size(); ++k) {
+            const shape in = n.input_shapes[k];
+            if (wants_gradient(n.inputs[k])) {
+                const md part = diff.get_desc().submemory_desc(act_dims(in), {0, offset, 0, 0});
+                contribute(n.inputs[k], arena_.alias(diff, part));
+            }
+            offset += in.c;
+        }
+    }
+
+    std::int64_t batch_;
+    training_options options_;
+    int threads_ = 1;
+    std::vector<layer_state> layers_;
+    std::vector<value_buffers> values_;
+    std::vector<binding> params_;
+    std::vector<binding> grads_;
+    training_arena arena_;
+    step_list forward_train_;
+    step_list forward_eval_;
+    step_list backward_;
+    dnnl::memory in_user_, out_user_, dy_user_, diff_src_user_;
+    dnnl::stream stream_;
+    graph* graph_ = nullptr;
+};
+
+}  // namespace stemshare::onednn

@@ -1,0 +1,149 @@
+// The trainer against PyTorch: 3 SGD-momentum steps of a small residual net and a MobileNetV2-style
+// suffix in train() mode (batch statistics), from the same weights on the same batch, must give
+// PyTorch's losses and PyTorch's weights and running statistics afterwards
+// (tools/fixtures/export_training_fixtures.py made the files).
+#include <doctest/doctest.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include <stemshare/graph/graph.hpp>
+#include <stemshare/io/bind_weights.hpp>
+#include <stemshare/io/npy.hpp>
+#include <stemshare/io/safetensors.hpp>
+#include <stemshare/train/loss.hpp>
+#include <stemshare/train/network.hpp>
+#include <stemshare/train/sgd.hpp>
+
+using namespace stemshare;
+
+namespace {
+
+const std::filesystem::path fixtures = STEMSHARE_TRAIN_FIXTURES_DIR;
+
+graph residual_net() {
+    graph g(shape{8, 8, 8});
+    g.add("c1", conv2d_spec{.out_channels = 8, .kernel = 3, .padding = 1, .bias = false});
+    g.add("bn1", batch_norm_spec{});
+    g.add("relu1", activation_spec{activation_kind::relu});
+    g.add("c2", conv2d_spec{.out_channels = 8, .kernel = 3, .padding = 1, .bias = false});
+    const auto bn2 = g.add("bn2", batch_norm_spec{});
+    const auto sum = g.add("sum", add_spec{}, {bn2, graph_input});
+    g.add("relu2", activation_spec{activation_kind::relu}, {sum});
+    g.add("pool", pool2d_spec{.kind = pool_kind::max});
+    g.add("down", conv2d_spec{.out_channels = 16, .kernel = 3, .stride = 2, .padding = 1});
+    g.add("relu3", activation_spec{activation_kind::relu});
+    g.add("gap", global_avg_pool_spec{});
+    g.add("fc", dense_spec{.out_features = 5});
+    return g;
+}
+
+void conv_bn(graph& g, const std::string& name, std::int64_t out, std::int64_t kernel, std::int64_t stride,
+             std::int64_t groups, bool relu6) {
+    g.add(name, conv2d_spec{.out_channels = out,
+                            .kernel = kernel,
+                            .stride = stride,
+                            .padding = kernel / 2,
+                            .groups = groups,
+                            .bias = false});
+    g.add(name + "_bn", batch_norm_spec{});
+    if (relu6) g.add(name + "_act", activation_spec{activation_kind::relu6});
+}
+
+graph mbv2_suffix_net() {
+    graph g(shape{16, 8, 8});
+    conv_bn(g, "expand", 48, 1, 1, 1, true);
+    conv_bn(g, "dw", 48, 3, 1, 48, true);
+    conv_bn(g, "project", 16, 1, 1, 1, false);
+    const auto sum = g.add("sum", add_spec{}, {g.last_value(), graph_input});
+    CHECK(sum > 0);
+    conv_bn(g, "expand2", 48, 1, 1, 1, true);
+    conv_bn(g, "dw2", 48, 3, 2, 48, true);
+    conv_bn(g, "project2", 24, 1, 1, 1, false);
+    conv_bn(g, "head", 32, 1, 1, 1, true);
+    g.add("gap", global_avg_pool_spec{});
+    g.add("fc", dense_spec{.out_features = 5});
+    return g;
+}
+
+struct parity {
+    double worst_loss = 0.0;    // largest |ours - torch| / |torch| over the 3 losses
+    double worst_weight = 0.0;  // largest |ours - torch| / (max |torch| of that tensor)
+    std::string worst_name;
+};
+
+parity run(graph g, const std::string& name, int threads) {
+    io::safetensors_file initial(fixtures / (name + ".initial.safetensors"));
+    io::bind_weights(g, initial);
+    const tensor<float> x = io::load_npy(fixtures / (name + ".input.npy"));
+    const tensor<float> label_values = io::load_npy(fixtures / (name + ".labels.npy"));
+    const tensor<float> losses = io::load_npy(fixtures / (name + ".losses.npy"));
+    std::vector<std::int32_t> labels;
+    for (float v : label_values.values()) labels.push_back(static_cast<std::int32_t>(v));
+
+    train::network net(std::move(g),
+                       {.batch_norm = train::batch_norm_mode::batch_statistics, .threads = threads});
+    train::sgd optimiser({.learning_rate = 0.05F, .momentum = 0.9F, .weight_decay = 5e-4F});
+    tensor<float> grad;
+    parity p;
+    for (std::int64_t step = 0; step < 3; ++step) {
+        const double loss = train::softmax_cross_entropy(net.forward(x, true), labels, grad);
+        MESSAGE(name << " step " << step << ": loss " << loss << ", PyTorch " << losses[step]);
+        p.worst_loss = std::max(p.worst_loss, std::abs(loss - losses[step]) / std::abs(losses[step]));
+        net.backward(grad);
+        optimiser.step(net, 0.05F);
+    }
+
+    graph expected = net.model();
+    io::safetensors_file after(fixtures / (name + ".after3.safetensors"));
+    io::bind_weights(expected, after);
+    for (std::size_t i = 0; i < expected.size(); ++i) {
+        const node& want = expected.at(i);
+        const node& got = net.model().at(i);
+        const param_list descs = want.param_descs();
+        for (std::size_t j = 0; j < want.params.size(); ++j) {
+            double scale = 1e-6;
+            for (float v : want.params[j].values()) scale = std::max(scale, static_cast<double>(std::abs(v)));
+            for (std::int64_t e = 0; e < want.params[j].numel(); ++e) {
+                const double err =
+                    std::abs(static_cast<double>(got.params[j][e]) - want.params[j][e]) / scale;
+                if (err > p.worst_weight) {
+                    p.worst_weight = err;
+                    p.worst_name = want.name + "." + std::string(descs[j].name);
+                }
+            }
+        }
+    }
+    return p;
+}
+
+}  // namespace
+
+// Tolerances: losses within 1e-4 relative, every weight and running statistic within 1e-4 of its
+// tensor's largest magnitude (float32 sums in another order; measured worst about 3e-7).
+TEST_CASE("train: 3 SGD steps of a residual net match PyTorch (losses, weights, running statistics)") {
+    for (int threads : {1, 2}) {
+        CAPTURE(threads);
+        const parity p = run(residual_net(), "residual", threads);
+        MESSAGE("residual, " << threads << " threads: worst loss error " << p.worst_loss
+                             << ", worst weight error " << p.worst_weight << " (" << p.worst_name << ")");
+        CHECK(p.worst_loss < 1e-4);
+        CHECK(p.worst_weight < 1e-4);
+    }
+}
+
+TEST_CASE(
+    "train: 3 SGD steps of a MobileNetV2-style suffix match PyTorch (losses, weights, running statistics)") {
+    for (int threads : {1, 2}) {
+        CAPTURE(threads);
+        const parity p = run(mbv2_suffix_net(), "mbv2_suffix", threads);
+        MESSAGE("mbv2_suffix, " << threads << " threads: worst loss error " << p.worst_loss
+                                << ", worst weight error " << p.worst_weight << " (" << p.worst_name << ")");
+        CHECK(p.worst_loss < 1e-4);
+        CHECK(p.worst_weight < 1e-4);
+    }
+}
