@@ -26,6 +26,7 @@
 #include <nlohmann/json.hpp>
 
 #include <fashion/dataset.hpp>
+#include <stemshare/backend/onednn/threading.hpp>
 #include <stemshare/core/error.hpp>
 #include <stemshare/experiment/drift_stream.hpp>
 #include <stemshare/experiment/micro_profiler.hpp>
@@ -163,6 +164,10 @@ inline void run(options o) {
     require(o.frames >= 160, "--frames", "needs at least 160 frames per window");
     require(o.window_seconds > 0, "--window-seconds", "must be positive");
     const int max_cameras = *std::max_element(camera_counts.begin(), camera_counts.end());
+    // Every job trains and infers on one thread and is timed in CPU seconds: one thread is a share
+    // of 1 / cores of the box, whatever else the box is running.
+    const double thread_share = 1.0 / std::max(1, onednn::core_count());
+    onednn::use_threads(1);
 
     experiment::drift_schedule schedule = experiment::load_drift_schedule(o.drift);
     schedule.frames_per_window = o.frames;
@@ -229,7 +234,7 @@ inline void run(options o) {
                             std::fprintf(stderr, "\r[ekya] %d cameras, %s, window %d, camera %d: profiling %s   ",
                                          cams, sch->name().c_str(), w, c, ek::to_string(cfg).c_str());
                             profs[cu].push_back(experiment::profile_config(models[cu], data, validation, cfg, mp));
-                            cam.options.push_back(profs[cu].back().option(1.0));
+                            cam.options.push_back(profs[cu].back().option(thread_share));
                         }
                     }
                     win.cameras.push_back(cam);
@@ -266,8 +271,9 @@ inline void run(options o) {
                                         p.seconds_per_epoch * p.config.epochs + p.startup_seconds, full.seconds});
                     auto& opt = actual.cameras[cu].options[*a[cu].option];
                     opt.predicted_accuracy = reached;
-                    opt.seconds_per_epoch = full.seconds_per_epoch;
-                    opt.startup_seconds = std::max(0.0, full.seconds - full.seconds_per_epoch * p.config.epochs);
+                    opt.seconds_per_epoch = full.seconds_per_epoch * thread_share;
+                    opt.startup_seconds =
+                        std::max(0.0, full.seconds - full.seconds_per_epoch * p.config.epochs) * thread_share;
                     retrained[cu] = std::move(full.model);
                 }
                 const auto outcome = ek::simulate(actual, a);

@@ -6,9 +6,10 @@
 /// configuration's data. `retrain` runs the configuration in full, so the prediction can be checked.
 
 #include <algorithm>
-#include <chrono>
+#include <ctime>
 #include <cstddef>
 #include <cstdint>
+#include <utility>
 #include <vector>
 
 #include <stemshare/core/error.hpp>
@@ -31,8 +32,10 @@ struct micro_profile_options {
     double horizon = 1000.0;  ///< epochs of the fit's anchor (ekya::with_anchor)
 };
 
-/// What profiling one configuration measured and predicts. Times are wall seconds as measured by the
-/// caller's threads; `option()` scales them to share 1.0 with the share the caller ran at.
+/// What profiling one configuration measured and predicts. Times are the process's CPU seconds
+/// (CLOCK_PROCESS_CPUTIME_ID), so other users' load on the box does not inflate them: run it on one
+/// thread and they are the wall seconds at a share of one core; `option()` scales them to share 1.0
+/// with that share (1 / cores).
 struct micro_profile {
     sched::ekya::retrain_config config;
     double start_accuracy = 0.0;
@@ -53,8 +56,8 @@ struct micro_profile {
 struct retrain_result {
     graph model;
     double accuracy = 0.0;           ///< on the validation set
-    double seconds = 0.0;            ///< wall seconds, stem caching included
-    double seconds_per_epoch = 0.0;  ///< training only
+    double seconds = 0.0;            ///< CPU seconds, stem caching included
+    double seconds_per_epoch = 0.0;  ///< CPU seconds, training only
 };
 
 namespace detail {
@@ -68,8 +71,19 @@ inline train::dataset take(const train::dataset& data, double fraction, std::int
     return train::select(data.inputs, data.labels, items);
 }
 
-inline double seconds_since(std::chrono::steady_clock::time_point t0) {
-    return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+/// CPU seconds of the whole process (all its threads).
+inline double cpu_seconds() {
+    timespec ts{};
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+    return static_cast<double>(ts.tv_sec) + 1e-9 * static_cast<double>(ts.tv_nsec);
+}
+
+/// Splits `cpu` CPU seconds of one fine_tune call into (stem caching, training) in the proportion
+/// of its wall clocks.
+inline std::pair<double, double> split_cpu(double cpu, double stem_wall, double train_wall) {
+    const double total = stem_wall + train_wall;
+    const double stem = total > 0 ? cpu * stem_wall / total : 0.0;
+    return {stem, cpu - stem};
 }
 
 }  // namespace detail
@@ -87,7 +101,7 @@ inline double seconds_since(std::chrono::steady_clock::time_point t0) {
             "needs at least two batches of data, got " + std::to_string(sample.size()) + " items");
     micro_profile p;
     p.config = config;
-    const auto t0 = std::chrono::steady_clock::now();
+    const double t0 = detail::cpu_seconds();
     p.start_accuracy = train::accuracy(train::predict(model, validation.inputs), validation.labels);
     graph current = model;
     double train_seconds = 0, stem_seconds = 0;
@@ -100,14 +114,16 @@ inline double seconds_since(std::chrono::steady_clock::time_point t0) {
         f.fit.cosine_schedule = false;  // one epoch at a time: a schedule per call would restart
         f.fit.optimiser.learning_rate = o.learning_rate;
         f.network.batch_norm = train::batch_norm_mode::batch_statistics;
+        const double c0 = detail::cpu_seconds();
         train::fine_tune_result r = train::fine_tune(current, sample, f);
-        train_seconds += r.history.seconds;
-        stem_seconds = r.stem_seconds;
+        const auto [stem, trained] = detail::split_cpu(detail::cpu_seconds() - c0, r.stem_seconds, r.history.seconds);
+        train_seconds += trained;
+        stem_seconds = stem;
         current = std::move(r.model);
         p.points.push_back({static_cast<double>(e), train::accuracy(train::predict(current, validation.inputs),
                                                                     validation.labels)});
     }
-    p.profile_seconds = detail::seconds_since(t0);
+    p.profile_seconds = detail::cpu_seconds() - t0;
     const double scale = static_cast<double>(own.size()) / static_cast<double>(sample.size());
     p.seconds_per_epoch = train_seconds / o.profile_epochs * scale;
     p.startup_seconds = stem_seconds * scale;
@@ -127,7 +143,7 @@ inline double seconds_since(std::chrono::steady_clock::time_point t0) {
                                             const sched::ekya::retrain_config& config,
                                             const micro_profile_options& o = {}) {
     const train::dataset own = detail::take(data, config.subsample, 2 * o.batch_size, o.seed);
-    const auto t0 = std::chrono::steady_clock::now();
+    const double t0 = detail::cpu_seconds();
     train::fine_tune_options f;
     f.num_frozen = config.train_from;
     f.fit.epochs = config.epochs;
@@ -137,9 +153,11 @@ inline double seconds_since(std::chrono::steady_clock::time_point t0) {
     f.fit.optimiser.learning_rate = o.learning_rate;
     f.network.batch_norm = train::batch_norm_mode::batch_statistics;
     train::fine_tune_result r = train::fine_tune(model, own, f);
-    const double seconds = detail::seconds_since(t0);
+    const double seconds = detail::cpu_seconds() - t0;
+    const auto [stem, trained] = detail::split_cpu(seconds, r.stem_seconds, r.history.seconds);
+    (void)stem;
     const double accuracy = train::accuracy(train::predict(r.model, validation.inputs), validation.labels);
-    return {std::move(r.model), accuracy, seconds, r.history.seconds / config.epochs};
+    return {std::move(r.model), accuracy, seconds, trained / config.epochs};
 }
 
 }  // namespace stemshare::experiment
