@@ -7,7 +7,7 @@
 #   onednn  the oneDNN backend, the runtime, training, experiments, Masa       (oneDNN, OpenMP)
 #   profiling  per-layer latency tables from Google Benchmark runs             (Google Benchmark)
 #   xtensor xtensor containers and expressions in and out of models            (xtensor)
-#   eigen   Eigen tensors, maps and matrices in and out of models                (Eigen)
+#   eigen   Eigen tensors, maps and matrices in and out of models; Ekya's curve fit (ekya/) (Eigen)
 #
 # A component lists the components it builds on (stemshare_<name>_components) and the packages it
 # finds itself (stemshare_find_<name>_packages). The list below is in dependency order.

@@ -7,6 +7,9 @@
 #include <stemshare/core/error.hpp>
 
 #include "demo_command.hpp"
+#ifdef STEMSHARE_WITH_EKYA_COMMAND
+#include "ekya_command.hpp"
+#endif
 #include "masa_command.hpp"
 #include "plan_command.hpp"
 #include "profile_command.hpp"
@@ -16,6 +19,9 @@ int main(int argc, char** argv) {
     CLI::App app{"stemshare: shared DNN stems for multi-app video analytics"};
     app.require_subcommand(1);
     stemshare::tools::register_demo_command(app);
+#ifdef STEMSHARE_WITH_EKYA_COMMAND
+    stemshare::tools::register_ekya_command(app);
+#endif
     stemshare::tools::register_masa_command(app);
     stemshare::tools::register_plan_command(app);
     stemshare::tools::register_profile_command(app);

@@ -238,11 +238,11 @@ template <xtensor_expression Images, xtensor_expression Labels>
     using label_type = typename std::remove_cvref_t<Labels>::value_type;
     static_assert(std::is_integral_v<label_type> && !std::is_same_v<label_type, bool>,
                   "dataset_from_xtensor: labels must be integers");
-    const dims d = detail::xtensor_interop::nchw_dims(images, who);
+    const dims d = ::stemshare::detail::xtensor_interop::nchw_dims(images, who);
     if (labels.dimension() != 1 || static_cast<std::int64_t>(labels.size()) != d[0])
         throw error(std::string(who), "expected " + std::to_string(d[0]) + " labels {" +
                                           std::to_string(d[0]) + "} for images " + to_string(d) + ", got " +
-                                          detail::xtensor_interop::shape_text(labels));
+                                          ::stemshare::detail::xtensor_interop::shape_text(labels));
     dataset out{from_xtensor(std::forward<Images>(images), who).to_tensor(), {}};
     out.labels.reserve(static_cast<std::size_t>(d[0]));
     std::size_t i = 0;

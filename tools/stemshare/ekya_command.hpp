@@ -1,0 +1,373 @@
+#pragma once
+// `stemshare ekya`: continuous retraining beside inference (DESIGN section 7), simulated mode.
+// Drifting Fashion-MNIST cameras (tools/ekya/drift.json); per window every camera's configurations
+// are micro-profiled on its current model, the scheduler allocates on those profiles, and the
+// chosen retrainings are then run in full so the window is scored with what they really reached
+// and really took (the section 7 score on measured outcomes). Not yet: the real mode (jobs running
+// concurrently, each held to its share) and a golden model: retraining uses ground-truth labels.
+
+#include <CLI/CLI.hpp>
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <map>
+#include <memory>
+#include <optional>
+#include <sstream>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include <fashion/dataset.hpp>
+#include <stemshare/backend/onednn/threading.hpp>
+#include <stemshare/core/error.hpp>
+#include <stemshare/experiment/drift_stream.hpp>
+#include <stemshare/experiment/micro_profiler.hpp>
+#include <stemshare/sched/ekya/fair.hpp>
+#include <stemshare/sched/ekya/no_retrain.hpp>
+#include <stemshare/sched/ekya/score.hpp>
+#include <stemshare/sched/ekya/thief.hpp>
+#include <stemshare/train/fit.hpp>
+#include <stemshare/train/initialise.hpp>
+#include <stemshare/train/network.hpp>
+#include <stemshare/zoo/fashion_mobilenet.hpp>
+
+#include "write_file.hpp"
+
+namespace stemshare::tools {
+
+namespace ekya_detail {
+
+namespace ek = sched::ekya;
+
+struct options {
+    std::string cameras = "2,4";
+    int windows = 4;
+    int frames = 400;
+    double window_seconds = 20;
+    std::uint64_t seed = 42;
+    std::string drift = STEMSHARE_EKYA_DEFAULT_DRIFT;
+    std::string data = std::string(fashion::default_data_dir);
+    std::string out = "out/ekya";
+    bool simulated = true;
+    bool quick = false;
+};
+
+inline std::vector<int> split_ints(const std::string& text) {
+    std::vector<int> out;
+    std::stringstream in(text);
+    for (std::string item; std::getline(in, item, ',');)
+        if (!item.empty()) out.push_back(std::stoi(item));
+    return out;
+}
+
+/// One camera's frames: retraining data (train split) and scored frames (test split) per window.
+struct camera_stream {
+    std::vector<experiment::window_frames> train, eval;
+};
+
+/// Accuracy of `predicted` when only 1 frame in n is analysed and the last result reused.
+inline double reuse_accuracy(const std::vector<std::int32_t>& predicted, const std::vector<std::int32_t>& labels,
+                             std::size_t n) {
+    std::size_t hits = 0;
+    for (std::size_t i = 0; i < labels.size(); ++i) hits += predicted[i - i % n] == labels[i] ? 1 : 0;
+    return static_cast<double>(hits) / static_cast<double>(labels.size());
+}
+
+/// The measured inference table: relative accuracy at 1/n of the frames, n in {20, 8, 4, 2, 1}.
+inline ek::inference_curve measured_curve(const std::vector<std::int32_t>& predicted,
+                                          const std::vector<std::int32_t>& labels, double full_share) {
+    const double full = std::max(1e-9, reuse_accuracy(predicted, labels, 1));
+    std::vector<std::pair<double, double>> points;
+    for (std::size_t n : {20u, 8u, 4u, 2u, 1u})
+        points.emplace_back(1.0 / static_cast<double>(n), std::min(1.0, reuse_accuracy(predicted, labels, n) / full));
+    return ek::inference_curve(full_share, points);
+}
+
+struct profile_row {
+    int cameras, window;
+    std::string camera, config;
+    double start, predicted, reached, predicted_s, measured_s;
+};
+
+struct run_result {
+    int cameras;
+    std::string scheduler;
+    std::vector<double> window_accuracy;  // mean over cameras, window 0 first
+};
+
+inline graph initial_model(const experiment::window_frames& w0, std::uint64_t seed) {
+    graph g = zoo::fashion_mobilenet.to_graph();
+    train::initialise(g, seed);
+    train::network net(std::move(g), {.batch_norm = train::batch_norm_mode::batch_statistics});
+    train::fit_options f;
+    f.epochs = 4;
+    f.batch_size = 32;
+    f.seed = seed;
+    (void)train::fit(net, {w0.images, w0.labels}, f);
+    return net.model();
+}
+
+inline train::dataset part(const experiment::window_frames& w, bool validation) {
+    const auto n = static_cast<std::int64_t>(w.labels.size());
+    const std::int64_t cut = n * 8 / 10;  // Ekya's 80/20 split
+    std::vector<std::int64_t> items;
+    for (std::int64_t i = validation ? cut : 0; i < (validation ? n : cut); ++i) items.push_back(i);
+    return train::select(w.images, w.labels, items);
+}
+
+inline void plot(const std::filesystem::path& out, const std::vector<run_result>& runs) {
+    std::ostringstream dat;
+    for (const run_result& r : runs) {
+        dat << "# " << r.cameras << " cameras " << r.scheduler << "\n";
+        for (std::size_t w = 0; w < r.window_accuracy.size(); ++w) dat << w << " " << r.window_accuracy[w] << "\n";
+        dat << "\n\n";
+    }
+    write_file((out / "ekya.dat").string(), dat.str());
+    std::ostringstream gp;
+    gp << "set terminal pngcairo size 900,500\nset output '" << (out / "ekya.png").string() << "'\n"
+       << "set xlabel 'window'\nset ylabel 'mean accuracy'\nset key bottom left font ',9'\nplot ";
+    for (std::size_t i = 0; i < runs.size(); ++i)
+        gp << (i ? ", " : "") << "'" << (out / "ekya.dat").string() << "' index " << i
+           << " using 1:2 with linespoints title '" << runs[i].cameras << " cams " << runs[i].scheduler << "'";
+    gp << "\n";
+    write_file((out / "ekya.gp").string(), gp.str());
+    if (std::system("command -v gnuplot >/dev/null 2>&1") != 0) {
+        std::printf("gnuplot is not installed (Debian: gnuplot-nox): no PNG; the data is in %s\n",
+                    (out / "ekya.dat").string().c_str());
+        return;
+    }
+    const std::string cmd = "gnuplot '" + (out / "ekya.gp").string() + "'";
+    if (std::system(cmd.c_str()) != 0) std::printf("gnuplot failed: no PNG\n");
+    else std::printf("wrote %s\n", (out / "ekya.png").string().c_str());
+}
+
+inline void run(options o) {
+    const auto t_start = std::chrono::steady_clock::now();
+    require(o.simulated, "stemshare ekya", "the real mode is not implemented yet; run with --simulated");
+    if (o.quick) {
+        o.cameras = "2";
+        o.windows = 3;
+        o.frames = 256;
+    }
+    const std::vector<int> camera_counts = split_ints(o.cameras);
+    require(!camera_counts.empty(), "--cameras", "no camera count given");
+    for (int c : camera_counts) require(c > 0, "--cameras", "camera counts must be positive");
+    require(o.windows >= 2, "--windows", "needs at least 2 windows (window 0 never retrains)");
+    require(o.frames >= 160, "--frames", "needs at least 160 frames per window");
+    require(o.window_seconds > 0, "--window-seconds", "must be positive");
+    const int max_cameras = *std::max_element(camera_counts.begin(), camera_counts.end());
+    // Every job trains and infers on one thread and is timed in CPU seconds: one thread is a share
+    // of 1 / cores of the box, whatever else the box is running.
+    const double thread_share = 1.0 / std::max(1, onednn::core_count());
+    onednn::use_threads(1);
+
+    experiment::drift_schedule schedule = experiment::load_drift_schedule(o.drift);
+    schedule.frames_per_window = o.frames;
+    const auto train_split = fashion::load_dataset(fashion::dataset_split::train, o.data);
+    const auto test_split = fashion::load_dataset(fashion::dataset_split::test, o.data);
+    const std::vector<std::int32_t> train_labels(train_split.labels.begin(), train_split.labels.end());
+    const std::vector<std::int32_t> test_labels(test_split.labels.begin(), test_split.labels.end());
+
+    std::vector<camera_stream> streams(static_cast<std::size_t>(max_cameras));
+    std::vector<graph> initial;
+    for (int c = 0; c < max_cameras; ++c) {
+        auto& s = streams[static_cast<std::size_t>(c)];
+        for (int w = 0; w < o.windows; ++w) {
+            s.train.push_back(experiment::make_window(train_split.images, train_labels, schedule,
+                                                      static_cast<std::size_t>(c), w, o.windows, o.seed));
+            s.eval.push_back(experiment::make_window(test_split.images, test_labels, schedule,
+                                                     static_cast<std::size_t>(c), w, o.windows, o.seed + 1));
+        }
+        std::fprintf(stderr, "[ekya] camera %d: training its window-0 model\n", c);
+        initial.push_back(initial_model(s.train[0], o.seed + static_cast<std::uint64_t>(c)));
+    }
+
+    const graph probe = zoo::fashion_mobilenet.to_graph();
+    const std::size_t head = probe.size() - 1;
+    std::vector<ek::retrain_config> grid;
+    for (std::size_t k : {head, std::size_t{0}})
+        for (double s : o.quick ? std::vector<double>{1.0} : std::vector<double>{0.5, 1.0})
+            for (int e : {5, 15}) grid.push_back({k, s, e});
+    const ek::retrain_config fair_config{0, 1.0, 5};
+    experiment::micro_profile_options mp;
+    mp.seed = o.seed;
+
+    std::vector<run_result> runs;
+    std::vector<profile_row> profiles;
+    nlohmann::json match = nlohmann::json::array();
+    const std::vector<double> multipliers{1.0, 1.5, 2.0, 3.0, 4.0};
+    const ek::thief_scheduler thief;
+    const ek::fair_scheduler fair(fair_config);
+    const ek::no_retrain_scheduler none;
+    const std::vector<const ek::scheduler*> schedulers{&thief, &fair, &none};
+
+    for (int cams : camera_counts) {
+        const double full_share = 0.5 / cams;  // inference of every frame takes half a fair share
+        std::vector<double> thief_predicted, fair_predicted(multipliers.size(), 0.0);
+        for (const ek::scheduler* sch : schedulers) {
+            run_result r{cams, sch->name(), {}};
+            std::vector<graph> models(initial.begin(), initial.begin() + cams);
+            for (int w = 0; w < o.windows; ++w) {
+                ek::window win;
+                win.seconds = o.window_seconds;
+                std::vector<std::vector<experiment::micro_profile>> profs(static_cast<std::size_t>(cams));
+                for (int c = 0; c < cams; ++c) {
+                    const auto cu = static_cast<std::size_t>(c);
+                    const auto& ev = streams[cu].eval[static_cast<std::size_t>(w)];
+                    const auto predicted = train::predict(models[cu], ev.images);
+                    ek::camera cam{schedule.cameras[cu % schedule.cameras.size()].name + std::to_string(c),
+                                   train::accuracy(predicted, ev.labels), measured_curve(predicted, ev.labels, full_share),
+                                   {}, std::nullopt, 0.0};
+                    if (w > 0 && sch != &none) {
+                        const auto& prev = streams[cu].train[static_cast<std::size_t>(w - 1)];
+                        const train::dataset data = part(prev, false), validation = part(prev, true);
+                        for (const ek::retrain_config& cfg : grid) {
+                            if (sch == &fair && !(cfg == fair_config)) continue;
+                            std::fprintf(stderr, "\r[ekya] %d cameras, %s, window %d, camera %d: profiling %s   ",
+                                         cams, sch->name().c_str(), w, c, ek::to_string(cfg).c_str());
+                            profs[cu].push_back(experiment::profile_config(models[cu], data, validation, cfg, mp));
+                            cam.options.push_back(profs[cu].back().option(thread_share));
+                        }
+                    }
+                    win.cameras.push_back(cam);
+                }
+                if (w == 0 || sch == &none) {
+                    r.window_accuracy.push_back(ek::score(win, none.allocate(win)));
+                    continue;
+                }
+                const ek::allocation a = sch->allocate(win);
+                ek::validate(a, win);
+                if (sch == &thief) {
+                    thief_predicted.push_back(ek::score(win, a));
+                    for (std::size_t m = 0; m < multipliers.size(); ++m) {
+                        ek::window big = win;
+                        big.box = multipliers[m];
+                        fair_predicted[m] += ek::score(big, fair.allocate(big));
+                    }
+                }
+                // Run the chosen retrainings in full and score the window with what they reached.
+                ek::window actual = win;
+                std::vector<std::optional<graph>> retrained(static_cast<std::size_t>(cams));
+                for (int c = 0; c < cams; ++c) {
+                    const auto cu = static_cast<std::size_t>(c);
+                    if (!a[cu].option) continue;
+                    const auto& p = profs[cu][*a[cu].option];
+                    const auto& prev = streams[cu].train[static_cast<std::size_t>(w - 1)];
+                    std::fprintf(stderr, "\r[ekya] %d cameras, %s, window %d, camera %d: retraining %s   ", cams,
+                                 sch->name().c_str(), w, c, ek::to_string(p.config).c_str());
+                    auto full = experiment::retrain(models[cu], part(prev, false), part(prev, true), p.config, mp);
+                    const auto& ev = streams[cu].eval[static_cast<std::size_t>(w)];
+                    const double reached = train::accuracy(train::predict(full.model, ev.images), ev.labels);
+                    profiles.push_back({cams, w, win.cameras[cu].name, ek::to_string(p.config), p.start_accuracy,
+                                        p.predicted_accuracy, full.accuracy,
+                                        p.seconds_per_epoch * p.config.epochs + p.startup_seconds, full.seconds});
+                    auto& opt = actual.cameras[cu].options[*a[cu].option];
+                    opt.predicted_accuracy = reached;
+                    opt.seconds_per_epoch = full.seconds_per_epoch * thread_share;
+                    opt.startup_seconds =
+                        std::max(0.0, full.seconds - full.seconds_per_epoch * p.config.epochs) * thread_share;
+                    retrained[cu] = std::move(full.model);
+                }
+                const auto outcome = ek::simulate(actual, a);
+                double mean = 0;
+                for (int c = 0; c < cams; ++c) {
+                    const auto cu = static_cast<std::size_t>(c);
+                    mean += outcome[cu].mean_accuracy / cams;
+                    if (outcome[cu].retrained_at >= 0 && retrained[cu]) models[cu] = std::move(*retrained[cu]);
+                }
+                r.window_accuracy.push_back(mean);
+            }
+            runs.push_back(r);
+        }
+        double thief_mean = 0;
+        for (double v : thief_predicted) thief_mean += v / static_cast<double>(thief_predicted.size());
+        nlohmann::json m{{"cameras", cams}, {"thief_predicted", thief_mean}, {"fair_predicted", nlohmann::json::array()}};
+        double to_match = -1;
+        for (std::size_t i = 0; i < multipliers.size(); ++i) {
+            const double f = fair_predicted[i] / static_cast<double>(thief_predicted.size());
+            m["fair_predicted"].push_back({{"cpu", multipliers[i]}, {"accuracy", f}});
+            if (to_match < 0 && f >= thief_mean - 1e-9) to_match = multipliers[i];
+        }
+        m["fair_cpu_to_match_thief"] = to_match < 0 ? nlohmann::json("> 4") : nlohmann::json(to_match);
+        match.push_back(m);
+    }
+    std::fprintf(stderr, "\n");
+
+    std::printf("%-8s %-11s %s  %s\n", "cameras", "scheduler", "mean acc (windows 1..)", "per window");
+    for (const run_result& r : runs) {
+        double mean = 0;
+        for (std::size_t w = 1; w < r.window_accuracy.size(); ++w) mean += r.window_accuracy[w];
+        mean /= static_cast<double>(r.window_accuracy.size() - 1);
+        std::printf("%-8d %-11s %.4f                 ", r.cameras, r.scheduler.c_str(), mean);
+        for (double v : r.window_accuracy) std::printf(" %.3f", v);
+        std::printf("\n");
+    }
+    double acc_err = 0, time_err = 0;
+    for (const profile_row& p : profiles) {
+        acc_err += std::abs(p.predicted - p.reached) / static_cast<double>(profiles.size());
+        time_err += std::abs(p.predicted_s - p.measured_s) / std::max(1e-9, p.measured_s) / static_cast<double>(profiles.size());
+    }
+    std::printf("micro-profiler over %zu retrainings: mean |predicted - reached| accuracy %.4f, mean relative time error %.3f\n",
+                profiles.size(), acc_err, time_err);
+    for (const auto& m : match)
+        std::printf("%d cameras: fair needs %s x the CPU to match thief (section 7 score on the profiles)\n",
+                    m["cameras"].get<int>(), m["fair_cpu_to_match_thief"].dump().c_str());
+
+    const std::filesystem::path out(o.out);
+    std::filesystem::create_directories(out);
+    nlohmann::json j;
+    j["mode"] = "simulated";
+    j["labels"] = "ground truth (no golden model yet)";
+    j["windows"] = o.windows;
+    j["frames_per_window"] = o.frames;
+    j["window_seconds"] = o.window_seconds;
+    j["seed"] = o.seed;
+    for (const run_result& r : runs) {
+        double mean = 0;
+        for (std::size_t w = 1; w < r.window_accuracy.size(); ++w) mean += r.window_accuracy[w];
+        mean /= static_cast<double>(r.window_accuracy.size() - 1);
+        j["runs"].push_back({{"cameras", r.cameras}, {"scheduler", r.scheduler},
+                             {"window_accuracy", r.window_accuracy}, {"mean_accuracy", mean}});
+    }
+    for (const profile_row& p : profiles)
+        j["micro_profiler"].push_back({{"cameras", p.cameras}, {"window", p.window}, {"camera", p.camera},
+                                       {"config", p.config}, {"start_accuracy", p.start},
+                                       {"predicted_accuracy", p.predicted}, {"reached_accuracy", p.reached},
+                                       {"predicted_seconds", p.predicted_s}, {"measured_seconds", p.measured_s}});
+    j["micro_profiler_mean_abs_accuracy_error"] = acc_err;
+    j["micro_profiler_mean_relative_time_error"] = time_err;
+    j["cpu_to_match"] = match;
+    j["seconds"] = std::chrono::duration<double>(std::chrono::steady_clock::now() - t_start).count();
+    write_file((out / "results.json").string(), j.dump(1) + "\n");
+    plot(out, runs);
+    std::printf("wrote %s\n", (out / "results.json").string().c_str());
+}
+
+}  // namespace ekya_detail
+
+/// Adds the `ekya` subcommand to `app`.
+inline void register_ekya_command(CLI::App& app) {
+    auto opt = std::make_shared<ekya_detail::options>();
+    CLI::App* sub = app.add_subcommand("ekya", "Continuous retraining beside inference: thief, fair, no-retrain (Ekya)");
+    sub->add_option("--cameras", opt->cameras, "Camera counts, comma-separated")->capture_default_str();
+    sub->add_option("--windows", opt->windows, "Retraining windows (window 0 never retrains)")->capture_default_str();
+    sub->add_option("--frames", opt->frames, "Frames per camera and window")->capture_default_str();
+    sub->add_option("--window-seconds", opt->window_seconds, "T: length of a window in the score")->capture_default_str();
+    sub->add_option("--seed", opt->seed, "Seed of the streams and the training")->capture_default_str();
+    sub->add_option("--drift", opt->drift, "Drift schedule (JSON)")->capture_default_str();
+    sub->add_option("--data", opt->data, "Fashion-MNIST folder")->capture_default_str();
+    sub->add_option("--out", opt->out, "Output folder (results.json, ekya.png)")->capture_default_str();
+    sub->add_flag("--simulated,!--real", opt->simulated, "Simulated mode (the only one so far)");
+    sub->add_flag("--quick", opt->quick, "2 cameras, 3 windows, 256 frames, 4 configurations");
+    sub->callback([opt] { ekya_detail::run(*opt); });
+}
+
+}  // namespace stemshare::tools
