@@ -38,7 +38,6 @@
 #include <map>
 #include <memory>
 #include <mutex>
-#include <optional>
 #include <set>
 #include <span>
 #include <sstream>
@@ -466,7 +465,11 @@ inline void run(const options& o) {
     } else {
         std::stringstream in(o.select);
         for (std::string n; std::getline(in, n, ',');)
-            if (!n.empty()) names.push_back(apps->find(n).spec.name);
+            if (!n.empty()) {
+                if (std::find(names.begin(), names.end(), n) != names.end())
+                    throw error("--select", "names '" + n + "' twice");
+                names.push_back(apps->find(n).spec.name);
+            }
     }
 
     const graph architecture = fashion::app_architecture();
