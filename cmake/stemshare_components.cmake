@@ -8,10 +8,11 @@
 #   profiling  per-layer latency tables from Google Benchmark runs             (Google Benchmark)
 #   xtensor xtensor containers and expressions in and out of models            (xtensor)
 #   eigen   Eigen tensors, maps and matrices in and out of models; Ekya's curve fit (ekya/) (Eigen)
+#   video   video files and streams decoded into frames (video/)     (FFmpeg libav*, pkg-config)
 #
 # A component lists the components it builds on (stemshare_<name>_components) and the packages it
 # finds itself (stemshare_find_<name>_packages). The list below is in dependency order.
-set(stemshare_all_components sched core io onnx onednn profiling xtensor eigen)
+set(stemshare_all_components sched core io onnx onednn profiling xtensor eigen video)
 
 set(stemshare_sched_components "")
 set(stemshare_core_components "")
@@ -21,6 +22,7 @@ set(stemshare_onednn_components core io)
 set(stemshare_profiling_components onednn)
 set(stemshare_xtensor_components core)
 set(stemshare_eigen_components core)
+set(stemshare_video_components core)
 
 # stemshare_find_package(ARGS...): find_dependency() inside the package config (a missing package
 # makes find_package(stemshare) fail, naming it), find_package(... REQUIRED) in stemshare's own build.
@@ -60,6 +62,21 @@ endmacro()
 
 macro(stemshare_find_eigen_packages)
   stemshare_find_package(Eigen3 3.4 CONFIG)
+endmacro()
+
+# FFmpeg ships pkg-config files, no CMake config. Sets stemshare_ffmpeg_FOUND and, when found, the
+# imported target PkgConfig::stemshare_ffmpeg. Optional in stemshare's own build (the component is
+# left out when FFmpeg is missing), required in the installed package's config.
+macro(stemshare_find_video_packages)
+  if(stemshare_finding_installed_package)
+    find_dependency(PkgConfig)
+    pkg_check_modules(stemshare_ffmpeg REQUIRED IMPORTED_TARGET libavformat libavcodec libswscale libavutil)
+  else()
+    find_package(PkgConfig)
+    if(PkgConfig_FOUND)
+      pkg_check_modules(stemshare_ffmpeg IMPORTED_TARGET libavformat libavcodec libswscale libavutil)
+    endif()
+  endif()
 endmacro()
 
 # stemshare_component_closure(OUT names...): `names` plus every component they build on, in

@@ -10,6 +10,7 @@ packages=(
   libonnx-dev libprotobuf-dev protobuf-compiler   # ONNX import (STEMSHARE_WITH_ONNX)
   zlib1g-dev dataset-fashion-mnist         # gzipped IDX Fashion-MNIST, the default data
   gnuplot-nox                              # plots of the main job
+  libavformat-dev libavcodec-dev libswscale-dev libavutil-dev ffmpeg   # stemshare::video, `stemshare run`; its tests make videos with ffmpeg
 )
 missing=()
 for p in "${packages[@]}"; do

@@ -593,3 +593,43 @@ TEST_CASE("executor: suffixes side by side allocate nothing per frame outside on
     INFO("first callers outside libdnnl: " << where);
     CHECK(outside == 0);
 }
+
+TEST_CASE("executor: apply makes several changes in one swap, or none when one fails") {
+    const graph base = models::base_model(1);
+    executor ex({.input = stream_shape, .stream_fps = 15, .threads = 1});
+    const graph a = models::fine_tuned(base, 11, 100);
+    const graph b = models::fine_tuned(base, 8, 200);
+    const graph c = models::fine_tuned(base, 3, 300);
+    ex.add_app("a", a, {.num_frozen = 11});
+    ex.add_app("b", b, {.num_frozen = 8, .fps = 5});
+    const tensor<float> frame = models::frame(3);
+    (void)ex.process(frame.view());
+    const std::uint64_t version = ex.plan_version();
+
+    // a leaves, c joins, b changes its rate: one new plan, no frame under a plan in between.
+    ex.apply({{.name = "a", .remove = true},
+              {.name = "c", .model = &c, .options = {.num_frozen = 3, .fps = 15}},
+              {.name = "b", .options = {.fps = 15}}});
+    CHECK(ex.plan_version() == version + 1);
+    const frame_result& r = ex.process(frame.view());
+    CHECK(r.plan_version == version + 1);
+    REQUIRE(r.apps.size() == 2);
+    CHECK(r.find("a") == nullptr);
+    REQUIRE(r.find("b") != nullptr);
+    REQUIRE(r.find("c") != nullptr);
+    CHECK(r.find("b")->processed);  // now at the stream's rate
+    CHECK(r.find("c")->processed);
+
+    // A deployed app given a model again is replaced (a new branch point).
+    ex.apply({{.name = "b", .model = &b, .options = {.num_frozen = 0, .fps = 15}}});
+    CHECK(ex.plan_version() == version + 2);
+    CHECK(ex.trie().app("b").num_frozen == 0);
+
+    // The last edit fails: the first one is not applied either.
+    const std::string msg = error_of([&] {
+        ex.apply({{.name = "c", .remove = true}, {.name = "nobody", .options = {.fps = 3}}});
+    });
+    CHECK(msg.find("app 'nobody'") != std::string::npos);
+    CHECK(ex.plan_version() == version + 2);
+    CHECK(ex.process(frame.view()).find("c") != nullptr);
+}

@@ -13,6 +13,9 @@
 #include "masa_command.hpp"
 #include "plan_command.hpp"
 #include "profile_command.hpp"
+#ifdef STEMSHARE_WITH_VIDEO
+#include "run_command.hpp"
+#endif
 #include "train_command.hpp"
 
 int main(int argc, char** argv) {
@@ -25,6 +28,9 @@ int main(int argc, char** argv) {
     stemshare::tools::register_masa_command(app);
     stemshare::tools::register_plan_command(app);
     stemshare::tools::register_profile_command(app);
+#ifdef STEMSHARE_WITH_VIDEO
+    stemshare::tools::register_run_command(app);
+#endif
     stemshare::tools::register_train_command(app);
     try {
         app.parse(argc, argv);

@@ -25,6 +25,7 @@
 #include <string>
 #include <string_view>
 #include <utility>
+#include <vector>
 
 #include <stemshare/backend/onednn/onednn_runner.hpp>
 #include <stemshare/core/error.hpp>
@@ -99,6 +100,37 @@ public:
         change([&](stem::stem_trie& trie, app_settings_map& settings) {
             trie.remove(name);
             settings.erase(settings.find(name));
+        });
+    }
+
+    /// One change of `apply`: app `name` leaves (`remove`), or runs `model` at `options` (deployed
+    /// anew or replacing its current model), or only changes its rate when `model` is null.
+    struct app_edit {
+        std::string name;
+        const graph* model = nullptr;
+        app_options options{};
+        bool remove = false;
+    };
+
+    /// Applies several changes in one swap, so no frame runs under a plan half-way between them
+    /// (a re-plan that moves several apps at once). All or nothing, as every change.
+    void apply(const std::vector<app_edit>& edits) {
+        change([&](stem::stem_trie& trie, app_settings_map& settings) {
+            for (const app_edit& e : edits) {
+                const std::string who = "executor: app '" + e.name + "'";
+                if (e.remove) {
+                    trie.remove(e.name);
+                    settings.erase(settings.find(e.name));
+                } else if (e.model == nullptr) {
+                    (void)trie.app(e.name);
+                    settings.find(e.name)->second.rate = rate_for(who, e.options.fps);
+                } else {
+                    const app_settings s = settings_for(e.name, *e.model, e.options);
+                    if (settings.find(e.name) != settings.end()) trie.remove(e.name);
+                    trie.insert(e.name, *e.model, e.options.num_frozen);
+                    settings[e.name] = s;
+                }
+            }
         });
     }
 

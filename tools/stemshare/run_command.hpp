@@ -1,0 +1,709 @@
+#pragma once
+// `stemshare run`: the apps of an apps file on a real video, live. Decodes the video
+// (stemshare::video), plans the apps with a Mainstream planner within the budget, and runs the
+// runtime's executor paced at the video's frame rate (its timestamps) or --fps; frames that
+// arrive while the box is busy are dropped and counted, as in the demo's real-time runner
+// (experiment/realtime.hpp: the box is `--box-share` of this core, the budget by default, so a
+// plan within the budget fits the box when the latency table is right).
+//
+// Apps join and leave live: when the apps file changes (its mtime, checked every 50 ms) the app
+// set becomes the file's; lines on `--control` (a FIFO, a file that grows, or - for stdin) say
+// `add NAME` or `remove NAME`, optionally after `at FRAME ` to wait until the stream reaches that
+// frame. Each change re-plans on a control thread, compiles there, and hands the executor the
+// new plan in one swap (`executor::apply`): the stream never stops.
+//
+// Output (--out, default stdout), one JSON object a line:
+//   {"event":"plan", ...}   each plan: index, reason, apps (num_frozen, fps, predicted f1), cost
+//   {"frame":F,"t":T,"app":A,"score":S,"positive":B,"plan":P}   each app decision
+//   {"event":"error", ...}  a change that could not be applied (the running plan stays)
+//   {"summary":{...}}       last: achieved fps per app, drops, per-frame cost, frames per plan
+// A short human summary goes to stderr.
+
+#include <CLI/CLI.hpp>
+
+#include <fcntl.h>
+#include <poll.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cmath>
+#include <cstdint>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <set>
+#include <span>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <utility>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include <stemshare/core/error.hpp>
+#include <stemshare/experiment/sweep.hpp>
+#include <stemshare/profiling/latency_table.hpp>
+#include <stemshare/profiling/profile.hpp>
+#include <stemshare/runtime/executor.hpp>
+#include <stemshare/sched.hpp>
+#include <stemshare/video/video_source.hpp>
+
+#include <fashion/training.hpp>
+
+#include "run_apps.hpp"
+
+namespace stemshare::tools {
+
+namespace run_detail {
+
+struct options {
+    std::string video;
+    std::string apps_path = "models/run-apps.json";
+    std::string select;
+    double budget = 0.0;
+    double fps = 0.0;
+    bool fps_given = false;
+    double box_share = 0.0;
+    std::string planner = "greedy";
+    std::string mode = "mainstream";
+    std::string latencies_path;
+    std::string control;
+    std::string out = "-";
+    std::int64_t max_frames = 0;
+    int threads = 1;
+    bool no_watch = false;
+};
+
+using steady = std::chrono::steady_clock;
+
+struct planned_app {
+    std::string name;
+    std::size_t num_frozen = 0;
+    double fps = 0.0;
+    double f1 = 0.0;
+};
+
+/// One plan the run deployed.
+struct plan_record {
+    int index = 0;
+    std::string reason;
+    std::vector<planned_app> apps;
+    double cost = 0.0;
+    double mean_f1 = 0.0;
+    std::uint64_t executor_version = 0;
+};
+
+/// What the stream thread counted under one plan.
+struct plan_counts {
+    std::int64_t arrived = 0;
+    std::int64_t processed = 0;
+    std::int64_t dropped = 0;
+    std::int64_t first_frame = -1;
+    std::int64_t last_frame = -1;
+};
+
+struct app_counts {
+    std::int64_t decisions = 0;
+    std::int64_t positives = 0;
+    std::int64_t dropped = 0;  ///< frames its rate selects that arrived while the box was busy
+    std::int64_t frames_deployed = 0;
+    double planned_fps = 0.0;
+};
+
+inline std::string num(double x) {
+    char buf[32];
+    std::snprintf(buf, sizeof buf, "%.6g", x);
+    return buf;
+}
+
+/// JSON lines from two threads, one line at a time.
+class line_writer {
+public:
+    explicit line_writer(const std::string& path) {
+        if (path != "-") {
+            file_.open(path);
+            if (!file_) throw error("--out", "cannot write '" + path + "'");
+        }
+    }
+    void write(const std::string& line) {
+        std::lock_guard lock(mutex_);
+        std::ostream& o = file_.is_open() ? static_cast<std::ostream&>(file_) : std::cout;
+        o << line << '\n';
+    }
+    void flush() {
+        std::lock_guard lock(mutex_);
+        (file_.is_open() ? static_cast<std::ostream&>(file_) : std::cout).flush();
+    }
+
+private:
+    std::mutex mutex_;
+    std::ofstream file_;
+};
+
+/// Plans an app set and deploys it on the executor in one swap. Used by the main thread before
+/// the stream starts and by the control thread after.
+class live_planner {
+public:
+    live_planner(const options& o, std::shared_ptr<const catalog> apps, std::vector<double> layer_seconds,
+                 double stream_fps, runtime::executor& ex, line_writer& out)
+        : o_(o),
+          kind_(sched::parse_planner(o.planner)),
+          mode_(sched::parse_mode(o.mode)),
+          catalog_(std::move(apps)),
+          layers_(std::move(layer_seconds)),
+          stream_fps_(stream_fps),
+          ex_(ex),
+          out_(out) {}
+
+    /// Plans `names` and deploys the plan; throws `stemshare::error` (the running plan stays).
+    void deploy(const std::vector<std::string>& names, const std::string& reason) {
+        // Serialises changes; the stream thread never waits on it (records_mutex_ is held briefly).
+        std::lock_guard lock(deploy_mutex_);
+        const std::shared_ptr<const catalog> apps = this->apps();
+        std::vector<sched::app_spec> specs;
+        for (const auto& n : names) specs.push_back(apps->find(n).spec);
+        plan_record rec;
+        rec.reason = reason;
+        std::vector<runtime::executor::app_edit> edits;
+        std::vector<std::shared_ptr<const graph>> keep;
+        std::map<std::string, planned_app> next;
+        if (!specs.empty()) {
+            const sched::problem p(specs, sched::cost_model(layers_), stream_fps_, mode_);
+            sched::require_feasible_budget(p, o_.budget);
+            const sched::plan pl = sched::run_planner(kind_, p, o_.budget, sched::objective::mean);
+            rec.cost = pl.cost;
+            rec.mean_f1 = pl.mean_f1();
+            for (std::size_t a = 0; a < pl.apps.size(); ++a) {
+                const planned_app pa{names[a], static_cast<std::size_t>(pl.apps[a].num_frozen), pl.apps[a].fps,
+                                     pl.apps[a].quality.f1};
+                rec.apps.push_back(pa);
+                next[pa.name] = pa;
+            }
+        }
+        for (const auto& [name, old] : deployed_)
+            if (next.find(name) == next.end()) edits.push_back({.name = name, .remove = true});
+        for (const auto& [name, pa] : next) {
+            const runtime::app_options opt{.num_frozen = pa.num_frozen, .fps = pa.fps};
+            const auto it = deployed_.find(name);
+            if (it != deployed_.end() && it->second.num_frozen == pa.num_frozen) {
+                if (it->second.fps != pa.fps) edits.push_back({.name = name, .options = opt});
+                continue;
+            }
+            keep.push_back(apps->model(name, pa.num_frozen));
+            edits.push_back({.name = name, .model = keep.back().get(), .options = opt});
+        }
+        if (!edits.empty()) ex_.apply(edits);
+        deployed_ = std::move(next);
+        {
+            std::lock_guard records(records_mutex_);
+            rec.executor_version = ex_.plan_version();
+            rec.index = static_cast<int>(records_.size()) + 1;
+            names_ = names;
+            records_.push_back(rec);
+        }
+        out_.write(plan_json(rec));
+        out_.flush();
+    }
+
+    /// Re-reads the apps file; the app set becomes the file's (or --select's names in it).
+    void reload() {
+        auto fresh = std::make_shared<const catalog>(catalog::load(apps()->path()));
+        std::lock_guard lock(records_mutex_);
+        catalog_ = std::move(fresh);
+    }
+
+    [[nodiscard]] std::vector<std::string> names() const {
+        std::lock_guard lock(records_mutex_);
+        return names_;
+    }
+    [[nodiscard]] std::shared_ptr<const catalog> apps() const {
+        std::lock_guard lock(records_mutex_);
+        return catalog_;
+    }
+    /// The plan deployed as executor plan `version`. A swap is published inside `apply`, just
+    /// before its record is stored: the stream thread may see the version first and waits for it.
+    [[nodiscard]] plan_record record_for(std::uint64_t version) const {
+        for (;;) {
+            {
+                std::lock_guard lock(records_mutex_);
+                for (auto it = records_.rbegin(); it != records_.rend(); ++it)
+                    if (it->executor_version == version) return *it;
+            }
+            std::this_thread::sleep_for(std::chrono::microseconds(20));
+        }
+    }
+    [[nodiscard]] std::vector<plan_record> records() const {
+        std::lock_guard lock(records_mutex_);
+        return records_;
+    }
+    [[nodiscard]] const std::vector<double>& layer_seconds() const noexcept { return layers_; }
+
+    static std::string plan_json(const plan_record& r) {
+        std::string s = "{\"event\":\"plan\",\"plan\":" + std::to_string(r.index) +
+                        ",\"reason\":" + nlohmann::json(r.reason).dump() + ",\"cost\":" + num(r.cost) +
+                        ",\"mean_f1\":" + num(r.mean_f1) + ",\"apps\":[";
+        for (std::size_t i = 0; i < r.apps.size(); ++i)
+            s += std::string(i ? "," : "") + "{\"name\":" + nlohmann::json(r.apps[i].name).dump() +
+                 ",\"num_frozen\":" + std::to_string(r.apps[i].num_frozen) + ",\"fps\":" + num(r.apps[i].fps) +
+                 ",\"f1\":" + num(r.apps[i].f1) + "}";
+        return s + "]}";
+    }
+
+private:
+    const options& o_;
+    sched::planner_kind kind_;
+    sched::mode mode_;
+    std::mutex deploy_mutex_;
+    mutable std::mutex records_mutex_;  // guards catalog_, names_, records_
+    std::shared_ptr<const catalog> catalog_;
+    std::vector<double> layers_;
+    double stream_fps_;
+    runtime::executor& ex_;
+    line_writer& out_;
+    std::map<std::string, planned_app> deployed_;
+    std::vector<std::string> names_;
+    std::vector<plan_record> records_;
+};
+
+/// Table cost of one frame: each layer once if any processing app shares it, plus once per app
+/// whose own suffix holds it (Mainstream's cost model for one frame).
+inline double table_frame_seconds(const std::vector<double>& layers, const std::vector<std::size_t>& frozen) {
+    double total = 0.0;
+    for (std::size_t l = 0; l < layers.size(); ++l) {
+        bool shared = false;
+        std::size_t own = 0;
+        for (std::size_t k : frozen) {
+            if (l < k)
+                shared = true;
+            else
+                ++own;
+        }
+        total += layers[l] * (static_cast<double>(own) + (shared ? 1.0 : 0.0));
+    }
+    return total;
+}
+
+/// Reads control lines and watches the apps file on its own thread; every change re-plans.
+class controller {
+public:
+    controller(const options& o, live_planner& planner, runtime::executor& ex, line_writer& out)
+        : o_(o), planner_(planner), ex_(ex), out_(out) {
+        if (!o.control.empty()) {
+            fd_ = o.control == "-" ? 0 : ::open(o.control.c_str(), O_RDONLY | O_NONBLOCK);
+            if (fd_ < 0) throw error("--control", "cannot open '" + o.control + "'");
+        }
+        mtime_ = modified(planner.apps()->path());
+        thread_ = std::thread([this] { loop(); });
+    }
+    controller(const controller&) = delete;
+    controller& operator=(const controller&) = delete;
+    ~controller() { stop(); }
+
+    void stop() {
+        stop_ = true;
+        if (thread_.joinable()) thread_.join();
+        if (fd_ > 0) ::close(fd_);
+        fd_ = -1;
+    }
+
+private:
+    struct command {
+        std::int64_t at = -1;
+        std::string verb;
+        std::string app;
+        std::string text;
+    };
+
+    static std::filesystem::file_time_type modified(const std::filesystem::path& p) {
+        std::error_code ec;
+        const auto t = std::filesystem::last_write_time(p, ec);
+        return ec ? std::filesystem::file_time_type{} : t;
+    }
+
+    void report(const std::string& what) {
+        out_.write("{\"event\":\"error\",\"frame\":" + std::to_string(ex_.frames()) +
+                   ",\"what\":" + nlohmann::json(what).dump() + "}");
+        out_.flush();
+        std::fprintf(stderr, "stemshare run: %s\n", what.c_str());
+    }
+
+    void read_lines() {
+        if (fd_ < 0) return;
+        pollfd p{fd_, POLLIN, 0};
+        if (::poll(&p, 1, 0) <= 0 || (p.revents & POLLIN) == 0) return;
+        char buf[4096];
+        const ssize_t n = ::read(fd_, buf, sizeof buf);
+        if (n <= 0) return;
+        partial_.append(buf, static_cast<std::size_t>(n));
+        for (std::size_t nl = partial_.find('\n'); nl != std::string::npos; nl = partial_.find('\n')) {
+            const std::string line = partial_.substr(0, nl);
+            partial_.erase(0, nl + 1);
+            std::istringstream in(line);
+            command c;
+            c.text = line;
+            std::string word;
+            if (!(in >> word)) continue;
+            if (word == "at") {
+                if (!(in >> c.at) || c.at < 0) {
+                    report("control: '" + line + "': 'at' needs a frame number");
+                    continue;
+                }
+                in >> word;
+            }
+            c.verb = word;
+            if ((c.verb != "add" && c.verb != "remove") || !(in >> c.app)) {
+                report("control: '" + line + "': expected [at FRAME] add|remove APP");
+                continue;
+            }
+            pending_.push_back(c);
+        }
+    }
+
+    void loop() {
+        while (!stop_) {
+            try {
+                read_lines();
+                if (!o_.no_watch) {
+                    const auto t = modified(planner_.apps()->path());
+                    if (t != mtime_) {
+                        mtime_ = t;
+                        planner_.reload();
+                        std::vector<std::string> names;
+                        for (const auto& a : planner_.apps()->apps()) names.push_back(a.spec.name);
+                        planner_.deploy(names, "apps file changed");
+                    }
+                }
+                const auto now = static_cast<std::int64_t>(ex_.frames());
+                for (auto it = pending_.begin(); it != pending_.end();) {
+                    if (it->at > now) {
+                        ++it;
+                        continue;
+                    }
+                    const command c = *it;
+                    it = pending_.erase(it);
+                    std::vector<std::string> names = planner_.names();
+                    const bool present = std::find(names.begin(), names.end(), c.app) != names.end();
+                    if (c.verb == "add") {
+                        if (present) {
+                            report("control: '" + c.text + "': app '" + c.app + "' is already deployed");
+                            continue;
+                        }
+                        names.push_back(c.app);
+                    } else {
+                        if (!present) {
+                            report("control: '" + c.text + "': app '" + c.app + "' is not deployed");
+                            continue;
+                        }
+                        names.erase(std::find(names.begin(), names.end(), c.app));
+                    }
+                    try {
+                        planner_.deploy(names, "control: " + c.verb + " " + c.app);
+                    } catch (const std::exception& e) {
+                        report("control: '" + c.text + "': " + e.what());
+                    }
+                }
+            } catch (const std::exception& e) {
+                report(e.what());
+            }
+            std::this_thread::sleep_for(std::chrono::milliseconds(50));
+        }
+    }
+
+    const options& o_;
+    live_planner& planner_;
+    runtime::executor& ex_;
+    line_writer& out_;
+    int fd_ = -1;
+    std::string partial_;
+    std::vector<command> pending_;
+    std::filesystem::file_time_type mtime_;
+    std::atomic<bool> stop_{false};
+    std::thread thread_;
+};
+
+/// The model's probability of class 1 ("positive"): its scores when they already are
+/// probabilities, else their softmax (a model that ends in logits).
+inline double positive_probability(std::span<const float> scores) {
+    if (scores.size() < 2) return scores.empty() ? 0.0 : static_cast<double>(scores[0]);
+    double sum = 0.0;
+    bool probabilities = true;
+    for (float x : scores) {
+        sum += static_cast<double>(x);
+        probabilities = probabilities && x >= 0.0F && x <= 1.0F;
+    }
+    if (probabilities && std::abs(sum - 1.0) < 1e-4) return static_cast<double>(scores[1]);
+    const float top = *std::max_element(scores.begin(), scores.end());
+    double z = 0.0;
+    for (float x : scores) z += std::exp(static_cast<double>(x - top));
+    return std::exp(static_cast<double>(scores[1] - top)) / z;
+}
+
+inline double median(std::vector<double> v) {
+    if (v.empty()) return 0.0;
+    std::sort(v.begin(), v.end());
+    return v[v.size() / 2];
+}
+
+inline void run(const options& o) {
+    if (o.budget <= 0.0) throw error("--budget", "must be positive (core-seconds per second of stream)");
+    if (o.fps_given && !(o.fps > 0.0)) throw error("--fps", "must be a positive frame rate");
+    if (o.threads < 1) throw error("--threads", "must be at least 1");
+    if (o.max_frames < 0) throw error("--max-frames", "must be >= 0 (0: the whole video)");
+    av_log_set_level(AV_LOG_ERROR);
+    auto apps = std::make_shared<const catalog>(catalog::load(o.apps_path));
+    std::vector<std::string> names;
+    if (o.select.empty()) {
+        for (const auto& a : apps->apps()) names.push_back(a.spec.name);
+    } else {
+        std::stringstream in(o.select);
+        for (std::string n; std::getline(in, n, ',');)
+            if (!n.empty()) {
+                if (std::find(names.begin(), names.end(), n) != names.end())
+                    throw error("--select", "names '" + n + "' twice");
+                names.push_back(apps->find(n).spec.name);
+            }
+    }
+
+    const graph architecture = fashion::app_architecture();
+    const shape input = architecture.input_shape();
+    video::video_source src(o.video, {.width = static_cast<int>(input.w),
+                                      .height = static_cast<int>(input.h),
+                                      .channels = static_cast<int>(input.c)});
+    const double stream_fps = o.fps_given ? o.fps : src.info().fps;
+    if (!(stream_fps > 0.0)) throw error(o.video, "declares no frame rate: give --fps");
+
+    std::vector<double> layers;
+    if (!o.latencies_path.empty()) {
+        layers = profiling::read_layer_latencies(o.latencies_path);
+    } else {
+        const graph base = apps->apps().front().package->base_model(fashion::app_architecture());
+        layers = experiment::layer_seconds(profiling::profile(base, "fashion_mobilenet",
+                                                              {.threads = o.threads, .runs = 20, .warmup = 5}));
+    }
+    double whole = 0.0;
+    for (double l : layers) whole += l;
+    const double box_share = o.box_share > 0.0 ? o.box_share : o.budget;
+
+    line_writer out(o.out);
+    runtime::executor ex({.input = input, .stream_fps = stream_fps, .threads = o.threads});
+    live_planner planner(o, apps, layers, stream_fps, ex, out);
+    planner.deploy(names, "start");
+    {
+        // oneDNN JIT-compiles primitives on their first run; the process-wide primitive cache keeps
+        // them, so a throw-away executor takes that cost off the stream's clock.
+        runtime::executor warm({.input = input, .stream_fps = stream_fps, .threads = o.threads});
+        const plan_record first = planner.records().back();
+        for (const auto& a : first.apps)
+            warm.add_app(a.name, *apps->model(a.name, a.num_frozen), {.num_frozen = a.num_frozen});
+        const tensor<float> zeros(dims{1, input.c, input.h, input.w});
+        for (int i = 0; i < 3; ++i) (void)warm.process(zeros.view());
+    }
+    controller control(o, planner, ex, out);
+
+    const auto seconds = [](steady::duration x) { return std::chrono::duration<double>(x).count(); };
+    const runtime::frame_rate stream_rate = runtime::frame_rate::from_fps(stream_fps, "stream");
+    std::map<int, plan_counts> per_plan;
+    std::map<std::string, app_counts> per_app;
+    std::vector<double> executor_seconds;
+    double table_seconds = 0.0;
+    std::int64_t arrived = 0;
+    std::int64_t dropped = 0;
+    std::int64_t busy_arrivals = 0;
+    std::string ended = "end of stream";
+    std::uint64_t version = 0;
+    plan_record current = planner.record_for(ex.plan_version());
+    plan_record ran = current;  // the plan of the last processed frame
+    video::video_frame f;
+    double first_seconds = 0.0;
+    const steady::time_point t0 = steady::now() + std::chrono::milliseconds(20);
+    steady::time_point busy_until = t0;
+    const auto wall_start = steady::now();
+    std::string error_text;
+    try {
+        while (true) {
+            if (o.max_frames > 0 && arrived >= o.max_frames) {
+                ended = "--max-frames";
+                break;
+            }
+            if (!src.next(f)) break;
+            const std::int64_t j = arrived++;
+            if (j == 0) first_seconds = f.seconds;
+            const double at = o.fps_given ? static_cast<double>(j) / stream_fps : f.seconds - first_seconds;
+            const steady::time_point arrival =
+                t0 + std::chrono::duration_cast<steady::duration>(std::chrono::duration<double>(at));
+            if (const auto newest = ex.plan_version(); newest != version) {
+                // The plan the next frame runs under (a swap is picked up at the start of a frame).
+                version = newest;
+                current = planner.record_for(version);
+            }
+            plan_counts& pc = per_plan[current.index];
+            ++pc.arrived;
+            if (pc.first_frame < 0) pc.first_frame = j;
+            pc.last_frame = j;
+            bool wanted = false;
+            for (const auto& a : current.apps) {
+                app_counts& ac = per_app[a.name];
+                ++ac.frames_deployed;
+                ac.planned_fps = a.fps;
+                const bool selects = runtime::selects(static_cast<std::uint64_t>(j),
+                                                      runtime::frame_rate::from_fps(a.fps, a.name), stream_rate);
+                if (selects && busy_until > arrival) ++ac.dropped;
+                wanted = wanted || selects;
+            }
+            if (busy_until > arrival) {
+                // Nothing runs for it; it counts as dropped only when an app's rate selects it.
+                ex.drop_frame();
+                ++busy_arrivals;
+                if (wanted) {
+                    ++dropped;
+                    ++pc.dropped;
+                }
+                continue;
+            }
+            std::this_thread::sleep_until(arrival);
+            const steady::time_point start = steady::now();
+            const runtime::frame_result& r = ex.process(f.pixels.view());
+            const double spent = seconds(steady::now() - start);
+            if (r.stem_runs + r.suffix_runs == 0) continue;
+            busy_until = start + std::chrono::duration_cast<steady::duration>(
+                                     std::chrono::duration<double>(spent / box_share));
+            executor_seconds.push_back(spent);
+            ++pc.processed;
+            if (r.plan_version != ran.executor_version) ran = planner.record_for(r.plan_version);
+            const int plan_index = ran.index;
+            std::vector<std::size_t> frozen;
+            for (const runtime::app_result& a : r.apps) {
+                if (!a.processed) continue;
+                for (const auto& pa : ran.apps)
+                    if (pa.name == a.app) frozen.push_back(pa.num_frozen);
+                const double score = positive_probability(a.scores);
+                const bool positive = a.decision == 1;
+                app_counts& ac = per_app[std::string(a.app)];
+                ++ac.decisions;
+                ac.positives += positive ? 1 : 0;
+                char line[256];
+                std::snprintf(line, sizeof line,
+                              "{\"frame\":%lld,\"t\":%.6f,\"app\":\"%.*s\",\"score\":%.6g,\"positive\":%s,\"plan\":%d}",
+                              static_cast<long long>(j), f.seconds, static_cast<int>(a.app.size()), a.app.data(),
+                              score, positive ? "true" : "false", plan_index);
+                out.write(line);
+            }
+            table_seconds += table_frame_seconds(layers, frozen);
+            out.flush();  // a reader on a pipe sees each frame's decisions as they happen
+        }
+    } catch (const std::exception& e) {
+        error_text = e.what();
+        ended = "error";
+    }
+    const double wall = seconds(steady::now() - wall_start);
+    control.stop();
+
+    // The summary.
+    const double stream_seconds = static_cast<double>(arrived) / stream_fps;
+    const auto processed = static_cast<std::int64_t>(executor_seconds.size());
+    double exec_total = 0.0;
+    for (double s : executor_seconds) exec_total += s;
+    nlohmann::ordered_json s;
+    s["video"] = {{"url", src.info().url},   {"format", src.info().format}, {"codec", src.info().codec},
+                  {"width", src.info().width}, {"height", src.info().height}, {"fps", src.info().fps}};
+    s["ended"] = ended;
+    if (!error_text.empty()) s["error"] = error_text;
+    s["stream_fps"] = stream_fps;
+    s["budget"] = o.budget;
+    s["box_share"] = box_share;
+    s["planner"] = o.planner;
+    s["whole_model_seconds"] = whole;
+    // dropped: frames some app's rate selects that arrived while the box was busy.
+    s["frames"] = {{"arrived", arrived},
+                   {"processed", processed},
+                   {"dropped", dropped},
+                   {"arrived_while_busy", busy_arrivals},
+                   {"stream_seconds", stream_seconds},
+                   {"wall_seconds", wall}};
+    const double n = processed > 0 ? static_cast<double>(processed) : 1.0;
+    s["per_frame_cost_us"] = {{"executor_mean", exec_total / n * 1e6},
+                              {"executor_median", median(executor_seconds) * 1e6},
+                              {"table_mean", table_seconds / n * 1e6}};
+    nlohmann::ordered_json app_list = nlohmann::ordered_json::array();
+    for (const auto& [name, ac] : per_app) {
+        const double deployed_seconds = static_cast<double>(ac.frames_deployed) / stream_fps;
+        app_list.push_back({{"name", name},
+                            {"planned_fps", ac.planned_fps},
+                            {"achieved_fps", deployed_seconds > 0 ? static_cast<double>(ac.decisions) / deployed_seconds : 0.0},
+                            {"decisions", ac.decisions},
+                            {"positives", ac.positives},
+                            {"dropped", ac.dropped},
+                            {"seconds_deployed", deployed_seconds}});
+    }
+    s["apps"] = app_list;
+    nlohmann::ordered_json plans = nlohmann::ordered_json::array();
+    for (const plan_record& r : planner.records()) {
+        const plan_counts pc = per_plan.count(r.index) ? per_plan[r.index] : plan_counts{};
+        nlohmann::ordered_json names_json = nlohmann::ordered_json::array();
+        for (const auto& a : r.apps) names_json.push_back(a.name);
+        plans.push_back({{"plan", r.index},
+                         {"reason", r.reason},
+                         {"apps", names_json},
+                         {"cost", r.cost},
+                         {"mean_f1", r.mean_f1},
+                         {"first_frame", pc.first_frame},
+                         {"last_frame", pc.last_frame},
+                         {"frames_arrived", pc.arrived},
+                         {"frames_processed", pc.processed},
+                         {"frames_dropped", pc.dropped}});
+    }
+    s["plans"] = plans;
+    out.write(nlohmann::ordered_json{{"summary", s}}.dump());
+    out.flush();
+
+    std::fprintf(stderr,
+                 "stemshare run: %s (%s %dx%d, %.3g fps): %lld frames, %lld processed, %lld dropped (%lld arrived while busy), "
+                 "%.1f s; executor %.1f us/frame (median %.1f), table %.1f us/frame; %zu plan(s); ended: %s\n",
+                 src.info().url.c_str(), src.info().codec.c_str(), src.info().width, src.info().height, stream_fps,
+                 static_cast<long long>(arrived), static_cast<long long>(processed),
+                 static_cast<long long>(dropped), static_cast<long long>(busy_arrivals), stream_seconds,
+                 exec_total / n * 1e6, median(executor_seconds) * 1e6, table_seconds / n * 1e6,
+                 planner.records().size(), ended.c_str());
+    if (!error_text.empty()) throw error(error_text);
+}
+
+}  // namespace run_detail
+
+/// Registers `stemshare run`.
+inline void register_run_command(CLI::App& app) {
+    auto o = std::make_shared<run_detail::options>();
+    CLI::App* sub = app.add_subcommand(
+        "run", "Run the apps of an apps file live on a video (file or URL): plan, pace at the video's rate, "
+               "drop frames while busy, re-plan when apps join or leave; one JSON line per decision");
+    sub->add_option("--video", o->video, "Video file or any URL FFmpeg opens")->required();
+    sub->add_option("--apps", o->apps_path, "Apps file (format stemshare.run-apps; watched for changes)")
+        ->capture_default_str();
+    sub->add_option("--select", o->select, "Comma-separated apps of the file to start with (default: all)");
+    sub->add_option("--budget", o->budget, "Compute budget in core-seconds per second of stream")->required();
+    sub->add_option("--fps", o->fps, "Stream frame rate (default: the video's); frames are paced at it");
+    sub->add_option("--planner", o->planner, "mainstream_greedy | greedy | exact")->capture_default_str();
+    sub->add_option("--mode", o->mode, "mainstream | nosharing | maxsharing")->capture_default_str();
+    sub->add_option("--box-share", o->box_share,
+                    "Speed of the emulated box as a fraction of this core (default: the budget)");
+    sub->add_option("--latencies", o->latencies_path,
+                    "Latency table for the planner (default: profile the base model now)");
+    sub->add_option("--control", o->control, "Control lines 'add APP', 'remove APP', 'at FRAME ...' (FIFO, file, -)");
+    sub->add_flag("--no-watch", o->no_watch, "Do not re-plan when the apps file changes");
+    sub->add_option("--out", o->out, "JSON lines output (- = stdout)")->capture_default_str();
+    sub->add_option("--max-frames", o->max_frames, "Stop after this many frames (0: the whole video)");
+    sub->add_option("--threads", o->threads, "oneDNN threads per step")->capture_default_str();
+    sub->callback([o, sub] {
+        o->fps_given = sub->count("--fps") > 0;
+        run_detail::run(*o);
+    });
+}
+
+}  // namespace stemshare::tools
