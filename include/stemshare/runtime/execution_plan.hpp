@@ -192,6 +192,13 @@ public:
         out.apps = results_;
     }
 
+    /// Runs every step once on `frame` without counting a frame or selecting by rate: brings the
+    /// plan's weights, buffers and code back into the caches after an idle gap. Overwrites the
+    /// scores of the last `run` (its results are stale afterwards). Only the stream thread calls it.
+    void rehearse(tensor_view<const float> frame) {
+        for (step& s : steps_) run_step(s, frame);
+    }
+
     [[nodiscard]] std::uint64_t version() const noexcept { return version_; }
     [[nodiscard]] suffix_mode suffixes() const noexcept { return suffixes_; }
     [[nodiscard]] shape input_shape() const noexcept { return input_; }

@@ -134,13 +134,7 @@ public:
             std::lock_guard lock(publish_mutex_);
             if (pending_) current_ = std::move(pending_);
         }
-        const shape in = current_->input_shape();
-        const dims& d = frame.extents();
-        if (d.rank() != 4 || d[0] != 1 || d[1] != in.c || d[2] != in.h || d[3] != in.w ||
-            frame.memory_layout() != layout::plain)
-            throw error("executor::process", "frame must be plain {1, " + std::to_string(in.c) + ", " +
-                                                 std::to_string(in.h) + ", " + std::to_string(in.w) +
-                                                 "}, got " + to_string(d));
+        check_frame(frame);
         try {
             current_->run(frames_, frame, result_);
         } catch (...) {
@@ -149,6 +143,19 @@ public:
         }
         next_frame();
         return result_;
+    }
+
+    /// Runs the newest plan's every step once on `frame` (any frame of the stream's shape) without
+    /// using a frame number: call it shortly before a frame after an idle gap so that frame finds
+    /// the weights and buffers in the caches (runtime/frame_wait.hpp). The last result is stale
+    /// afterwards. Call from the stream thread only.
+    void warm(tensor_view<const float> frame) {
+        {
+            std::lock_guard lock(publish_mutex_);
+            if (pending_) current_ = std::move(pending_);
+        }
+        check_frame(frame);
+        current_->rehearse(frame);
     }
 
     /// Counts the next stream frame as dropped (it arrived while the box was busy): nothing runs
@@ -179,6 +186,15 @@ public:
     }
 
 private:
+    void check_frame(tensor_view<const float> frame) const {
+        const shape in = current_->input_shape();
+        const dims& d = frame.extents();
+        if (d.rank() != 4 || d[0] != 1 || d[1] != in.c || d[2] != in.h || d[3] != in.w ||
+            frame.memory_layout() != layout::plain)
+            throw error("executor::process", "frame must be plain {1, " + std::to_string(in.c) + ", " +
+                                                 std::to_string(in.h) + ", " + std::to_string(in.w) +
+                                                 "}, got " + to_string(d));
+    }
     void next_frame() noexcept {
         frames_.store(frames_.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
     }
