@@ -37,6 +37,8 @@ struct realtime_app {
     graph model;
     std::size_t num_frozen = 0;
     double fps = 0.0;
+    /// Stream frames the app's frames are shifted by (branch point 0 only; `stagger_phases`).
+    std::uint64_t phase = 0;
 };
 
 struct realtime_options {
@@ -83,7 +85,7 @@ struct realtime_result {
     std::vector<replay_app> plan;
     std::vector<std::string> names;
     for (const auto& a : apps) {
-        plan.push_back({a.num_frozen, a.fps});
+        plan.push_back({a.num_frozen, a.fps, a.phase});
         names.push_back(a.name);
     }
     // Before any executor: checks stream_fps and every app's rate (each step divides by its parent's).
@@ -102,7 +104,8 @@ struct realtime_result {
         for (int i = 0; i < 3; ++i) (void)warm.process(first);
     }
     runtime::executor box(settings);
-    for (const auto& a : apps) box.add_app(a.name, a.model, {.num_frozen = a.num_frozen, .fps = a.fps});
+    for (const auto& a : apps)
+        box.add_app(a.name, a.model, {.num_frozen = a.num_frozen, .fps = a.fps, .phase = a.phase});
 
     realtime_result r;
     r.decisions.assign(apps.size(), std::vector<frame_decision>(static_cast<std::size_t>(frame_count),

@@ -79,6 +79,7 @@ struct realtime_comparison {
         plan_apps.push_back({k, row.plan.apps[a].fps});
         chosen.push_back(&in.apps[a].predictions.at(k));
     }
+    detail::apply_stagger(in, plan_apps);
 
     realtime_comparison c;
     c.app_count = n;

@@ -168,6 +168,9 @@ struct sweep_input {
     sweep_runner runner = sweep_runner::replay;
     /// The app-quality model every policy plans with (`mainstream`: DESIGN section 5 bit for bit).
     sched::quality_model quality_model = sched::quality_model::mainstream;
+    /// Staggers the branch-point-0 apps at one rate (`stagger_phases`) in replay and live runs;
+    /// false keeps the original frame-selection rule.
+    bool stagger = false;
     /// The real-time runner only: how the stream thread waits for a frame (runtime/frame_wait.hpp).
     runtime::frame_wait wait{};
     /// The real-time runner only: how many frames from the start of the stream it plays.
@@ -246,13 +249,23 @@ struct sweep_outcome {
     return specs;
 }
 
+/// Sets the plan's phases when the sweep staggers (`sweep_input::stagger`).
+inline void apply_stagger(const sweep_input& in, std::vector<replay_app>& plan_apps) {
+    if (!in.stagger) return;
+    const std::vector<std::uint64_t> phases = stagger_phases(plan_apps, in.stream->fps());
+    for (std::size_t a = 0; a < plan_apps.size(); ++a) plan_apps[a].phase = phases[a];
+}
+
 /// The plan's apps as the real-time runner deploys them.
 [[nodiscard]] inline std::vector<realtime_app> realtime_apps_of(const sweep_input& in,
                                                                 const sched::plan& pl) {
+    std::vector<replay_app> plan_apps;
+    for (const auto& a : pl.apps) plan_apps.push_back({static_cast<std::size_t>(a.num_frozen), a.fps});
+    apply_stagger(in, plan_apps);
     std::vector<realtime_app> out;
     for (std::size_t a = 0; a < pl.apps.size(); ++a) {
         const auto k = static_cast<std::size_t>(pl.apps[a].num_frozen);
-        out.push_back({in.apps[a].name, in.apps[a].candidate_model(k), k, pl.apps[a].fps});
+        out.push_back({in.apps[a].name, in.apps[a].candidate_model(k), k, pl.apps[a].fps, plan_apps[a].phase});
     }
     return out;
 }
@@ -337,6 +350,7 @@ inline void validate(const sweep_input& in) {
                 plan_apps.push_back({static_cast<std::size_t>(pl.apps[a].num_frozen), pl.apps[a].fps});
                 chosen.push_back(&in.apps[a].predictions.at(static_cast<std::size_t>(pl.apps[a].num_frozen)));
             }
+            detail::apply_stagger(in, plan_apps);
             detail::sweep_outcome m;
             if (in.runner == sweep_runner::realtime) {
                 const auto started = std::chrono::steady_clock::now();

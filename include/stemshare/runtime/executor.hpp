@@ -54,6 +54,9 @@ struct app_options {
     /// Frames per second the app analyses; 0 means every frame (the stream's rate).
     double fps = 0.0;
     decision_rule decision = decision_rule::argmax();
+    /// Stream frames the app's frames are shifted by (branch point 0 only; frame_rate.hpp,
+    /// `selects_with_phase`): staggers apps at one rate. 0: the original rule.
+    std::uint64_t phase = 0;
 };
 
 class executor {
@@ -208,7 +211,7 @@ private:
     [[nodiscard]] app_settings settings_for(const std::string& name, const graph& model,
                                             const app_options& options) const {
         const std::string who = "executor: app '" + name + "'";
-        app_settings s{rate_for(who, options.fps), options.decision};
+        app_settings s{rate_for(who, options.fps), options.decision, options.phase};
         s.decision.validate(model.output_shape().numel(), who);
         return s;
     }
