@@ -59,7 +59,7 @@ struct options {
     std::string quality_model = "mainstream";
     std::string frame_wait = "sleep";
     double profile_gap_ms = -1.0;
-    bool no_stagger = false;
+    bool stagger = false;
 };
 
 using steady = std::chrono::steady_clock;
@@ -167,7 +167,7 @@ inline void run(options o) {
     experiment::sweep_input in;
     in.quality_model = sched::parse_quality_model(o.quality_model, "--quality-model");
     in.wait.rule = runtime::parse_frame_wait(o.frame_wait, "--frame-wait");
-    in.stagger = !o.no_stagger;
+    in.stagger = o.stagger;
     // Latencies of the model every app runs (the base with its two-way classifier), in sparse mode
     // by default: an idle gap of one stream frame interval before every run, the regime the live
     // runner runs frames in (runtime/frame_wait.hpp); --profile-gap-ms 0 measures back to back.
@@ -223,7 +223,7 @@ inline void run(options o) {
     std::printf("latency table: sparse profiling, %.1f ms idle before every run%s; live frame wait: %s; "
                 "branch-point-0 apps at one rate %s\n",
                 gap_ms, gap_ms > 0.0 ? "" : " (back to back)", o.frame_wait.c_str(),
-                in.stagger ? "staggered" : "on the same frames (--no-stagger)");
+                in.stagger ? "staggered (--stagger)" : "on the same frames");
 
     const std::int64_t check_frames =
         o.check_seconds > 0.0
@@ -314,8 +314,9 @@ inline void register_demo_command(CLI::App& app) {
     sub->add_option("--frame-wait", o->frame_wait,
                     "How the live runner waits for a frame: sleep | spin | sleep-spin | sleep-warm")
         ->capture_default_str();
-    sub->add_flag("--no-stagger", o->no_stagger,
-                  "Keep the original frame-selection rule: apps at one rate take the same frames");
+    sub->add_flag("--stagger", o->stagger,
+                  "Stagger the branch-point-0 apps at one rate (a phase each); default: the original rule, "
+                  "apps at one rate take the same frames");
     sub->add_option("--profile-gap-ms", o->profile_gap_ms,
                     "Idle gap before every profiling run (default: one stream frame interval; 0: back to back)");
     sub->callback([o] { demo_detail::run(*o); });
