@@ -16,4 +16,5 @@
 #include <stemshare/sched/plan.hpp>
 #include <stemshare/sched/planner.hpp>
 #include <stemshare/sched/problem.hpp>
+#include <stemshare/sched/quality_model.hpp>
 #include <stemshare/sched/stem_envelope.hpp>

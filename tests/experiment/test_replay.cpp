@@ -92,3 +92,31 @@ TEST_CASE("replay: a rate that rounds to 0 thousandths of a frame per second is 
                          doctest::Contains("stream frame rate 0.000200 rounds to 0 thousandths"),
                          stemshare::error);
 }
+
+TEST_CASE("replay: staggered apps at one rate take different frames and drop less") {
+    // A whole model at 15 fps and three at 1 fps, 0.03 s of work each. On the same frames the
+    // three slow ones land with the fast one on frame 0 of every second (0.12 s of work, longer
+    // than the 1/15 s to the next frame, so the fast app loses a frame each second); staggered
+    // (phases 0, 5, 10) no frame holds more than two models (0.06 s) and nothing is dropped.
+    const std::vector<double> layers{0.03};
+    std::vector<replay_app> apps{{0, 15.0}, {0, 1.0}, {0, 1.0}, {0, 1.0}};
+    const auto same = experiment::replay(apps, layers, 15.0, 150);
+    const std::vector<std::uint64_t> phases = experiment::stagger_phases(apps, 15.0);
+    CHECK(phases == std::vector<std::uint64_t>{0, 0, 5, 10});
+    for (std::size_t a = 0; a < apps.size(); ++a) apps[a].phase = phases[a];
+    const auto staggered = experiment::replay(apps, layers, 15.0, 150);
+    CHECK(same.dropped_frames == 10);
+    CHECK(staggered.dropped_frames == 0);
+    for (std::size_t j = 0; j < 150; ++j)
+        for (std::size_t a = 1; a < 4; ++a) CHECK(staggered.processed[a][j] == (j % 15 == 5 * (a - 1)));
+    CHECK(staggered.achieved_fps[0] == doctest::Approx(15.0));
+    for (std::size_t a = 1; a < 4; ++a) CHECK(staggered.achieved_fps[a] == doctest::Approx(1.0));
+}
+
+TEST_CASE("replay: only branch-point-0 apps get a phase") {
+    const std::vector<replay_app> mixed{{0, 5.0}, {2, 5.0}, {0, 5.0}, {0, 3.0}};
+    CHECK(experiment::stagger_phases(mixed, 15.0) == std::vector<std::uint64_t>{0, 0, 1, 0});
+    const std::vector<replay_app> bad{{2, 5.0, 1}};
+    CHECK_THROWS_WITH_AS((void)experiment::replay(bad, std::vector<double>{0.01, 0.01, 0.01}, 15.0, 10),
+                         doctest::Contains("a phase needs branch point 0"), stemshare::error);
+}

@@ -134,6 +134,9 @@ TEST_CASE("sweep: one row per (number of apps, policy), in order, each handed to
             CHECK(pa.num_frozen == r.plan.apps[a].num_frozen);
             CHECK(pa.fps == r.plan.apps[a].fps);
             CHECK(pa.f1_predicted == r.plan.apps[a].quality.f1);
+            // Planned with the default model, the mainstream reading is the planner's own number.
+            CHECK(r.quality_model == sched::quality_model::mainstream);
+            CHECK(pa.f1_predicted_mainstream == pa.f1_predicted);
             CHECK(pa.f1_measured >= 0.0);
             CHECK(pa.f1_measured <= 1.0);
             CHECK(pa.f1_predicted_sampled >= 0.0);
@@ -158,6 +161,22 @@ TEST_CASE("sweep: one row per (number of apps, policy), in order, each handed to
     CHECK(rows[2].planner == sched::planner_kind::exact);
 }
 
+TEST_CASE("sweep: quality_model sampled plans every policy on the sampled reading") {
+    experiment::sweep_input in = small_sweep();
+    in.quality_model = sched::quality_model::sampled;
+    const auto rows = experiment::run_sweep(in);
+    REQUIRE(rows.size() == 2 * 4);
+    bool readings_differ = false;
+    for (const auto& r : rows) {
+        CHECK(r.quality_model == sched::quality_model::sampled);
+        for (const auto& pa : r.per_app) {
+            CHECK(pa.f1_predicted == pa.f1_predicted_sampled);
+            readings_differ = readings_differ || pa.f1_predicted_mainstream != pa.f1_predicted_sampled;
+        }
+    }
+    CHECK(readings_differ);
+}
+
 TEST_CASE("sweep: a row's measured F1 is its plan replayed on the box and scored event by event") {
     const experiment::sweep_input in = small_sweep();
     const auto rows = experiment::run_sweep(in);
@@ -170,7 +189,7 @@ TEST_CASE("sweep: a row's measured F1 is its plan replayed on the box and scored
     for (const auto& a : row.plan.apps) plan.push_back({static_cast<std::size_t>(a.num_frozen), a.fps});
     const auto r = experiment::replay(plan, box, stream_fps, stream.frame_count());
     CHECK(row.dropped_frames == r.dropped_frames);
-    CHECK(row.measured_load == doctest::Approx(r.measured_load));
+    CHECK(row.box_load == doctest::Approx(r.measured_load));
     for (std::size_t a = 0; a < 2; ++a) {
         const auto& c = in.apps[a].predictions.at(static_cast<std::size_t>(row.plan.apps[a].num_frozen));
         std::vector<experiment::frame_decision> d(static_cast<std::size_t>(stream.frame_count()),
@@ -277,11 +296,14 @@ TEST_CASE("sweep: prediction gap over rows") {
     rows[1].mean_f1_measured = 0.6;
     rows[1].mean_f1_predicted = 0.5;
     rows[1].mean_f1_predicted_sampled = 0.6;
+    rows[0].mean_f1_predicted_mainstream = 0.8;
+    rows[1].mean_f1_predicted_mainstream = 0.6;
     const auto g = experiment::measure_prediction_gap(rows);
     CHECK(g.rows == 2);
     CHECK(g.mean_abs_gap == doctest::Approx(0.15));
     CHECK(g.mean_bias == doctest::Approx(0.05));
     CHECK(g.mean_abs_gap_sampled == doctest::Approx(0.05));
+    CHECK(g.mean_abs_gap_mainstream == doctest::Approx(0.15));
     CHECK(experiment::measure_prediction_gap({}).mean_abs_gap == 0.0);
 }
 

@@ -3,6 +3,8 @@
 // No speed is asserted: only the tables' structure and how their numbers relate to each other.
 #include <doctest/doctest.h>
 
+#include <chrono>
+
 #include <unistd.h>
 
 #include <cstddef>
@@ -149,6 +151,25 @@ TEST_CASE("harness: zero threads or zero runs are clear errors before anything i
           "profiling: model 'm': runs must be at least 1");
     CHECK(test::error_of([] { profiling::benchmark_harness h(fashion_graph, "m", {.threads = -1}); }) ==
           "profiling: model 'm': threads must be a positive number, got -1");
+}
+
+TEST_CASE("harness: sparse mode idles before every run and says so in the benchmark name") {
+    const graph g = fashion_graph();
+    CHECK(test::error_of([&] { profiling::benchmark_harness h(g, "m", {.threads = 1, .gap_us = -1}); }) ==
+          "profiling: model 'm': gap_us must be in [0, 60 s], got -1");
+    const profiling::benchmark_harness harness(g, "fashion_mobilenet",
+                                               {.threads = 1, .runs = 3, .warmup = 1, .gap_us = 20'000});
+    CHECK(harness.base_name().find("/runs:3/gap_us:20000") != std::string::npos);
+    profiling::run_collector collector;
+    const auto started = std::chrono::steady_clock::now();
+    harness.run(collector);
+    const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+    CHECK(runs_of(collector, harness, "whole").size() == 3);
+    CHECK(runs_of(collector, harness, "layers").size() == 3);
+    // Six timed runs, each after a 20 ms idle gap (a lower bound, not a timing assertion).
+    CHECK(seconds >= 6 * 0.020);
+    const auto table = harness.table(collector);
+    CHECK(table.layers.size() == g.size());
 }
 
 TEST_CASE("harness: a graph made lazily that fails skips both benchmarks, and the table names why") {

@@ -21,6 +21,7 @@
 #include <stemshare/backend/onednn/compiled_graph.hpp>
 #include <stemshare/backend/reference/reference_runner.hpp>
 #include <stemshare/runtime/executor.hpp>
+#include <stemshare/runtime/frame_wait.hpp>
 
 #include "../stem/stem_test_models.hpp"
 #include "support/allocation_counter.hpp"
@@ -632,4 +633,84 @@ TEST_CASE("executor: apply makes several changes in one swap, or none when one f
     CHECK(msg.find("app 'nobody'") != std::string::npos);
     CHECK(ex.plan_version() == version + 2);
     CHECK(ex.process(frame.view()).find("c") != nullptr);
+}
+
+TEST_CASE("frame_rate: a phase shifts the selection, stagger_phase spreads apps over the stride") {
+    const frame_rate stream{15000};
+    const frame_rate five{5000};
+    std::vector<std::uint64_t> taken;
+    for (std::uint64_t j = 0; j < 10; ++j)
+        if (selects_with_phase(j, 1, five, stream)) taken.push_back(j);
+    CHECK(taken == std::vector<std::uint64_t>{1, 4, 7});
+    for (std::uint64_t j = 0; j < 100; ++j) CHECK(selects_with_phase(j, 0, five, stream) == selects(j, five, stream));
+    // Three apps at 5 of 15 fps (stride 3): phases 0, 1, 2; two apps at 4 of 15 (stride 3.75): 0, 1.
+    CHECK(stagger_phase(0, 3, five, stream) == 0);
+    CHECK(stagger_phase(1, 3, five, stream) == 1);
+    CHECK(stagger_phase(2, 3, five, stream) == 2);
+    CHECK(stagger_phase(1, 2, frame_rate{4000}, stream) == 1);
+    CHECK(stagger_phase(0, 0, five, stream) == 0);
+    static_assert(stagger_phase(1, 2, frame_rate{1000}, frame_rate{15000}) == 7);
+}
+
+TEST_CASE("executor: apps at branch point 0 with phases take staggered frames, a phase needs k = 0") {
+    const graph base = models::base_model(1);
+    executor ex({.input = stream_shape, .stream_fps = 15, .threads = 1});
+    ex.add_app("a", models::fine_tuned(base, 0, 1), {.num_frozen = 0, .fps = 5, .phase = 0});
+    ex.add_app("b", models::fine_tuned(base, 0, 2), {.num_frozen = 0, .fps = 5, .phase = 1});
+    ex.add_app("c", models::fine_tuned(base, 0, 3), {.num_frozen = 0, .fps = 5, .phase = 2});
+    std::map<std::string, std::vector<std::uint64_t>> taken;
+    for (std::uint64_t n = 0; n < 9; ++n) {
+        const frame_result& r = ex.process(models::frame(n % 4).view());
+        CHECK(r.suffix_runs == 1);  // every frame runs exactly one of the three
+        for (const char* name : {"a", "b", "c"})
+            if (r.find(name)->processed) taken[name].push_back(n);
+    }
+    CHECK(taken["a"] == std::vector<std::uint64_t>{0, 3, 6});
+    CHECK(taken["b"] == std::vector<std::uint64_t>{1, 4, 7});
+    CHECK(taken["c"] == std::vector<std::uint64_t>{2, 5, 8});
+    CHECK(error_of([&] { ex.add_app("d", models::fine_tuned(base, 11, 4), {.num_frozen = 11, .fps = 5, .phase = 1}); })
+              .find("a phase needs branch point 0") != std::string::npos);
+    CHECK(ex.plan()->app_count() == 3);
+}
+
+TEST_CASE("executor: warm runs the plan without using a frame number or changing later results") {
+    const graph base = models::base_model(1);
+    executor warmed({.input = stream_shape, .stream_fps = 15, .threads = 1});
+    executor plain({.input = stream_shape, .stream_fps = 15, .threads = 1});
+    for (executor* ex : {&warmed, &plain}) {
+        ex->add_app("x", models::fine_tuned(base, 11, 5), {.num_frozen = 11, .fps = 5});
+        ex->add_app("y", models::fine_tuned(base, 0, 6), {.num_frozen = 0, .fps = 15});
+    }
+    for (std::uint64_t n = 0; n < 7; ++n) {
+        warmed.warm(models::frame((n + 1) % 4).view());
+        CHECK(warmed.frames() == n);
+        const frame_result& w = warmed.process(models::frame(n % 4).view());
+        const frame_result& p = plain.process(models::frame(n % 4).view());
+        CHECK(w.frame == p.frame);
+        for (const char* name : {"x", "y"}) {
+            CHECK(w.find(name)->processed == p.find(name)->processed);
+            if (p.find(name)->processed) CHECK(bit_equal(w.find(name)->scores, p.find(name)->scores));
+        }
+    }
+    const tensor<float> wrong(dims{1, 3, 8, 8});
+    CHECK(error_of([&] { warmed.warm(wrong.view()); }).find("frame must be") != std::string::npos);
+    CHECK(warmed.frames() == 7);
+}
+
+TEST_CASE("frame_wait: every rule returns at or after the deadline, names round-trip") {
+    const graph base = models::base_model(1);
+    executor ex({.input = stream_shape, .stream_fps = 15, .threads = 1});
+    ex.add_app("x", models::fine_tuned(base, 11, 5), {.num_frozen = 11});
+    const tensor<float> f = models::frame(0);
+    for (auto k : {frame_wait::kind::sleep, frame_wait::kind::spin, frame_wait::kind::sleep_spin,
+                   frame_wait::kind::sleep_warm}) {
+        CAPTURE(to_string(k));
+        CHECK(parse_frame_wait(to_string(k), "test") == k);
+        const frame_wait w{.rule = k, .lead = std::chrono::milliseconds(1)};
+        const auto deadline = frame_wait::clock::now() + std::chrono::milliseconds(3);
+        w.wait_until(deadline, ex, f.view());
+        CHECK(frame_wait::clock::now() >= deadline);
+        CHECK(ex.frames() == 0);
+    }
+    CHECK(error_of([] { (void)parse_frame_wait("nap", "--frame-wait"); }).find("--frame-wait") != std::string::npos);
 }

@@ -159,3 +159,41 @@ TEST_CASE("smooth: the shipped pedestrian curve at k = 75 becomes (0.8533, 0.144
     for (std::size_t i = 1; i < p.app(0).curve.size(); ++i)
         CHECK(p.app(0).curve[i - 1].true_positive_rate >= p.app(0).curve[i].true_positive_rate);
 }
+
+TEST_CASE("quality_model: mainstream is event_quality bit for bit, sampled reads L f / 1000 samples") {
+    const event_params ev{1000.0, 0.2, 0.5, 15.0};
+    for (double f : {1.0, 4.0, 5.0, 15.0}) {
+        CHECK(model_quality(quality_model::mainstream, 0.9, 0.1, ev, f) == event_quality(0.9, 0.1, ev, f));
+        CHECK(model_quality(quality_model::sampled, 0.9, 0.1, ev, f) == sampled_event_quality(0.9, 0.1, ev, f));
+    }
+    // At 5 fps an app samples 5 frames of a 1 s event; by hand: q = (1 - p) + p c, miss = q^4 (1 - p).
+    const auto miss = [](double p) { return std::pow((1.0 - p) + p * 0.5, 4) * (1.0 - p); };
+    CHECK(sampled_event_quality(0.9, 0.1, ev, 5.0).recall == Approx(1.0 - miss(0.9)));
+    // Usable at compile time, as the rest of the scheduler.
+    static_assert(model_quality(quality_model::sampled, 0.9, 0.1, event_params{1000.0, 0.2, 0.5, 15.0}, 15.0) ==
+                  event_quality(0.9, 0.1, event_params{1000.0, 0.2, 0.5, 15.0}, 15.0));
+    static_assert(parse_quality_model("sampled", "x") == quality_model::sampled);
+    CHECK(to_string(quality_model::sampled) == "sampled");
+    CHECK(parse_quality_model(to_string(quality_model::mainstream), "x") == quality_model::mainstream);
+    CHECK_THROWS_WITH_AS((void)parse_quality_model("exact", "--quality-model"),
+                         doctest::Contains("--quality-model: unknown quality model 'exact'"), stemshare::error);
+}
+
+TEST_CASE("quality_model: a problem built on a model predicts every candidate with it") {
+    app_spec a;
+    a.name = "x";
+    a.event_length_ms = 1000.0;
+    a.event_frequency = 0.2;
+    a.correlation = 0.5;
+    a.curve = {{0, 0.9, 0.1}, {3, 0.8, 0.2}};
+    const cost_model costs(std::vector<double>{0.01, 0.01, 0.01, 0.01});
+    const problem original({a}, costs, 15.0);
+    const problem sampled({a}, costs, 15.0, mode::mainstream, quality_model::sampled);
+    CHECK(original.model() == quality_model::mainstream);
+    CHECK(sampled.model() == quality_model::sampled);
+    for (const option& o : sampled.options(0)) {
+        const curve_point& p = o.num_frozen == 0 ? a.curve[0] : a.curve[1];
+        CHECK(o.quality == sampled_event_quality(p.true_positive_rate, p.false_positive_rate, sampled.params(0), o.fps));
+    }
+    CHECK(original.quality(0, 0, 5.0) == event_quality(0.9, 0.1, original.params(0), 5.0));
+}

@@ -11,6 +11,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include <stemshare/io/apps_file.hpp>
 #include <stemshare/sched.hpp>
 
 #include "support/run_cli.hpp"
@@ -46,9 +47,10 @@ TEST_CASE("plan command: --json prints exactly the documented object with full p
     for (auto it = j.begin(); it != j.end(); ++it) keys.push_back(it.key());
     std::sort(keys.begin(), keys.end());
     CHECK(keys == std::vector<std::string>{"apps", "budget", "cost", "mean_f1", "min_f1", "mode", "planner",
-                                           "stream_fps"});
+                                           "quality_model", "stream_fps"});
     CHECK(j["planner"] == "exact");
     CHECK(j["mode"] == "mainstream");
+    CHECK(j["quality_model"] == "mainstream");
     CHECK(j["budget"].get<double>() == 100.0);
     CHECK(j["stream_fps"].get<double>() == 15.0);
     REQUIRE(j["apps"].size() == 3);
@@ -117,10 +119,34 @@ TEST_CASE("plan command: without --json the plan is shown beside both baselines"
     CHECK(r.output.find("maxsharing baseline") != std::string::npos);
 }
 
+TEST_CASE("plan command: --quality-model sampled plans on the sampled reading, mainstream is the default") {
+    const std::string args = "plan --apps " + data_file + " --select pedestrian --budget 100 --planner exact --json";
+    const run_result def = run(args);
+    const run_result ms = run(args + " --quality-model mainstream");
+    const run_result sa = run(args + " --quality-model sampled");
+    REQUIRE(def.status == 0);
+    REQUIRE(ms.status == 0);
+    REQUIRE(sa.status == 0);
+    CHECK(def.output == ms.output);
+    const nlohmann::json j = nlohmann::json::parse(sa.output);
+    CHECK(j["quality_model"] == "sampled");
+    const auto& app = j["apps"][0];
+    // The plan's F1 is the sampled reading of pedestrian's smoothed rates at the chosen (k, fps).
+    const stemshare::io::apps_file file = stemshare::io::load_apps_file(data_file);
+    const stemshare::sched::problem p(stemshare::io::select_apps(file.apps, "pedestrian"), stemshare::sched::cost_model(file.layer_latencies),
+                           15.0, stemshare::sched::mode::mainstream, stemshare::sched::quality_model::sampled);
+    const stemshare::sched::app_quality expect = p.quality(0, app["num_frozen"].get<int>(), app["fps"].get<double>());
+    CHECK(app["f1"].get<double>() == doctest::Approx(expect.f1).epsilon(1e-12));
+    const stemshare::sched::app_quality original = stemshare::sched::problem(stemshare::io::select_apps(file.apps, "pedestrian"),
+                                                       stemshare::sched::cost_model(file.layer_latencies), 15.0)
+                                            .quality(0, app["num_frozen"].get<int>(), app["fps"].get<double>());
+    CHECK(expect.f1 != original.f1);
+}
+
 TEST_CASE("plan command: --help explains every output field") {
     const run_result r = run("plan --help");
     CHECK(r.status == 0);
-    for (const char* field : {"planner", "mode", "budget", "stream_fps", "cost", "mean_f1", "min_f1",
+    for (const char* field : {"planner", "mode", "quality_model", "budget", "stream_fps", "cost", "mean_f1", "min_f1",
                               "num_frozen", "fps", "f1", "recall", "precision", "suffix_cost"})
         CHECK(r.output.find(std::string("  ") + field + " ") != std::string::npos);
 }
@@ -137,6 +163,8 @@ TEST_CASE("plan command: bad input exits non-zero with one line naming the probl
     expect_error("plan --apps " + data_file + " --select bus,tram --budget 100 --json",
                  "unknown app name 'tram'");
     expect_error("plan --apps " + data_file + " --budget 10 --json", "below the cheapest plan");
+    expect_error("plan --apps " + data_file + " --budget 100 --quality-model exactish --json",
+                 "unknown quality model 'exactish'");
     expect_error("plan --apps " + data_file + " --budget 10 --planner mainstream_greedy --json",
                  "below the cheapest plan");
     expect_error("plan --apps " + data_file + " --budget 100 --planner fastest --json",

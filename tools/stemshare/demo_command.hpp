@@ -28,6 +28,8 @@
 #include <stemshare/io/idx.hpp>
 #include <stemshare/io/mpackage.hpp>
 #include <stemshare/profiling/profile.hpp>
+#include <stemshare/runtime/frame_wait.hpp>
+#include <stemshare/sched/quality_model.hpp>
 
 #include <fashion/app_tasks.hpp>
 #include <fashion/dataset.hpp>
@@ -52,7 +54,12 @@ struct options {
     bool quick = false;
     bool real_time = false;
     double check_seconds = 60.0;
+    double calibration_s = 120.0;
     std::uint64_t seed = 1;
+    std::string quality_model = "mainstream";
+    std::string frame_wait = "sleep";
+    double profile_gap_ms = -1.0;
+    bool stagger = false;
 };
 
 using steady = std::chrono::steady_clock;
@@ -61,6 +68,9 @@ using steady = std::chrono::steady_clock;
 /// default stream is about 4 of 15 fps (precision falls above it), so No-sharing needs
 /// 4 / 15 of a full model per app: 0.75 fits two apps and not three.
 inline constexpr double default_budget_models = 0.75;
+
+/// The calibration stream's seed is the scored stream's plus this: a different segment.
+inline constexpr std::uint64_t calibration_seed_offset = 1000;
 
 inline double since(steady::time_point t) {
     return std::chrono::duration<double>(steady::now() - t).count();
@@ -135,9 +145,12 @@ inline void run(options o) {
     if (o.budget < 0.0) throw error("--budget", "must be positive (0: derived from the measured latencies)");
     if (!(o.duration_s > 0.0)) throw error("--duration", "must be positive");
     if (!(o.check_seconds >= 0.0)) throw error("--check-seconds", "must be >= 0");
+    if (!(o.calibration_s > 0.0)) throw error("--calibration-seconds", "must be positive");
+    if (o.profile_gap_ms > 60'000.0) throw error("--profile-gap-ms", "must be at most 60000");
     if (o.quick) {
         o.duration_s = std::min(o.duration_s, 120.0);
         o.check_seconds = std::min(o.check_seconds, 8.0);
+        o.calibration_s = std::min(o.calibration_s, 60.0);
     }
     const std::vector<fashion::app_task> tasks = chosen_tasks(o);
     const std::filesystem::path out(o.out);
@@ -152,9 +165,18 @@ inline void run(options o) {
     const graph base = packages.front().base_model(architecture());
 
     experiment::sweep_input in;
-    // Latencies of the model every app runs (the base with its two-way classifier).
+    in.quality_model = sched::parse_quality_model(o.quality_model, "--quality-model");
+    in.wait.rule = runtime::parse_frame_wait(o.frame_wait, "--frame-wait");
+    in.stagger = o.stagger;
+    // Latencies of the model every app runs (the base with its two-way classifier), in sparse mode
+    // by default: an idle gap of one stream frame interval before every run, the regime the live
+    // runner runs frames in (runtime/frame_wait.hpp); --profile-gap-ms 0 measures back to back.
+    const double gap_ms = o.profile_gap_ms >= 0.0 ? o.profile_gap_ms : 1000.0 / o.stream_fps;
     in.latencies = profiling::profile(base, "fashion_mobilenet",
-                                      {.threads = 1, .runs = o.quick ? 10U : 40U, .warmup = 5});
+                                      {.threads = 1,
+                                       .runs = o.quick ? 10U : 40U,
+                                       .warmup = 5,
+                                       .gap_us = static_cast<std::int64_t>(std::llround(gap_ms * 1000.0))});
     double whole = 0.0;
     for (double l : experiment::layer_seconds(in.latencies)) whole += l;
     in.budget = o.budget > 0.0 ? o.budget : default_budget_models * o.stream_fps * whole;
@@ -171,20 +193,37 @@ inline void run(options o) {
         {.fps = o.stream_fps, .duration_s = o.duration_s, .event_ms = o.event_length_ms, .seed = o.seed});
     in.stream = &stream;
 
+    // The calibration stream: another segment (its own seed), never scored; each app's event
+    // frequency e and frame correlation c, which the planners need, are estimated on it.
+    const experiment::frame_stream calibration(
+        test.images, test.labels, background, targets,
+        {.fps = o.stream_fps, .duration_s = o.calibration_s, .event_ms = o.event_length_ms,
+         .seed = o.seed + calibration_seed_offset});
+
     const auto t_predict = steady::now();
     std::vector<experiment::app_predictions> predictions =
         experiment::predict_stream(packages, architecture, stream.frames(), 0);
+    std::vector<experiment::app_predictions> calibration_predictions =
+        experiment::predict_stream(packages, architecture, calibration.frames(), 0);
     demo_report::timings seconds;
     seconds.predictions = since(t_predict);
     for (std::size_t a = 0; a < tasks.size(); ++a) {
+        const experiment::sweep_app calibrated = experiment::measure_app(
+            std::string(tasks[a].name), std::move(calibration_predictions[a]), tasks[a].targets, calibration);
         experiment::sweep_app app = experiment::measure_app(
             std::string(tasks[a].name), std::move(predictions[a]), tasks[a].targets, stream);
+        app.event_frequency = calibrated.event_frequency;
+        app.correlation = calibrated.correlation;
         app.candidate_model = [package = &packages[a]](std::size_t k) {
             return candidate_model(*package, k);
         };
         in.apps.push_back(std::move(app));
     }
     demo_report::print_setup(in, o.budget > 0.0);
+    std::printf("latency table: sparse profiling, %.1f ms idle before every run%s; live frame wait: %s; "
+                "branch-point-0 apps at one rate %s\n",
+                gap_ms, gap_ms > 0.0 ? "" : " (back to back)", o.frame_wait.c_str(),
+                in.stagger ? "staggered (--stagger)" : "on the same frames");
 
     const std::int64_t check_frames =
         o.check_seconds > 0.0
@@ -201,26 +240,30 @@ inline void run(options o) {
         demo_report::print_row(row, budget);
     };
 
-    demo_report::print_table_header();
+    demo_report::print_table_header(in.runner, in.quality_model);
     const auto t_sweep = steady::now();
     const std::vector<experiment::sweep_row> rows = experiment::run_sweep(in);
     seconds.sweep = since(t_sweep);
     for (const auto& r : rows) seconds.real_time += r.realtime_seconds;
 
-    // Real time against replay on one configuration: the first policy (Mainstream) with every app.
-    std::optional<experiment::realtime_comparison> check;
+    // The headline: every policy with every app live (the executor on the wall clock) on the first
+    // --check-seconds of the stream, each beside its replay on the latency table (the prediction).
+    std::vector<experiment::realtime_comparison> live;
     if (!o.real_time && check_frames > 0) {
-        const experiment::sweep_row& row = rows[rows.size() - in.policies.size()];
-        note("real-time check: " + row.policy + " with " + std::to_string(row.app_count) + " apps for " +
-             demo_report::fixed(static_cast<double>(check_frames) / o.stream_fps, 1) + " s");
-        check = experiment::compare_realtime(in, row, check_frames);
-        seconds.real_time += check->realtime_seconds;
-        demo_report::print_realtime_check(*check);
+        const std::size_t first = rows.size() - in.policies.size();
+        for (std::size_t p = 0; p < in.policies.size(); ++p) {
+            const experiment::sweep_row& row = rows[first + p];
+            note("live: " + row.policy + " with " + std::to_string(row.app_count) + " apps for " +
+                 demo_report::fixed(static_cast<double>(check_frames) / o.stream_fps, 1) + " s");
+            live.push_back(experiment::compare_realtime(in, row, check_frames));
+            seconds.real_time += live.back().realtime_seconds;
+        }
+        demo_report::print_live(live);
     }
-    demo_report::print_prediction_gap(experiment::measure_prediction_gap(rows));
+    demo_report::print_prediction_gap(experiment::measure_prediction_gap(rows), in.quality_model);
 
     seconds.total = since(t_start);
-    demo_report::write_results(out, demo_report::results_json(in, tasks, rows, check, seconds));
+    demo_report::write_results(out, demo_report::results_json(in, tasks, rows, live, seconds));
     demo_report::plot(out, in.policies, in.apps.size(), rows);
     seconds.total = since(t_start);
     demo_report::print_done(seconds);
@@ -259,8 +302,23 @@ inline void register_demo_command(CLI::App& app) {
         "--real-time", o->real_time,
         "Measure every configuration with the real-time runner on the first --check-seconds of the stream");
     sub->add_option("--check-seconds", o->check_seconds,
-                    "Seconds of stream for the real-time run (0: none without --real-time)")
+                    "Seconds of stream each policy runs live with every app (0: none without --real-time)")
         ->capture_default_str();
+    sub->add_option("--calibration-seconds", o->calibration_s,
+                    "Seconds of the calibration stream (another segment, never scored) that e and c are "
+                    "estimated on")
+        ->capture_default_str();
+    sub->add_option("--quality-model", o->quality_model,
+                    "App-quality model every policy plans with: mainstream (DESIGN section 5) | sampled")
+        ->capture_default_str();
+    sub->add_option("--frame-wait", o->frame_wait,
+                    "How the live runner waits for a frame: sleep | spin | sleep-spin | sleep-warm")
+        ->capture_default_str();
+    sub->add_flag("--stagger", o->stagger,
+                  "Stagger the branch-point-0 apps at one rate (a phase each); default: the original rule, "
+                  "apps at one rate take the same frames");
+    sub->add_option("--profile-gap-ms", o->profile_gap_ms,
+                    "Idle gap before every profiling run (default: one stream frame interval; 0: back to back)");
     sub->callback([o] { demo_detail::run(*o); });
 }
 

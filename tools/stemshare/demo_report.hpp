@@ -17,7 +17,9 @@
 
 #include <stemshare/experiment/realtime_check.hpp>
 #include <stemshare/experiment/sweep.hpp>
+#include <stemshare/runtime/frame_wait.hpp>
 #include <stemshare/sched/planner.hpp>
+#include <stemshare/sched/quality_model.hpp>
 
 #include <fashion/app_tasks.hpp>
 
@@ -60,15 +62,24 @@ inline void print_setup(const experiment::sweep_input& in, bool budget_from_flag
                 in.budget / (s.fps * whole), s.fps, budget_from_flag ? " (--budget)" : " (default)");
     std::printf("the box has %.3f%% of one core: every layer takes its measured time / %.5f\n",
                 in.budget * 100.0, in.budget);
-    std::printf("per app: event frequency e (measured), frame correlation c (estimated):\n");
+    std::printf("per app: event frequency e, frame correlation c (both from the calibration stream, not "
+                "scored); events on the scored stream:\n");
     for (const auto& a : in.apps)
         std::printf("  %-12s e %.3f  c %.3f  (%zu events)\n", a.name.c_str(), a.event_frequency,
                     a.correlation.correlation, a.events.size());
 }
 
-inline void print_table_header() {
-    std::printf("\n%-4s %-18s %-9s %-9s %-9s %-7s %-6s %s\n", "apps", "policy", "F1 meas", "F1 pred",
-                "F1 samp", "cost/B", "drops", "fps per app (k@fps)");
+inline void print_table_header(experiment::sweep_runner runner, sched::quality_model model) {
+    std::printf("\nplans by quality model '%s'; F1 %s: scored on the stream by %s; F1 ms, F1 samp: the "
+                "mainstream and sampled models' predictions of the same plan\n",
+                std::string(sched::to_string(model)).c_str(),
+                runner == experiment::sweep_runner::replay ? "replay" : "live",
+                runner == experiment::sweep_runner::replay
+                    ? "replay (the latency table's clock: a prediction of the live run)"
+                    : "the live executor on the wall clock");
+    std::printf("%-4s %-18s %-9s %-9s %-9s %-7s %-6s %s\n", "apps", "policy",
+                runner == experiment::sweep_runner::replay ? "F1 replay" : "F1 live", "F1 ms", "F1 samp",
+                "cost/B", "drops", "fps per app (k@fps)");
 }
 
 /// One line of the table; flushed, so a long sweep shows its progress.
@@ -81,27 +92,38 @@ inline void print_row(const experiment::sweep_row& row, double budget) {
         fps_text += a.fps < 1.0 ? fixed(a.fps, 1) : fixed(a.fps, 0);
     }
     std::printf("%-4zu %-18s %-9s %-9s %-9s %-7s %-6lld %s\n", row.app_count, row.policy.c_str(),
-                fixed(row.mean_f1_measured, 3).c_str(), fixed(row.mean_f1_predicted, 3).c_str(),
+                fixed(row.mean_f1_measured, 3).c_str(), fixed(row.mean_f1_predicted_mainstream, 3).c_str(),
                 fixed(row.mean_f1_predicted_sampled, 3).c_str(), fixed(row.plan.cost / budget, 2).c_str(),
                 static_cast<long long>(row.dropped_frames), fps_text.c_str());
     std::fflush(stdout);
 }
 
-inline void print_realtime_check(const experiment::realtime_comparison& c) {
-    std::printf(
-        "\nreal time vs replay (%s, %zu apps, first %.1f s): mean F1 %.3f vs %.3f, mean fps %.2f vs %.2f, "
-        "drops %lld vs %lld, box load %.2f vs %.2f; a processed frame took %.1f us in the executor, the "
-        "latency table says %.1f us\n",
-        c.policy.c_str(), c.app_count, c.seconds, c.f1_realtime, c.f1_replay, c.fps_realtime, c.fps_replay,
-        static_cast<long long>(c.drops_realtime), static_cast<long long>(c.drops_replay), c.load_realtime,
-        c.load_replay, c.executor_frame_us, c.table_frame_us);
+/// The headline: each policy live with every app, beside its replay (the prediction).
+inline void print_live(const std::vector<experiment::realtime_comparison>& live) {
+    if (live.empty()) return;
+    const auto& first = live.front();
+    std::printf("\nLIVE (the executor on the wall clock, %zu apps, first %.1f s of the stream, frame wait %s) "
+                "vs replay of the same frames (prediction):\n",
+                first.app_count, first.seconds, std::string(runtime::to_string(first.wait)).c_str());
+    std::printf("%-18s %-8s %-8s %-9s %-9s %-11s %-11s %-10s %-10s %s\n", "policy", "F1 live", "F1 repl",
+                "fps live", "fps repl", "min fps/pl", "drops l/r", "frame us", "table us", "warm us");
+    for (const auto& c : live)
+        std::printf("%-18s %-8s %-8s %-9s %-9s %-11s %-11s %-10s %-10s %s\n", c.policy.c_str(),
+                    fixed(c.f1_realtime, 3).c_str(), fixed(c.f1_replay, 3).c_str(), fixed(c.fps_realtime, 2).c_str(),
+                    fixed(c.fps_replay, 2).c_str(), fixed(c.min_fps_ratio, 2).c_str(),
+                    (std::to_string(c.drops_realtime) + "/" + std::to_string(c.drops_replay)).c_str(),
+                    (fixed(c.executor_frame_us, 1) + "/" + fixed(c.executor_frame_median_us, 1)).c_str(),
+                    fixed(c.table_frame_us, 1).c_str(), fixed(c.warm_frame_us, 1).c_str());
+    std::printf("(frame us: mean/median executor time of a processed frame; table us: what the latency table "
+                "adds up to for the same frames; min fps/pl: smallest live/planned fps over the apps)\n");
 }
 
-inline void print_prediction_gap(const experiment::prediction_gap& g) {
+inline void print_prediction_gap(const experiment::prediction_gap& g, sched::quality_model planned_with) {
     std::printf(
-        "\nmean |predicted - measured| F1 over %zu configurations: %.3f (scheduler's model, bias %+.3f), "
-        "%.3f (same model with L f / 1000 samples per event)\n",
-        g.rows, g.mean_abs_gap, g.mean_bias, g.mean_abs_gap_sampled);
+        "\nmean |predicted - replayed| F1 over %zu configurations: mainstream model %.3f, sampled model %.3f "
+        "(plans by '%s': its bias %+.3f)\n",
+        g.rows, g.mean_abs_gap_mainstream, g.mean_abs_gap_sampled,
+        std::string(sched::to_string(planned_with)).c_str(), g.mean_bias);
 }
 
 /// OUT/results.json: the stream, the budget, the latencies, the apps, every row, the real-time
@@ -109,7 +131,7 @@ inline void print_prediction_gap(const experiment::prediction_gap& g) {
 [[nodiscard]] inline nlohmann::ordered_json results_json(
     const experiment::sweep_input& in, const std::vector<fashion::app_task>& tasks,
     const std::vector<experiment::sweep_row>& rows,
-    const std::optional<experiment::realtime_comparison>& check, const timings& seconds) {
+    const std::vector<experiment::realtime_comparison>& live, const timings& seconds) {
     using nlohmann::ordered_json;
     const experiment::stream_options& s = in.stream->options();
     const double whole = model_seconds(in);
@@ -121,8 +143,9 @@ inline void print_prediction_gap(const experiment::prediction_gap& g) {
                                {"num_frozen", a.num_frozen},
                                {"fps", a.fps},
                                {"achieved_fps", a.achieved_fps},
-                               {"f1_measured", a.f1_measured},
+                               {"f1_scored", a.f1_measured},
                                {"f1_predicted", a.f1_predicted},
+                               {"f1_predicted_mainstream", a.f1_predicted_mainstream},
                                {"f1_predicted_sampled", a.f1_predicted_sampled},
                                {"tpr", a.true_positive_rate},
                                {"fpr", a.false_positive_rate}});
@@ -130,38 +153,44 @@ inline void print_prediction_gap(const experiment::prediction_gap& g) {
                              {"policy", r.policy},
                              {"planner", std::string(sched::to_string(r.planner))},
                              {"runner", std::string(experiment::to_string(r.runner))},
-                             {"mean_f1_measured", r.mean_f1_measured},
+                             {"quality_model", std::string(sched::to_string(r.quality_model))},
+                             {"mean_f1_scored", r.mean_f1_measured},
                              {"mean_f1_predicted", r.mean_f1_predicted},
+                             {"mean_f1_predicted_mainstream", r.mean_f1_predicted_mainstream},
                              {"mean_f1_predicted_sampled", r.mean_f1_predicted_sampled},
                              {"plan_cost", r.plan.cost},
                              {"feasible", r.plan.feasible()},
-                             {"measured_load", r.measured_load},
+                             {"box_busy_seconds_per_stream_second", r.box_load},
                              {"dropped_frames", r.dropped_frames},
                              {"per_app", per_app}});
     }
-    ordered_json check_json = nullptr;
-    if (check)
-        check_json = {{"apps", check->app_count},
-                      {"policy", check->policy},
-                      {"seconds", check->seconds},
-                      {"f1_realtime", check->f1_realtime},
-                      {"f1_replay", check->f1_replay},
-                      {"fps_realtime", check->fps_realtime},
-                      {"fps_replay", check->fps_replay},
-                      {"drops_realtime", check->drops_realtime},
-                      {"drops_replay", check->drops_replay},
-                      {"load_realtime", check->load_realtime},
-                      {"load_replay", check->load_replay},
-                      {"executor_frame_us", check->executor_frame_us},
-                      {"table_frame_us", check->table_frame_us}};
+    ordered_json live_json = ordered_json::array();
+    for (const auto& c : live)
+        live_json.push_back({{"apps", c.app_count},
+                             {"policy", c.policy},
+                             {"seconds", c.seconds},
+                             {"frame_wait", std::string(runtime::to_string(c.wait))},
+                             {"mean_f1_live", c.f1_realtime},
+                             {"mean_f1_replay_prediction", c.f1_replay},
+                             {"mean_fps_live", c.fps_realtime},
+                             {"mean_fps_replay_prediction", c.fps_replay},
+                             {"min_live_over_planned_fps", c.min_fps_ratio},
+                             {"drops_live", c.drops_realtime},
+                             {"drops_replay_prediction", c.drops_replay},
+                             {"box_busy_seconds_per_stream_second_live", c.load_realtime},
+                             {"box_busy_seconds_per_stream_second_replay", c.load_replay},
+                             {"executor_frame_us_mean", c.executor_frame_us},
+                             {"executor_frame_us_median", c.executor_frame_median_us},
+                             {"warm_frame_us", c.warm_frame_us},
+                             {"table_frame_us", c.table_frame_us}});
     ordered_json apps_json = ordered_json::array();
     for (std::size_t a = 0; a < in.apps.size(); ++a) {
         const experiment::sweep_app& app = in.apps[a];
         apps_json.push_back({{"app", app.name},
                              {"targets", tasks[a].targets},
                              {"events", app.events.size()},
-                             {"event_frequency", app.event_frequency},
-                             {"correlation", app.correlation.correlation},
+                             {"event_frequency_calibration", app.event_frequency},
+                             {"correlation_calibration", app.correlation.correlation},
                              {"hit_rate", app.correlation.hit_rate},
                              {"miss_after_miss", app.correlation.miss_after_miss}});
     }
@@ -180,10 +209,13 @@ inline void print_prediction_gap(const experiment::prediction_gap& g) {
             {"isa", in.latencies.isa},
             {"apps", apps_json},
             {"results", rows_json},
-            {"realtime_check", check_json},
-            {"mean_abs_gap_predicted", gap.mean_abs_gap},
-            {"mean_bias_predicted", gap.mean_bias},
-            {"mean_abs_gap_predicted_sampled", gap.mean_abs_gap_sampled},
+            {"quality_model", std::string(sched::to_string(rows.empty() ? sched::quality_model::mainstream
+                                                                        : rows.front().quality_model))},
+            {"live", live_json},
+            {"mean_abs_gap_planning_model", gap.mean_abs_gap},
+            {"mean_bias_planning_model", gap.mean_bias},
+            {"mean_abs_gap_mainstream_model", gap.mean_abs_gap_mainstream},
+            {"mean_abs_gap_sampled_model", gap.mean_abs_gap_sampled},
             {"seconds",
              {{"predictions", seconds.predictions},
               {"sweep", seconds.sweep},
@@ -217,7 +249,7 @@ inline void plot(const std::filesystem::path& out, const std::vector<experiment:
     }
     std::ostringstream gp;
     gp << "set terminal pngcairo size 900,560\nset output '" << (out / "f1.png").string() << "'\n"
-       << "set title 'Mean event F1 vs number of apps (measured)'\nset xlabel 'apps'\nset ylabel 'mean event "
+       << "set title 'Mean event F1 vs number of apps (replayed on the latency table)'\nset xlabel 'apps'\nset ylabel 'mean event "
           "F1'\n"
        << "set yrange [0:1]\nset xtics 1\nset key bottom left\nset grid\nplot ";
     for (std::size_t i = 0; i < policies.size(); ++i)

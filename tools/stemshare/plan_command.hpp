@@ -31,6 +31,7 @@ struct options {
     std::string planner = "exact";
     std::string mode = "mainstream";
     std::string objective = "mean";
+    std::string quality_model = "mainstream";
     bool json = false;
 };
 
@@ -44,6 +45,7 @@ inline std::string to_json(const sched::plan& pl, const sched::problem& p, sched
     std::ostringstream o;
     o << "{\"planner\":" << nlohmann::json(std::string(sched::to_string(kind))).dump()
       << ",\"mode\":" << nlohmann::json(std::string(sched::to_string(p.planning_mode()))).dump()
+      << ",\"quality_model\":" << nlohmann::json(std::string(sched::to_string(p.model()))).dump()
       << ",\"budget\":" << number(pl.budget) << ",\"stream_fps\":" << number(p.stream_fps())
       << ",\"cost\":" << number(pl.cost) << ",\"mean_f1\":" << number(pl.mean_f1())
       << ",\"min_f1\":" << number(pl.min_f1) << ",\"apps\":[";
@@ -82,6 +84,7 @@ inline void run(const options& opt) {
     const sched::planner_kind kind = sched::parse_planner(opt.planner);
     const sched::mode md = sched::parse_mode(opt.mode);
     const sched::objective obj = sched::parse_objective(opt.objective);
+    const sched::quality_model model = sched::parse_quality_model(opt.quality_model, "--quality-model");
     io::apps_file file = io::load_apps_file(opt.apps_path);
     if (!opt.latencies_path.empty())
         file.layer_latencies = profiling::read_layer_latencies(opt.latencies_path);
@@ -91,7 +94,7 @@ inline void run(const options& opt) {
         throw error("--fps", "must be a positive frame rate, got " + std::to_string(opt.fps));
     const double stream_fps = opt.fps_given ? opt.fps : file.stream_fps;
     const sched::cost_model costs(file.layer_latencies);
-    const sched::problem p(apps, costs, stream_fps, md);
+    const sched::problem p(apps, costs, stream_fps, md, model);
     // The original greedy would return its unaffordable start; a script wants an error instead.
     sched::require_feasible_budget(p, opt.budget);
     const sched::plan pl = sched::run_planner(kind, p, opt.budget, obj);
@@ -100,11 +103,12 @@ inline void run(const options& opt) {
         return;
     }
     const std::string what =
-        std::string(sched::to_string(kind)) + ", objective " + std::string(sched::to_string(obj));
+        std::string(sched::to_string(kind)) + ", objective " + std::string(sched::to_string(obj)) +
+        ", quality model " + std::string(sched::to_string(model));
     print_table(std::cout, std::string(sched::to_string(md)) + " (" + what + "):", pl, p);
     for (sched::mode baseline : {sched::mode::nosharing, sched::mode::maxsharing}) {
         if (baseline == md) continue;
-        const sched::problem b(apps, costs, stream_fps, baseline);
+        const sched::problem b(apps, costs, stream_fps, baseline, model);
         try {
             sched::require_feasible_budget(b, opt.budget);
             print_table(std::cout, std::string(sched::to_string(baseline)) + " baseline (" + what + "):",
@@ -120,6 +124,9 @@ Model: Mainstream's event-F1 and cost model (docs/scheduler.md). Output fields:
   planner      the planner that chose the plan
   mode         candidate set: mainstream (every branch point, fps 1..F), nosharing (k = 0,
                fps 0.1..0.9 and 1..F), maxsharing (k = last branch point, fps 1..F)
+  quality_model  the app-quality model (--quality-model): mainstream (DESIGN section 5 bit for
+               bit, L f^2 / (1000 F) samples per event) or sampled (the L f / 1000 samples an
+               app at f fps really takes)
   budget       the cost budget (unit of the latency table; shipped table: whole model = 20.8138)
   stream_fps   F, the stream frame rate (the file's, or --fps)
   cost         plan cost: per layer, latency x (sum of fps of apps running their own copy + max fps
@@ -158,6 +165,9 @@ inline void register_plan_command(CLI::App& app) {
     sub->add_option("--planner", opt->planner, "mainstream_greedy | greedy | exact")->capture_default_str();
     sub->add_option("--mode", opt->mode, "mainstream | nosharing | maxsharing")->capture_default_str();
     sub->add_option("--objective", opt->objective, "mean | min | weighted (uses each app's optional weight)")
+        ->capture_default_str();
+    sub->add_option("--quality-model", opt->quality_model,
+                    "mainstream (DESIGN section 5, the default) | sampled (L f / 1000 samples per event)")
         ->capture_default_str();
     sub->add_flag("--json", opt->json, "Print exactly one JSON object (fields below)");
     sub->footer(plan_detail::help_footer);

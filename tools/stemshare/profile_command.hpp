@@ -30,6 +30,7 @@ struct options {
     std::string out_json;
     std::string out_csv;
     std::uint64_t seed = 42;
+    double sparse_fps = 0.0;
 };
 
 inline void run(const options& opt) {
@@ -41,6 +42,9 @@ inline void run(const options& opt) {
     if (opt.warmup < 0)
         throw error("profile: --warmup", "must not be negative, got " + std::to_string(opt.warmup));
     if (opt.batch <= 0) throw error("profile: --batch", "must be positive, got " + std::to_string(opt.batch));
+    if (opt.sparse_fps < 0.0 || (opt.sparse_fps > 0.0 && opt.sparse_fps < 1.0 / 60.0))
+        throw error("profile: --sparse", "must be a frame rate of at least 1/60 fps (0: back to back), got " +
+                                             std::to_string(opt.sparse_fps));
     dtype precision = dtype::f32;
     if (opt.dtype_name == "bf16")
         precision = dtype::bf16;
@@ -55,7 +59,10 @@ inline void run(const options& opt) {
                                         .precision = precision,
                                         .batch = opt.batch,
                                         .runs = static_cast<std::size_t>(opt.runs),
-                                        .warmup = static_cast<std::size_t>(opt.warmup)});
+                                        .warmup = static_cast<std::size_t>(opt.warmup),
+                                        .gap_us = opt.sparse_fps > 0.0
+                                                      ? static_cast<std::int64_t>(1e6 / opt.sparse_fps)
+                                                      : 0});
     const profiling::latency_table& table = report.table;
     if (!opt.out_json.empty()) write_file(opt.out_json, report.to_json().dump(1) + "\n");
     if (!opt.out_csv.empty()) write_file(opt.out_csv, table.to_csv());
@@ -91,6 +98,10 @@ inline void register_profile_command(CLI::App& app) {
     sub->add_option("--warmup", opt->warmup, "Untimed runs first")->capture_default_str();
     sub->add_option("--batch", opt->batch, "Images per run")->capture_default_str();
     sub->add_option("--seed", opt->seed, "Seed of the random weights")->capture_default_str();
+    sub->add_option("--sparse", opt->sparse_fps,
+                    "Sparse mode: idle 1/F s before every timed run, as a live stream of F fps does "
+                    "(0: back to back)")
+        ->capture_default_str();
     sub->add_option("--out", opt->out_json, "Write the table as JSON here");
     sub->add_option("--csv", opt->out_csv, "Write the per-layer rows as CSV here");
     sub->footer(

@@ -25,6 +25,7 @@
 #include <stemshare/experiment/predictions.hpp>
 #include <stemshare/experiment/stream.hpp>
 #include <stemshare/sched/app_quality.hpp>
+#include <stemshare/sched/quality_model.hpp>
 
 namespace stemshare::experiment {
 
@@ -66,14 +67,12 @@ struct correlation_estimate {
 }
 
 /// The model's formula with the samples an app at `fps` really takes from an event,
-/// L f / 1000, instead of the original's L f^2 / (1000 F).
+/// L f / 1000, instead of the original's L f^2 / (1000 F): `sched::sampled_event_quality`, the
+/// `sampled` planning model.
 [[nodiscard]] inline sched::app_quality sampled_event_quality(double true_positive_rate,
                                                               double false_positive_rate,
                                                               const sched::event_params& ev, double fps) {
-    sched::event_params stretched = ev;
-    // event_quality divides L f / 1000 by F / f once more; lengthening L by F / f cancels that.
-    stretched.event_length_ms = ev.event_length_ms * ev.stream_fps / fps;
-    return sched::event_quality(true_positive_rate, false_positive_rate, stretched, fps);
+    return sched::sampled_event_quality(true_positive_rate, false_positive_rate, ev, fps);
 }
 
 }  // namespace stemshare::experiment

@@ -13,6 +13,7 @@
 ///   that contention on a real core needs thousands of frames per second; a small box_share keeps the stream
 ///   at video rates and makes the real-time run and the replay charge the same work.
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <cstdint>
@@ -25,6 +26,7 @@
 #include <stemshare/experiment/replay.hpp>
 #include <stemshare/graph/graph.hpp>
 #include <stemshare/runtime/executor.hpp>
+#include <stemshare/runtime/frame_wait.hpp>
 #include <stemshare/tensor/tensor.hpp>
 
 namespace stemshare::experiment {
@@ -35,6 +37,8 @@ struct realtime_app {
     graph model;
     std::size_t num_frozen = 0;
     double fps = 0.0;
+    /// Stream frames the app's frames are shifted by (branch point 0 only; `stagger_phases`).
+    std::uint64_t phase = 0;
 };
 
 struct realtime_options {
@@ -42,6 +46,9 @@ struct realtime_options {
     double box_share = 1.0;
     /// oneDNN threads per step.
     int threads = 1;
+    /// How the stream thread waits for a frame's arrival (runtime/frame_wait.hpp). With
+    /// `sleep_warm` the rehearsal is real work: its time is charged to the box like a frame's.
+    runtime::frame_wait wait{};
 };
 
 struct realtime_result {
@@ -58,6 +65,10 @@ struct realtime_result {
     double measured_load = 0.0;
     /// Measured time of the frames that ran, per frame, on this machine (before box_share).
     double mean_frame_seconds = 0.0;
+    /// The same, median over the frames that ran.
+    double median_frame_seconds = 0.0;
+    /// Measured time of `sleep_warm`'s rehearsals, per processed frame (0 with other waits).
+    double mean_warm_seconds = 0.0;
 };
 
 /// Runs `frame_count` frames of `frames` {N, c, h, w} at `stream_fps` under `apps`, in real time.
@@ -74,7 +85,7 @@ struct realtime_result {
     std::vector<replay_app> plan;
     std::vector<std::string> names;
     for (const auto& a : apps) {
-        plan.push_back({a.num_frozen, a.fps});
+        plan.push_back({a.num_frozen, a.fps, a.phase});
         names.push_back(a.name);
     }
     // Before any executor: checks stream_fps and every app's rate (each step divides by its parent's).
@@ -93,7 +104,8 @@ struct realtime_result {
         for (int i = 0; i < 3; ++i) (void)warm.process(first);
     }
     runtime::executor box(settings);
-    for (const auto& a : apps) box.add_app(a.name, a.model, {.num_frozen = a.num_frozen, .fps = a.fps});
+    for (const auto& a : apps)
+        box.add_app(a.name, a.model, {.num_frozen = a.num_frozen, .fps = a.fps, .phase = a.phase});
 
     realtime_result r;
     r.decisions.assign(apps.size(), std::vector<frame_decision>(static_cast<std::size_t>(frame_count),
@@ -104,6 +116,8 @@ struct realtime_result {
     using steady = std::chrono::steady_clock;
     const auto seconds = [](steady::duration x) { return std::chrono::duration<double>(x).count(); };
     double measured = 0.0;
+    double warmed = 0.0;
+    std::vector<double> frame_times;
     const steady::time_point t0 = steady::now() + std::chrono::milliseconds(20);
     steady::time_point busy_until = t0;
     for (std::int64_t j = 0; j < frame_count; ++j) {
@@ -116,15 +130,31 @@ struct realtime_result {
             r.dropped_frames += wanted ? 1 : 0;
             continue;
         }
-        std::this_thread::sleep_until(arrival);
-        const steady::time_point start = steady::now();
         const tensor_view<const float> frame(frames.data() + j * item, dims{1, d[1], d[2], d[3]});
+        double warm_spent = 0.0;
+        if (wanted && options.wait.rule == runtime::frame_wait::kind::sleep_warm) {
+            // The rehearsal runs on the previous frame (the next one has not arrived yet).
+            const tensor_view<const float> before(frames.data() + (j > 0 ? j - 1 : 0) * item,
+                                                  dims{1, d[1], d[2], d[3]});
+            std::this_thread::sleep_until(arrival - options.wait.lead);
+            const steady::time_point warm_start = steady::now();
+            box.warm(before);
+            warm_spent = seconds(steady::now() - warm_start);
+            std::this_thread::sleep_until(arrival);
+        } else if (wanted || options.wait.rule == runtime::frame_wait::kind::spin) {
+            options.wait.wait_until(arrival, box, frame);
+        } else {
+            std::this_thread::sleep_until(arrival);
+        }
+        const steady::time_point start = steady::now();
         const runtime::frame_result& out = box.process(frame);
         const double spent = seconds(steady::now() - start);
         if (out.stem_runs + out.suffix_runs == 0) continue;
         measured += spent;
+        warmed += warm_spent;
+        frame_times.push_back(spent);
         ++r.processed_frames;
-        const double charged = spent / options.box_share;
+        const double charged = (spent + warm_spent) / options.box_share;
         r.busy_seconds += charged;
         busy_until =
             start + std::chrono::duration_cast<steady::duration>(std::chrono::duration<double>(charged));
@@ -140,6 +170,12 @@ struct realtime_result {
     for (std::int64_t t : taken) r.achieved_fps.push_back(static_cast<double>(t) / r.duration_seconds);
     r.measured_load = r.busy_seconds / r.duration_seconds;
     r.mean_frame_seconds = r.processed_frames > 0 ? measured / static_cast<double>(r.processed_frames) : 0.0;
+    r.mean_warm_seconds = r.processed_frames > 0 ? warmed / static_cast<double>(r.processed_frames) : 0.0;
+    if (!frame_times.empty()) {
+        const auto mid = frame_times.begin() + static_cast<std::ptrdiff_t>(frame_times.size() / 2);
+        std::nth_element(frame_times.begin(), mid, frame_times.end());
+        r.median_frame_seconds = *mid;
+    }
     return r;
 }
 

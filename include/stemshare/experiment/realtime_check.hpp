@@ -5,6 +5,7 @@
 /// latency table, to show how far replay's accounting is from a real run (docs/experiment.md,
 /// "Real time vs replay").
 
+#include <algorithm>
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
@@ -36,6 +37,14 @@ struct realtime_comparison {
     /// the latency table adds up to for the same frames.
     double executor_frame_us = 0.0;
     double table_frame_us = 0.0;
+    /// Median measured executor time of a processed frame, and `sleep_warm`'s rehearsal time per
+    /// processed frame (charged to the box too; 0 with other waits).
+    double executor_frame_median_us = 0.0;
+    double warm_frame_us = 0.0;
+    /// The smallest live fps / planned fps over the apps.
+    double min_fps_ratio = 0.0;
+    /// How the stream thread waited for frames.
+    runtime::frame_wait::kind wait = runtime::frame_wait::kind::sleep;
     /// Wall-clock seconds the real-time run took.
     double realtime_seconds = 0.0;
 };
@@ -70,6 +79,7 @@ struct realtime_comparison {
         plan_apps.push_back({k, row.plan.apps[a].fps});
         chosen.push_back(&in.apps[a].predictions.at(k));
     }
+    detail::apply_stagger(in, plan_apps);
 
     realtime_comparison c;
     c.app_count = n;
@@ -78,7 +88,7 @@ struct realtime_comparison {
     const auto started = std::chrono::steady_clock::now();
     const realtime_result rt =
         run_realtime(stream.frames(), stream_fps, detail::realtime_apps_of(in, row.plan), frames,
-                     {.box_share = in.budget});
+                     {.box_share = in.budget, .wait = in.wait});
     c.realtime_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
     const replay_result rp = replay(plan_apps, box_latency, stream_fps, frames);
     const std::int64_t window = stream.event_frames();
@@ -91,6 +101,12 @@ struct realtime_comparison {
         c.fps_realtime += rt.achieved_fps[a] / count;
         c.fps_replay += rp.achieved_fps[a] / count;
     }
+    c.min_fps_ratio = 1e300;
+    for (std::size_t a = 0; a < n; ++a)
+        c.min_fps_ratio = std::min(c.min_fps_ratio, rt.achieved_fps[a] / row.plan.apps[a].fps);
+    c.wait = in.wait.rule;
+    c.executor_frame_median_us = rt.median_frame_seconds * 1e6;
+    c.warm_frame_us = rt.mean_warm_seconds * 1e6;
     c.drops_realtime = rt.dropped_frames;
     c.drops_replay = rp.dropped_frames;
     c.load_realtime = rt.measured_load;

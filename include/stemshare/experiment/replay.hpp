@@ -15,6 +15,9 @@
 ///   and a stem exactly the highest f_a below it, as the cost model (docs/scheduler.md) assumes. A step
 ///   numbers a frame from its parent's number of the same frame, so whether an app wants frame j
 ///   depends on j alone, never on which earlier frames were dropped.
+///   An app at branch point 0 may have a phase (runtime/frame_rate.hpp, `selects_with_phase`):
+///   its frames are the stream's shifted by that many frames, so apps at one rate can take
+///   different frames (`stagger_phases`).
 /// - One box processes one frame at a time. A frame that arrives while the box is still busy is
 ///   dropped for every app that wanted it (never queued), as Mainstream's M-Runner does; no step
 ///   numbers it, so an app whose turn fell on it loses that frame.
@@ -31,6 +34,7 @@
 #include <vector>
 
 #include <stemshare/core/error.hpp>
+#include <stemshare/runtime/frame_rate.hpp>
 
 namespace stemshare::experiment {
 
@@ -38,6 +42,9 @@ namespace stemshare::experiment {
 struct replay_app {
     std::size_t num_frozen = 0;
     double fps = 0.0;
+    /// Stream frames the app's frames are shifted by (branch point 0 only; runtime/frame_rate.hpp,
+    /// `selects_with_phase`). 0: the original rule.
+    std::uint64_t phase = 0;
 };
 
 struct replay_result {
@@ -101,6 +108,29 @@ struct replay_result {
     return cost;
 }
 
+/// Phases that stagger the plan's branch-point-0 apps: the apps at one rate get
+/// `runtime::stagger_phase(i, count, ...)` in plan order, every other app phase 0. Only these
+/// apps read the stream themselves; apps that share a stem take the stem's frames.
+[[nodiscard]] inline std::vector<std::uint64_t> stagger_phases(std::span<const replay_app> apps,
+                                                               double stream_fps) {
+    const std::string who = "experiment::stagger_phases";
+    const runtime::frame_rate stream = runtime::frame_rate::from_fps(stream_fps, who);
+    std::vector<std::uint64_t> phases(apps.size(), 0);
+    for (std::size_t a = 0; a < apps.size(); ++a) {
+        if (apps[a].num_frozen != 0) continue;
+        const runtime::frame_rate rate = runtime::frame_rate::from_fps(apps[a].fps, who);
+        std::uint64_t index = 0;
+        std::uint64_t count = 0;
+        for (std::size_t b = 0; b < apps.size(); ++b) {
+            if (apps[b].num_frozen != 0 || runtime::frame_rate::from_fps(apps[b].fps, who) != rate) continue;
+            index += b < a ? 1 : 0;
+            ++count;
+        }
+        phases[a] = runtime::stagger_phase(index, count, rate, stream);
+    }
+    return phases;
+}
+
 namespace detail {
 /// The plan's steps as the runtime builds them for apps of one base model: a chain of stem steps
 /// at the distinct branch points, then one suffix per app.
@@ -135,11 +165,16 @@ public:
             std::uint64_t rate = 0;
             for (std::size_t a = 0; a < apps.size(); ++a)
                 if (apps[a].num_frozen >= levels[i]) rate = std::max(rate, app_mfps[a]);
-            steps_.push_back({static_cast<std::ptrdiff_t>(i) - 1, rate});
+            steps_.push_back({static_cast<std::ptrdiff_t>(i) - 1, rate, 0});
         }
         for (std::size_t a = 0; a < apps.size(); ++a) {
             const auto at = std::find(levels.begin(), levels.end(), apps[a].num_frozen);
-            steps_.push_back({at == levels.end() ? -1 : at - levels.begin(), app_mfps[a]});
+            if (apps[a].phase != 0 && apps[a].num_frozen != 0) {
+                const std::string app = a < names.size() ? "app '" + names[a] + "'" : "app " + std::to_string(a);
+                throw error(who + ": " + app, "a phase needs branch point 0, got " +
+                                                  std::to_string(apps[a].num_frozen));
+            }
+            steps_.push_back({at == levels.end() ? -1 : at - levels.begin(), app_mfps[a], apps[a].phase});
         }
         apps_ = apps.size();
         number_.assign(steps_.size(), 0);
@@ -153,9 +188,10 @@ public:
             const step& s = steps_[i];
             const bool from_stream = s.parent < 0;
             const auto parent = static_cast<std::size_t>(s.parent);
-            const std::uint64_t n = from_stream ? j : number_[parent];
+            std::uint64_t n = from_stream ? j : number_[parent];
             const std::uint64_t p = from_stream ? stream_mfps_ : steps_[parent].mfps;
-            taken_[i] = (from_stream || taken_[parent]) && takes_frame(n, s.mfps, p);
+            taken_[i] = (from_stream || taken_[parent]) && n >= s.phase && takes_frame(n - s.phase, s.mfps, p);
+            n = n >= s.phase ? n - s.phase : 0;
             if (taken_[i]) number_[i] = (n * s.mfps) / p;
         }
         for (std::size_t a = 0; a < apps_; ++a) {
@@ -180,6 +216,7 @@ private:
     struct step {
         std::ptrdiff_t parent = -1;  // -1: the stream
         std::uint64_t mfps = 0;
+        std::uint64_t phase = 0;
     };
     std::uint64_t stream_mfps_;
     std::vector<step> steps_;

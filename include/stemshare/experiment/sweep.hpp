@@ -32,6 +32,7 @@
 #include <stemshare/experiment/quality_estimate.hpp>
 #include <stemshare/experiment/realtime.hpp>
 #include <stemshare/experiment/replay.hpp>
+#include <stemshare/runtime/frame_wait.hpp>
 #include <stemshare/experiment/stream.hpp>
 #include <stemshare/graph/graph.hpp>
 #include <stemshare/profiling/latency_table.hpp>
@@ -40,6 +41,7 @@
 #include <stemshare/sched/plan.hpp>
 #include <stemshare/sched/planner.hpp>
 #include <stemshare/sched/problem.hpp>
+#include <stemshare/sched/quality_model.hpp>
 
 namespace stemshare::experiment {
 
@@ -115,10 +117,12 @@ struct sweep_app_result {
     double achieved_fps = 0.0;
     /// Event F1 measured on the stream.
     double f1_measured = 0.0;
-    /// Event F1 the scheduler's model predicted (what the planner maximised).
+    /// Event F1 the planning model predicted (what the planner maximised).
     double f1_predicted = 0.0;
-    /// The same model reading the `L f / 1000` samples per event an app really takes
-    /// (`sampled_event_quality`).
+    /// What each quality model predicts for the same (branch point, fps) and rates: the original's
+    /// reading (`sched::quality_model::mainstream`) and the `L f / 1000` samples per event an app
+    /// really takes (`sampled`).
+    double f1_predicted_mainstream = 0.0;
     double f1_predicted_sampled = 0.0;
     /// The chosen candidate's validation rates.
     double true_positive_rate = 0.0;
@@ -133,13 +137,17 @@ struct sweep_row {
     sched::planner_kind planner = sched::planner_kind::mainstream_greedy;
     sweep_runner runner = sweep_runner::replay;
     sched::plan plan;
-    /// Means over the row's apps.
+    /// The app-quality model the row was planned with.
+    sched::quality_model quality_model = sched::quality_model::mainstream;
+    /// Means over the row's apps: F1 scored on the stream by the row's runner (replay: the
+    /// table's clock; real-time: the executor on the wall clock), then each model's prediction.
     double mean_f1_measured = 0.0;
     double mean_f1_predicted = 0.0;
+    double mean_f1_predicted_mainstream = 0.0;
     double mean_f1_predicted_sampled = 0.0;
-    /// Box busy time per second of stream, and frames some app wanted that arrived while the box
-    /// was busy.
-    double measured_load = 0.0;
+    /// Seconds the box was busy per second of stream, and frames some app wanted that arrived
+    /// while the box was busy.
+    double box_load = 0.0;
     std::int64_t dropped_frames = 0;
     std::vector<sweep_app_result> per_app;
     /// Wall-clock seconds spent in the real-time runner (0 for replay).
@@ -158,6 +166,13 @@ struct sweep_input {
     double budget = 0.0;
     std::vector<sweep_policy> policies = standard_policies();
     sweep_runner runner = sweep_runner::replay;
+    /// The app-quality model every policy plans with (`mainstream`: DESIGN section 5 bit for bit).
+    sched::quality_model quality_model = sched::quality_model::mainstream;
+    /// Staggers the branch-point-0 apps at one rate (`stagger_phases`) in replay and live runs;
+    /// false keeps the original frame-selection rule.
+    bool stagger = false;
+    /// The real-time runner only: how the stream thread waits for a frame (runtime/frame_wait.hpp).
+    runtime::frame_wait wait{};
     /// The real-time runner only: how many frames from the start of the stream it plays.
     std::int64_t realtime_frames = 0;
     /// Called with each row as soon as it is measured (e.g. to print the table as it grows).
@@ -234,13 +249,23 @@ struct sweep_outcome {
     return specs;
 }
 
+/// Sets the plan's phases when the sweep staggers (`sweep_input::stagger`).
+inline void apply_stagger(const sweep_input& in, std::vector<replay_app>& plan_apps) {
+    if (!in.stagger) return;
+    const std::vector<std::uint64_t> phases = stagger_phases(plan_apps, in.stream->fps());
+    for (std::size_t a = 0; a < plan_apps.size(); ++a) plan_apps[a].phase = phases[a];
+}
+
 /// The plan's apps as the real-time runner deploys them.
 [[nodiscard]] inline std::vector<realtime_app> realtime_apps_of(const sweep_input& in,
                                                                 const sched::plan& pl) {
+    std::vector<replay_app> plan_apps;
+    for (const auto& a : pl.apps) plan_apps.push_back({static_cast<std::size_t>(a.num_frozen), a.fps});
+    apply_stagger(in, plan_apps);
     std::vector<realtime_app> out;
     for (std::size_t a = 0; a < pl.apps.size(); ++a) {
         const auto k = static_cast<std::size_t>(pl.apps[a].num_frozen);
-        out.push_back({in.apps[a].name, in.apps[a].candidate_model(k), k, pl.apps[a].fps});
+        out.push_back({in.apps[a].name, in.apps[a].candidate_model(k), k, pl.apps[a].fps, plan_apps[a].phase});
     }
     return out;
 }
@@ -310,7 +335,8 @@ inline void validate(const sweep_input& in) {
     for (std::size_t n = 1; n <= in.apps.size(); ++n) {
         const std::vector<sched::app_spec> specs = detail::specs_of(in, n);
         for (const sweep_policy& pol : in.policies) {
-            const sched::problem problem(specs, sched::cost_model(latency), stream_fps, pol.mode);
+            const sched::problem problem(specs, sched::cost_model(latency), stream_fps, pol.mode,
+                                         in.quality_model);
             sweep_row row;
             row.app_count = n;
             row.policy = pol.name;
@@ -324,11 +350,12 @@ inline void validate(const sweep_input& in) {
                 plan_apps.push_back({static_cast<std::size_t>(pl.apps[a].num_frozen), pl.apps[a].fps});
                 chosen.push_back(&in.apps[a].predictions.at(static_cast<std::size_t>(pl.apps[a].num_frozen)));
             }
+            detail::apply_stagger(in, plan_apps);
             detail::sweep_outcome m;
             if (in.runner == sweep_runner::realtime) {
                 const auto started = std::chrono::steady_clock::now();
                 const auto r = run_realtime(stream.frames(), stream_fps, detail::realtime_apps_of(in, pl),
-                                            in.realtime_frames, {.box_share = in.budget});
+                                            in.realtime_frames, {.box_share = in.budget, .wait = in.wait});
                 row.realtime_seconds =
                     std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
                 m = detail::score(r.decisions, in.apps, in.realtime_frames, window);
@@ -342,27 +369,34 @@ inline void validate(const sweep_input& in) {
                 m.dropped = r.dropped_frames;
                 m.load = r.measured_load;
             }
+            // Every model's reading of the same plan, from the same smoothed rates the planner saw.
+            const sched::problem as_mainstream(specs, sched::cost_model(latency), stream_fps, pol.mode,
+                                               sched::quality_model::mainstream);
+            const sched::problem as_sampled(specs, sched::cost_model(latency), stream_fps, pol.mode,
+                                            sched::quality_model::sampled);
             double sum_measured = 0.0;
             double sum_predicted = 0.0;
+            double sum_mainstream = 0.0;
             double sum_sampled = 0.0;
             for (std::size_t a = 0; a < n; ++a) {
                 const candidate_decisions& c = *chosen[a];
-                const sched::event_params ev{stream.options().event_ms, in.apps[a].event_frequency,
-                                             in.apps[a].correlation.correlation, stream_fps};
-                const double sampled =
-                    sampled_event_quality(c.true_positive_rate, c.false_positive_rate, ev, pl.apps[a].fps).f1;
+                const double mainstream = as_mainstream.quality(a, pl.apps[a].num_frozen, pl.apps[a].fps).f1;
+                const double sampled = as_sampled.quality(a, pl.apps[a].num_frozen, pl.apps[a].fps).f1;
                 sum_measured += m.f1[a];
                 sum_predicted += pl.apps[a].quality.f1;
+                sum_mainstream += mainstream;
                 sum_sampled += sampled;
                 row.per_app.push_back({specs[a].name, pl.apps[a].num_frozen, pl.apps[a].fps,
-                                       m.achieved_fps[a], m.f1[a], pl.apps[a].quality.f1, sampled,
+                                       m.achieved_fps[a], m.f1[a], pl.apps[a].quality.f1, mainstream, sampled,
                                        c.true_positive_rate, c.false_positive_rate});
             }
             const double k = static_cast<double>(n);
+            row.quality_model = in.quality_model;
             row.mean_f1_measured = sum_measured / k;
             row.mean_f1_predicted = sum_predicted / k;
+            row.mean_f1_predicted_mainstream = sum_mainstream / k;
             row.mean_f1_predicted_sampled = sum_sampled / k;
-            row.measured_load = m.load;
+            row.box_load = m.load;
             row.dropped_frames = m.dropped;
             if (in.on_row) in.on_row(row);
             rows.push_back(std::move(row));
@@ -371,13 +405,15 @@ inline void validate(const sweep_input& in) {
     return rows;
 }
 
-/// How far the scheduler's model is from the measurement over a sweep's rows.
+/// How far the quality models are from the measurement over a sweep's rows.
 struct prediction_gap {
     std::size_t rows = 0;
-    /// Mean |predicted - measured| of the rows' mean F1, and the mean signed difference.
+    /// Mean |predicted - measured| of the rows' mean F1 under the planning model, and the mean
+    /// signed difference.
     double mean_abs_gap = 0.0;
     double mean_bias = 0.0;
-    /// Mean |predicted - measured| with the sampled reading (`sweep_row::mean_f1_predicted_sampled`).
+    /// Mean |predicted - measured| of each model's reading of the same plans.
+    double mean_abs_gap_mainstream = 0.0;
     double mean_abs_gap_sampled = 0.0;
 };
 
@@ -386,19 +422,18 @@ struct prediction_gap {
     prediction_gap g;
     g.rows = rows.size();
     if (rows.empty()) return g;
-    double gap = 0.0;
-    double gap_sampled = 0.0;
-    double bias = 0.0;
     for (const sweep_row& r : rows) {
         const double m = r.mean_f1_measured;
-        gap += std::abs(r.mean_f1_predicted - m);
-        gap_sampled += std::abs(r.mean_f1_predicted_sampled - m);
-        bias += r.mean_f1_predicted - m;
+        g.mean_abs_gap += std::abs(r.mean_f1_predicted - m);
+        g.mean_abs_gap_mainstream += std::abs(r.mean_f1_predicted_mainstream - m);
+        g.mean_abs_gap_sampled += std::abs(r.mean_f1_predicted_sampled - m);
+        g.mean_bias += r.mean_f1_predicted - m;
     }
     const double count = static_cast<double>(rows.size());
-    g.mean_abs_gap = gap / count;
-    g.mean_bias = bias / count;
-    g.mean_abs_gap_sampled = gap_sampled / count;
+    g.mean_abs_gap /= count;
+    g.mean_bias /= count;
+    g.mean_abs_gap_mainstream /= count;
+    g.mean_abs_gap_sampled /= count;
     return g;
 }
 

@@ -4,7 +4,7 @@
 /// a `latency_table`. The one code path of every latency table: `profiling::profile`,
 /// `stemshare profile` and `bench_models`' BM_Profile all run these benchmarks.
 ///
-/// Two benchmarks per graph, `<prefix><model>/<dtype>/threads:<t>/batch:<b>/runs:<r>/whole` (plain
+/// Two benchmarks per graph, `<prefix><model>/<dtype>/threads:<t>/batch:<b>/runs:<r>[/gap_us:<g>]/whole` (plain
 /// `run`) and `.../layers` (`run_profiled`, one counter "L<index>_us" per layer that runs a step
 /// and "layer_sum_us"), each `runs` repetitions of one iteration on real time. Google Benchmark
 /// times each whole-model repetition itself; the per-layer times are the step timers of the
@@ -20,6 +20,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <chrono>
 #include <cstddef>
 #include <exception>
 #include <functional>
@@ -29,6 +30,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <thread>
 #include <utility>
 #include <vector>
 
@@ -134,6 +136,11 @@ inline std::string regex_escape(const std::string& text) {
     return out;
 }
 
+/// Sparse mode: the untimed idle gap before a repetition (`profile_options::gap_us`).
+inline void idle_gap(const profile_options& o) {
+    if (o.gap_us > 0) std::this_thread::sleep_for(std::chrono::microseconds(o.gap_us));
+}
+
 inline harness_state* active_harness(benchmark::State& state, benchmark_slot& slot) {
     harness_state* h = slot.active.load();
     if (h == nullptr) state.SkipWithError("stemshare: the benchmark_harness of this benchmark is gone");
@@ -144,6 +151,7 @@ inline void run_whole(benchmark::State& state, benchmark_slot& slot) {
     harness_state* h = active_harness(state, slot);
     profiled_model* m = h == nullptr ? nullptr : h->prepare_for(state);
     if (m == nullptr) return;
+    idle_gap(h->options);
     try {
         for (auto _ : state) m->compiled.run(m->src.view(), m->dst.view());
     } catch (const std::exception& e) {
@@ -156,6 +164,7 @@ inline void run_layers(benchmark::State& state, benchmark_slot& slot) {
     profiled_model* m = h == nullptr ? nullptr : h->prepare_for(state);
     if (m == nullptr) return;
     std::fill(m->step_seconds.begin(), m->step_seconds.end(), 0.0);
+    idle_gap(h->options);
     try {
         for (auto _ : state) m->compiled.run_profiled(m->src.view(), m->dst.view(), m->step_seconds);
     } catch (const std::exception& e) {
@@ -296,7 +305,8 @@ private:
         const profile_options& o = state_->options;
         base_name_ = std::move(prefix) + state_->model + "/" + std::string(to_string(o.precision)) +
                      "/threads:" + std::to_string(o.threads) + "/batch:" + std::to_string(o.batch) +
-                     "/runs:" + std::to_string(o.runs);
+                     "/runs:" + std::to_string(o.runs) +
+                     (o.gap_us > 0 ? "/gap_us:" + std::to_string(o.gap_us) : std::string());
         filter_ = "^" + detail::regex_escape(base_name_) + "/(whole|layers)/";
         const std::lock_guard lock(detail::registry_mutex());
         std::shared_ptr<detail::benchmark_slot>& slot = detail::registry()[base_name_];

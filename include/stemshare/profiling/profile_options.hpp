@@ -25,6 +25,11 @@ struct profile_options {
     std::size_t warmup = 5;
     /// Seed of the random input.
     std::uint64_t seed = 1;
+    /// Sparse mode: microseconds the profiler sleeps before every timed run (0: back to back).
+    /// A live stream runs a frame every so often and the core idles (or runs other work) in
+    /// between, which evicts the model from the caches; a table measured with the stream's frame
+    /// interval as the gap charges what the runtime then pays (runtime/frame_wait.hpp).
+    std::int64_t gap_us = 0;
 
     /// Throws `stemshare::error` naming `model` for zero or negative threads, zero runs or more
     /// runs than Google Benchmark counts repetitions in (an int).
@@ -33,6 +38,9 @@ struct profile_options {
             throw error("profiling: model '" + model + "'",
                         "threads must be a positive number, got " + std::to_string(threads));
         if (runs == 0) throw error("profiling: model '" + model + "'", "runs must be at least 1");
+        if (gap_us < 0 || gap_us > 60'000'000)
+            throw error("profiling: model '" + model + "'",
+                        "gap_us must be in [0, 60 s], got " + std::to_string(gap_us));
         if (runs > static_cast<std::size_t>(INT_MAX))
             throw error("profiling: model '" + model + "'",
                         "runs must be at most " + std::to_string(INT_MAX) + ", got " + std::to_string(runs));

@@ -48,6 +48,9 @@ namespace stemshare::runtime {
 struct app_settings {
     frame_rate rate;
     decision_rule decision;
+    /// Stream frames the app's frames are shifted by (frame_rate.hpp, `selects_with_phase`); only
+    /// for an app that reads the stream directly (branch point 0).
+    std::uint64_t phase = 0;
 };
 
 using app_settings_map = std::map<std::string, app_settings, std::less<>>;
@@ -93,6 +96,7 @@ public:
         std::size_t layer_begin = 0;  ///< original-model layers this step runs
         std::size_t layer_end = 0;
         std::size_t trie_nodes = 0;  ///< trie nodes joined into this stem step
+        std::uint64_t phase = 0;     ///< stream frames a step reading the stream is shifted by
         std::string label;           ///< the app (suffix) or the apps below (stem)
     };
 
@@ -119,6 +123,11 @@ public:
                             "frame rate " + std::to_string(it->second.rate.fps()) +
                                 " fps is above the stream's " + std::to_string(stream.fps()));
             app_rates_[name] = it->second.rate;
+            if (it->second.phase != 0 && app.num_frozen != 0)
+                throw error("execution_plan: app '" + name + "'",
+                            "a phase needs branch point 0 (the app must read the stream itself), got " +
+                                std::to_string(app.num_frozen));
+            app_phases_[name] = it->second.phase;
             for (stem::node_id id : app.path) node_rate_[id] = std::max(node_rate_[id], it->second.rate);
             ending_[app.branch_node()].push_back(&app);
         }
@@ -144,6 +153,7 @@ public:
         node_rate_.clear();
         ending_.clear();
         app_rates_.clear();
+        app_phases_.clear();
     }
 
     execution_plan(const execution_plan&) = delete;
@@ -165,13 +175,14 @@ public:
         std::size_t i = 0;
         while (i < steps_.size()) {
             step& s = steps_[i];
-            const std::uint64_t j = s.info.parent == from_stream ? n : numbers_[s.info.parent];
+            std::uint64_t j = s.info.parent == from_stream ? n : numbers_[s.info.parent];
             const frame_rate parent_rate =
                 s.info.parent == from_stream ? stream_ : steps_[s.info.parent].info.rate;
-            if (!selects(j, s.info.rate, parent_rate)) {
+            if (!selects_with_phase(j, s.info.phase, s.info.rate, parent_rate)) {
                 i = s.end;
                 continue;
             }
+            j -= s.info.phase;
             numbers_[i] = child_frame_number(j, s.info.rate, parent_rate);
             if (s.info.is_stem || suffixes_ == suffix_mode::serial) run_step(s, frame);
             if (s.info.is_stem)
@@ -190,6 +201,13 @@ public:
             r.decision = slots_[s.app].decision.decide(r.scores);
         }
         out.apps = results_;
+    }
+
+    /// Runs every step once on `frame` without counting a frame or selecting by rate: brings the
+    /// plan's weights, buffers and code back into the caches after an idle gap. Overwrites the
+    /// scores of the last `run` (its results are stale afterwards). Only the stream thread calls it.
+    void rehearse(tensor_view<const float> frame) {
+        for (step& s : steps_) run_step(s, frame);
     }
 
     [[nodiscard]] std::uint64_t version() const noexcept { return version_; }
@@ -292,6 +310,7 @@ private:
             step s;
             s.info.parent = parent;
             s.info.rate = app_rates_.at(app->name);
+            s.info.phase = app_phases_.at(app->name);
             s.info.layer_begin = app->num_frozen;
             s.info.layer_end = app->layer_count;
             s.info.label = app->name;
@@ -394,6 +413,7 @@ private:
     std::map<stem::node_id, frame_rate> node_rate_;
     std::map<stem::node_id, std::vector<const stem::trie_app*>> ending_;
     std::map<std::string, frame_rate, std::less<>> app_rates_;
+    std::map<std::string, std::uint64_t, std::less<>> app_phases_;
 };
 
 }  // namespace stemshare::runtime

@@ -55,6 +55,9 @@ struct app_options {
     /// Frames per second the app analyses; 0 means every frame (the stream's rate).
     double fps = 0.0;
     decision_rule decision = decision_rule::argmax();
+    /// Stream frames the app's frames are shifted by (branch point 0 only; frame_rate.hpp,
+    /// `selects_with_phase`): staggers apps at one rate. 0: the original rule.
+    std::uint64_t phase = 0;
 };
 
 class executor {
@@ -166,13 +169,7 @@ public:
             std::lock_guard lock(publish_mutex_);
             if (pending_) current_ = std::move(pending_);
         }
-        const shape in = current_->input_shape();
-        const dims& d = frame.extents();
-        if (d.rank() != 4 || d[0] != 1 || d[1] != in.c || d[2] != in.h || d[3] != in.w ||
-            frame.memory_layout() != layout::plain)
-            throw error("executor::process", "frame must be plain {1, " + std::to_string(in.c) + ", " +
-                                                 std::to_string(in.h) + ", " + std::to_string(in.w) +
-                                                 "}, got " + to_string(d));
+        check_frame(frame);
         try {
             current_->run(frames_, frame, result_);
         } catch (...) {
@@ -181,6 +178,19 @@ public:
         }
         next_frame();
         return result_;
+    }
+
+    /// Runs the newest plan's every step once on `frame` (any frame of the stream's shape) without
+    /// using a frame number: call it shortly before a frame after an idle gap so that frame finds
+    /// the weights and buffers in the caches (runtime/frame_wait.hpp). The last result is stale
+    /// afterwards. Call from the stream thread only.
+    void warm(tensor_view<const float> frame) {
+        {
+            std::lock_guard lock(publish_mutex_);
+            if (pending_) current_ = std::move(pending_);
+        }
+        check_frame(frame);
+        current_->rehearse(frame);
     }
 
     /// Counts the next stream frame as dropped (it arrived while the box was busy): nothing runs
@@ -211,6 +221,15 @@ public:
     }
 
 private:
+    void check_frame(tensor_view<const float> frame) const {
+        const shape in = current_->input_shape();
+        const dims& d = frame.extents();
+        if (d.rank() != 4 || d[0] != 1 || d[1] != in.c || d[2] != in.h || d[3] != in.w ||
+            frame.memory_layout() != layout::plain)
+            throw error("executor::process", "frame must be plain {1, " + std::to_string(in.c) + ", " +
+                                                 std::to_string(in.h) + ", " + std::to_string(in.w) +
+                                                 "}, got " + to_string(d));
+    }
     void next_frame() noexcept {
         frames_.store(frames_.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
     }
@@ -224,7 +243,7 @@ private:
     [[nodiscard]] app_settings settings_for(const std::string& name, const graph& model,
                                             const app_options& options) const {
         const std::string who = "executor: app '" + name + "'";
-        app_settings s{rate_for(who, options.fps), options.decision};
+        app_settings s{rate_for(who, options.fps), options.decision, options.phase};
         s.decision.validate(model.output_shape().numel(), who);
         return s;
     }

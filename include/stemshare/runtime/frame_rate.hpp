@@ -54,4 +54,24 @@ struct frame_rate {
     return (j * static_cast<std::uint64_t>(child.millifps)) / static_cast<std::uint64_t>(parent.millifps);
 }
 
+/// The rule with a phase, for an app that reads the stream directly (branch point 0): the app's
+/// frames are the stream's shifted by `phase` stream frames, i.e. it takes frame j when
+/// j >= phase and `selects(j - phase, ...)`. Apps at one rate with different phases take
+/// different frames (staggered), so their work does not land on the same frame. Phase 0 is the
+/// rule above, bit for bit.
+[[nodiscard]] constexpr bool selects_with_phase(std::uint64_t j, std::uint64_t phase, frame_rate child,
+                                                frame_rate parent) noexcept {
+    return j >= phase && selects(j - phase, child, parent);
+}
+
+/// Phases that spread `count` apps at one rate `child` over the stream's stride: app i of them gets
+/// floor(i x stride / count) stream frames, stride = parent / child (e.g. 3 apps at 5 of 15 fps:
+/// 0, 1, 2).
+[[nodiscard]] constexpr std::uint64_t stagger_phase(std::uint64_t i, std::uint64_t count, frame_rate child,
+                                                    frame_rate parent) noexcept {
+    if (count == 0 || child.millifps <= 0) return 0;
+    return (i * static_cast<std::uint64_t>(parent.millifps)) /
+           (count * static_cast<std::uint64_t>(child.millifps));
+}
+
 }  // namespace stemshare::runtime

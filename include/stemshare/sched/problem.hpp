@@ -15,6 +15,7 @@
 #include <stemshare/sched/app_quality.hpp>
 #include <stemshare/sched/cost_model.hpp>
 #include <stemshare/sched/curve.hpp>
+#include <stemshare/sched/quality_model.hpp>
 
 namespace stemshare::sched {
 
@@ -82,13 +83,19 @@ public:
                       sched::mode m = mode::mainstream)
         : problem(std::move(apps), std::move(costs), stream_fps, m, sched::fps_grid(m, stream_fps)) {}
 
-    /// With an explicit fps grid (strictly ascending, each in (0, stream_fps]).
+    /// The mode's default fps grid, predicting quality with `model`.
     constexpr problem(std::vector<app_spec> apps, cost_model costs, double stream_fps, sched::mode m,
-                      std::vector<double> grid)
+                      sched::quality_model model)
+        : problem(std::move(apps), std::move(costs), stream_fps, m, sched::fps_grid(m, stream_fps), model) {}
+
+    /// With an explicit fps grid (strictly ascending, each in (0, stream_fps]) and quality model.
+    constexpr problem(std::vector<app_spec> apps, cost_model costs, double stream_fps, sched::mode m,
+                      std::vector<double> grid, sched::quality_model model = quality_model::mainstream)
         : apps_(std::move(apps)),
           costs_(std::move(costs)),
           stream_fps_(stream_fps),
           mode_(m),
+          model_(model),
           grid_(std::move(grid)) {
         if (apps_.empty()) throw error("apps", "the app list is empty");
         validate_stream_fps(stream_fps_);
@@ -148,6 +155,8 @@ public:
     [[nodiscard]] constexpr double stream_fps() const noexcept { return stream_fps_; }
     /// The mode the candidates were drawn from.
     [[nodiscard]] constexpr sched::mode planning_mode() const noexcept { return mode_; }
+    /// The app-quality model every candidate's quality comes from.
+    [[nodiscard]] constexpr sched::quality_model model() const noexcept { return model_; }
     /// Frame rates an app may choose, ascending.
     [[nodiscard]] constexpr const std::vector<double>& fps_grid() const noexcept { return grid_; }
     /// Distinct branch points usable in this mode, ascending.
@@ -176,7 +185,7 @@ public:
     [[nodiscard]] constexpr app_quality quality(std::size_t i, int k, double fps) const {
         for (const curve_point& p : apps_[i].curve)
             if (p.num_frozen == k)
-                return event_quality(p.true_positive_rate, p.false_positive_rate, params(i), fps);
+                return model_quality(model_, p.true_positive_rate, p.false_positive_rate, params(i), fps);
         throw error(detail::app_context(apps_[i]),
                     "num_frozen " + std::to_string(k) + " is not a branch point of its curve");
     }
@@ -204,6 +213,7 @@ private:
     cost_model costs_;
     double stream_fps_;
     sched::mode mode_;
+    sched::quality_model model_ = quality_model::mainstream;
     std::vector<double> grid_;
     std::vector<int> levels_;
     std::vector<double> level_prefix_;

@@ -1,0 +1,81 @@
+// Why a sparse live stream costs more per frame than the back-to-back latency table (issue 15).
+// BM_SparseFrame/gap_ms:<g>/wait:<w>/apps:<n>: the fashion_mobilenet (random weights, 1 thread)
+// deployed as n apps (app i branches at the i-th of k = 33, 27, 21, 15, 9 with its own suffix
+// weights, so the plan has one shared stem chain and n suffixes), every app at the stream rate.
+// Each iteration waits g ms, untimed, then times one `executor::process`. Ways of waiting
+// (`runtime::frame_wait`):
+//   0 sleep        sleep the whole gap (what the real-time runner did)
+//   1 spin         busy-wait the whole gap (the core never idles)
+//   2 sleep_spin   sleep, then busy-wait the last 2 ms before the frame
+//   3 sleep_warm   sleep, then `executor::warm` (one untimed rehearsal of the plan) 2 ms before
+// Compare every wait against gap_ms:0 in the same run (the back-to-back regime the latency table
+// is measured in); report medians (--benchmark_repetitions, --benchmark_report_aggregates_only).
+// Run: bench_sparse_frames --benchmark_repetitions=3 --benchmark_format=json
+#include <benchmark/benchmark.h>
+
+#include <array>
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <utility>
+
+#include <stemshare/runtime/executor.hpp>
+#include <stemshare/runtime/frame_wait.hpp>
+#include <stemshare/tensor/fill.hpp>
+#include <stemshare/zoo/fashion_mobilenet.hpp>
+
+namespace {
+
+using namespace stemshare;
+
+graph base_model() {
+    graph g = zoo::fashion_mobilenet.to_graph();
+    g.bind_random(1);
+    return g;
+}
+
+/// The base with layers k.. re-weighted from `seed`: an app fine-tuned with k layers frozen.
+graph fine_tuned(const graph& base, std::size_t k, std::uint64_t seed) {
+    graph g = base;
+    graph own = base.slice(k, base.size());
+    own.bind_random(seed);
+    for (std::size_t i = k; i < g.size(); ++i) g.bind(i, own.nodes()[i - k].params);
+    return g;
+}
+
+void BM_SparseFrame(benchmark::State& state) {
+    const auto gap = std::chrono::milliseconds(state.range(0));
+    const auto wait = static_cast<runtime::frame_wait::kind>(state.range(1));
+    const auto apps = static_cast<std::size_t>(state.range(2));
+    static const graph base = base_model();
+    constexpr std::array<std::size_t, 5> points{33, 27, 21, 15, 9};
+    runtime::executor box({.input = {1, 28, 28}, .stream_fps = 15.0, .threads = 1});
+    for (std::size_t a = 0; a < apps; ++a)
+        box.add_app("app" + std::to_string(a), fine_tuned(base, points[a % points.size()], 100 + a),
+                    {.num_frozen = points[a % points.size()]});
+    tensor<float> frame(dims{1, 1, 28, 28});
+    fill_uniform(frame.values(), 7, 0.0F, 1.0F);
+    for (int i = 0; i < 5; ++i) (void)box.process(std::as_const(frame).view());
+    const runtime::frame_wait waiter{.rule = wait};
+    for (auto _ : state) {
+        state.PauseTiming();
+        const auto deadline = std::chrono::steady_clock::now() + gap;
+        waiter.wait_until(deadline, box, std::as_const(frame).view());
+        state.ResumeTiming();
+        benchmark::DoNotOptimize(box.process(std::as_const(frame).view()).suffix_runs);
+    }
+    state.SetLabel(std::string(runtime::to_string(wait)));
+}
+
+}  // namespace
+
+BENCHMARK(BM_SparseFrame)
+    ->ArgNames({"gap_ms", "wait", "apps"})
+    ->ArgsProduct({{0}, {0}, {1, 10}})
+    ->ArgsProduct({{200}, {0, 1, 2, 3}, {1, 10}})
+    ->Iterations(25)
+    ->UseRealTime()
+    ->Unit(benchmark::kMicrosecond);
+
+BENCHMARK_MAIN();
