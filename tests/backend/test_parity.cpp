@@ -22,11 +22,12 @@ constexpr double abs_tolerance = 1e-5;
 constexpr double rel_tolerance = 1e-4;
 
 /// Runs g on both backends with seeded random weights and inputs; checks every output element.
-void check_parity(graph g, std::int64_t batch, int threads = 1, std::uint64_t seed = 1) {
+/// Inputs are uniform in [-range, range].
+void check_parity(graph g, std::int64_t batch, int threads = 1, std::uint64_t seed = 1, float range = 2.0F) {
     g.bind_random(seed);
     const shape in = g.input_shape();
     tensor<float> x(dims{batch, in.c, in.h, in.w});
-    fill_uniform(x.values(), seed + 100, -2.0F, 2.0F);
+    fill_uniform(x.values(), seed + 100, -range, range);
     const tensor<float> expected = reference::run(g, x.view());
     onednn::compiled_graph compiled(g, {.batch = batch, .threads = threads});
     const tensor<float> actual = compiled.run(x.view());
@@ -125,6 +126,47 @@ TEST_CASE("parity: element-wise layers, batch-norm, softmax, flatten on their ow
     flat.add("flatten", flatten_spec{});
     flat.add("fc", dense_spec{.out_features = 6});
     check_parity(flat, 2);
+}
+
+TEST_CASE("parity: hard-sigmoid, hard-swish and SiLU alone and fused as post-ops") {
+    const gate_activation_spec gates[] = {
+        {gate_kind::hard_sigmoid},                           // PyTorch's 1/6, 1/2
+        {.kind = gate_kind::hard_sigmoid, .alpha = 0.2F},  // ONNX's default
+        {gate_kind::hard_swish},
+        {gate_kind::silu},
+    };
+    for (const auto& gate : gates) {
+        CAPTURE(describe(gate));
+        // Alone (a pooling is never fused with an activation), over inputs beyond the +-3 knees.
+        graph alone({4, 5, 5});
+        alone.add("pool", pool2d_spec{.kind = pool_kind::avg, .kernel = 1, .stride = 1});
+        alone.add("gate", gate);
+        check_parity(alone, 2, 1, 3, 8.0F);
+        // As a post-op of a conv, a conv + residual add and a dense layer.
+        graph conv({8, 9, 9});
+        conv.add("conv", conv2d_spec{.out_channels = 8, .kernel = 3, .padding = 1});
+        conv.add("gate", gate);
+        check_parity(conv, 1, 1, 5, 6.0F);
+        graph res({8, 6, 6});
+        const auto x = res.add("c0", conv2d_spec{.out_channels = 8, .kernel = 1});
+        res.add("c1", conv2d_spec{.out_channels = 8, .kernel = 3, .padding = 1});
+        res.add("add", add_spec{}, {res.last_value(), x});
+        res.add("gate", gate);
+        check_parity(res, 2, 1, 7, 6.0F);
+        graph fc({6, 2, 2});
+        fc.add("flatten", flatten_spec{});
+        fc.add("fc", dense_spec{.out_features = 10});
+        fc.add("gate", gate);
+        check_parity(fc, 3, 1, 9, 6.0F);
+        // A MobileNetV3 expansion: 1x1 conv + gate before a 3x3 stride-2 depthwise conv + gate,
+        // the pair oneDNN may run as one primitive.
+        graph dw({8, 16, 16});
+        dw.add("expand", conv2d_spec{.out_channels = 24, .kernel = 1});
+        dw.add("expand_gate", gate);
+        dw.add("dw", conv2d_spec{.out_channels = 24, .kernel = 3, .stride = 2, .padding = 1, .groups = 24});
+        dw.add("dw_gate", gate);
+        check_parity(dw, 1, 2, 11, 6.0F);
+    }
 }
 
 TEST_CASE("parity: fused conv + activation, conv + residual add + relu, dense + relu") {

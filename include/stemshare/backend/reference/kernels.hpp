@@ -138,6 +138,23 @@ inline void activation(const activation_spec& s, const tensor<float>& src, tenso
     for (std::int64_t i = 0; i < src.numel(); ++i) dst[i] = activate(s.kind, src[i]);
 }
 
+inline float gate(const gate_activation_spec& s, float v) {
+    const double x = v;
+    switch (s.kind) {
+        case gate_kind::hard_sigmoid:
+            return static_cast<float>(std::clamp(static_cast<double>(s.alpha) * x + s.beta, 0.0, 1.0));
+        case gate_kind::hard_swish:
+            return static_cast<float>(x * std::clamp(x + 3.0, 0.0, 6.0) / 6.0);
+        case gate_kind::silu:
+            return static_cast<float>(x / (1.0 + std::exp(-x)));
+    }
+    return v;
+}
+
+inline void gate_activation(const gate_activation_spec& s, const tensor<float>& src, tensor<float>& dst) {
+    for (std::int64_t i = 0; i < src.numel(); ++i) dst[i] = gate(s, src[i]);
+}
+
 inline void softmax(const tensor<float>& src, tensor<float>& dst) {
     const dims& in = src.extents();
     const std::int64_t plane = in[2] * in[3];
