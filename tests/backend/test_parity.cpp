@@ -169,6 +169,34 @@ TEST_CASE("parity: hard-sigmoid, hard-swish and SiLU alone and fused as post-ops
     }
 }
 
+TEST_CASE("parity: multiply, same shape and per channel (squeeze-and-excitation)") {
+    // SiLU as ONNX writes it below opset 14: x * sigmoid(x).
+    graph silu({8, 7, 7});
+    const auto x = silu.add("conv", conv2d_spec{.out_channels = 8, .kernel = 3, .padding = 1});
+    const auto s = silu.add("sigmoid", activation_spec{activation_kind::sigmoid});
+    silu.add("mul", multiply_spec{}, {x, s});
+    check_parity(silu, 2, 1, 13);
+    // A MobileNetV3 squeeze-and-excitation block: the gate is one value per image and channel.
+    graph se({16, 9, 9});
+    const auto f = se.add("dw", conv2d_spec{.out_channels = 16, .kernel = 3, .padding = 1, .groups = 16});
+    const auto act = se.add("dw_act", gate_activation_spec{gate_kind::hard_swish});
+    se.add("squeeze", global_avg_pool_spec{});
+    se.add("fc1", conv2d_spec{.out_channels = 8, .kernel = 1});
+    se.add("relu", activation_spec{activation_kind::relu});
+    se.add("fc2", conv2d_spec{.out_channels = 16, .kernel = 1});
+    const auto gate = se.add("gate", gate_activation_spec{gate_kind::hard_sigmoid});
+    se.add("scale", multiply_spec{}, {act, gate});
+    se.add("project", conv2d_spec{.out_channels = 8, .kernel = 1});
+    CHECK(f == 0);
+    check_parity(se, 2, 1, 15);
+    check_parity(se, 1, 2, 17);
+    // Shapes that neither match nor broadcast per channel are refused by name.
+    graph bad({4, 5, 5});
+    const auto a = bad.add("a", conv2d_spec{.out_channels = 4, .kernel = 1});
+    const auto b = bad.add("b", conv2d_spec{.out_channels = 4, .kernel = 3, .stride = 2}, {graph_input});
+    CHECK_THROWS_WITH_AS(bad.add("mul", multiply_spec{}, {a, b}), doctest::Contains("multiply"), error);
+}
+
 TEST_CASE("parity: fused conv + activation, conv + residual add + relu, dense + relu") {
     for (auto kind : {activation_kind::relu, activation_kind::relu6, activation_kind::sigmoid}) {
         graph g({8, 9, 9});

@@ -21,6 +21,7 @@
 #include <stemshare/layers/flatten.hpp>
 #include <stemshare/layers/gate_activation.hpp>
 #include <stemshare/layers/merge.hpp>
+#include <stemshare/layers/multiply.hpp>
 #include <stemshare/layers/param.hpp>
 #include <stemshare/layers/pool2d.hpp>
 
@@ -29,7 +30,7 @@ namespace stemshare {
 /// Depthwise convolutions appear here as `conv2d_spec` with groups == in_channels.
 using layer_spec = std::variant<conv2d_spec, dense_spec, pool2d_spec, global_avg_pool_spec, batch_norm_spec,
                                 activation_spec, flatten_spec, softmax_spec, add_spec, concat_spec,
-                                gate_activation_spec>;
+                                gate_activation_spec, multiply_spec>;
 
 /// Layers that take exactly one input and may carry parameters.
 template <class S>

@@ -180,6 +180,17 @@ inline void add(std::span<const tensor<float>* const> srcs, tensor<float>& dst) 
     }
 }
 
+/// dst = a * b, b of a's shape or {N, c, 1, 1} (one factor per image and channel).
+inline void multiply(const tensor<float>& a, const tensor<float>& b, tensor<float>& dst) {
+    const dims& out = dst.extents();
+    const std::int64_t plane = out[2] * out[3];
+    const bool per_channel = b.numel() != a.numel();
+    for (std::int64_t i = 0; i < dst.numel(); ++i) {
+        const double factor = per_channel ? b[i / plane] : b[i];
+        dst[i] = static_cast<float>(static_cast<double>(a[i]) * factor);
+    }
+}
+
 inline void concat(std::span<const tensor<float>* const> srcs, tensor<float>& dst) {
     const dims& out = dst.extents();
     const std::int64_t plane = out[2] * out[3];
