@@ -396,6 +396,20 @@ TEST_CASE("parity: a whole small chain (conv-bn-relu6-dw-pool-dense-softmax), at
         for (std::int64_t batch : {1, 5}) check_parity(net.to_graph(), batch, threads, 77);
 }
 
+TEST_CASE("parity: a compile-time chain of hard-swish, SiLU and hard-sigmoid blocks, with its branch points") {
+    using namespace stemshare::layers;
+    constexpr auto net =
+        input<3, 16, 16> |
+        block(conv2d<{.out_channels = 16, .kernel = 3, .stride = 2, .padding = 1, .bias = false}> | batch_norm |
+              hard_swish) |
+        block(depthwise_conv2d<{.kernel = 3, .padding = 1, .bias = false}> | batch_norm | silu) |
+        block(conv2d<{.out_channels = 8}> | hard_sigmoid) | global_avg_pool | flatten |
+        dense<{.out_features = 5}>;
+    static_assert(net.output_shape() == shape{5, 1, 1});
+    static_assert(net.branch_points()[1] == 3 && net.branch_points()[2] == 6);
+    for (int threads : {1, 2}) check_parity(net.to_graph(), 3, threads, 79);
+}
+
 TEST_CASE("onednn: wrong input shape, wrong batch, unbound weights and bad options are clear errors") {
     graph g({3, 8, 8});
     g.add("conv", conv2d_spec{.out_channels = 4, .kernel = 3});

@@ -150,6 +150,17 @@ TEST_CASE("onnx: edge blocks (hard-swish, SiLU, squeeze-and-excitation, single C
     CHECK(count_kind(g, "concat") == 0);           // a one-input Concat is its input
     CHECK(count_kind(g, "global_avg_pool") == 3);  // two ReduceMean and one GlobalAveragePool
     CHECK(g.output_shape() == shape{10, 1, 1});
+    // No stem ends inside a multiply's span (a squeeze-and-excitation block, a SiLU): cutting there
+    // would leave the suffix two inputs.
+    const auto points = g.branch_points();
+    std::size_t spans = 0;
+    for (std::size_t i = 0; i < g.size(); ++i) {
+        if (!std::holds_alternative<multiply_spec>(g.at(i).spec)) continue;
+        ++spans;
+        const value_id first = std::min(g.at(i).inputs[0], g.at(i).inputs[1]);
+        for (std::size_t k : points) CHECK_FALSE((static_cast<value_id>(k) > first + 1 && k <= i));
+    }
+    CHECK(spans == 7);
     const parity p = onnx_parity("edge_blocks");
     MESSAGE("edge_blocks ONNX path: max abs error reference " << p.reference << ", oneDNN " << p.onednn
                                                               << " (max |y| " << p.scale << ", tolerance "
