@@ -22,11 +22,12 @@ constexpr double abs_tolerance = 1e-5;
 constexpr double rel_tolerance = 1e-4;
 
 /// Runs g on both backends with seeded random weights and inputs; checks every output element.
-void check_parity(graph g, std::int64_t batch, int threads = 1, std::uint64_t seed = 1) {
+/// Inputs are uniform in [-range, range].
+void check_parity(graph g, std::int64_t batch, int threads = 1, std::uint64_t seed = 1, float range = 2.0F) {
     g.bind_random(seed);
     const shape in = g.input_shape();
     tensor<float> x(dims{batch, in.c, in.h, in.w});
-    fill_uniform(x.values(), seed + 100, -2.0F, 2.0F);
+    fill_uniform(x.values(), seed + 100, -range, range);
     const tensor<float> expected = reference::run(g, x.view());
     onednn::compiled_graph compiled(g, {.batch = batch, .threads = threads});
     const tensor<float> actual = compiled.run(x.view());
@@ -125,6 +126,75 @@ TEST_CASE("parity: element-wise layers, batch-norm, softmax, flatten on their ow
     flat.add("flatten", flatten_spec{});
     flat.add("fc", dense_spec{.out_features = 6});
     check_parity(flat, 2);
+}
+
+TEST_CASE("parity: hard-sigmoid, hard-swish and SiLU alone and fused as post-ops") {
+    const gate_activation_spec gates[] = {
+        {gate_kind::hard_sigmoid},                           // PyTorch's 1/6, 1/2
+        {.kind = gate_kind::hard_sigmoid, .alpha = 0.2F},  // ONNX's default
+        {gate_kind::hard_swish},
+        {gate_kind::silu},
+    };
+    for (const auto& gate : gates) {
+        CAPTURE(describe(gate));
+        // Alone (a pooling is never fused with an activation), over inputs beyond the +-3 knees.
+        graph alone({4, 5, 5});
+        alone.add("pool", pool2d_spec{.kind = pool_kind::avg, .kernel = 1, .stride = 1});
+        alone.add("gate", gate);
+        check_parity(alone, 2, 1, 3, 8.0F);
+        // As a post-op of a conv, a conv + residual add and a dense layer.
+        graph conv({8, 9, 9});
+        conv.add("conv", conv2d_spec{.out_channels = 8, .kernel = 3, .padding = 1});
+        conv.add("gate", gate);
+        check_parity(conv, 1, 1, 5, 6.0F);
+        graph res({8, 6, 6});
+        const auto x = res.add("c0", conv2d_spec{.out_channels = 8, .kernel = 1});
+        res.add("c1", conv2d_spec{.out_channels = 8, .kernel = 3, .padding = 1});
+        res.add("add", add_spec{}, {res.last_value(), x});
+        res.add("gate", gate);
+        check_parity(res, 2, 1, 7, 6.0F);
+        graph fc({6, 2, 2});
+        fc.add("flatten", flatten_spec{});
+        fc.add("fc", dense_spec{.out_features = 10});
+        fc.add("gate", gate);
+        check_parity(fc, 3, 1, 9, 6.0F);
+        // A MobileNetV3 expansion: 1x1 conv + gate before a 3x3 stride-2 depthwise conv + gate,
+        // the pair oneDNN may run as one primitive.
+        graph dw({8, 16, 16});
+        dw.add("expand", conv2d_spec{.out_channels = 24, .kernel = 1});
+        dw.add("expand_gate", gate);
+        dw.add("dw", conv2d_spec{.out_channels = 24, .kernel = 3, .stride = 2, .padding = 1, .groups = 24});
+        dw.add("dw_gate", gate);
+        check_parity(dw, 1, 2, 11, 6.0F);
+    }
+}
+
+TEST_CASE("parity: multiply, same shape and per channel (squeeze-and-excitation)") {
+    // SiLU as ONNX writes it below opset 14: x * sigmoid(x).
+    graph silu({8, 7, 7});
+    const auto x = silu.add("conv", conv2d_spec{.out_channels = 8, .kernel = 3, .padding = 1});
+    const auto s = silu.add("sigmoid", activation_spec{activation_kind::sigmoid});
+    silu.add("mul", multiply_spec{}, {x, s});
+    check_parity(silu, 2, 1, 13);
+    // A MobileNetV3 squeeze-and-excitation block: the gate is one value per image and channel.
+    graph se({16, 9, 9});
+    const auto f = se.add("dw", conv2d_spec{.out_channels = 16, .kernel = 3, .padding = 1, .groups = 16});
+    const auto act = se.add("dw_act", gate_activation_spec{gate_kind::hard_swish});
+    se.add("squeeze", global_avg_pool_spec{});
+    se.add("fc1", conv2d_spec{.out_channels = 8, .kernel = 1});
+    se.add("relu", activation_spec{activation_kind::relu});
+    se.add("fc2", conv2d_spec{.out_channels = 16, .kernel = 1});
+    const auto gate = se.add("gate", gate_activation_spec{gate_kind::hard_sigmoid});
+    se.add("scale", multiply_spec{}, {act, gate});
+    se.add("project", conv2d_spec{.out_channels = 8, .kernel = 1});
+    CHECK(f == 0);
+    check_parity(se, 2, 1, 15);
+    check_parity(se, 1, 2, 17);
+    // Shapes that neither match nor broadcast per channel are refused by name.
+    graph bad({4, 5, 5});
+    const auto a = bad.add("a", conv2d_spec{.out_channels = 4, .kernel = 1});
+    const auto b = bad.add("b", conv2d_spec{.out_channels = 4, .kernel = 3, .stride = 2}, {graph_input});
+    CHECK_THROWS_WITH_AS(bad.add("mul", multiply_spec{}, {a, b}), doctest::Contains("multiply"), error);
 }
 
 TEST_CASE("parity: fused conv + activation, conv + residual add + relu, dense + relu") {
@@ -324,6 +394,20 @@ TEST_CASE("parity: a whole small chain (conv-bn-relu6-dw-pool-dense-softmax), at
                          flatten | dense<{.out_features = 10}> | softmax;
     for (int threads : {1, 2})
         for (std::int64_t batch : {1, 5}) check_parity(net.to_graph(), batch, threads, 77);
+}
+
+TEST_CASE("parity: a compile-time chain of hard-swish, SiLU and hard-sigmoid blocks, with its branch points") {
+    using namespace stemshare::layers;
+    constexpr auto net =
+        input<3, 16, 16> |
+        block(conv2d<{.out_channels = 16, .kernel = 3, .stride = 2, .padding = 1, .bias = false}> | batch_norm |
+              hard_swish) |
+        block(depthwise_conv2d<{.kernel = 3, .padding = 1, .bias = false}> | batch_norm | silu) |
+        block(conv2d<{.out_channels = 8}> | hard_sigmoid) | global_avg_pool | flatten |
+        dense<{.out_features = 5}>;
+    static_assert(net.output_shape() == shape{5, 1, 1});
+    static_assert(net.branch_points()[1] == 3 && net.branch_points()[2] == 6);
+    for (int threads : {1, 2}) check_parity(net.to_graph(), 3, threads, 79);
 }
 
 TEST_CASE("onednn: wrong input shape, wrong batch, unbound weights and bad options are clear errors") {

@@ -142,6 +142,51 @@ tensor<float> iota_image(std::int64_t h, std::int64_t w) {
 
 // ---- parity with PyTorch on the exported fixtures --------------------------------------------------
 
+TEST_CASE("onnx: edge blocks (hard-swish, SiLU, squeeze-and-excitation, single Concat, ReduceMean) match PyTorch") {
+    const graph g = io::load_onnx(fixture("edge_blocks.onnx"));
+    // Opset 13: hard-swish is Mul(x, HardSigmoid(x)) and SiLU is Mul(x, Sigmoid(x)).
+    CHECK(count_kind(g, "gate_activation") == 3);
+    CHECK(count_kind(g, "multiply") == 7);  // 2 hard-swish, 3 SiLU, 2 SE gates
+    CHECK(count_kind(g, "concat") == 0);           // a one-input Concat is its input
+    CHECK(count_kind(g, "global_avg_pool") == 3);  // two ReduceMean and one GlobalAveragePool
+    CHECK(g.output_shape() == shape{10, 1, 1});
+    // No stem ends inside a multiply's span (a squeeze-and-excitation block, a SiLU): cutting there
+    // would leave the suffix two inputs.
+    const auto points = g.branch_points();
+    std::size_t spans = 0;
+    for (std::size_t i = 0; i < g.size(); ++i) {
+        if (!std::holds_alternative<multiply_spec>(g.at(i).spec)) continue;
+        ++spans;
+        const value_id first = std::min(g.at(i).inputs[0], g.at(i).inputs[1]);
+        for (std::size_t k : points) CHECK_FALSE((static_cast<value_id>(k) > first + 1 && k <= i));
+    }
+    CHECK(spans == 7);
+    const parity p = onnx_parity("edge_blocks");
+    MESSAGE("edge_blocks ONNX path: max abs error reference " << p.reference << ", oneDNN " << p.onednn
+                                                              << " (max |y| " << p.scale << ", tolerance "
+                                                              << p.tolerance << ")");
+    CHECK(p.reference <= p.tolerance);
+    CHECK(p.onednn <= p.tolerance);
+}
+
+TEST_CASE("onnx: HardSigmoid attributes, HardSwish and ReduceMax import as their layers") {
+    model_builder b({1, 2, 3, 3}, 14);
+    model_builder::real(b.node("HardSigmoid", "hs", {"x"}, "a"), "alpha", 0.25F);
+    b.node("HardSwish", "hw", {"a"}, "h");
+    auto* r = b.node("ReduceMax", "max", {"h"}, "y");
+    model_builder::ints(r, "axes", {-1, -2});
+    model_builder::integer(r, "keepdims", 0);
+    b.output("y");
+    const graph g = b.import();
+    REQUIRE(g.size() == 3);
+    CHECK(std::get<gate_activation_spec>(g.at(0).spec) ==
+          gate_activation_spec{.kind = gate_kind::hard_sigmoid, .alpha = 0.25F, .beta = 0.5F});
+    CHECK(std::get<gate_activation_spec>(g.at(1).spec).kind == gate_kind::hard_swish);
+    CHECK(std::get<pool2d_spec>(g.at(2).spec) ==
+          pool2d_spec{.kind = pool_kind::max, .kernel = extent2{3, 3}, .stride = 1});
+    CHECK(g.output_shape() == shape{2, 1, 1});
+}
+
 TEST_CASE("onnx: MobileNetV2 64x64 (batch-norms folded by the exporter) matches PyTorch") {
     const graph g = io::load_onnx(fixture("mobilenet_v2_64.onnx"));
     CHECK(count_kind(g, "conv2d") == 52);
@@ -355,6 +400,37 @@ TEST_CASE("onnx: an unsupported operator names the op, the node and the opset") 
     custom.node("FusedConv", "fused", {"x"}, "y")->set_domain("com.microsoft");
     custom.output("y");
     CHECK(custom.import_error().find("of domain 'com.microsoft' is not supported") != std::string::npos);
+}
+
+TEST_CASE("onnx: Mul by a constant, a Mul that does not broadcast per channel and ReduceMean over channels are refused by name") {
+    model_builder scaled({1, 2, 4, 4});
+    scaled.initializer("k", {1, 2, 1, 1}, {2.0F, 3.0F});
+    scaled.node("Mul", "scale", {"x", "k"}, "y");
+    scaled.output("y");
+    std::string e = scaled.import_error();
+    INFO(e);
+    CHECK(e.find("node 'scale'") != std::string::npos);
+    CHECK(e.find("multiplying by a constant tensor is not supported") != std::string::npos);
+
+    model_builder rows({1, 2, 4, 4});
+    auto* m = rows.node("ReduceMean", "rows", {"x"}, "r");
+    model_builder::ints(m, "axes", {3});
+    rows.node("Mul", "mul", {"x", "r"}, "y");
+    rows.output("y");
+    e = rows.import_error();
+    CHECK(e.find("node 'rows'") != std::string::npos);
+    CHECK(e.find("ReduceMean over axes other than height and width") != std::string::npos);
+
+    model_builder pooled({1, 2, 4, 4});
+    auto* p = pooled.node("MaxPool", "pool", {"x"}, "p");
+    model_builder::ints(p, "kernel_shape", {2, 2});
+    model_builder::ints(p, "strides", {2, 2});
+    pooled.node("Mul", "mul", {"x", "p"}, "y");
+    pooled.output("y");
+    e = pooled.import_error();
+    CHECK(e.find("node 'mul'") != std::string::npos);
+    CHECK(e.find("multiply: the second input must have the first's shape or one value per channel") !=
+          std::string::npos);
 }
 
 TEST_CASE("onnx: a missing initializer names the tensor and the node") {

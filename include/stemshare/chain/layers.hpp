@@ -10,6 +10,7 @@
 #include <stemshare/layers/dense.hpp>
 #include <stemshare/layers/depthwise_conv2d.hpp>
 #include <stemshare/layers/flatten.hpp>
+#include <stemshare/layers/gate_activation.hpp>
 #include <stemshare/layers/pool2d.hpp>
 
 namespace stemshare::layers {
@@ -41,6 +42,11 @@ inline constexpr static_layer<batch_norm_spec{}> batch_norm{};
 inline constexpr static_layer<activation_spec{activation_kind::relu}> relu{};
 inline constexpr static_layer<activation_spec{activation_kind::relu6}> relu6{};
 inline constexpr static_layer<activation_spec{activation_kind::sigmoid}> sigmoid{};
+/// PyTorch's nn.Hardsigmoid: relu6(x + 3) / 6.
+inline constexpr static_layer<gate_activation_spec{gate_kind::hard_sigmoid}> hard_sigmoid{};
+inline constexpr static_layer<gate_activation_spec{gate_kind::hard_swish}> hard_swish{};
+/// SiLU, also called swish: x * sigmoid(x).
+inline constexpr static_layer<gate_activation_spec{gate_kind::silu}> silu{};
 inline constexpr static_layer<flatten_spec{}> flatten{};
 inline constexpr static_layer<softmax_spec{}> softmax{};
 

@@ -19,7 +19,9 @@
 #include <stemshare/layers/conv2d.hpp>
 #include <stemshare/layers/dense.hpp>
 #include <stemshare/layers/flatten.hpp>
+#include <stemshare/layers/gate_activation.hpp>
 #include <stemshare/layers/merge.hpp>
+#include <stemshare/layers/multiply.hpp>
 #include <stemshare/layers/param.hpp>
 #include <stemshare/layers/pool2d.hpp>
 
@@ -27,7 +29,8 @@ namespace stemshare {
 
 /// Depthwise convolutions appear here as `conv2d_spec` with groups == in_channels.
 using layer_spec = std::variant<conv2d_spec, dense_spec, pool2d_spec, global_avg_pool_spec, batch_norm_spec,
-                                activation_spec, flatten_spec, softmax_spec, add_spec, concat_spec>;
+                                activation_spec, flatten_spec, softmax_spec, add_spec, concat_spec,
+                                gate_activation_spec, multiply_spec>;
 
 /// Layers that take exactly one input and may carry parameters.
 template <class S>
@@ -121,6 +124,14 @@ inline std::string describe_spec(const batch_norm_spec& s) {
 }
 inline std::string describe_spec(const activation_spec& s) {
     return std::string(to_string(s.kind));
+}
+inline std::string describe_spec(const gate_activation_spec& s) {
+    if (s.kind != gate_kind::hard_sigmoid) return std::string(to_string(s.kind));
+    std::array<char, 32> a{};
+    std::array<char, 32> b{};
+    const auto a_end = std::to_chars(a.data(), a.data() + a.size(), s.alpha).ptr;
+    const auto b_end = std::to_chars(b.data(), b.data() + b.size(), s.beta).ptr;
+    return "hard_sigmoid(alpha=" + std::string(a.data(), a_end) + ",beta=" + std::string(b.data(), b_end) + ")";
 }
 template <class S>
 std::string describe_spec(const S&) {

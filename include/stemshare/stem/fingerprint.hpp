@@ -80,6 +80,10 @@ namespace detail {
 /// Float hyper-parameters (batch-norm epsilon) also go in as raw bits, whatever `describe` prints.
 inline void hash_exact_hyper_parameters(hasher& h, const layer_spec& spec) {
     if (const auto* bn = std::get_if<batch_norm_spec>(&spec)) h.f32(bn->epsilon);
+    if (const auto* g = std::get_if<gate_activation_spec>(&spec); g && g->kind == gate_kind::hard_sigmoid) {
+        h.f32(g->alpha);
+        h.f32(g->beta);
+    }
 }
 }  // namespace detail
 

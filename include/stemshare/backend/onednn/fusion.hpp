@@ -10,6 +10,7 @@
 #include <optional>
 #include <string>
 #include <variant>
+#include <vector>
 
 #include <stemshare/backend/onednn/engine.hpp>
 #include <stemshare/backend/onednn/lowering.hpp>
@@ -33,13 +34,40 @@ inline dnnl::algorithm eltwise_algorithm(activation_kind k, float& alpha, float&
     return dnnl::algorithm::eltwise_relu;
 }
 
-/// Appends activation `act` (a layer spec holding an activation_spec) to `po` and to the
-/// primitive-cache `key`.
+/// One oneDNN eltwise operation.
+struct eltwise_op {
+    dnnl::algorithm algorithm = dnnl::algorithm::eltwise_relu;
+    float alpha = 0.0F;
+    float beta = 0.0F;
+};
+
+/// The eltwise operations computing a gate activation, in order. oneDNN 2.6 has no hard-sigmoid:
+/// it is `linear(alpha, beta)` then `clip(0, 1)`, exact as both round once per operation, as the
+/// reference does in double. Its `hardswish` is PyTorch's `x * relu6(x + 3) / 6` (alpha and beta
+/// ignored) and `swish` with alpha 1 is SiLU.
+inline std::vector<eltwise_op> gate_eltwise_ops(const gate_activation_spec& s) {
+    switch (s.kind) {
+        case gate_kind::hard_sigmoid:
+            return {{dnnl::algorithm::eltwise_linear, s.alpha, s.beta}, {dnnl::algorithm::eltwise_clip, 0.0F, 1.0F}};
+        case gate_kind::hard_swish:
+            return {{dnnl::algorithm::eltwise_hardswish, 0.0F, 0.0F}};
+        case gate_kind::silu:
+            return {{dnnl::algorithm::eltwise_swish, 1.0F, 0.0F}};
+    }
+    return {};
+}
+
+/// Appends activation `act` (a layer spec holding an activation_spec or a gate_activation_spec)
+/// to `po` and to the primitive-cache `key`.
 inline void append_activation(const layer_spec& act, dnnl::post_ops& po, std::string& key) {
-    float alpha = 0;
-    float beta = 0;
-    const auto alg = eltwise_algorithm(std::get<activation_spec>(act).kind, alpha, beta);
-    po.append_eltwise(1.0F, alg, alpha, beta);
+    if (const auto* g = std::get_if<gate_activation_spec>(&act)) {
+        for (const eltwise_op& op : gate_eltwise_ops(*g)) po.append_eltwise(1.0F, op.algorithm, op.alpha, op.beta);
+    } else {
+        float alpha = 0;
+        float beta = 0;
+        const auto alg = eltwise_algorithm(std::get<activation_spec>(act).kind, alpha, beta);
+        po.append_eltwise(1.0F, alg, alpha, beta);
+    }
     key += "|" + describe(act);
 }
 

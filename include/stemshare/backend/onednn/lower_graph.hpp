@@ -19,6 +19,7 @@
 #include <stemshare/backend/onednn/lower_conv.hpp>
 #include <stemshare/backend/onednn/lower_dense.hpp>
 #include <stemshare/backend/onednn/lower_flatten.hpp>
+#include <stemshare/backend/onednn/lower_multiply.hpp>
 #include <stemshare/backend/onednn/lower_pooling.hpp>
 #include <stemshare/backend/onednn/lower_softmax.hpp>
 #include <stemshare/backend/onednn/lowering.hpp>

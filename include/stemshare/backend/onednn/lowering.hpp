@@ -81,9 +81,11 @@ public:
         if (c.size() != 1) return std::nullopt;
         return c[0];
     }
-    /// Node i's activation, if `i` is a node and an activation.
-    [[nodiscard]] const activation_spec* activation_at(std::optional<std::size_t> i) const {
-        return i ? std::get_if<activation_spec>(&graph_.nodes()[*i].spec) : nullptr;
+    /// Whether `i` is a node and an element-wise activation (one a post-op can compute).
+    [[nodiscard]] bool activation_at(std::optional<std::size_t> i) const {
+        if (!i) return false;
+        const layer_spec& s = graph_.nodes()[*i].spec;
+        return std::holds_alternative<activation_spec>(s) || std::holds_alternative<gate_activation_spec>(s);
     }
     /// The data type a conv or dense layer writes: the compile precision, except for the graph's
     /// result, which stays f32 so that bf16 rounding never ties the top classes.

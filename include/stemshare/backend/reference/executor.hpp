@@ -55,6 +55,10 @@ inline void check_input(const graph& g, const dims& src, layout src_layout, std:
                     batch_norm(s, x, n.params, dst);
                 else if constexpr (std::is_same_v<S, activation_spec>)
                     activation(s, x, dst);
+                else if constexpr (std::is_same_v<S, gate_activation_spec>)
+                    gate_activation(s, x, dst);
+                else if constexpr (std::is_same_v<S, multiply_spec>)
+                    multiply(x, *srcs[1], dst);
                 else if constexpr (std::is_same_v<S, flatten_spec>)
                     std::copy_n(x.data(), x.numel(), dst.data());
                 else if constexpr (std::is_same_v<S, softmax_spec>)

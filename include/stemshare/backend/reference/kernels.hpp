@@ -138,6 +138,23 @@ inline void activation(const activation_spec& s, const tensor<float>& src, tenso
     for (std::int64_t i = 0; i < src.numel(); ++i) dst[i] = activate(s.kind, src[i]);
 }
 
+inline float gate(const gate_activation_spec& s, float v) {
+    const double x = v;
+    switch (s.kind) {
+        case gate_kind::hard_sigmoid:
+            return static_cast<float>(std::clamp(static_cast<double>(s.alpha) * x + s.beta, 0.0, 1.0));
+        case gate_kind::hard_swish:
+            return static_cast<float>(x * std::clamp(x + 3.0, 0.0, 6.0) / 6.0);
+        case gate_kind::silu:
+            return static_cast<float>(x / (1.0 + std::exp(-x)));
+    }
+    return v;
+}
+
+inline void gate_activation(const gate_activation_spec& s, const tensor<float>& src, tensor<float>& dst) {
+    for (std::int64_t i = 0; i < src.numel(); ++i) dst[i] = gate(s, src[i]);
+}
+
 inline void softmax(const tensor<float>& src, tensor<float>& dst) {
     const dims& in = src.extents();
     const std::int64_t plane = in[2] * in[3];
@@ -160,6 +177,17 @@ inline void add(std::span<const tensor<float>* const> srcs, tensor<float>& dst) 
         double sum = 0.0;
         for (const auto* s : srcs) sum += (*s)[i];
         dst[i] = static_cast<float>(sum);
+    }
+}
+
+/// dst = a * b, b of a's shape or {N, c, 1, 1} (one factor per image and channel).
+inline void multiply(const tensor<float>& a, const tensor<float>& b, tensor<float>& dst) {
+    const dims& out = dst.extents();
+    const std::int64_t plane = out[2] * out[3];
+    const bool per_channel = b.numel() != a.numel();
+    for (std::int64_t i = 0; i < dst.numel(); ++i) {
+        const double factor = per_channel ? b[i / plane] : b[i];
+        dst[i] = static_cast<float>(static_cast<double>(a[i]) * factor);
     }
 }
 

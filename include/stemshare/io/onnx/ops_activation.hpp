@@ -1,7 +1,8 @@
 #pragma once
 /// \file
 /// Lowering of ONNX's element-wise activations and pass-through nodes: Relu, Sigmoid, Clip (as
-/// relu6 or relu), Softmax over the channel axis, and Dropout / Identity (no-ops at inference).
+/// relu6 or relu), HardSigmoid, HardSwish, Softmax over the channel axis, and Dropout / Identity
+/// (no-ops at inference).
 
 #include <cmath>
 #include <cstdint>
@@ -12,6 +13,7 @@
 #include <stemshare/io/onnx/import_context.hpp>
 #include <stemshare/io/onnx/node.hpp>
 #include <stemshare/layers/activation.hpp>
+#include <stemshare/layers/gate_activation.hpp>
 
 namespace stemshare::io::onnx_detail {
 
@@ -21,6 +23,21 @@ inline void lower_relu(import_context& ctx, const node_ctx& n) {
 
 inline void lower_sigmoid(import_context& ctx, const node_ctx& n) {
     lower_unary(ctx, n, activation_spec{activation_kind::sigmoid});
+}
+
+/// HardSigmoid: clip(alpha * x + beta, 0, 1); ONNX's defaults are 0.2 and 0.5, PyTorch exports
+/// nn.Hardsigmoid with alpha 1/6.
+inline void lower_hard_sigmoid(import_context& ctx, const node_ctx& n) {
+    const gate_activation_spec spec{.kind = gate_kind::hard_sigmoid,
+                                    .alpha = attr_float(n.proto, "alpha", 0.2F),
+                                    .beta = attr_float(n.proto, "beta", 0.5F)};
+    lower_unary(ctx, n, spec);
+}
+
+/// HardSwish (opset 14): x * relu6(x + 3) / 6. Below opset 14 PyTorch writes it as
+/// Mul(x, HardSigmoid(x)), which imports as those two layers.
+inline void lower_hard_swish(import_context& ctx, const node_ctx& n) {
+    lower_unary(ctx, n, gate_activation_spec{gate_kind::hard_swish});
 }
 
 /// Clip(0, 6) is relu6 and Clip(0, none) is relu; other bounds have no layer. The bounds are

@@ -3,8 +3,10 @@
 /// Lowering of ONNX MaxPool, AveragePool (count_include_pad; ceil_mode where it does not change an
 /// average's size) and GlobalAveragePool.
 
+#include <algorithm>
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include <stemshare/core/error.hpp>
 #include <stemshare/core/shape.hpp>
@@ -67,6 +69,30 @@ inline void lower_average_pool(import_context& ctx, const node_ctx& n) {
 
 inline void lower_global_average_pool(import_context& ctx, const node_ctx& n) {
     lower_unary(ctx, n, global_avg_pool_spec{});
+}
+
+/// ReduceMean or ReduceMax over exactly height and width of an NCHW tensor (MnasNet's head, a
+/// squeeze-and-excitation's squeeze): a global average or max pooling; keepdims 0 leaves [N, C].
+/// Axes are an attribute up to opset 17 (an input from 18: refused by name).
+inline void lower_reduce_hw(import_context& ctx, const node_ctx& n) {
+    const value& x = ctx.layer_input(n, 0);
+    const std::string& op = n.proto.op_type();
+    if (x.rank != 4) throw error(n.where, op + " of a rank-" + std::to_string(x.rank) + " tensor is not supported");
+    if (has_input(n.proto, 1))
+        throw error(n.where, op + " with its axes as an input (opset 18) is not supported; export at opset 17 or lower");
+    std::vector<std::int64_t> axes = attr_ints(n.proto, "axes", {});
+    for (auto& a : axes)
+        if (a < 0) a += 4;
+    std::sort(axes.begin(), axes.end());
+    if (axes != std::vector<std::int64_t>{2, 3})
+        throw error(n.where, op + " over axes other than height and width (2, 3) is not supported");
+    const shape in = ctx.shape_of(x.id);
+    const layer_spec spec = op == "ReduceMax" ? layer_spec{pool2d_spec{.kind = pool_kind::max,
+                                                                       .kernel = extent2{in.h, in.w},
+                                                                       .stride = 1}}
+                                              : layer_spec{global_avg_pool_spec{}};
+    const std::size_t rank = attr_int(n.proto, "keepdims", 1) != 0 ? 4 : 2;
+    ctx.define_layer(n, ctx.add_layer(n, spec, {x.id}, {}), rank);
 }
 
 }  // namespace stemshare::io::onnx_detail

@@ -1,7 +1,8 @@
 #pragma once
 /// \file
-/// Lowering of the ONNX nodes that join or reshape computed tensors: Add (residual), Concat on the
-/// channel axis, Flatten (axis 1) and Reshape to a constant shape that is a flatten.
+/// Lowering of the ONNX nodes that join or reshape computed tensors: Add (residual), Mul (same
+/// shape or per channel), Concat on the channel axis, Flatten (axis 1) and Reshape to a constant
+/// shape that is a flatten.
 
 #include <cstddef>
 #include <cstdint>
@@ -14,6 +15,7 @@
 #include <stemshare/io/onnx/node.hpp>
 #include <stemshare/layers/flatten.hpp>
 #include <stemshare/layers/merge.hpp>
+#include <stemshare/layers/multiply.hpp>
 
 namespace stemshare::io::onnx_detail {
 
@@ -26,6 +28,24 @@ inline void lower_add(import_context& ctx, const node_ctx& n) {
         throw error(n.where, "adding a constant tensor is supported only as the bias right after a MatMul");
     if (a.rank != b.rank) throw error(n.where, "inputs have different ranks");
     ctx.define_layer(n, ctx.add_layer(n, add_spec{}, {a.id, b.id}, {}), a.rank);
+}
+
+/// Mul of two computed tensors of one shape (SiLU as x * Sigmoid(x), hard-swish below opset 14)
+/// or of a tensor by one value per channel (a squeeze-and-excitation gate), in either order:
+/// the product commutes, and the layer takes the per-channel factor second.
+inline void lower_mul(import_context& ctx, const node_ctx& n) {
+    const value& a = ctx.input(n, 0);
+    const value& b = ctx.input(n, 1);
+    if (a.what != value::kind::layer || b.what != value::kind::layer)
+        throw error(n.where, "multiplying by a constant tensor is not supported; only the product of two "
+                             "computed tensors (same shape, or one value per channel) is");
+    if (a.rank != b.rank) throw error(n.where, "inputs have different ranks");
+    const shape sa = ctx.shape_of(a.id);
+    const shape sb = ctx.shape_of(b.id);
+    const bool a_per_channel = sa != sb && sa.h == 1 && sa.w == 1;
+    const value& full = a_per_channel ? b : a;
+    const value& factor = a_per_channel ? a : b;
+    ctx.define_layer(n, ctx.add_layer(n, multiply_spec{}, {full.id, factor.id}, {}), full.rank);
 }
 
 inline void lower_concat(import_context& ctx, const node_ctx& n) {
@@ -42,6 +62,8 @@ inline void lower_concat(import_context& ctx, const node_ctx& n) {
     if (axis != 1)
         throw error(n.where, "Concat along axis " + std::to_string(axis) +
                                  " is not supported; only the channel axis 1 is");
+    // DenseNet's first dense layer concatenates a single tensor: that is the tensor itself.
+    if (ins.size() == 1) return ctx.define(n, 0, ctx.layer_input(n, 0));
     ctx.define_layer(n, ctx.add_layer(n, concat_spec{}, ins, {}), rank);
 }
 
