@@ -689,6 +689,19 @@ private:
         }
     }
 
+    /// Layer kinds that have no training kernels yet (the gate activations and multiply of
+    /// squeeze-and-excitation blocks): refused by name, so a suffix holding one cannot be trained
+    /// but a stem holding one (frozen, run on the inference backend) still can.
+    template <typename Spec>
+    [[noreturn]] void plan_forward(std::size_t, const node& n, const Spec&) {
+        throw error("onednn::training_graph",
+                    "layer '" + n.name + "' " + describe(n.spec) + " cannot be trained yet (no backward pass)");
+    }
+    template <typename Spec>
+    [[noreturn]] void plan_backward(std::size_t i, const node& n, const Spec& s) {
+        plan_forward(i, n, s);
+    }
+
     std::int64_t batch_;
     training_options options_;
     int threads_ = 1;
