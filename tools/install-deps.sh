@@ -10,6 +10,7 @@ packages=(
   libonnx-dev libprotobuf-dev protobuf-compiler   # ONNX import (STEMSHARE_WITH_ONNX)
   zlib1g-dev dataset-fashion-mnist         # gzipped IDX Fashion-MNIST, the default data
   gnuplot-nox                              # plots of the main job
+  clang-14 libfuzzer-14-dev                # fuzzers (tools/fuzz.sh, docs/reliability.md)
 )
 missing=()
 for p in "${packages[@]}"; do
