@@ -88,7 +88,7 @@ inline constexpr std::size_t max_idx_bytes = std::size_t{1} << 30U;
     gzFile f = gzopen(where.c_str(), "rb");
     if (f == nullptr) throw error(where, "cannot open");
     std::vector<std::uint8_t> bytes;
-    std::vector<std::uint8_t> chunk(1U << 20U);
+    std::vector<std::uint8_t> chunk(1U << 16U);
     for (;;) {
         const int n = gzread(f, chunk.data(), static_cast<unsigned>(chunk.size()));
         if (n < 0) {
