@@ -28,11 +28,12 @@ inline constexpr std::size_t max_json_bytes = std::size_t{64} << 20U;
 /// The deepest nesting of objects and arrays accepted (the formats stemshare reads need 5).
 inline constexpr std::size_t max_json_depth = 64;
 
-/// Parses `text`; `where` names the document in errors.
-[[nodiscard]] inline nlohmann::json parse_json(std::string_view text, const std::string& where) {
-    if (text.size() > max_json_bytes)
+/// Parses `text` of at most `max_bytes`; `where` names the document in errors.
+[[nodiscard]] inline nlohmann::json parse_json(std::string_view text, const std::string& where,
+                                               std::size_t max_bytes = max_json_bytes) {
+    if (text.size() > max_bytes)
         throw error(where, "is " + std::to_string(text.size()) + " bytes, above the " +
-                               std::to_string(max_json_bytes) + "-byte limit for JSON documents");
+                               std::to_string(max_bytes) + "-byte limit for JSON documents");
     // The depth is checked as the parser goes, before the deeper node exists.
     const nlohmann::json::parser_callback_t bound_depth = [&where](int depth, nlohmann::json::parse_event_t event,
                                                                    nlohmann::json&) {

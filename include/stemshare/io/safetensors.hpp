@@ -36,6 +36,7 @@
 #include <stemshare/io/half.hpp>
 #include <stemshare/io/atomic_file.hpp>
 #include <stemshare/io/file_reader.hpp>
+#include <stemshare/io/json_file.hpp>
 #include <stemshare/tensor/tensor.hpp>
 
 namespace stemshare::io {
@@ -249,12 +250,9 @@ private:
 
         const std::vector<std::byte> header_bytes = file_->read(8, static_cast<std::size_t>(header_len));
         const auto* text = reinterpret_cast<const char*>(header_bytes.data());
-        nlohmann::json header;
-        try {
-            header = nlohmann::json::parse(text, text + header_len);
-        } catch (const nlohmann::json::exception& e) {
-            throw error(where(), std::string("header is not valid JSON: ") + e.what());
-        }
+        // Nesting bounded too (io/json_file.hpp): 100 MiB of '[' would otherwise build ~50M nodes.
+        const nlohmann::json header = parse_json(std::string_view(text, static_cast<std::size_t>(header_len)),
+                                                 where() + ": header", max_header);
         if (!header.is_object()) throw error(where(), "header must be a JSON object");
 
         for (const auto& [name, value] : header.items()) {
