@@ -52,14 +52,14 @@ inline constexpr std::size_t max_json_depth = 64;
 }
 
 /// Reads and parses the JSON file at `path` (size checked before reading). `what` says what the
-/// file is in the error for a file that cannot be opened ("cannot open the app file (...)").
+/// file is in the error for a file that cannot be opened ("<path>: cannot open the app file").
 [[nodiscard]] inline nlohmann::json read_json_file(const std::filesystem::path& path, const std::string& what) {
     const std::string where = path.string();
     std::optional<file_reader> opened;
     try {
         opened.emplace(path);
-    } catch (const error& e) {
-        throw error(where, "cannot open " + what + " (" + e.detail() + ")");
+    } catch (const error&) {
+        throw error(where, "cannot open " + what);
     }
     const file_reader& file = *opened;
     if (file.size() > max_json_bytes)
