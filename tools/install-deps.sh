@@ -11,6 +11,7 @@ packages=(
   zlib1g-dev dataset-fashion-mnist         # gzipped IDX Fashion-MNIST, the default data
   gnuplot-nox                              # plots of the main job
   libavformat-dev libavcodec-dev libswscale-dev libavutil-dev ffmpeg   # stemshare::video, `stemshare run`; its tests make videos with ffmpeg
+  clang-14 libfuzzer-14-dev                # fuzzers (tools/fuzz.sh, docs/reliability.md)
 )
 missing=()
 for p in "${packages[@]}"; do

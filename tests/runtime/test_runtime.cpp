@@ -126,6 +126,33 @@ TEST_CASE("frame_rate: selection follows floor(j r / p), hand-computed") {
     CHECK(error_of([] { (void)frame_rate::from_fps(0.0, "app 'z'"); }).find("app 'z'") != std::string::npos);
 }
 
+TEST_CASE("frame_rate: frame numbers of 10 years of a 1000 fps stream and beyond select exactly") {
+    // 10 years at 1000 fps: 3.15e11 frames. At the largest rates (1e6 fps = 1e9 millifps) j x r
+    // would overflow 64 bits after 1.8e10 frames; the rule must stay exact (and periodic) there.
+    const std::uint64_t ten_years = 10ULL * 365 * 24 * 3600 * 1000;
+    const frame_rate stream{1'000'000'000};
+    const frame_rate child{333'333'333};
+    for (std::uint64_t base : {ten_years, std::uint64_t{1} << 40U, (std::uint64_t{1} << 62U) + 7}) {
+        CAPTURE(base);
+        // Frame selection repeats with period p / gcd(r, p) = 1e9 / 1 frames: shifting the frame
+        // number by a multiple of the period shifts the child's number by r per period.
+        const std::uint64_t period = 1'000'000'000;
+        const std::uint64_t shift = base / period * period;
+        for (std::uint64_t k = 0; k < 64; ++k) {
+            const std::uint64_t j = shift + k;
+            CHECK(selects(j, child, stream) == selects(k, child, stream));
+            CHECK(child_frame_number(j, child, stream) ==
+                  child_frame_number(k, child, stream) + shift / period * 333'333'333);
+        }
+    }
+    // And a 1000 fps stream at 999 fps over 10 years keeps exactly 999 of every 1000 frames.
+    const frame_rate f1000{1'000'000};
+    const frame_rate f999{999'000};
+    std::uint64_t taken = 0;
+    for (std::uint64_t j = ten_years; j < ten_years + 1000; ++j) taken += selects(j, f999, f1000) ? 1 : 0;
+    CHECK(taken == 999);
+}
+
 TEST_CASE("decision_rule: argmax takes the first largest score, threshold compares one score") {
     const std::vector<float> s{0.1F, 0.7F, 0.7F, 0.2F};
     CHECK(decision_rule::argmax().decide(s) == 1);
@@ -223,9 +250,8 @@ TEST_CASE("executor: suffixes side by side give the same bits as unshared apps r
                                  suffix_mode::parallel);
 }
 
-TEST_CASE("executor: an error in a suffix running side by side reaches the caller, the stream goes on") {
+TEST_CASE("executor: a suffix that throws fails only its own app for that frame, serial or side by side") {
     const graph base = models::base_model(1);
-    std::atomic<bool> fail{false};
     struct failing_runner final : segment_runner {
         failing_runner(std::unique_ptr<segment_runner> inner, std::atomic<bool>& fail)
             : inner_(std::move(inner)), fail_(fail) {}
@@ -236,28 +262,48 @@ TEST_CASE("executor: an error in a suffix running side by side reaches the calle
         std::unique_ptr<segment_runner> inner_;
         std::atomic<bool>& fail_;
     };
-    const runner_factory factory = [&fail](const graph& g, int threads) -> std::unique_ptr<segment_runner> {
-        auto inner = onednn_runners()(g, threads);
-        // Stems (compiled for 2 threads) and the classifier-only suffix of app "b" never fail:
-        // only app "a"'s suffix throws, while "b"'s runs beside it.
-        if (threads != 1 || g.size() == 1) return inner;
-        return std::make_unique<failing_runner>(std::move(inner), fail);
-    };
-    executor ex({.input = stream_shape,
-                 .stream_fps = 15,
-                 .threads = 2,
-                 .runners = factory,
-                 .suffixes = suffix_mode::parallel});
-    ex.add_app("a", models::fine_tuned(base, 8, 100), {.num_frozen = 8});
-    ex.add_app("b", models::fine_tuned(base, base.size() - 1, 200), {.num_frozen = base.size() - 1});
-    CHECK(ex.process(models::frame(1).view()).suffix_runs == 2);
-    fail = true;
-    CHECK(error_of([&] { (void)ex.process(models::frame(2).view()); }).find("deliberate failure") !=
-          std::string::npos);
-    fail = false;
-    const frame_result& r = ex.process(models::frame(3).view());
-    CHECK(r.frame == 2);  // the failed frame used up number 1
-    CHECK(r.find("a")->processed);
+    for (suffix_mode mode : {suffix_mode::serial, suffix_mode::parallel}) {
+        CAPTURE(static_cast<int>(mode));
+        std::atomic<bool> fail{false};
+        // App "a"'s suffix is the only segment of more than one layer that ends in the classifier.
+        const runner_factory factory = [&fail, &base](const graph& g,
+                                                      int threads) -> std::unique_ptr<segment_runner> {
+            auto inner = onednn_runners()(g, threads);
+            if (g.size() == 1 || !(g.output_shape() == base.output_shape())) return inner;
+            return std::make_unique<failing_runner>(std::move(inner), fail);
+        };
+        const executor_options options{
+            .input = stream_shape, .stream_fps = 15, .threads = 2, .runners = factory, .suffixes = mode};
+        executor ex(options);
+        executor twin({.input = stream_shape, .stream_fps = 15, .threads = 2, .runners = onednn_runners(),
+                       .suffixes = mode});
+        for (executor* e : {&ex, &twin}) {
+            e->add_app("a", models::fine_tuned(base, 8, 100), {.num_frozen = 8});
+            e->add_app("b", models::fine_tuned(base, base.size() - 1, 200), {.num_frozen = base.size() - 1});
+        }
+        CHECK(ex.process(models::frame(1).view()).suffix_runs == 2);
+        (void)twin.process(models::frame(1).view());
+        fail = true;
+        const frame_result& failed = ex.process(models::frame(2).view());
+        const frame_result& expected = twin.process(models::frame(2).view());
+        CHECK(failed.frame == 1);
+        CHECK(failed.suffix_runs == 1);
+        REQUIRE(failed.find("a") != nullptr);
+        CHECK_FALSE(failed.find("a")->processed);
+        CHECK(std::string(failed.find("a")->error).find("deliberate failure") != std::string::npos);
+        REQUIRE(failed.find("b") != nullptr);
+        CHECK(failed.find("b")->processed);
+        CHECK(failed.find("b")->error.empty());
+        const auto got = failed.find("b")->scores;
+        const auto want = expected.find("b")->scores;
+        REQUIRE(got.size() == want.size());
+        CHECK(std::equal(got.begin(), got.end(), want.begin()));  // b's result is exactly a solo run's
+        fail = false;
+        const frame_result& r = ex.process(models::frame(3).view());
+        CHECK(r.frame == 2);
+        CHECK(r.find("a")->processed);
+        CHECK(r.find("a")->error.empty());
+    }
 }
 
 TEST_CASE("executor: five apps on one stem run the stem once per frame") {
@@ -582,7 +628,8 @@ TEST_CASE("executor: suffixes side by side allocate nothing per frame outside on
         ex.add_app(a.name, models::fine_tuned(base, a.k, a.seed),
                    {.num_frozen = a.k, .fps = a.k == 3 ? 5.0 : 0.0});
     const tensor<float> frame = models::frame(1);
-    for (int i = 0; i < 3; ++i) (void)ex.process(frame.view());
+    for (int i = 0; i < 3; ++i)
+        for (const app_result& a : ex.process(frame.view()).apps) CHECK_MESSAGE(a.error.empty(), a.error);
     std::size_t outside = 0;
     std::string where;
     {

@@ -67,7 +67,9 @@ struct replay_result {
 /// True when a step at `child_mfps` takes frame j of a parent at `parent_mfps` (millifps).
 [[nodiscard]] constexpr bool takes_frame(std::uint64_t j, std::uint64_t child_mfps,
                                          std::uint64_t parent_mfps) noexcept {
-    return j == 0 || (j * child_mfps) / parent_mfps != ((j - 1) * child_mfps) / parent_mfps;
+    // runtime's overflow-free floor(j r / p): exact for every 64-bit frame number.
+    return j == 0 || runtime::scale_frame_number(j, child_mfps, parent_mfps) !=
+                         runtime::scale_frame_number(j - 1, child_mfps, parent_mfps);
 }
 
 /// Seconds to process one frame for the apps marked in `wanting`.

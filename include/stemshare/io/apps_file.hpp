@@ -14,7 +14,6 @@
 #include <cstddef>
 #include <cstdint>
 #include <filesystem>
-#include <fstream>
 #include <limits>
 #include <string>
 #include <string_view>
@@ -23,6 +22,7 @@
 #include <nlohmann/json.hpp>
 
 #include <stemshare/core/error.hpp>
+#include <stemshare/io/json_file.hpp>
 #include <stemshare/sched/app.hpp>
 #include <stemshare/sched/curve.hpp>
 
@@ -106,15 +106,7 @@ namespace detail {
 
 /// Loads an app file. Throws `stemshare::error` if it cannot be read or parsed.
 [[nodiscard]] inline apps_file load_apps_file(const std::filesystem::path& path) {
-    std::ifstream in(path);
-    if (!in) throw error(path.string(), "cannot open the app file");
-    nlohmann::json doc;
-    try {
-        doc = nlohmann::json::parse(in);
-    } catch (const nlohmann::json::exception& e) {
-        throw error(path.string(), std::string("not valid JSON: ") + e.what());
-    }
-    return parse_apps_file(doc, path.string());
+    return parse_apps_file(read_json_file(path, "the app file"), path.string());
 }
 
 /// The apps named in `names` (comma-separated), in that order; a name may repeat. Throws

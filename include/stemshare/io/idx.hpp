@@ -76,14 +76,19 @@ struct idx_array {
     return out;
 }
 
-/// Reads an IDX file, gzipped (".gz") or plain: zlib's gzread passes plain files through.
-[[nodiscard]] inline idx_array read_idx(const std::filesystem::path& path) {
+/// The most bytes an IDX file may inflate to (1 GiB: Fashion-MNIST's training images are 47 MB).
+/// A gzip stream inflates up to ~1000x, so a small file could otherwise claim all memory.
+inline constexpr std::size_t max_idx_bytes = std::size_t{1} << 30U;
+
+/// Reads an IDX file, gzipped (".gz") or plain: zlib's gzread passes plain files through. More
+/// than `max_bytes` after inflating is refused as soon as it is read.
+[[nodiscard]] inline idx_array read_idx(const std::filesystem::path& path, std::size_t max_bytes = max_idx_bytes) {
     const std::string where = path.string();
     if (!std::filesystem::exists(path)) throw error(where, "no such file");
     gzFile f = gzopen(where.c_str(), "rb");
     if (f == nullptr) throw error(where, "cannot open");
     std::vector<std::uint8_t> bytes;
-    std::vector<std::uint8_t> chunk(1U << 20U);
+    std::vector<std::uint8_t> chunk(1U << 16U);
     for (;;) {
         const int n = gzread(f, chunk.data(), static_cast<unsigned>(chunk.size()));
         if (n < 0) {
@@ -93,6 +98,11 @@ struct idx_array {
             throw error(where, "corrupt gzip data: " + message);
         }
         if (n == 0) break;
+        if (static_cast<std::size_t>(n) > max_bytes - bytes.size()) {
+            gzclose(f);
+            throw error(where, "inflates to more than " + std::to_string(max_bytes) +
+                                   " bytes, the limit for an IDX file");
+        }
         bytes.insert(bytes.end(), chunk.begin(), chunk.begin() + n);
     }
     int code = 0;

@@ -25,7 +25,6 @@
 #include <cstddef>
 #include <cstdint>
 #include <filesystem>
-#include <fstream>
 #include <span>
 #include <string>
 #include <utility>
@@ -35,7 +34,9 @@
 
 #include <stemshare/core/error.hpp>
 #include <stemshare/graph/graph.hpp>
+#include <stemshare/io/atomic_file.hpp>
 #include <stemshare/io/bind_weights.hpp>
+#include <stemshare/io/json_file.hpp>
 #include <stemshare/io/safetensors.hpp>
 #include <stemshare/io/weights_digest.hpp>
 
@@ -228,15 +229,8 @@ inline mpackage_manifest write_mpackage(const std::filesystem::path& folder, con
             detail::layer_tensors(*candidates[ci].model, candidates[ci].num_frozen, base.size());
         write_safetensors(folder / m.candidates[ci].weights, suffix, suffix_meta);
     }
-    const std::filesystem::path manifest = folder / "manifest.json";
-    const std::filesystem::path tmp = folder / "manifest.json.tmp";
-    {
-        std::ofstream out(tmp, std::ios::trunc);
-        out << detail::to_json(m).dump(2) << '\n';
-        if (!out) throw error(where, "cannot write '" + tmp.string() + "'");
-    }
-    std::filesystem::rename(tmp, manifest, ec);
-    if (ec) throw error(where, "cannot rename the manifest into place: " + ec.message());
+    // The manifest last: until it is renamed into place a reader sees the old package's manifest.
+    write_file_atomically(folder / "manifest.json", detail::to_json(m).dump(2) + '\n', where + ": manifest.json");
     return m;
 }
 
@@ -251,13 +245,7 @@ public:
         const std::string where = "M-Package '" + folder.string() + "': manifest.json";
         if (!std::filesystem::exists(file))
             throw error("M-Package '" + folder.string() + "'", "has no manifest.json");
-        nlohmann::json j;
-        try {
-            std::ifstream in(file);
-            j = nlohmann::json::parse(in);
-        } catch (const nlohmann::json::exception& e) {
-            throw error(where, std::string("is not valid JSON: ") + e.what());
-        }
+        const nlohmann::json j = read_json_file(file, "the manifest");
         const detail::manifest_reader r(where);
         if (!j.is_object()) throw error(where, "must be a JSON object");
         const auto& version = r.field(j, "", "schema_version");

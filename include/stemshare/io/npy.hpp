@@ -16,7 +16,7 @@
 
 #include <stemshare/core/dims.hpp>
 #include <stemshare/core/error.hpp>
-#include <stemshare/io/mapped_file.hpp>
+#include <stemshare/io/file_reader.hpp>
 #include <stemshare/tensor/tensor.hpp>
 
 namespace stemshare::io {
@@ -83,8 +83,9 @@ inline std::vector<std::int64_t> npy_shape(const std::string& text, std::size_t 
 
 [[nodiscard]] inline tensor<float> load_npy(const std::filesystem::path& path) {
     const std::string where = "npy '" + path.string() + "'";
-    const mapped_file file(path);
-    const auto bytes = file.bytes();
+    // One read of the whole file (its real size bounds the buffer), then parsing from memory.
+    const std::vector<std::byte> buffer = file_reader(path).read_all();
+    const std::span<const std::byte> bytes(buffer);
     if (bytes.size() < 10 || std::memcmp(bytes.data(), "\x93NUMPY", 6) != 0)
         throw error(where, "not a .npy file (bad magic)");
     const auto major = static_cast<unsigned>(bytes[6]);

@@ -5,10 +5,11 @@
 /// {dtype, shape, data_offsets} (plus an optional "__metadata__" string map), then the raw
 /// little-endian tensor data.
 ///
-/// Reading maps the file and validates the whole header at open: a header length past the end,
+/// Reading opens the file and validates the whole header at open: a header length past the end,
 /// offsets out of range, overlapping tensors, bytes that belong to no tensor, unknown dtypes and
 /// shape/size mismatches are all rejected with an error naming the file and tensor. Data is not
-/// touched until `load(name)`, which converts F32/F16/BF16/F64 to f32 and **rejects** NaN and
+/// read until `load(name)` (with `pread`, io/file_reader.hpp: a file truncated meanwhile is an
+/// error naming it, not a SIGBUS), which converts F32/F16/BF16/F64 to f32 and **rejects** NaN and
 /// infinity (a non-finite weight poisons every output) unless the options allow them.
 
 #include <algorithm>
@@ -18,7 +19,6 @@
 #include <cstdint>
 #include <cstring>
 #include <filesystem>
-#include <fstream>
 #include <map>
 #include <memory>
 #include <optional>
@@ -34,7 +34,9 @@
 #include <stemshare/core/dtype.hpp>
 #include <stemshare/core/error.hpp>
 #include <stemshare/io/half.hpp>
-#include <stemshare/io/mapped_file.hpp>
+#include <stemshare/io/atomic_file.hpp>
+#include <stemshare/io/file_reader.hpp>
+#include <stemshare/io/json_file.hpp>
 #include <stemshare/tensor/tensor.hpp>
 
 namespace stemshare::io {
@@ -138,12 +140,12 @@ inline void convert_to_f32(st_dtype dtype, const std::byte* src, std::size_t cou
 }
 }  // namespace detail
 
-/// A validated, memory-mapped safetensors file.
+/// A validated safetensors file, kept open; tensors are read when loaded.
 class safetensors_file {
 public:
-    /// Maps and validates `path`. Throws `stemshare::error` whose context is the file path.
+    /// Opens and validates `path`. Throws `stemshare::error` whose context is the file path.
     explicit safetensors_file(const std::filesystem::path& path, safetensors_options options = {})
-        : file_(std::make_shared<mapped_file>(path)), options_(options) {
+        : file_(std::make_shared<file_reader>(path)), options_(options) {
         parse_header();
     }
 
@@ -170,10 +172,10 @@ public:
         if (e == nullptr) throw error(where(), "no tensor named '" + std::string(name) + "'");
         return *e;
     }
-    /// The tensor's bytes inside the mapping (no copy; valid while this object or a copy lives).
-    [[nodiscard]] std::span<const std::byte> raw(std::string_view name) const {
+    /// The tensor's bytes as stored (read now; throws naming the file if it has shrunk since opening).
+    [[nodiscard]] std::vector<std::byte> raw(std::string_view name) const {
         const safetensors_entry& e = entry(name);
-        return file_->bytes().subspan(data_start_ + e.begin, e.end - e.begin);
+        return file_->read(data_start_ + e.begin, e.end - e.begin);
     }
     /// The tensor as f32 with its shape as dims (the one copy, made here).
     [[nodiscard]] tensor<float> load(std::string_view name) const {
@@ -189,8 +191,12 @@ public:
         if (std::any_of(e.shape.begin(), e.shape.end(), [](std::int64_t x) { return x == 0; }))
             throw error(context, "shape " + detail::st_shape_text(e.shape) + " has a zero extent");
         tensor<float> t{dims(std::span<const std::int64_t>(e.shape))};
-        const std::span<const std::byte> bytes = raw(name);
-        detail::convert_to_f32(e.dtype, bytes.data(), static_cast<std::size_t>(t.numel()), t.data());
+        if (e.dtype == st_dtype::f32) {  // straight into the tensor: no second copy
+            file_->read(data_start_ + e.begin, std::as_writable_bytes(t.values()));
+        } else {
+            const std::vector<std::byte> bytes = raw(name);
+            detail::convert_to_f32(e.dtype, bytes.data(), static_cast<std::size_t>(t.numel()), t.data());
+        }
         if (options_.non_finite == non_finite_policy::reject) {
             const auto values = t.values();
             const auto bad =
@@ -223,15 +229,15 @@ private:
 
     void parse_header() {
         static constexpr std::uint64_t max_header = 100ULL << 20U;  // the reference reader's limit
-        const std::span<const std::byte> bytes = file_->bytes();
-        if (bytes.size() < 8)
-            throw error(where(), "truncated file: " + std::to_string(bytes.size()) +
+        const std::size_t file_size = file_->size();
+        if (file_size < 8)
+            throw error(where(), "truncated file: " + std::to_string(file_size) +
                                      " bytes, but a safetensors file starts with an 8-byte header length");
         std::uint64_t header_len = 0;
-        std::memcpy(&header_len, bytes.data(), 8);
-        if (header_len > bytes.size() - 8)
+        file_->read(0, std::as_writable_bytes(std::span(&header_len, 1)));
+        if (header_len > file_size - 8)
             throw error(where(), "header length " + std::to_string(header_len) +
-                                     " runs past the end of the file (" + std::to_string(bytes.size()) +
+                                     " runs past the end of the file (" + std::to_string(file_size) +
                                      " bytes); the file is truncated or not safetensors");
         if (header_len > max_header)
             throw error(where(),
@@ -240,15 +246,13 @@ private:
             throw error(where(),
                         "header of " + std::to_string(header_len) + " bytes cannot be a JSON object");
         data_start_ = 8 + static_cast<std::size_t>(header_len);
-        const std::size_t data_size = bytes.size() - data_start_;
+        const std::size_t data_size = file_size - data_start_;
 
-        const auto* text = reinterpret_cast<const char*>(bytes.data() + 8);
-        nlohmann::json header;
-        try {
-            header = nlohmann::json::parse(text, text + header_len);
-        } catch (const nlohmann::json::exception& e) {
-            throw error(where(), std::string("header is not valid JSON: ") + e.what());
-        }
+        const std::vector<std::byte> header_bytes = file_->read(8, static_cast<std::size_t>(header_len));
+        const auto* text = reinterpret_cast<const char*>(header_bytes.data());
+        // Nesting bounded too (io/json_file.hpp): 100 MiB of '[' would otherwise build ~50M nodes.
+        const nlohmann::json header = parse_json(std::string_view(text, static_cast<std::size_t>(header_len)),
+                                                 where() + ": header", max_header);
         if (!header.is_object()) throw error(where(), "header must be a JSON object");
 
         for (const auto& [name, value] : header.items()) {
@@ -336,7 +340,7 @@ private:
         return e;
     }
 
-    std::shared_ptr<mapped_file> file_;
+    std::shared_ptr<file_reader> file_;
     safetensors_options options_;
     std::size_t data_start_ = 0;
     std::vector<safetensors_entry> entries_;
@@ -359,8 +363,9 @@ struct safetensors_write_options {
 };
 
 /// Writes `tensors` in the given order (their data in that order, the header listing them in that
-/// order) to `path`, through a temporary file renamed into place so a reader never sees half a
-/// file. Throws for duplicate, empty or reserved names and for I/O failures.
+/// order) to `path` atomically (io/atomic_file.hpp): a reader never sees half a file and a failed
+/// write leaves the old file intact. Throws for duplicate, empty or reserved names and for I/O
+/// failures.
 inline void write_safetensors(const std::filesystem::path& path, std::span<const named_view> tensors,
                               const safetensors_write_options& options = {}) {
     const std::string where = "safetensors '" + path.string() + "'";
@@ -385,34 +390,23 @@ inline void write_safetensors(const std::filesystem::path& path, std::span<const
     std::string text = header.dump();
     text.append((8 - text.size() % 8) % 8, ' ');  // 8-byte aligned data, as the reference writer does
 
-    const std::filesystem::path tmp = path.string() + ".tmp";
-    {
-        std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
-        if (!out) throw error(where, "cannot open '" + tmp.string() + "' for writing");
-        const std::uint64_t len = text.size();
-        out.write(reinterpret_cast<const char*>(&len), 8);
-        out.write(text.data(), static_cast<std::streamsize>(text.size()));
-        std::vector<std::uint16_t> halves;
-        for (const auto& t : tensors) {
-            const auto values = t.value.values();
-            if (options.storage == storage_dtype::f32) {
-                out.write(reinterpret_cast<const char*>(values.data()),
-                          static_cast<std::streamsize>(values.size_bytes()));
-                continue;
-            }
-            halves.resize(values.size());
-            for (std::size_t i = 0; i < values.size(); ++i)
-                halves[i] =
-                    options.storage == storage_dtype::f16 ? f32_to_f16(values[i]) : bf16(values[i]).bits;
-            out.write(reinterpret_cast<const char*>(halves.data()),
-                      static_cast<std::streamsize>(halves.size() * 2));
+    atomic_file out(path, where);
+    const std::uint64_t len = text.size();
+    out.write(std::as_bytes(std::span(&len, 1)));
+    out.write(text);
+    std::vector<std::uint16_t> halves;
+    for (const auto& t : tensors) {
+        const auto values = t.value.values();
+        if (options.storage == storage_dtype::f32) {
+            out.write(std::as_bytes(values));
+            continue;
         }
-        out.flush();
-        if (!out) throw error(where, "write to '" + tmp.string() + "' failed");
+        halves.resize(values.size());
+        for (std::size_t i = 0; i < values.size(); ++i)
+            halves[i] = options.storage == storage_dtype::f16 ? f32_to_f16(values[i]) : bf16(values[i]).bits;
+        out.write(std::as_bytes(std::span<const std::uint16_t>(halves)));
     }
-    std::error_code ec;
-    std::filesystem::rename(tmp, path, ec);
-    if (ec) throw error(where, "cannot rename '" + tmp.string() + "' into place: " + ec.message());
+    out.commit();
 }
 
 }  // namespace stemshare::io

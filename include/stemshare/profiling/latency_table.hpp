@@ -19,6 +19,7 @@
 
 #include <stemshare/core/dtype.hpp>
 #include <stemshare/core/error.hpp>
+#include <stemshare/io/json_file.hpp>
 
 namespace stemshare::profiling {
 
@@ -203,15 +204,7 @@ private:
 
 /// `layer_latencies_from_json` of the JSON file at `path` (what `stemshare plan --latencies` reads).
 [[nodiscard]] inline std::vector<double> read_layer_latencies(const std::string& path) {
-    std::ifstream in(path);
-    if (!in) throw error(path, "cannot open the latency table");
-    nlohmann::json doc;
-    try {
-        doc = nlohmann::json::parse(in);
-    } catch (const nlohmann::json::exception& e) {
-        throw error(path, std::string("not valid JSON: ") + e.what());
-    }
-    return layer_latencies_from_json(doc, path);
+    return layer_latencies_from_json(io::read_json_file(path, "the latency table"), path);
 }
 
 }  // namespace stemshare::profiling

@@ -170,7 +170,9 @@ public:
             r.processed = false;
             r.scores = {};
             r.decision = -1;
+            r.error = {};
         }
+        for (auto& slot : slots_) slot.failure.clear();
         selected_.clear();
         std::size_t i = 0;
         while (i < steps_.size()) {
@@ -194,8 +196,12 @@ public:
         if (suffixes_ == suffix_mode::parallel) run_side_by_side(frame);
         for (std::size_t k : selected_) {
             const step& s = steps_[k];
-            ++out.suffix_runs;
             app_result& r = results_[s.app];
+            if (!slots_[s.app].failure.empty()) {  // this app only: the others keep their results
+                r.error = slots_[s.app].failure;
+                continue;
+            }
+            ++out.suffix_runs;
             r.processed = true;
             r.scores = slots_[s.app].scores.values();
             r.decision = slots_[s.app].decision.decide(r.scores);
@@ -267,16 +273,30 @@ private:
     }
 
     struct step;
+    /// Runs one step. A stem's error propagates (every app below it lacks its input); a suffix's
+    /// error is kept as its app's failure for this frame, so one app's faulty runner never costs
+    /// the other apps their results.
     void run_step(step& s, tensor_view<const float> frame) {
         const tensor_view<const float> src =
             s.info.parent == from_stream
                 ? frame
                 : tensor_view<const float>(steps_[s.info.parent].out, steps_[s.info.parent].out_dims);
-        s.runner->run(src, tensor_view<float>(s.out, s.out_dims));
+        if (s.info.is_stem) {
+            s.runner->run(src, tensor_view<float>(s.out, s.out_dims));
+            return;
+        }
+        try {
+            s.runner->run(src, tensor_view<float>(s.out, s.out_dims));
+        } catch (const std::exception& e) {
+            slots_[s.app].failure = e.what();
+            if (slots_[s.app].failure.empty()) slots_[s.app].failure = "the suffix's runner failed";
+        } catch (...) {
+            slots_[s.app].failure = "the suffix's runner threw a non-standard exception";
+        }
     }
 
     /// The selected suffixes, `workers_` at a time, one thread each (a one-thread runner was
-    /// compiled for that). An error in any of them is rethrown after all ended.
+    /// compiled for that). A suffix's error stays with its app (`run_step`).
     void run_side_by_side(tensor_view<const float> frame) {
         const auto count = static_cast<std::ptrdiff_t>(selected_.size());
         if (count == 0) return;
@@ -300,6 +320,7 @@ private:
         std::string name;
         decision_rule decision;
         tensor<float> scores;
+        std::string failure;  ///< why the suffix failed on the current frame; empty when it did not
     };
 
     void add_suffixes(stem::node_id at, std::size_t parent, int threads, const runner_factory& factory,

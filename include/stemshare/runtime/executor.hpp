@@ -162,8 +162,9 @@ public:
 
     /// Processes the next stream frame ({1, c, h, w} plain). Call from one thread only. The
     /// result is valid until the next call. A frame of the wrong shape is refused and uses no
-    /// frame number; an error while running (a runner that throws) still uses the frame's
-    /// number, as a dropped frame does, and reaches the caller.
+    /// frame number. A suffix whose runner throws fails only its own app for this frame
+    /// (`app_result::error`); a stem that throws still uses the frame's number, as a dropped frame
+    /// does, and its error reaches the caller.
     const frame_result& process(tensor_view<const float> frame) {
         {
             std::lock_guard lock(publish_mutex_);

@@ -40,18 +40,27 @@ struct frame_rate {
     friend constexpr auto operator<=>(const frame_rate&, const frame_rate&) = default;
 };
 
+/// floor(j r / p) for r <= p without forming j r, which would overflow 64 bits after 10 years of
+/// a 1000 fps stream at the largest rates (j = 3.2e11 frames, r up to 1e9 millifps): with
+/// j = q p + m, j r / p = q r + m r / p, and m r < p r <= 1e18 fits. Exact for every 64-bit j.
+[[nodiscard]] constexpr std::uint64_t scale_frame_number(std::uint64_t j, std::uint64_t r,
+                                                         std::uint64_t p) noexcept {
+    return (j / p) * r + ((j % p) * r) / p;
+}
+
 /// True when frame number `j` of a parent at rate `parent` is taken by a child at rate `child`
-/// (child <= parent). Exact while j x child.millifps fits in 64 bits (centuries of video).
+/// (child <= parent). Exact for every 64-bit frame number.
 [[nodiscard]] constexpr bool selects(std::uint64_t j, frame_rate child, frame_rate parent) noexcept {
     const auto r = static_cast<std::uint64_t>(child.millifps);
     const auto p = static_cast<std::uint64_t>(parent.millifps);
-    return j == 0 || (j * r) / p != ((j - 1) * r) / p;
+    return j == 0 || scale_frame_number(j, r, p) != scale_frame_number(j - 1, r, p);
 }
 
 /// The number a taken frame gets among the child's own frames.
 [[nodiscard]] constexpr std::uint64_t child_frame_number(std::uint64_t j, frame_rate child,
                                                          frame_rate parent) noexcept {
-    return (j * static_cast<std::uint64_t>(child.millifps)) / static_cast<std::uint64_t>(parent.millifps);
+    return scale_frame_number(j, static_cast<std::uint64_t>(child.millifps),
+                              static_cast<std::uint64_t>(parent.millifps));
 }
 
 /// The rule with a phase, for an app that reads the stream directly (branch point 0): the app's

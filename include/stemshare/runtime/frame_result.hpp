@@ -16,6 +16,9 @@ struct app_result {
     bool processed = false;
     std::span<const float> scores;
     std::int64_t decision = -1;
+    /// Why the app's suffix failed on this frame (its runner threw), else empty; `processed` is
+    /// false then. The other apps' results of the frame are unaffected.
+    std::string_view error;
 };
 
 struct frame_result {

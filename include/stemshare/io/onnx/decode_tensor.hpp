@@ -14,10 +14,11 @@
 #include <string>
 #include <string_view>
 #include <system_error>
+#include <vector>
 
 #include <stemshare/core/error.hpp>
 #include <stemshare/io/half.hpp>
-#include <stemshare/io/mapped_file.hpp>
+#include <stemshare/io/file_reader.hpp>
 #include <stemshare/io/onnx/constant.hpp>
 #include <stemshare/io/onnx/onnx_proto.hpp>
 
@@ -79,7 +80,7 @@ inline constant decode_tensor(const onnx::TensorProto& t, const std::filesystem:
     }
     c.integer = is_integer_type(type);
 
-    std::optional<mapped_file> external;
+    std::vector<std::byte> external;  // the external bytes, read with pread (io/file_reader.hpp)
     std::string_view raw;
     if (t.data_location() == onnx::TensorProto_DataLocation_EXTERNAL) {
         std::string location;
@@ -101,14 +102,18 @@ inline constant decode_tensor(const onnx::TensorProto& t, const std::filesystem:
         const std::filesystem::path file = base_dir / rel;
         if (!std::filesystem::exists(file))
             throw error(context, "external data file '" + file.string() + "' does not exist");
-        external.emplace(file);
-        const auto bytes = external->bytes();
-        const std::uint64_t len = length.value_or(bytes.size() >= offset ? bytes.size() - offset : 0);
-        if (offset > bytes.size() || len > bytes.size() - offset)
+        const file_reader reader(file);
+        const std::size_t size = reader.size();
+        const std::uint64_t len = length.value_or(size >= offset ? size - offset : 0);
+        if (offset > size || len > size - offset)
             throw error(context, "external data at offset " + std::to_string(offset) + " with length " +
                                      std::to_string(len) + " runs past the end of '" + file.string() + "' (" +
-                                     std::to_string(bytes.size()) + " bytes)");
-        raw = std::string_view(reinterpret_cast<const char*>(bytes.data() + offset), len);
+                                     std::to_string(size) + " bytes)");
+        if (len != count * elem)  // checked before reading: `len` may be a whole large file
+            throw error(context, "holds " + std::to_string(len) + " bytes but dims " + shape_text(c.shape) +
+                                     " of " + data_type_name(type) + " need " + std::to_string(count * elem));
+        external = reader.read(offset, static_cast<std::size_t>(len));
+        raw = std::string_view(reinterpret_cast<const char*>(external.data()), external.size());
     } else if (t.has_raw_data()) {
         raw = t.raw_data();
     }
