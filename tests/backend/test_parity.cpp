@@ -201,7 +201,8 @@ TEST_CASE("parity: concats written in place: nested, a value in two concats, the
         for (int threads : {1, 2}) check_parity(g, batch, threads);
 }
 
-TEST_CASE("onednn: batch-1 concats are written in place where the conv layout keeps channel blocks contiguous") {
+TEST_CASE(
+    "onednn: batch-1 concats are written in place where the conv layout keeps channel blocks contiguous") {
     // The premise: convolutions here keep activations of the concats' sizes in a layout in which
     // whole channel blocks are contiguous (nchw, nChw8c, nChw16c). With channels innermost (nhwc,
     // which oneDNN 2.6's brgconv picks on AVX-512) no input's range is contiguous: every concat is
@@ -212,7 +213,8 @@ TEST_CASE("onednn: batch-1 concats are written in place where the conv layout ke
         const auto md = onednn::convolution_layout({1, channels, 9, 9}, dnnl::memory::data_type::f32);
         const auto block = md ? onednn::in_place_concat_block(*md) : std::nullopt;
         contiguous = contiguous && block.has_value();
-        layouts += " " + std::to_string(channels) + "ch: " + (md ? onednn::describe(*md) : std::string("none"));
+        layouts +=
+            " " + std::to_string(channels) + "ch: " + (md ? onednn::describe(*md) : std::string("none"));
     }
     STEMSHARE_SKIP_IF(!contiguous, "the conv layout of the concats has no contiguous channel blocks on ISA " +
                                        onednn::cpu_isa_name() + " (layouts" + layouts + ")");
@@ -327,8 +329,8 @@ TEST_CASE(
                                         " + depthwise 'dw'");
                 CHECK(fused == expand_bias);
                 // Conv steps only: the reorders around them depend on the layouts the ISA picks.
-                const auto convs = std::count_if(steps.begin(), steps.end(),
-                                                 [](const std::string& s) { return s.starts_with("conv '"); });
+                const auto convs = std::count_if(
+                    steps.begin(), steps.end(), [](const std::string& s) { return s.starts_with("conv '"); });
                 CHECK(convs == (expand_bias ? 2 : 3));
             }
 }

@@ -2,8 +2,10 @@
 /// \file
 /// Lowering of conv2d (grouped and depthwise too) to one oneDNN convolution, with whatever follows
 /// it fused as post-ops (fusion.hpp): an activation, a residual add [+ activation], or a 3x3
-/// stride-2 depthwise conv [+ activation] after a 1x1 conv. `fused_depthwise_implementation` asks
-/// oneDNN, without compiling a graph, which kernel it has for such a pair.
+/// stride-2 depthwise conv [+ activation] after a 1x1 conv, the last only where its bits match the
+/// pair run unfused (`fused_matches_unfused`). `fused_depthwise_implementation` and
+/// `fused_depthwise_matches_unfused` ask, without compiling a graph, which kernel oneDNN has for such
+/// a pair and whether a compiled graph would fuse it.
 
 #include <cstddef>
 #include <cstdint>
@@ -55,11 +57,11 @@ inline dnnl::convolution_forward::desc conv_desc(const conv2d_spec& s, const dnn
 /// The shapes and attributes of a 1x1 conv -> 3x3 stride-2 depthwise conv pair (f32): what the
 /// bit-exactness probe of `fused_matches_unfused` needs to build the pair both ways.
 struct depthwise_pair {
-    conv2d_spec expand;                    ///< the 1x1 conv (with bias: oneDNN's fused kernel needs it)
-    conv2d_spec depthwise;                 ///< the depthwise conv
-    dnnl::memory::dims src_dims;           ///< the 1x1 conv's input
-    dnnl::memory::dims mid_dims;           ///< the 1x1 conv's output, the depthwise conv's input
-    dnnl::memory::dims dst_dims;           ///< the depthwise conv's output
+    conv2d_spec expand;           ///< the 1x1 conv (with bias: oneDNN's fused kernel needs it)
+    conv2d_spec depthwise;        ///< the depthwise conv
+    dnnl::memory::dims src_dims;  ///< the 1x1 conv's input
+    dnnl::memory::dims mid_dims;  ///< the 1x1 conv's output, the depthwise conv's input
+    dnnl::memory::dims dst_dims;  ///< the depthwise conv's output
     std::optional<layer_spec> expand_activation;  ///< the activation fused after the 1x1 conv
     std::optional<layer_spec> dw_activation;      ///< the activation fused after the depthwise conv
 };
@@ -70,10 +72,11 @@ struct depthwise_pair {
 /// shapes, on the current thread count. The stem runtime promises the same bits whatever the cuts,
 /// so a pair is fused only where this holds: oneDNN's fused kernel may accumulate in another order
 /// than the unfused kernels (on AVX-512, jit_1x1 fused against brgconv unfused), and which kernels
-/// it picks depends on the ISA. The kernels' accumulation order does not depend on the values, so
-/// one run on random data is the test. Run once per `key` (the fused primitive's cache key) and
-/// thread count; the answer is cached for the process.
-inline bool fused_matches_unfused(const std::string& key, const cached_primitive& fused, const depthwise_pair& p) {
+/// it picks depends on the ISA. A kernel's accumulation order depends on shapes, layouts and
+/// threads, not on the values, so one run on random data is the test. Run once per `key` (the fused
+/// primitive's cache key) and thread count; the answer is cached for the process.
+inline bool fused_matches_unfused(const std::string& key, const cached_primitive& fused,
+                                  const depthwise_pair& p) {
     static std::mutex mutex;
     static std::unordered_map<std::string, bool> answers;
     const std::string probe_key = key + "|t" + std::to_string(max_threads());
@@ -93,7 +96,8 @@ inline bool fused_matches_unfused(const std::string& key, const cached_primitive
         return v;
     };
     // Plain data reordered into layout `md` (reorders copy f32 exactly).
-    const auto packed = [&](std::vector<float>& data, const dnnl::memory::dims& dims, const dnnl::memory::desc& md) {
+    const auto packed = [&](std::vector<float>& data, const dnnl::memory::dims& dims,
+                            const dnnl::memory::desc& md) {
         dnnl::memory user(plain_desc(dims), engine, data.data());
         dnnl::memory m(md, engine);
         dnnl::reorder(user, m).execute(stream, user, m);
@@ -120,18 +124,22 @@ inline bool fused_matches_unfused(const std::string& key, const cached_primitive
     auto w = random(w_dims);
     auto b = random({channels});
     auto dw_w = random(dw_w_dims);
-    auto dw_b = p.depthwise.bias ? random({channels}) : std::vector<float>(static_cast<std::size_t>(channels), 0.0F);
+    auto dw_b =
+        p.depthwise.bias ? random({channels}) : std::vector<float>(static_cast<std::size_t>(channels), 0.0F);
 
     // Fused: one primitive.
     const auto& fpd = fused.pd;
-    const auto dw_md = [&](int arg) { return fpd.query_md(dnnl::query::exec_arg_md, DNNL_ARG_ATTR_POST_OP_DW | arg); };
+    const auto dw_md = [&](int arg) {
+        return fpd.query_md(dnnl::query::exec_arg_md, DNNL_ARG_ATTR_POST_OP_DW | arg);
+    };
     dnnl::memory fused_dst(fpd.dst_desc(0), engine);
-    run(fused, {{DNNL_ARG_SRC, packed(src, p.src_dims, fpd.src_desc(0))},
-                {DNNL_ARG_WEIGHTS, packed(w, w_dims, fpd.weights_desc(0))},
-                {DNNL_ARG_BIAS, packed(b, {channels}, fpd.weights_desc(1))},
-                {DNNL_ARG_ATTR_POST_OP_DW | DNNL_ARG_WEIGHTS, packed(dw_w, dw_w_dims, dw_md(DNNL_ARG_WEIGHTS))},
-                {DNNL_ARG_ATTR_POST_OP_DW | DNNL_ARG_BIAS, packed(dw_b, {channels}, dw_md(DNNL_ARG_BIAS))},
-                {DNNL_ARG_DST, fused_dst}});
+    run(fused,
+        {{DNNL_ARG_SRC, packed(src, p.src_dims, fpd.src_desc(0))},
+         {DNNL_ARG_WEIGHTS, packed(w, w_dims, fpd.weights_desc(0))},
+         {DNNL_ARG_BIAS, packed(b, {channels}, fpd.weights_desc(1))},
+         {DNNL_ARG_ATTR_POST_OP_DW | DNNL_ARG_WEIGHTS, packed(dw_w, dw_w_dims, dw_md(DNNL_ARG_WEIGHTS))},
+         {DNNL_ARG_ATTR_POST_OP_DW | DNNL_ARG_BIAS, packed(dw_b, {channels}, dw_md(DNNL_ARG_BIAS))},
+         {DNNL_ARG_DST, fused_dst}});
 
     // Unfused: the 1x1 conv, then the depthwise conv on its result, each as the lowering makes it.
     const auto make = [&](const conv2d_spec& s, const dnnl::memory::dims& in, const dnnl::memory::dims& out,
