@@ -26,6 +26,20 @@ namespace stemshare::onednn::detail {
 
 class concat_in_place {
 public:
+    /// For a batch-1 layout in which any run of whole channel blocks is one contiguous range of
+    /// bytes (plain nchw: block 1; channels blocked outermost, aBcd8b / aBcd16b: block 8 / 16), the
+    /// block; nothing for any other layout.
+    [[nodiscard]] static std::optional<std::int64_t> channel_block(const dnnl::memory::desc& md) {
+        using tag = dnnl::memory::format_tag;
+        const auto dims = md.dims();
+        if (dims.size() != 4 || dims[0] != 1) return std::nullopt;
+        if (md == plain_desc(dims, md.data_type())) return 1;
+        for (const auto& [block, t] :
+             {std::pair{std::int64_t{8}, tag::aBcd8b}, std::pair{std::int64_t{16}, tag::aBcd16b}})
+            if (dims[1] % block == 0 && md == dnnl::memory::desc(dims, md.data_type(), t)) return block;
+        return std::nullopt;
+    }
+
     /// A concat whose result is allocated before its inputs are computed: `parts[k]` is input k's
     /// channels of `result`, in the input's own layout.
     struct planned {
@@ -101,20 +115,6 @@ private:
 
     static dnnl::memory::dims dims_of(shape s) { return {1, s.c, s.h, s.w}; }
 
-    /// For a batch-1 layout in which any run of whole channel blocks is one contiguous range of
-    /// bytes (plain nchw: block 1; channels blocked outermost, aBcd8b / aBcd16b: block 8 / 16), the
-    /// block; nothing for any other layout.
-    static std::optional<std::int64_t> channel_block(const dnnl::memory::desc& md) {
-        using tag = dnnl::memory::format_tag;
-        const auto dims = md.dims();
-        if (dims.size() != 4 || dims[0] != 1) return std::nullopt;
-        if (md == plain_desc(dims, md.data_type())) return 1;
-        for (const auto& [block, t] :
-             {std::pair{std::int64_t{8}, tag::aBcd8b}, std::pair{std::int64_t{16}, tag::aBcd16b}})
-            if (dims[1] % block == 0 && md == dnnl::memory::desc(dims, md.data_type(), t)) return block;
-        return std::nullopt;
-    }
-
     static dnnl::memory::desc channel_blocked(std::int64_t block, const dnnl::memory::dims& dims,
                                               dnnl::memory::data_type type) {
         using tag = dnnl::memory::format_tag;
@@ -128,3 +128,15 @@ private:
 };
 
 }  // namespace stemshare::onednn::detail
+
+namespace stemshare::onednn {
+
+/// The channel block in which a batch-1 concat result of layout `md` can be written in place (1
+/// for plain nchw, 8 / 16 for channels blocked outermost), or nothing where one input's channels
+/// are not one contiguous range (e.g. nhwc, which oneDNN picks on AVX-512): concats are then
+/// copied. Inputs must also be a whole number of blocks each.
+[[nodiscard]] inline std::optional<std::int64_t> in_place_concat_block(const dnnl::memory::desc& md) {
+    return detail::concat_in_place::channel_block(md);
+}
+
+}  // namespace stemshare::onednn

@@ -113,19 +113,22 @@ struct depthwise_fusion {
     cached_primitive primitive;
     std::size_t conv = 0;  ///< the depthwise conv's node
     std::size_t last = 0;  ///< its activation's node when fused too, else `conv`
+    std::string key;       ///< the fused primitive's cache key
 };
 
 /// 1x1 conv [-> activation] -> depthwise 3x3, stride 2, padding 1 [-> activation], f32: oneDNN's
 /// 1x1 kernel can compute the depthwise conv from the rows it has just produced, so the 1x1 conv's
 /// wide output never goes to memory (a MobileNet expansion before a downsampling depthwise: up to
 /// 2x faster for the pair at 112x112 here). Used only where oneDNN has such a kernel: it also
-/// offers a reference "fused" one that runs the two convs one after another. `po` and `key` are
-/// the 1x1 conv's own post-ops and cache key, `last_fused` the last node they compute, and
-/// `make(attr)` creates the 1x1 conv's primitive with other attributes.
+/// offers a reference "fused" one that runs the two convs one after another; and the caller
+/// fuses the pair only where its bits match the unfused pair's (lower_conv.hpp,
+/// `fused_matches_unfused`). `key` is the 1x1 conv's own cache key, `last_fused` the last node its
+/// own post-ops compute (the conv, or an activation after it), and `make(attr)` creates the 1x1
+/// conv's primitive with other attributes.
 template <class Make>
 std::optional<depthwise_fusion> fused_depthwise(lowering& cx, const node& n, const conv2d_spec& s,
-                                                std::size_t last_fused, const dnnl::post_ops& po,
-                                                const std::string& key, const Make& make) {
+                                                std::size_t last_fused, const std::string& key,
+                                                const Make& make) {
     // oneDNN 2.6's fused kernel reads the 1x1 conv's bias unconditionally (it crashes without
     // one); folded batch-norms give every conv of the zoo one.
     if (cx.activation_type() != dt::f32 || !s.bias || s.groups != 1 || s.kernel != extent2{1} ||
@@ -136,10 +139,13 @@ std::optional<depthwise_fusion> fused_depthwise(lowering& cx, const node& n, con
     if (ds == nullptr || ds->groups != s.out_channels || ds->out_channels != s.out_channels ||
         ds->kernel != extent2{3} || ds->stride != extent2{2} || ds->padding.top != 1 || ds->padding.left != 1)
         return std::nullopt;
-    depthwise_fusion f{{}, *d, *d};
+    depthwise_fusion f{{}, *d, *d, {}};
     if (const auto a = cx.sole_consumer(static_cast<value_id>(*d)); cx.activation_at(a)) f.last = *a;
     if (cx.output_type(f.last) != dt::f32) return std::nullopt;
-    dnnl::post_ops fused = po;
+    // Built anew: a copy of a dnnl::post_ops shares (and appending would change) the original.
+    dnnl::post_ops fused;
+    std::string unused_key;  // `key` already names the 1x1 conv's activation
+    if (const auto* act = cx.activation_at(last_fused)) append_activation(*act, fused, unused_key);
     fused.append_dw_k3s2p1(dt::f32, dt::f32, dt::f32, 0, {});
     std::string fused_key = key + "|dw" + describe(cx.node_at(*d).spec);
     if (f.last != f.conv) append_activation(cx.node_at(f.last).spec, fused, fused_key);
@@ -150,6 +156,7 @@ std::optional<depthwise_fusion> fused_depthwise(lowering& cx, const node& n, con
     } catch (const error&) {
         return std::nullopt;  // no fused kernel for this shape: two steps
     }
+    f.key = fused_key;
     if (std::string(f.primitive.pd.impl_info_str()).starts_with("ref") ||
         f.primitive.pd.dst_desc().dims() != cx.act_dims(cx.node_at(*d).output))
         return std::nullopt;

@@ -2,15 +2,22 @@
 /// \file
 /// Lowering of conv2d (grouped and depthwise too) to one oneDNN convolution, with whatever follows
 /// it fused as post-ops (fusion.hpp): an activation, a residual add [+ activation], or a 3x3
-/// stride-2 depthwise conv [+ activation] after a 1x1 conv. `fused_depthwise_implementation` asks
-/// oneDNN, without compiling a graph, which kernel it has for such a pair.
+/// stride-2 depthwise conv [+ activation] after a 1x1 conv, the last only where its bits match the
+/// pair run unfused (`fused_matches_unfused`). `fused_depthwise_implementation` and
+/// `fused_depthwise_matches_unfused` ask, without compiling a graph, which kernel oneDNN has for such
+/// a pair and whether a compiled graph would fuse it.
 
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
+#include <mutex>
 #include <optional>
+#include <random>
 #include <string>
+#include <unordered_map>
 #include <utility>
 #include <variant>
+#include <vector>
 
 #include <stemshare/backend/onednn/engine.hpp>
 #include <stemshare/backend/onednn/fusion.hpp>
@@ -47,6 +54,130 @@ inline dnnl::convolution_forward::desc conv_desc(const conv2d_spec& s, const dnn
                                                     strides, pad_l, pad_r);
 }
 
+/// The shapes and attributes of a 1x1 conv -> 3x3 stride-2 depthwise conv pair (f32): what the
+/// bit-exactness probe of `fused_matches_unfused` needs to build the pair both ways.
+struct depthwise_pair {
+    conv2d_spec expand;           ///< the 1x1 conv (with bias: oneDNN's fused kernel needs it)
+    conv2d_spec depthwise;        ///< the depthwise conv
+    dnnl::memory::dims src_dims;  ///< the 1x1 conv's input
+    dnnl::memory::dims mid_dims;  ///< the 1x1 conv's output, the depthwise conv's input
+    dnnl::memory::dims dst_dims;  ///< the depthwise conv's output
+    std::optional<layer_spec> expand_activation;  ///< the activation fused after the 1x1 conv
+    std::optional<layer_spec> dw_activation;      ///< the activation fused after the depthwise conv
+};
+
+/// True when `fused` (the pair's fused primitive) gives the same bits as the pair run unfused - the
+/// 1x1 conv with its own post-ops, then the depthwise conv [+ activation] as its own primitive, as
+/// a graph cut between the two runs them - on random inputs, weights and biases of the pair's
+/// shapes, on the current thread count. The stem runtime promises the same bits whatever the cuts,
+/// so a pair is fused only where this holds: oneDNN's fused kernel may accumulate in another order
+/// than the unfused kernels (on AVX-512, jit_1x1 fused against brgconv unfused), and which kernels
+/// it picks depends on the ISA. A kernel's accumulation order depends on shapes, layouts and
+/// threads, not on the values, so one run on random data is the test. Run once per `key` (the fused
+/// primitive's cache key) and thread count; the answer is cached for the process.
+inline bool fused_matches_unfused(const std::string& key, const cached_primitive& fused,
+                                  const depthwise_pair& p) {
+    static std::mutex mutex;
+    static std::unordered_map<std::string, bool> answers;
+    const std::string probe_key = key + "|t" + std::to_string(max_threads());
+    {
+        const std::lock_guard lock(mutex);
+        if (const auto it = answers.find(probe_key); it != answers.end()) return it->second;
+    }
+    const dnnl::engine& engine = cpu_engine();
+    dnnl::stream stream(engine);
+    std::mt19937 rng(2026);
+    const auto random = [&](const dnnl::memory::dims& dims) {
+        std::int64_t n = 1;
+        for (const auto d : dims) n *= d;
+        std::vector<float> v(static_cast<std::size_t>(n));
+        std::uniform_real_distribution<float> u(-2.0F, 2.0F);
+        for (auto& x : v) x = u(rng);
+        return v;
+    };
+    // Plain data reordered into layout `md` (reorders copy f32 exactly).
+    const auto packed = [&](std::vector<float>& data, const dnnl::memory::dims& dims,
+                            const dnnl::memory::desc& md) {
+        dnnl::memory user(plain_desc(dims), engine, data.data());
+        dnnl::memory m(md, engine);
+        dnnl::reorder(user, m).execute(stream, user, m);
+        stream.wait();
+        return m;
+    };
+    const auto plain = [&](dnnl::memory& m, const dnnl::memory::dims& dims) {
+        std::vector<float> out(plain_desc(dims).get_size() / sizeof(float));
+        dnnl::memory user(plain_desc(dims), engine, out.data());
+        dnnl::reorder(m, user).execute(stream, m, user);
+        stream.wait();
+        return out;
+    };
+    const auto run = [&](const cached_primitive& c, std::unordered_map<int, dnnl::memory> args) {
+        if (const auto scratch = c.pd.scratchpad_desc(); scratch.get_size() > 0)
+            args.emplace(DNNL_ARG_SCRATCHPAD, dnnl::memory(scratch, engine));
+        c.primitive.execute(stream, args);
+        stream.wait();
+    };
+    const std::int64_t channels = p.expand.out_channels;
+    const dnnl::memory::dims w_dims = conv_weight_dims(p.expand, p.src_dims[1]);
+    const dnnl::memory::dims dw_w_dims{channels, 1, 1, 3, 3};
+    auto src = random(p.src_dims);
+    auto w = random(w_dims);
+    auto b = random({channels});
+    auto dw_w = random(dw_w_dims);
+    auto dw_b =
+        p.depthwise.bias ? random({channels}) : std::vector<float>(static_cast<std::size_t>(channels), 0.0F);
+
+    // Fused: one primitive.
+    const auto& fpd = fused.pd;
+    const auto dw_md = [&](int arg) {
+        return fpd.query_md(dnnl::query::exec_arg_md, DNNL_ARG_ATTR_POST_OP_DW | arg);
+    };
+    dnnl::memory fused_dst(fpd.dst_desc(0), engine);
+    run(fused,
+        {{DNNL_ARG_SRC, packed(src, p.src_dims, fpd.src_desc(0))},
+         {DNNL_ARG_WEIGHTS, packed(w, w_dims, fpd.weights_desc(0))},
+         {DNNL_ARG_BIAS, packed(b, {channels}, fpd.weights_desc(1))},
+         {DNNL_ARG_ATTR_POST_OP_DW | DNNL_ARG_WEIGHTS, packed(dw_w, dw_w_dims, dw_md(DNNL_ARG_WEIGHTS))},
+         {DNNL_ARG_ATTR_POST_OP_DW | DNNL_ARG_BIAS, packed(dw_b, {channels}, dw_md(DNNL_ARG_BIAS))},
+         {DNNL_ARG_DST, fused_dst}});
+
+    // Unfused: the 1x1 conv, then the depthwise conv on its result, each as the lowering makes it.
+    const auto make = [&](const conv2d_spec& s, const dnnl::memory::dims& in, const dnnl::memory::dims& out,
+                          const std::optional<layer_spec>& activation) {
+        dnnl::post_ops po;
+        std::string unused_key;
+        if (activation) append_activation(*activation, po, unused_key);
+        dnnl::primitive_attr attr = base_attr();
+        attr.set_post_ops(po);
+        dnnl::convolution_forward::primitive_desc pd(conv_desc(s, in, out, dt::f32, dt::f32), attr, engine);
+        return cached_primitive{pd, dnnl::convolution_forward(pd)};
+    };
+    const cached_primitive first = make(p.expand, p.src_dims, p.mid_dims, p.expand_activation);
+    const cached_primitive second = make(p.depthwise, p.mid_dims, p.dst_dims, p.dw_activation);
+    dnnl::memory mid(first.pd.dst_desc(0), engine);
+    run(first, {{DNNL_ARG_SRC, packed(src, p.src_dims, first.pd.src_desc(0))},
+                {DNNL_ARG_WEIGHTS, packed(w, w_dims, first.pd.weights_desc(0))},
+                {DNNL_ARG_BIAS, packed(b, {channels}, first.pd.weights_desc(1))},
+                {DNNL_ARG_DST, mid}});
+    dnnl::memory mid_in(second.pd.src_desc(0), engine);
+    dnnl::reorder(mid, mid_in).execute(stream, mid, mid_in);
+    stream.wait();
+    dnnl::memory unfused_dst(second.pd.dst_desc(0), engine);
+    std::unordered_map<int, dnnl::memory> args{
+        {DNNL_ARG_SRC, mid_in},
+        {DNNL_ARG_WEIGHTS, packed(dw_w, {channels, 1, 1, 3, 3}, second.pd.weights_desc(0))},
+        {DNNL_ARG_DST, unfused_dst}};
+    if (p.depthwise.bias) args.emplace(DNNL_ARG_BIAS, packed(dw_b, {channels}, second.pd.weights_desc(1)));
+    run(second, std::move(args));
+
+    const std::vector<float> a = plain(fused_dst, p.dst_dims);
+    const std::vector<float> c = plain(unfused_dst, p.dst_dims);
+    const bool same = a.size() == c.size() && std::memcmp(a.data(), c.data(), a.size() * sizeof(float)) == 0;
+    const std::lock_guard lock(mutex);
+    answers.try_emplace(probe_key, same);
+    return same;
+}
+
 inline void lower(lowering& cx, std::size_t i, const node& n, const conv2d_spec& s) {
     const value_id src_v = n.inputs[0];
     const dnnl::memory::dims src_dims = cx.act_dims(n.input_shapes[0]);
@@ -74,8 +205,22 @@ inline void lower(lowering& cx, std::size_t i, const node& n, const conv2d_spec&
                                                      cpu_engine());
         return cached_primitive{pd, dnnl::convolution_forward(pd)};
     };
-    const std::optional<depthwise_fusion> dw =
-        fused.add_node ? std::nullopt : fused_depthwise(cx, n, s, last_fused, po, key, make);
+    std::optional<depthwise_fusion> dw =
+        fused.add_node ? std::nullopt : fused_depthwise(cx, n, s, last_fused, key, make);
+    if (dw) {
+        const node& d = cx.node_at(dw->conv);
+        const depthwise_pair pair{
+            .expand = s,
+            .depthwise = std::get<conv2d_spec>(d.spec),
+            .src_dims = src_dims,
+            .mid_dims = dst_dims,
+            .dst_dims = cx.act_dims(d.output),
+            .expand_activation =
+                fused.act_node ? std::optional<layer_spec>(cx.node_at(*fused.act_node).spec) : std::nullopt,
+            .dw_activation =
+                dw->last != dw->conv ? std::optional<layer_spec>(cx.node_at(dw->last).spec) : std::nullopt};
+        if (!fused_matches_unfused(dw->key, dw->primitive, pair)) dw.reset();  // two steps, same bits as cut
+    }
     const cached_primitive cached = dw ? dw->primitive : cx.create(key, n, [&] { return make(attr); });
     const auto& pd = cached.pd;
     arg_list args;
@@ -120,36 +265,82 @@ inline void lower(lowering& cx, std::size_t i, const node& n, const conv2d_spec&
 
 }  // namespace stemshare::onednn::detail
 
+namespace stemshare::onednn::detail {
+
+/// The pair of `fused_depthwise_implementation`: a 1x1 conv with bias from `in` to `channels`
+/// channels, then the 3x3 stride-2 padding-1 depthwise conv, each followed by `activation` if given.
+inline depthwise_pair probe_pair(shape in, std::int64_t channels, std::optional<activation_kind> activation,
+                                 bool dw_bias, std::int64_t batch) {
+    depthwise_pair p{.expand = conv2d_spec{.out_channels = channels},
+                     .depthwise = conv2d_spec{.out_channels = channels,
+                                              .kernel = 3,
+                                              .stride = 2,
+                                              .padding = 1,
+                                              .groups = channels,
+                                              .bias = dw_bias},
+                     .src_dims = {batch, in.c, in.h, in.w},
+                     .mid_dims = {batch, channels, in.h, in.w},
+                     .dst_dims = {batch, channels, (in.h - 1) / 2 + 1, (in.w - 1) / 2 + 1},
+                     .expand_activation = std::nullopt,
+                     .dw_activation = std::nullopt};
+    if (activation) {
+        p.expand_activation = activation_spec{*activation};
+        p.dw_activation = activation_spec{*activation};
+    }
+    return p;
+}
+
+/// The fused primitive descriptor of pair `p`, or nothing where oneDNN refuses it.
+inline std::optional<dnnl::convolution_forward::primitive_desc> fused_pair_desc(const depthwise_pair& p) {
+    dnnl::post_ops po;
+    std::string unused_key;
+    if (p.expand_activation) append_activation(*p.expand_activation, po, unused_key);
+    po.append_dw_k3s2p1(dt::f32, dt::f32, dt::f32, 0, {});
+    if (p.dw_activation) append_activation(*p.dw_activation, po, unused_key);
+    dnnl::primitive_attr attr = base_attr();
+    attr.set_post_ops(po);
+    try {
+        return dnnl::convolution_forward::primitive_desc(
+            conv_desc(p.expand, p.src_dims, p.mid_dims, dt::f32, dt::f32), attr, cpu_engine());
+    } catch (const dnnl::error&) {
+        return std::nullopt;
+    }
+}
+
+}  // namespace stemshare::onednn::detail
+
 namespace stemshare::onednn {
 
 /// The implementation oneDNN has for a 1x1 conv with bias from `in` to `channels` channels that
 /// computes the 3x3, stride-2, padding-1 depthwise conv after it too (its `dw_k3s2p1` post-op),
 /// each conv followed by `activation` if given, f32, `batch` images on `threads` threads (0 = all
 /// cores; this sets the thread count, as compiling does): e.g. "jit_1x1:avx2", a reference
-/// "ref..." one, or "" where oneDNN refuses the pair. A compiled graph fuses such a pair unless
-/// this is a reference kernel.
+/// "ref..." one, or "" where oneDNN refuses the pair. A compiled graph fuses such a pair only
+/// where this is not a reference kernel and `fused_depthwise_matches_unfused` holds.
 [[nodiscard]] inline std::string fused_depthwise_implementation(
     shape in, std::int64_t channels, std::optional<activation_kind> activation = {}, std::int64_t batch = 1,
     int threads = 0) {
     use_threads(resolve_threads(threads));
-    dnnl::post_ops po;
-    std::string key;  // unused: the probe is not cached
-    const layer_spec act = activation_spec{activation.value_or(activation_kind::relu)};
-    if (activation) detail::append_activation(act, po, key);
-    po.append_dw_k3s2p1(detail::dt::f32, detail::dt::f32, detail::dt::f32, 0, {});
-    if (activation) detail::append_activation(act, po, key);
-    dnnl::primitive_attr attr = base_attr();
-    attr.set_post_ops(po);
-    const conv2d_spec expand{.out_channels = channels};
-    try {
-        const dnnl::convolution_forward::primitive_desc pd(
-            detail::conv_desc(expand, {batch, in.c, in.h, in.w}, {batch, channels, in.h, in.w},
-                              detail::dt::f32, detail::dt::f32),
-            attr, cpu_engine());
-        return pd.impl_info_str();
-    } catch (const dnnl::error&) {
-        return {};
-    }
+    const auto pd = detail::fused_pair_desc(detail::probe_pair(in, channels, activation, true, batch));
+    return pd ? pd->impl_info_str() : std::string();
+}
+
+/// True when oneDNN's fused kernel for the pair of `fused_depthwise_implementation` (the
+/// depthwise conv with bias or not) gives the same bits as the two convs run one after another,
+/// as a graph cut between them runs them, found by the probe a compiled graph runs before fusing
+/// such a pair (on random data; the answer is cached). False where oneDNN has no fused kernel.
+[[nodiscard]] inline bool fused_depthwise_matches_unfused(shape in, std::int64_t channels,
+                                                          std::optional<activation_kind> activation = {},
+                                                          bool dw_bias = true, std::int64_t batch = 1,
+                                                          int threads = 0) {
+    use_threads(resolve_threads(threads));
+    const detail::depthwise_pair p = detail::probe_pair(in, channels, activation, dw_bias, batch);
+    const auto pd = detail::fused_pair_desc(p);
+    if (!pd) return false;
+    const std::string key = "probe|" + to_string(in) + "|" + std::to_string(channels) + "|" +
+                            (activation ? std::string(to_string(*activation)) : std::string("none")) + "|" +
+                            std::to_string(static_cast<int>(dw_bias)) + "|" + std::to_string(batch);
+    return detail::fused_matches_unfused(key, cached_primitive{*pd, dnnl::convolution_forward(*pd)}, p);
 }
 
 }  // namespace stemshare::onednn
