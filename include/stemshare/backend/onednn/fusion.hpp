@@ -145,7 +145,7 @@ std::optional<depthwise_fusion> fused_depthwise(lowering& cx, const node& n, con
     // Built anew: a copy of a dnnl::post_ops shares (and appending would change) the original.
     dnnl::post_ops fused;
     std::string unused_key;  // `key` already names the 1x1 conv's activation
-    if (const auto* act = cx.activation_at(last_fused)) append_activation(*act, fused, unused_key);
+    if (cx.activation_at(last_fused)) append_activation(cx.node_at(last_fused).spec, fused, unused_key);
     fused.append_dw_k3s2p1(dt::f32, dt::f32, dt::f32, 0, {});
     std::string fused_key = key + "|dw" + describe(cx.node_at(*d).spec);
     if (f.last != f.conv) append_activation(cx.node_at(f.last).spec, fused, fused_key);
