@@ -622,7 +622,7 @@ TEST_CASE("onnx: bad external_data offset or length text names the tensor and th
 
 TEST_CASE("onnx: a file that is not an ONNX model, or a truncated one, is refused") {
     scratch_dir dir;
-    io_test::write_bytes(dir / "junk.onnx", std::string("\xff\xff\xff\xff this is not protobuf", 27));
+    io_test::write_bytes(dir / "junk.onnx", std::string("\xff\xff\xff\xff this is not protobuf"));
     CHECK(error_of([&] { (void)io::load_onnx(dir / "junk.onnx"); }).find("not a valid ONNX model") !=
           std::string::npos);
     const std::string full = io_test::read_bytes(fixture("net28.onnx"));
