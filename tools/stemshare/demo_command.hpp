@@ -309,7 +309,7 @@ inline void register_demo_command(CLI::App& app) {
                     "estimated on")
         ->capture_default_str();
     sub->add_option("--quality-model", o->quality_model,
-                    "App-quality model every policy plans with: mainstream (DESIGN section 5) | sampled")
+                    "App-quality model every policy plans with: mainstream (the original Mainstream model) | sampled")
         ->capture_default_str();
     sub->add_option("--frame-wait", o->frame_wait,
                     "How the live runner waits for a frame: sleep | spin | sleep-spin | sleep-warm")

@@ -1,5 +1,5 @@
 #pragma once
-// `stemshare ekya`: continuous retraining beside inference (DESIGN section 7), simulated mode.
+// `stemshare ekya`: continuous retraining beside inference (docs/ekya.md), simulated mode.
 // Drifting Fashion-MNIST cameras (tools/ekya/drift.json); per window every camera's configurations
 // are micro-profiled on its current model, the scheduler allocates on those profiles, and the
 // chosen retrainings are then run in full so the window is scored with what they really reached

@@ -1,5 +1,5 @@
 #pragma once
-// `stemshare masa`: many DNNs under a hard memory budget, layer by layer (DESIGN section 8). Sweeps
+// `stemshare masa`: many DNNs under a hard memory budget, layer by layer (docs/masa.md). Sweeps
 // budgets x modes x schedulers over one arrival trace; prints a table, writes results.json, and
 // plots response time and peak memory against the budget (gnuplot, as the demo does).
 

@@ -124,7 +124,7 @@ Model: Mainstream's event-F1 and cost model (docs/scheduler.md). Output fields:
   planner      the planner that chose the plan
   mode         candidate set: mainstream (every branch point, fps 1..F), nosharing (k = 0,
                fps 0.1..0.9 and 1..F), maxsharing (k = last branch point, fps 1..F)
-  quality_model  the app-quality model (--quality-model): mainstream (DESIGN section 5 bit for
+  quality_model  the app-quality model (--quality-model): mainstream (the original model, bit for
                bit, L f^2 / (1000 F) samples per event) or sampled (the L f / 1000 samples an
                app at f fps really takes)
   budget       the cost budget (unit of the latency table; shipped table: whole model = 20.8138)
@@ -167,7 +167,7 @@ inline void register_plan_command(CLI::App& app) {
     sub->add_option("--objective", opt->objective, "mean | min | weighted (uses each app's optional weight)")
         ->capture_default_str();
     sub->add_option("--quality-model", opt->quality_model,
-                    "mainstream (DESIGN section 5, the default) | sampled (L f / 1000 samples per event)")
+                    "mainstream (the original Mainstream model, the default) | sampled (L f / 1000 samples per event)")
         ->capture_default_str();
     sub->add_flag("--json", opt->json, "Print exactly one JSON object (fields below)");
     sub->footer(plan_detail::help_footer);

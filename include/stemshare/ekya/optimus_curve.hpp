@@ -1,6 +1,6 @@
 #pragma once
 /// \file
-/// The micro-profiler's accuracy-vs-epochs model (DESIGN.md section 7): the Optimus form
+/// The micro-profiler's accuracy-vs-epochs model (docs/ekya.md): the Optimus form
 /// acc(x) = 1 - (1 / (b0 * x + b1) + b2), fitted by nonlinear least squares (Levenberg-Marquardt on
 /// Eigen matrices) through (0, start accuracy), the profiled points and an anchor at a long horizon.
 

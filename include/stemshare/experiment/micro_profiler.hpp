@@ -1,6 +1,6 @@
 #pragma once
 /// \file
-/// Ekya's micro-profiler (DESIGN.md section 7; link `stemshare::eigen`): a retraining configuration
+/// Ekya's micro-profiler (docs/ekya.md; link `stemshare::eigen`): a retraining configuration
 /// runs a few epochs on a small subsample of its own data, its accuracy curve (Optimus form) is
 /// fitted and extrapolated to the configuration's epochs, and its time per epoch is scaled to the
 /// configuration's data. `retrain` runs the configuration in full, so the prediction can be checked.

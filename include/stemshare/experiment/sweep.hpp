@@ -166,7 +166,7 @@ struct sweep_input {
     double budget = 0.0;
     std::vector<sweep_policy> policies = standard_policies();
     sweep_runner runner = sweep_runner::replay;
-    /// The app-quality model every policy plans with (`mainstream`: DESIGN section 5 bit for bit).
+    /// The app-quality model every policy plans with (`mainstream`: the original model bit for bit).
     sched::quality_model quality_model = sched::quality_model::mainstream;
     /// Staggers the branch-point-0 apps at one rate (`stagger_phases`) in replay and live runs;
     /// false keeps the original frame-selection rule.

@@ -1,7 +1,7 @@
 #pragma once
 /// \file
-/// `masa::mode` and `masa::scheduler_kind`: how a Masa run turns requests into tasks (DESIGN
-/// section 8) and which ready task a free worker takes.
+/// `masa::mode` and `masa::scheduler_kind`: how a Masa run turns requests into tasks (docs/masa.md)
+/// and which ready task a free worker takes.
 
 #include <array>
 #include <cstdint>

@@ -1,7 +1,7 @@
 #pragma once
 /// \file
 /// `masa::runtime`: runs inference requests for several networks layer by layer under a hard
-/// memory budget, as EdgeCaffe's task graph (DESIGN section 8): each request becomes INIT, LOAD s
+/// memory budget, as EdgeCaffe's task graph (docs/masa.md): each request becomes INIT, LOAD s
 /// and EXEC s for every segment s (the layers between two branch points), run by a small pool of
 /// workers (2 by default) that each take the ready task the scheduler picks.
 ///

@@ -2,7 +2,7 @@
 /// \file
 /// `quality_model`: which app-quality model a plan is built on (docs/scheduler.md, "Model").
 ///
-/// - `mainstream` (the default): DESIGN section 5 bit for bit, `event_quality`, quirk included:
+/// - `mainstream` (the default): the original Mainstream model bit for bit, `event_quality`, quirk included:
 ///   it sees `L f^2 / (1000 F)` samples per event. Reproduces the paper's plans.
 /// - `sampled`: the same formula fed the `L f / 1000` samples an app at f fps really takes from
 ///   an event of L ms (an event of `L F / 1000` stream frames at stride `F / f`). On the demo's
@@ -18,7 +18,7 @@
 namespace stemshare::sched {
 
 enum class quality_model : std::uint8_t {
-    mainstream,  ///< DESIGN section 5 as the original ships it (`d/s` samples per event)
+    mainstream,  ///< the original Mainstream model as it ships (`d/s` samples per event)
     sampled,     ///< the same formula with the `L f / 1000` samples an app really takes
 };
 

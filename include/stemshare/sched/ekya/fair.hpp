@@ -12,7 +12,7 @@
 
 namespace stemshare::sched::ekya {
 
-/// Baseline of DESIGN.md section 7 (w = 0.5 by default). Every camera that still has options retrains
+/// Baseline of docs/ekya.md (w = 0.5 by default). Every camera that still has options retrains
 /// with `config` (throws `stemshare::error` naming the camera if it has no such option); the shares
 /// of cameras without a training job (their retraining finished) go equally to all remaining jobs,
 /// the same rule the score uses when a job completes.

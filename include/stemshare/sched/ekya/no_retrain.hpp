@@ -8,7 +8,7 @@
 
 namespace stemshare::sched::ekya {
 
-/// Baseline of DESIGN.md section 7: inference R/C per camera, no training.
+/// Baseline of docs/ekya.md: inference R/C per camera, no training.
 class no_retrain_scheduler final : public scheduler {
 public:
     [[nodiscard]] std::string name() const override { return "no-retrain"; }

@@ -1,6 +1,6 @@
 #pragma once
 /// \file
-/// A retraining configuration (DESIGN.md section 7): which layers are trained, how much of the
+/// A retraining configuration (docs/ekya.md): which layers are trained, how much of the
 /// labelled data is used, how many epochs.
 
 #include <cstddef>

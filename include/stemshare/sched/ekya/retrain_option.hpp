@@ -7,7 +7,7 @@
 
 namespace stemshare::sched::ekya {
 
-/// What the micro-profiler predicts for one configuration of one camera (DESIGN.md section 7).
+/// What the micro-profiler predicts for one configuration of one camera (docs/ekya.md).
 /// Times are seconds at a share of 1.0 (the whole box): a job at share a runs 1/a times longer.
 struct retrain_option {
     retrain_config config;

@@ -1,6 +1,6 @@
 #pragma once
 /// \file
-/// The extension point (DESIGN.md section 7): a retraining scheduler is an object with two calls.
+/// The extension point (docs/ekya.md): a retraining scheduler is an object with two calls.
 
 #include <string>
 

@@ -1,6 +1,6 @@
 #pragma once
 /// \file
-/// The score of an allocation (DESIGN.md section 7): the window simulated in steps, mean over
+/// The score of an allocation (docs/ekya.md): the window simulated in steps, mean over
 /// cameras of the time-averaged inference accuracy.
 
 #include <algorithm>

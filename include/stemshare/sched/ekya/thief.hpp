@@ -1,6 +1,6 @@
 #pragma once
 /// \file
-/// Ekya's thief scheduler, as DESIGN.md section 7 states it: per camera the best retraining option
+/// Ekya's thief scheduler, as docs/ekya.md states it: per camera the best retraining option
 /// at its current shares, then shares stolen pairwise in quanta from an equal split, three rounds.
 
 #include <cstddef>

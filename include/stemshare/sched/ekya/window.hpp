@@ -12,7 +12,7 @@
 
 namespace stemshare::sched::ekya {
 
-/// What a scheduler allocates (DESIGN.md section 7). Shares are fractions of `box`, which is the
+/// What a scheduler allocates (docs/ekya.md). Shares are fractions of `box`, which is the
 /// whole box (1.0) or the CPU-seconds per second available; they must sum to `box`.
 struct window {
     std::vector<camera> cameras;
