@@ -455,7 +455,13 @@ TEST_CASE("executor: hot-swap under a running stream loses no frame accounting")
         const auto plan = ex.plan();
         plans[plan->version()] = plan;
         variant_of[plan->version()] = deployed;
-        std::this_thread::sleep_for(std::chrono::milliseconds(3));
+        // Let the stream start a frame under the new plan before the next change (a fixed sleep
+        // was not enough on a loaded machine): the frame in flight ends, the next one begins
+        // after the swap. Bounded, so a stream that stalls fails the checks below, not the run.
+        const std::uint64_t seen = ex.frames();
+        const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+        while (ex.frames() < seen + 2 && std::chrono::steady_clock::now() < give_up)
+            std::this_thread::sleep_for(std::chrono::milliseconds(1));
     };
     apply([&] {
         ex.add_app("x", variants.at("k11"), {.num_frozen = 11, .fps = 5});
