@@ -38,7 +38,9 @@ public:
     [[nodiscard]] double rms() const noexcept { return rms_; }
 
     /// Accuracy after `epochs` epochs.
-    [[nodiscard]] double operator()(double epochs) const noexcept { return 1.0 - (1.0 / (b0_ * epochs + b1_) + b2_); }
+    [[nodiscard]] double operator()(double epochs) const noexcept {
+        return 1.0 - (1.0 / (b0_ * epochs + b1_) + b2_);
+    }
 
     /// The prediction clamped to [0, 1], or `fallback` (Ekya: the start accuracy) if the fit did
     /// not converge or predicts something non-finite.
@@ -58,7 +60,8 @@ private:
 /// them; `with_anchor` builds that list). Throws `stemshare::error` naming the point or the problem
 /// on degenerate input: fewer than three points, fewer than three distinct epoch counts, a negative
 /// or non-finite epoch count, an accuracy outside [0, 1].
-[[nodiscard]] inline optimus_curve fit_optimus(const std::vector<epoch_accuracy>& points, int max_iterations = 200) {
+[[nodiscard]] inline optimus_curve fit_optimus(const std::vector<epoch_accuracy>& points,
+                                               int max_iterations = 200) {
     require(points.size() >= 3, "optimus fit",
             "needs at least 3 points for 3 parameters, got " + std::to_string(points.size()));
     std::vector<double> xs;
@@ -81,8 +84,16 @@ private:
     }
     // Start: the asymptote 1 - b2 a little above the best accuracy seen, the curve through the first
     // and the last point.
-    const Eigen::Index first = [&] { Eigen::Index k; x.minCoeff(&k); return k; }();
-    const Eigen::Index last = [&] { Eigen::Index k; x.maxCoeff(&k); return k; }();
+    const Eigen::Index first = [&] {
+        Eigen::Index k;
+        x.minCoeff(&k);
+        return k;
+    }();
+    const Eigen::Index last = [&] {
+        Eigen::Index k;
+        x.maxCoeff(&k);
+        return k;
+    }();
     Eigen::Vector3d b;
     b(2) = 1.0 - std::min(1.0, y.maxCoeff() + 0.02);
     const double gap0 = std::max(1e-3, 1.0 - b(2) - y(first));
@@ -122,7 +133,8 @@ private:
                 residuals(next, rn);
                 const double c = rn.squaredNorm();
                 if (std::isfinite(c) && c <= cost) {
-                    const bool small = step.norm() <= 1e-10 * (b.norm() + 1e-10) || cost - c <= 1e-15 * (cost + 1e-30);
+                    const bool small =
+                        step.norm() <= 1e-10 * (b.norm() + 1e-10) || cost - c <= 1e-15 * (cost + 1e-30);
                     b = next;
                     r = rn;
                     cost = c;

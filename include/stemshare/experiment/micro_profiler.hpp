@@ -6,9 +6,9 @@
 /// configuration's data. `retrain` runs the configuration in full, so the prediction can be checked.
 
 #include <algorithm>
-#include <ctime>
 #include <cstddef>
 #include <cstdint>
+#include <ctime>
 #include <utility>
 #include <vector>
 
@@ -48,7 +48,8 @@ struct micro_profile {
 
     /// The scheduler's view, with times at share 1.0 given the share the profile ran at.
     [[nodiscard]] sched::ekya::retrain_option option(double measured_share) const {
-        return {config, predicted_accuracy, seconds_per_epoch * measured_share, startup_seconds * measured_share};
+        return {config, predicted_accuracy, seconds_per_epoch * measured_share,
+                startup_seconds * measured_share};
     }
 };
 
@@ -62,9 +63,11 @@ struct retrain_result {
 
 namespace detail {
 
-inline train::dataset take(const train::dataset& data, double fraction, std::int64_t minimum, std::uint64_t seed) {
+inline train::dataset take(const train::dataset& data, double fraction, std::int64_t minimum,
+                           std::uint64_t seed) {
     const std::int64_t n = data.size();
-    const std::int64_t k = std::min(n, std::max(minimum, static_cast<std::int64_t>(fraction * static_cast<double>(n))));
+    const std::int64_t k =
+        std::min(n, std::max(minimum, static_cast<std::int64_t>(fraction * static_cast<double>(n))));
     const auto order = train::seeded_permutation(n, seed);
     std::vector<std::int64_t> items(order.begin(), order.begin() + k);
     std::sort(items.begin(), items.end());
@@ -116,12 +119,13 @@ inline std::pair<double, double> split_cpu(double cpu, double stem_wall, double 
         f.network.batch_norm = train::batch_norm_mode::batch_statistics;
         const double c0 = detail::cpu_seconds();
         train::fine_tune_result r = train::fine_tune(current, sample, f);
-        const auto [stem, trained] = detail::split_cpu(detail::cpu_seconds() - c0, r.stem_seconds, r.history.seconds);
+        const auto [stem, trained] =
+            detail::split_cpu(detail::cpu_seconds() - c0, r.stem_seconds, r.history.seconds);
         train_seconds += trained;
         stem_seconds = stem;
         current = std::move(r.model);
-        p.points.push_back({static_cast<double>(e), train::accuracy(train::predict(current, validation.inputs),
-                                                                    validation.labels)});
+        p.points.push_back({static_cast<double>(e),
+                            train::accuracy(train::predict(current, validation.inputs), validation.labels)});
     }
     p.profile_seconds = detail::cpu_seconds() - t0;
     const double scale = static_cast<double>(own.size()) / static_cast<double>(sample.size());

@@ -32,10 +32,10 @@
 #include <stemshare/experiment/quality_estimate.hpp>
 #include <stemshare/experiment/realtime.hpp>
 #include <stemshare/experiment/replay.hpp>
-#include <stemshare/runtime/frame_wait.hpp>
 #include <stemshare/experiment/stream.hpp>
 #include <stemshare/graph/graph.hpp>
 #include <stemshare/profiling/latency_table.hpp>
+#include <stemshare/runtime/frame_wait.hpp>
 #include <stemshare/sched/app.hpp>
 #include <stemshare/sched/cost_model.hpp>
 #include <stemshare/sched/plan.hpp>
@@ -265,7 +265,8 @@ inline void apply_stagger(const sweep_input& in, std::vector<replay_app>& plan_a
     std::vector<realtime_app> out;
     for (std::size_t a = 0; a < pl.apps.size(); ++a) {
         const auto k = static_cast<std::size_t>(pl.apps[a].num_frozen);
-        out.push_back({in.apps[a].name, in.apps[a].candidate_model(k), k, pl.apps[a].fps, plan_apps[a].phase});
+        out.push_back(
+            {in.apps[a].name, in.apps[a].candidate_model(k), k, pl.apps[a].fps, plan_apps[a].phase});
     }
     return out;
 }

@@ -48,7 +48,8 @@ struct eltwise_op {
 inline std::vector<eltwise_op> gate_eltwise_ops(const gate_activation_spec& s) {
     switch (s.kind) {
         case gate_kind::hard_sigmoid:
-            return {{dnnl::algorithm::eltwise_linear, s.alpha, s.beta}, {dnnl::algorithm::eltwise_clip, 0.0F, 1.0F}};
+            return {{dnnl::algorithm::eltwise_linear, s.alpha, s.beta},
+                    {dnnl::algorithm::eltwise_clip, 0.0F, 1.0F}};
         case gate_kind::hard_swish:
             return {{dnnl::algorithm::eltwise_hardswish, 0.0F, 0.0F}};
         case gate_kind::silu:
@@ -61,7 +62,8 @@ inline std::vector<eltwise_op> gate_eltwise_ops(const gate_activation_spec& s) {
 /// to `po` and to the primitive-cache `key`.
 inline void append_activation(const layer_spec& act, dnnl::post_ops& po, std::string& key) {
     if (const auto* g = std::get_if<gate_activation_spec>(&act)) {
-        for (const eltwise_op& op : gate_eltwise_ops(*g)) po.append_eltwise(1.0F, op.algorithm, op.alpha, op.beta);
+        for (const eltwise_op& op : gate_eltwise_ops(*g))
+            po.append_eltwise(1.0F, op.algorithm, op.alpha, op.beta);
     } else {
         float alpha = 0;
         float beta = 0;

@@ -24,7 +24,9 @@ public:
     }
 
     [[nodiscard]] std::string name() const override { return "fair"; }
-    [[nodiscard]] allocation inference_shares(const window& w) const override { return equal_inference_shares(w); }
+    [[nodiscard]] allocation inference_shares(const window& w) const override {
+        return equal_inference_shares(w);
+    }
 
     [[nodiscard]] allocation allocate(const window& w) const override {
         validate(w);

@@ -12,7 +12,9 @@ namespace stemshare::sched::ekya {
 class no_retrain_scheduler final : public scheduler {
 public:
     [[nodiscard]] std::string name() const override { return "no-retrain"; }
-    [[nodiscard]] allocation inference_shares(const window& w) const override { return equal_inference_shares(w); }
+    [[nodiscard]] allocation inference_shares(const window& w) const override {
+        return equal_inference_shares(w);
+    }
     [[nodiscard]] allocation allocate(const window& w) const override { return equal_inference_shares(w); }
 };
 

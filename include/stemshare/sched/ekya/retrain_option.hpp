@@ -16,9 +16,7 @@ struct retrain_option {
     double startup_seconds = 0.0;     ///< at share 1.0, >= 0 (loading data, building the trainer)
 
     /// CPU-seconds (share 1.0 x wall seconds) the whole retraining needs.
-    [[nodiscard]] double work() const noexcept {
-        return config.epochs * seconds_per_epoch + startup_seconds;
-    }
+    [[nodiscard]] double work() const noexcept { return config.epochs * seconds_per_epoch + startup_seconds; }
 };
 
 }  // namespace stemshare::sched::ekya

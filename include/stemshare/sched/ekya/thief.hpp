@@ -8,8 +8,8 @@
 #include <string>
 #include <vector>
 
-#include <stemshare/sched/ekya/score.hpp>
 #include <stemshare/sched/ekya/scheduler.hpp>
+#include <stemshare/sched/ekya/score.hpp>
 
 namespace stemshare::sched::ekya {
 
@@ -21,7 +21,8 @@ struct job {
     bool training;
 };
 
-inline allocation to_allocation(std::size_t cameras, const std::vector<job>& jobs, const std::vector<double>& shares,
+inline allocation to_allocation(std::size_t cameras, const std::vector<job>& jobs,
+                                const std::vector<double>& shares,
                                 const std::vector<std::optional<std::size_t>>& options) {
     allocation a(cameras);
     for (std::size_t j = 0; j < jobs.size(); ++j) {
@@ -57,7 +58,9 @@ public:
     }
 
     [[nodiscard]] std::string name() const override { return "thief"; }
-    [[nodiscard]] allocation inference_shares(const window& w) const override { return equal_inference_shares(w); }
+    [[nodiscard]] allocation inference_shares(const window& w) const override {
+        return equal_inference_shares(w);
+    }
 
     [[nodiscard]] allocation allocate(const window& w) const override {
         validate(w);
@@ -112,8 +115,8 @@ public:
     /// Step 2a for camera `i`: the option that maximises the score of the camera alone at the given
     /// shares, among those predicted to beat its current model; ties go to the higher predicted
     /// accuracy, then to less work. None if no option beats the current model.
-    [[nodiscard]] static std::optional<std::size_t> best_option(const window& w, std::size_t i, double inference,
-                                                                double training) {
+    [[nodiscard]] static std::optional<std::size_t> best_option(const window& w, std::size_t i,
+                                                                double inference, double training) {
         window alone = w;
         alone.cameras = {w.cameras[i]};
         const camera& c = w.cameras[i];
