@@ -5,6 +5,8 @@
 # stemshare::error, allocation above 512 MiB or input slower than 10 s fails the script; the
 # input that did it is kept under build-fuzz/findings/<harness>/. Prints one line per harness with
 # its executions. Usage: tools/fuzz.sh [SECONDS] [HARNESS...]
+# STEMSHARE_FUZZ_RUNS=N also stops each harness after N executions (whichever comes first): the
+# long run, e.g. STEMSHARE_FUZZ_RUNS=1000000 tools/fuzz.sh 3600.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 seconds=${1:-60}
@@ -22,6 +24,8 @@ fi
 cmake --build "$build" -j"${FUZZ_BUILD_JOBS:-2}" --target "${harnesses[@]/#/fuzz_}"
 # The harnesses hand each input to the loaders as a file: in memory (tmpfs) that is ~10x faster.
 scratch=/tmp
+runs=()
+[ -n "${STEMSHARE_FUZZ_RUNS:-}" ] && runs=(-runs="$STEMSHARE_FUZZ_RUNS")
 [ -w /dev/shm ] && scratch=/dev/shm
 status=0
 for h in "${harnesses[@]}"; do
@@ -34,7 +38,7 @@ for h in "${harnesses[@]}"; do
   # One worker: the machine is small and shared. Leak checks stay on (libFuzzer's default).
   if TMPDIR=$scratch ASAN_OPTIONS=detect_leaks=1:allocator_may_return_null=0 UBSAN_OPTIONS=print_stacktrace=1 \
      "$build/tests/fuzz/fuzz_$h" -max_total_time="$seconds" -max_len=65536 -timeout=10 \
-       -malloc_limit_mb=512 -rss_limit_mb=2048 -print_final_stats=1 -artifact_prefix="$findings/" \
+       -malloc_limit_mb=512 -rss_limit_mb=2048 -print_final_stats=1 -artifact_prefix="$findings/" "${runs[@]}" \
        "$work" >"$log" 2>&1; then
     result=ok
   else

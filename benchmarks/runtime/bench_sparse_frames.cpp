@@ -25,6 +25,8 @@
 #include <stemshare/tensor/fill.hpp>
 #include <stemshare/zoo/fashion_mobilenet.hpp>
 
+#include "support/fine_tuned.hpp"
+
 namespace {
 
 using namespace stemshare;
@@ -32,15 +34,6 @@ using namespace stemshare;
 graph base_model() {
     graph g = zoo::fashion_mobilenet.to_graph();
     g.bind_random(1);
-    return g;
-}
-
-/// The base with layers k.. re-weighted from `seed`: an app fine-tuned with k layers frozen.
-graph fine_tuned(const graph& base, std::size_t k, std::uint64_t seed) {
-    graph g = base;
-    graph own = base.slice(k, base.size());
-    own.bind_random(seed);
-    for (std::size_t i = k; i < g.size(); ++i) g.bind(i, own.nodes()[i - k].params);
     return g;
 }
 
@@ -52,7 +45,7 @@ void BM_SparseFrame(benchmark::State& state) {
     constexpr std::array<std::size_t, 5> points{33, 27, 21, 15, 9};
     runtime::executor box({.input = {1, 28, 28}, .stream_fps = 15.0, .threads = 1});
     for (std::size_t a = 0; a < apps; ++a)
-        box.add_app("app" + std::to_string(a), fine_tuned(base, points[a % points.size()], 100 + a),
+        box.add_app("app" + std::to_string(a), bench::fine_tuned(base, points[a % points.size()], 100 + a),
                     {.num_frozen = points[a % points.size()]});
     tensor<float> frame(dims{1, 1, 28, 28});
     fill_uniform(frame.values(), 7, 0.0F, 1.0F);

@@ -37,6 +37,8 @@
 #include <stemshare/zoo/mobilenet_v2.hpp>
 #include <stemshare/zoo/resnet50.hpp>
 
+#include "support/fine_tuned.hpp"
+
 namespace {
 
 using namespace stemshare;
@@ -80,15 +82,6 @@ std::size_t branch_point_for(const graph& g, int share) {
         if (p < g.size() && std::abs(prefix_flops(p) - target) < std::abs(prefix_flops(best) - target))
             best = p;
     return best;
-}
-
-/// The base with layers k.. re-weighted from `seed`: an app fine-tuned with k layers frozen.
-graph fine_tuned(const graph& base, std::size_t k, std::uint64_t seed) {
-    graph g = base;
-    graph own = base.slice(k, base.size());
-    own.bind_random(seed);
-    for (std::size_t i = k; i < g.size(); ++i) g.bind(i, own.nodes()[i - k].params);
-    return g;
 }
 
 tensor<float> input_frame(shape s) {
@@ -250,7 +243,7 @@ void shared_stem(benchmark::State& state, const model_case& m, int share, int ap
                                                                               .suffixes = suffixes});
             for (int i = 0; i < apps; ++i)
                 out.shared->add_app("app" + std::to_string(i),
-                                    fine_tuned(base, k, 100 + static_cast<std::uint64_t>(i)),
+                                    bench::fine_tuned(base, k, 100 + static_cast<std::uint64_t>(i)),
                                     {.num_frozen = k});
             out.rss_mb = rss_mb() - rss_before;
             if (parallel) {
@@ -258,13 +251,13 @@ void shared_stem(benchmark::State& state, const model_case& m, int share, int ap
                     .input = base.input_shape(), .stream_fps = 30, .threads = bench_threads()});
                 for (int i = 0; i < apps; ++i)
                     out.serial->add_app("app" + std::to_string(i),
-                                        fine_tuned(base, k, 100 + static_cast<std::uint64_t>(i)),
+                                        bench::fine_tuned(base, k, 100 + static_cast<std::uint64_t>(i)),
                                         {.num_frozen = k});
                 out.frame = input_frame(base.input_shape());
             }
             if (k > 0) out.stem = std::make_unique<probe>(fold_batch_norms(base.slice(0, k)));
             const int workers = bench_threads() == 0 ? omp_get_num_procs() : bench_threads();
-            out.piece = std::make_unique<probe>(fine_tuned(base, k, 100).slice(k, base.size()),
+            out.piece = std::make_unique<probe>(bench::fine_tuned(base, k, 100).slice(k, base.size()),
                                                 parallel ? 1 : bench_threads());
             out.copies = parallel ? (apps + workers - 1) / workers : apps;
             const double base_mb = static_cast<double>(base.param_count()) * 4.0 / 1048576.0;
@@ -290,7 +283,7 @@ void independent(benchmark::State& state, const model_case& m, int apps) {
             const shape o = base.output_shape();
             for (int i = 0; i < apps; ++i) {
                 out.models.push_back(std::make_unique<onednn::compiled_graph>(
-                    fine_tuned(base, 0, 100 + static_cast<std::uint64_t>(i)),
+                    bench::fine_tuned(base, 0, 100 + static_cast<std::uint64_t>(i)),
                     onednn::compile_options{.threads = bench_threads()}));
                 out.outs.emplace_back(dims{1, o.c, o.h, o.w});
             }

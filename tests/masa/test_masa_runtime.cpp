@@ -12,6 +12,7 @@
 
 #include <stemshare/masa/runtime.hpp>
 
+#include "masa/masa_test_checks.hpp"
 #include "masa/masa_test_models.hpp"
 #include "support/error_of.hpp"
 
@@ -46,24 +47,6 @@ std::vector<masa::task_record> tasks_of(const masa::run_report& r, std::size_t r
     return out;
 }
 
-void check_all_match_solo(const std::vector<masa::network>& nets, const std::vector<masa::request>& requests,
-                          const masa::run_report& report) {
-    REQUIRE(report.results.size() == requests.size());
-    for (std::size_t i = 0; i < requests.size(); ++i) {
-        const auto& res = report.results[i];
-        CAPTURE(i);
-        CAPTURE(res.error);
-        REQUIRE(res.ok());
-        CHECK(test::same_bits(res.output, masa::solo_run(nets[requests[i].network], requests[i].input)));
-    }
-}
-
-std::vector<masa::request> copy_requests(const std::vector<masa::request>& in) {
-    std::vector<masa::request> out;
-    for (const auto& r : in) out.push_back({r.network, r.arrival_s, r.input});
-    return out;
-}
-
 }  // namespace
 
 TEST_CASE(
@@ -77,7 +60,7 @@ TEST_CASE(
               "r0:INIT r0:L0 r0:L1 r0:L2 r0:E0 r0:E1 r0:E2 "
               "r1:INIT r1:L0 r1:L1 r1:L2 r1:L3 r1:E0 r1:E1 r1:E2 r1:E3 "
               "r2:INIT r2:L0 r2:L1 r2:L2 r2:L3 r2:L4 r2:L5 r2:E0 r2:E1 r2:E2 r2:E3 r2:E4 r2:E5");
-        check_all_match_solo(nets, one_each(nets), report);
+        test::check_all_match_solo(nets, one_each(nets), report);
     }
     {
         masa::runtime rt(test::pointers(nets), {.run_mode = masa::mode::linear});
@@ -86,7 +69,7 @@ TEST_CASE(
               "r0:INIT r0:L0 r0:E0 r0:L1 r0:E1 r0:L2 r0:E2 "
               "r1:INIT r1:L0 r1:E0 r1:L1 r1:E1 r1:L2 r1:E2 r1:L3 r1:E3 "
               "r2:INIT r2:L0 r2:E0 r2:L1 r2:E1 r2:L2 r2:E2 r2:L3 r2:E3 r2:L4 r2:E4 r2:L5 r2:E5");
-        check_all_match_solo(nets, one_each(nets), report);
+        test::check_all_match_solo(nets, one_each(nets), report);
     }
     {
         // SJF admits by profiled job length: given big, mid, tiny it runs tiny, mid, big.
@@ -94,7 +77,7 @@ TEST_CASE(
         for (std::size_t i = 3; i-- > 0;) reversed.push_back({i, 0.0, test::input_for(nets[i], 7)});
         masa::runtime rt(test::pointers(nets),
                          {.run_mode = masa::mode::linear, .scheduler = masa::scheduler_kind::sjf});
-        const auto report = rt.run(copy_requests(reversed));
+        const auto report = rt.run(test::copy_requests(reversed));
         std::vector<std::size_t> init_order;
         for (const auto& t : report.trace)
             if (t.kind == task_kind::init) init_order.push_back(t.request);
@@ -107,7 +90,7 @@ TEST_CASE("masa modes: partial loads ahead on the other worker, networks never o
     const auto nets = test::three_nets(dir);
     masa::runtime rt(test::pointers(nets), {.run_mode = masa::mode::partial});
     const auto report = rt.run(one_each(nets));
-    check_all_match_solo(nets, one_each(nets), report);
+    test::check_all_match_solo(nets, one_each(nets), report);
     double previous_end = 0;
     for (std::size_t r = 0; r < 3; ++r) {
         const auto tasks = tasks_of(report, r);
@@ -142,13 +125,13 @@ TEST_CASE("masa scheduler: with one worker it runs executions first and admits t
     std::vector<masa::request> requests;
     for (std::size_t i : {2, 0}) requests.push_back({i, 0.0, test::input_for(nets[i], 9)});
     masa::runtime rt(test::pointers(nets), {.run_mode = masa::mode::masa, .workers = 1});
-    const auto report = rt.run(copy_requests(requests));
+    const auto report = rt.run(test::copy_requests(requests));
     // tiny (request 1) is admitted first; an EXEC runs as soon as one is ready, so tiny runs L/E
     // in turn; then big; INIT of big comes after tiny's work only when tiny has nothing runnable.
     const std::string order = order_of(report);
     CHECK(order.rfind("r1:INIT r1:L0 r1:E0 r1:L1 r1:E1 r1:L2 r1:E2", 0) == 0);
     CHECK(order.find("r0:INIT") > order.find("r1:E2"));
-    check_all_match_solo(nets, requests, report);
+    test::check_all_match_solo(nets, requests, report);
 }
 
 TEST_CASE("masa scheduler: a latency table given for a network replaces its own profile in the order") {
@@ -166,9 +149,9 @@ TEST_CASE("masa scheduler: a latency table given for a network replaces its own 
         // Masa's shortest network first, and SJF (profiled load + execution) in linear mode.
         masa::runtime rt(test::pointers(nets),
                          {.run_mode = m, .scheduler = masa::scheduler_kind::sjf, .workers = 1});
-        const auto report = rt.run(copy_requests(requests));
+        const auto report = rt.run(test::copy_requests(requests));
         CHECK(order_of(report).rfind("r1:INIT r1:L0 r1:E0", 0) == 0);
-        check_all_match_solo(nets, requests, report);
+        test::check_all_match_solo(nets, requests, report);
     }
     const std::string e = test::error_of([&] { nets[1].use_layer_latencies({1.0, 2.0}, "short.json"); });
     CHECK(e.find("mid") != std::string::npos);
@@ -184,8 +167,8 @@ TEST_CASE("masa scheduler: two workers overlap networks, admitted by memory, nev
         for (std::size_t i = 0; i < 3; ++i) requests.push_back({i, 0.0, test::input_for(nets[i], 20 + i)});
     const std::uint64_t budget = masa::requirement_of(nets[2], masa::mode::masa).bytes * 3 / 2;
     masa::runtime rt(test::pointers(nets), {.run_mode = masa::mode::masa, .budget_bytes = budget});
-    const auto report = rt.run(copy_requests(requests));
-    check_all_match_solo(nets, requests, report);
+    const auto report = rt.run(test::copy_requests(requests));
+    test::check_all_match_solo(nets, requests, report);
     CHECK(report.peak_reserved_bytes <= budget);
     CHECK(report.peak_held_bytes <= report.peak_reserved_bytes);
     // Some network starts before another one has finished.
@@ -208,8 +191,8 @@ TEST_CASE("masa modes: deepeye splits conv and fully-connected work between the 
         std::vector<masa::request> requests;
         for (std::size_t i : {2, 1, 2}) requests.push_back({i, 0.0, test::input_for(nets[i], 30 + i)});
         masa::runtime rt(test::pointers(nets), {.run_mode = m});
-        const auto report = rt.run(copy_requests(requests));
-        check_all_match_solo(nets, requests, report);
+        const auto report = rt.run(test::copy_requests(requests));
+        test::check_all_match_solo(nets, requests, report);
         double previous_fc_exec_end = 0;
         for (std::size_t r = 0; r < requests.size(); ++r) {
             const auto& segs = nets[requests[r].network].segments();
@@ -274,7 +257,7 @@ TEST_CASE(
     for (auto m : {masa::mode::linear, masa::mode::masa, masa::mode::deepeye}) {
         CAPTURE(std::string(to_string(m)));
         masa::runtime rt(test::pointers(nets), {.run_mode = m});
-        const auto report = rt.run(copy_requests(requests));
+        const auto report = rt.run(test::copy_requests(requests));
         for (std::size_t i = 0; i < requests.size(); ++i) {
             const auto& res = report.results[i];
             CAPTURE(i);
@@ -342,7 +325,7 @@ TEST_CASE(
             t += gap(rng);
         }
         masa::runtime rt(test::pointers(nets), {.run_mode = m, .budget_bytes = budget});
-        const auto report = rt.run(copy_requests(requests));
+        const auto report = rt.run(test::copy_requests(requests));
         CHECK(report.peak_reserved_bytes <= budget);
         CHECK(report.peak_held_bytes <= report.peak_reserved_bytes);
         for (std::size_t i = 0; i < requests.size(); ++i) {

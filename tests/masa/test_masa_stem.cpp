@@ -11,6 +11,7 @@
 
 #include <stemshare/masa/runtime.hpp>
 
+#include "masa/masa_test_checks.hpp"
 #include "masa/masa_test_models.hpp"
 
 using namespace stemshare;
@@ -23,24 +24,6 @@ std::vector<masa::request> requests_for(const std::vector<masa::network>& nets,
     for (std::size_t i = 0; i < which.size(); ++i)
         out.push_back({which[i], 0.0, test::input_for(nets[which[i]], 300 + i)});
     return out;
-}
-
-std::vector<masa::request> copy_requests(const std::vector<masa::request>& in) {
-    std::vector<masa::request> out;
-    for (const auto& r : in) out.push_back({r.network, r.arrival_s, r.input});
-    return out;
-}
-
-void check_solo_bits(const std::vector<masa::network>& nets, const std::vector<masa::request>& requests,
-                     const masa::run_report& report) {
-    REQUIRE(report.results.size() == requests.size());
-    for (std::size_t i = 0; i < requests.size(); ++i) {
-        const auto& res = report.results[i];
-        CAPTURE(i);
-        CAPTURE(res.error);
-        REQUIRE(res.ok());
-        CHECK(test::same_bits(res.output, masa::solo_run(nets[requests[i].network], requests[i].input)));
-    }
 }
 
 /// Raw bytes of segments [first, last) of `net`.
@@ -67,11 +50,11 @@ TEST_CASE("masa stem: shared segments are loaded once while resident, only the s
     // One worker: each segment a request loads runs before any other is loaded (executions first),
     // so a shared segment is resident before a second request could load it.
     masa::runtime stem_rt(test::pointers(nets), {.run_mode = masa::mode::masa_stem, .workers = 1});
-    const auto stem = stem_rt.run(copy_requests(requests));
+    const auto stem = stem_rt.run(test::copy_requests(requests));
     masa::runtime plain_rt(test::pointers(nets), {.run_mode = masa::mode::masa, .workers = 1});
-    const auto plain = plain_rt.run(copy_requests(requests));
-    check_solo_bits(nets, requests, stem);
-    check_solo_bits(nets, requests, plain);
+    const auto plain = plain_rt.run(test::copy_requests(requests));
+    test::check_all_match_solo(nets, requests, stem);
+    test::check_all_match_solo(nets, requests, plain);
 
     std::vector<int> read_loads(5, 0);
     std::vector<int> resident_loads(5, 0);
@@ -107,8 +90,8 @@ TEST_CASE(
         CAPTURE(workers);
         masa::runtime rt(test::pointers(nets),
                          {.run_mode = masa::mode::masa_stem, .budget_bytes = budget, .workers = workers});
-        const auto report = rt.run(copy_requests(requests));
-        check_solo_bits(nets, requests, report);
+        const auto report = rt.run(test::copy_requests(requests));
+        test::check_all_match_solo(nets, requests, report);
         CHECK(report.peak_reserved_bytes <= budget);
         CHECK(report.peak_held_bytes <= report.peak_reserved_bytes);
         CHECK(report.resident_hits > 0);
@@ -160,7 +143,7 @@ TEST_CASE("masa stem: random stems, budgets and arrivals never cross the budget,
             t += gap(rng);
         }
         masa::runtime rt(test::pointers(nets), {.run_mode = masa::mode::masa_stem, .budget_bytes = budget});
-        const auto report = rt.run(copy_requests(requests));
+        const auto report = rt.run(test::copy_requests(requests));
         CHECK(report.peak_reserved_bytes <= budget);
         CHECK(report.peak_held_bytes <= report.peak_reserved_bytes);
         for (std::size_t i = 0; i < requests.size(); ++i) {
