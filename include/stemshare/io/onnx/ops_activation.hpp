@@ -48,8 +48,16 @@ inline void lower_clip(import_context& ctx, const node_ctx& n) {
         lo = attr_float(n.proto, "min", lo);
         hi = attr_float(n.proto, "max", hi);
     } else {
-        if (has_input(n.proto, 1)) lo = static_cast<float>(ctx.const_input(n, 1, "min").values.at(0));
-        if (has_input(n.proto, 2)) hi = static_cast<float>(ctx.const_input(n, 2, "max").values.at(0));
+        // A bound is a scalar; an empty or longer tensor (a fuzzer found the empty one) is refused.
+        const auto bound = [&](int input, const char* what) {
+            const constant& c = ctx.const_input(n, input, what);
+            if (c.values.size() != 1)
+                throw error(n.where, std::string("Clip ") + what + " must hold one value, not " +
+                                         std::to_string(c.values.size()));
+            return static_cast<float>(c.values[0]);
+        };
+        if (has_input(n.proto, 1)) lo = bound(1, "min");
+        if (has_input(n.proto, 2)) hi = bound(2, "max");
     }
     if (lo == 0.0F && hi == 6.0F) return lower_unary(ctx, n, activation_spec{activation_kind::relu6});
     if (lo == 0.0F && std::isinf(hi) && hi > 0)
@@ -76,7 +84,7 @@ inline void lower_softmax(import_context& ctx, const node_ctx& n) {
 /// Dropout and Identity: the output is the input (a Dropout's mask output must be unused).
 inline void lower_pass_through(import_context& ctx, const node_ctx& n) {
     ctx.only_first_output(n);
-    ctx.define(n, 0, ctx.input(n, 0));
+    ctx.define(n, 0, ctx.padded_input(n, 0));  // a pending zero Pad passes through too
 }
 
 }  // namespace stemshare::io::onnx_detail
