@@ -17,6 +17,7 @@ struct depthwise_conv2d_spec {
     extent2 kernel = 3;
     extent2 stride = 1;
     padding4 padding = 0;
+    extent2 dilation = 1;
     std::int64_t multiplier = 1;
     bool bias = true;
 
@@ -25,6 +26,7 @@ struct depthwise_conv2d_spec {
                 .kernel = kernel,
                 .stride = stride,
                 .padding = padding,
+                .dilation = dilation,
                 .groups = in.c,
                 .bias = bias};
     }

@@ -30,7 +30,15 @@ struct constant {
         for (auto e : shape) n *= e;
         return n;
     }
-    [[nodiscard]] std::int64_t as_int(std::size_t i) const { return static_cast<std::int64_t>(values[i]); }
+    /// Saturating: INT64_MAX (Slice's "to the end", stored as the double 2^63) does not fit an
+    /// int64_t, and a plain cast of it is undefined (INT64_MIN on x86, which reads as "before
+    /// the start").
+    [[nodiscard]] std::int64_t as_int(std::size_t i) const {
+        constexpr double limit = 9223372036854775808.0;  // 2^63
+        if (values[i] >= limit) return std::numeric_limits<std::int64_t>::max();
+        if (values[i] < -limit) return std::numeric_limits<std::int64_t>::min();
+        return static_cast<std::int64_t>(values[i]);
+    }
 };
 
 /// `[N, 3, 224, 224]`, with N for the batch marker.

@@ -167,25 +167,44 @@ inline constant fold_concat(const import_context& ctx, const node_ctx& n) {
     return out;
 }
 
+/// Slice of a constant along its first axis (a 1-D shape vector, or the rows of a 2-D one), any
+/// non-zero step: torch's F.pad reverses the [begin, end] pairs of its pads with step -1.
 inline constant fold_slice(const import_context& ctx, const node_ctx& n) {
     const constant& data = ctx.input(n, 0).data;
-    if (data.shape.size() != 1) throw error(n.where, "Slice is folded only on 1-D constants");
+    if (data.shape.empty()) throw error(n.where, "Slice of a scalar");
     const auto len = data.shape[0];
+    const auto row = len == 0 ? 0 : static_cast<std::int64_t>(data.values.size()) / len;
     auto first = [&](int i, std::int64_t fallback) {
         return has_input(n.proto, i) ? ctx.input(n, i).data.as_int(0) : fallback;
     };
     std::int64_t start = first(1, 0), end = first(2, len), step = first(4, 1);
-    if (has_input(n.proto, 3) && ctx.input(n, 3).data.as_int(0) != 0 && ctx.input(n, 3).data.as_int(0) != -1)
-        throw error(n.where, "Slice axis must be 0 on a 1-D constant");
-    if (step != 1) throw error(n.where, "Slice is folded only with step 1");
+    if (has_input(n.proto, 3)) {
+        const std::int64_t axis = ctx.input(n, 3).data.as_int(0);
+        if (axis != 0 && !(axis == -1 && data.shape.size() == 1))
+            throw error(n.where, "Slice of a constant is folded only along axis 0");
+    }
+    if (step == 0) throw error(n.where, "Slice step must not be 0");
     if (start < 0) start += len;
     if (end < 0) end += len;
-    start = std::clamp<std::int64_t>(start, 0, len);
-    end = std::clamp<std::int64_t>(end, start, len);
     constant out;
     out.integer = data.integer;
-    out.values.assign(data.values.begin() + start, data.values.begin() + end);
-    out.shape = {end - start};
+    std::int64_t rows = 0;
+    const auto take = [&](std::int64_t r) {
+        const auto at = data.values.begin() + r * row;
+        out.values.insert(out.values.end(), at, at + row);
+        ++rows;
+    };
+    if (step > 0) {
+        start = std::clamp<std::int64_t>(start, 0, len);
+        end = std::clamp<std::int64_t>(end, start, len);
+        for (std::int64_t r = start; r < end; r += step) take(r);
+    } else {
+        start = std::clamp<std::int64_t>(start, -1, len - 1);
+        end = std::clamp<std::int64_t>(end, -1, len - 1);
+        for (std::int64_t r = start; r > end; r += step) take(r);
+    }
+    out.shape = data.shape;
+    out.shape[0] = rows;
     return out;
 }
 

@@ -1,6 +1,7 @@
 #pragma once
 /// \file
-/// Lowering of ONNX Conv (groups, strides, symmetric or asymmetric pads, auto_pad; dilation 1) and
+/// Lowering of ONNX Conv (groups, strides, dilations, symmetric or asymmetric pads, auto_pad, a zero
+/// Pad before it folded in) and
 /// BatchNormalization (inference): each becomes one layer with its constant weights bound.
 
 #include <cstdint>
@@ -14,6 +15,7 @@
 #include <stemshare/io/onnx/constant.hpp>
 #include <stemshare/io/onnx/import_context.hpp>
 #include <stemshare/io/onnx/node.hpp>
+#include <stemshare/io/onnx/ops_pad.hpp>
 #include <stemshare/layers/batch_norm.hpp>
 #include <stemshare/layers/conv2d.hpp>
 #include <stemshare/tensor/tensor.hpp>
@@ -21,25 +23,31 @@
 namespace stemshare::io::onnx_detail {
 
 inline void lower_conv(import_context& ctx, const node_ctx& n) {
-    const value& x = ctx.layer_input(n, 0);
+    const value& x = ctx.padded_layer_input(n, 0);  // a zero Pad before it joins its padding
     if (x.rank != 4) throw error(n.where, "input must be a rank-4 feature map");
     const constant& w = ctx.const_input(n, 1, "weight");
     if (w.shape.size() != 4)
         throw error(n.where, "weight has dims " + shape_text(w.shape) +
                                  "; only 2-D convolution (rank-4 weight) is supported");
-    for (auto d : attr_ints(n.proto, "dilations", {1, 1}))
-        if (d != 1) throw error(n.where, "dilation " + std::to_string(d) + " is not supported (only 1)");
+    const auto dilations = attr_ints(n.proto, "dilations", {1, 1});
+    if (dilations.size() != 2) throw error(n.where, "dilations must have 2 values");
+    for (auto d : dilations)
+        if (d < 1) throw error(n.where, "dilation " + std::to_string(d) + " is not positive");
     const auto kernel = attr_ints(n.proto, "kernel_shape", {w.shape[2], w.shape[3]});
     if (kernel.size() != 2 || kernel[0] != w.shape[2] || kernel[1] != w.shape[3])
         throw error(n.where, "kernel_shape " + shape_text(kernel) + " disagrees with the weight dims " +
                                  shape_text(w.shape));
     const auto strides = attr_ints(n.proto, "strides", {1, 1});
     if (strides.size() != 2) throw error(n.where, "strides must have 2 values");
-    const shape in = ctx.shape_of(x.id);
+    const shape in = padded_shape(ctx, x);
+    // auto_pad SAME pads for the input extent the dilated kernel spans.
+    const std::vector<std::int64_t> span{(kernel[0] - 1) * dilations[0] + 1,
+                                         (kernel[1] - 1) * dilations[1] + 1};
     conv2d_spec spec{.out_channels = w.shape[0],
                      .kernel = {kernel[0], kernel[1]},
                      .stride = {strides[0], strides[1]},
-                     .padding = pads(n, in, kernel, strides),
+                     .padding = with_pending_pad(pads(n, in, span, strides), x),
+                     .dilation = {dilations[0], dilations[1]},
                      .groups = attr_int(n.proto, "group", 1),
                      .bias = has_input(n.proto, 2)};
     std::vector<tensor<float>> params;

@@ -1,7 +1,8 @@
 #pragma once
 /// \file
 /// Lowering of ONNX MaxPool, AveragePool (count_include_pad; ceil_mode where it does not change an
-/// average's size) and GlobalAveragePool.
+/// average's size; a zero Pad before either folded in where exact, ops_pad.hpp) and
+/// GlobalAveragePool.
 
 #include <algorithm>
 #include <cstdint>
@@ -12,13 +13,14 @@
 #include <stemshare/core/shape.hpp>
 #include <stemshare/io/onnx/import_context.hpp>
 #include <stemshare/io/onnx/node.hpp>
+#include <stemshare/io/onnx/ops_pad.hpp>
 #include <stemshare/layers/pool2d.hpp>
 
 namespace stemshare::io::onnx_detail {
 
 /// MaxPool (`is_max`) or AveragePool.
 inline void lower_pool(import_context& ctx, const node_ctx& n, bool is_max) {
-    const value& x = ctx.layer_input(n, 0);
+    const value& x = ctx.padded_layer_input(n, 0);  // a zero Pad before it joins its padding where exact
     if (x.rank != 4) throw error(n.where, "input must be a rank-4 feature map");
     ctx.only_first_output(n);
     const auto kernel = attr_ints(n.proto, "kernel_shape", {});
@@ -27,7 +29,7 @@ inline void lower_pool(import_context& ctx, const node_ctx& n, bool is_max) {
     if (strides.size() != 2) throw error(n.where, "strides must have 2 values");
     for (auto d : attr_ints(n.proto, "dilations", {1, 1}))
         if (d != 1) throw error(n.where, "dilation " + std::to_string(d) + " is not supported (only 1)");
-    const shape in = ctx.shape_of(x.id);
+    const shape in = padded_shape(ctx, x);
     pool2d_spec spec{.kind = is_max ? pool_kind::max : pool_kind::avg,
                      .kernel = {kernel[0], kernel[1]},
                      .stride = {strides[0], strides[1]},
@@ -56,6 +58,7 @@ inline void lower_pool(import_context& ctx, const node_ctx& n, bool is_max) {
                 (ow - 1) * spec.stride.w + spec.kernel.w - (in.w + spec.padding.left + spec.padding.right);
         }
     }
+    fold_pad_into_pool(ctx, n, x, spec);
     ctx.define_layer(n, ctx.add_layer(n, spec, {x.id}, {}), 4);
 }
 
