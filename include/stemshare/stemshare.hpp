@@ -12,6 +12,7 @@
 #include <stemshare/chain/blocks.hpp>
 #include <stemshare/chain/chain.hpp>
 #include <stemshare/chain/layers.hpp>
+#include <stemshare/chain/shuffle_unit.hpp>
 #include <stemshare/core/digest.hpp>
 #include <stemshare/core/dims.hpp>
 #include <stemshare/core/dtype.hpp>

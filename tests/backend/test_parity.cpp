@@ -87,6 +87,100 @@ TEST_CASE("parity: conv2d over a table of shapes") {
     }
 }
 
+TEST_CASE("parity: dilated conv2d and depthwise conv (dilation 2 and 3, with stride and padding)") {
+    struct row {
+        shape in;
+        conv2d_spec spec;
+    };
+    const std::vector<row> table = {
+        {{4, 11, 11}, {.out_channels = 6, .kernel = 3, .padding = 2, .dilation = 2}},
+        {{4, 13, 12}, {.out_channels = 6, .kernel = 3, .stride = 2, .padding = 3, .dilation = 3}},
+        {{5, 14, 14},
+         {.out_channels = 8, .kernel = 3, .stride = 2, .padding = 1, .dilation = 2, .bias = false}},
+        {{6, 12, 12}, {.out_channels = 4, .kernel = 3, .padding = 2, .dilation = 2, .groups = 2}},
+        {{3, 12, 15}, {.out_channels = 5, .kernel = {3, 2}, .padding = {2, 1, 1, 0}, .dilation = {2, 3}}},
+        {{16, 12, 12}, {.out_channels = 16, .kernel = 3, .padding = 2, .dilation = 2, .groups = 16}},  // dw
+        {{16, 15, 15},
+         {.out_channels = 16, .kernel = 3, .stride = 2, .padding = 3, .dilation = 3, .groups = 16}},  // dw s2
+        {{8, 13, 13},
+         {.out_channels = 8,
+          .kernel = 3,
+          .stride = 2,
+          .padding = {2, 2, 1, 1},
+          .dilation = 2,
+          .groups = 8,
+          .bias = false}},  // dw, asymmetric padding
+        {{8, 10, 10}, {.out_channels = 16, .kernel = 5, .padding = 4, .dilation = 2, .groups = 8}},  // dw x2
+        {{32, 9, 9}, {.out_channels = 32, .kernel = 1, .dilation = 3}},  // a 1x1 kernel ignores dilation
+    };
+    for (const auto& r : table) {
+        REQUIRE(r.spec.check(r.in).ok());
+        for (std::int64_t batch : {1, 3})
+            for (int threads : {1, 2}) {
+                CAPTURE(describe(r.spec));
+                CAPTURE(to_string(r.in));
+                CAPTURE(batch);
+                CAPTURE(threads);
+                check_parity(single(r.in, r.spec), batch, threads);
+            }
+    }
+}
+
+TEST_CASE("parity: a dilated box filter sums the taps the dilation apart, on both backends") {
+    // Hand-computed oracle, so the reference kernel's dilation is checked by something other
+    // than itself: all-ones 3x3 weights, dilation (2, 3), one zero pad row on top.
+    graph g = single(
+        {1, 9, 10},
+        conv2d_spec{
+            .out_channels = 1, .kernel = 3, .padding = {1, 0, 0, 0}, .dilation = {2, 3}, .bias = false});
+    tensor<float> ones(dims{1, 1, 3, 3});
+    std::fill_n(ones.data(), ones.numel(), 1.0F);
+    g.bind(0, {ones});
+    REQUIRE(g.output_shape() == shape{1, 6, 4});
+    tensor<float> x(dims{1, 1, 9, 10});
+    for (std::int64_t i = 0; i < x.numel(); ++i) x[i] = static_cast<float>(i % 17);
+    const tensor<float> ref = reference::run(g, x.view());
+    const tensor<float> fast = onednn::compiled_graph(g).run(x.view());
+    for (std::int64_t y = 0; y < 6; ++y)
+        for (std::int64_t c = 0; c < 4; ++c) {
+            float sum = 0;
+            for (std::int64_t ky = 0; ky < 3; ++ky)
+                for (std::int64_t kx = 0; kx < 3; ++kx) {
+                    const std::int64_t iy = y - 1 + 2 * ky;
+                    if (iy >= 0) sum += x[iy * 10 + c + 3 * kx];
+                }
+            CAPTURE(y);
+            CAPTURE(c);
+            CHECK(ref[y * 4 + c] == sum);
+            CHECK(fast[y * 4 + c] == sum);
+        }
+}
+
+TEST_CASE(
+    "parity: dilated convs fused with activations and a 1x1 conv before a dilated stride-2 depthwise conv") {
+    for (auto kind : {activation_kind::relu, activation_kind::relu6}) {
+        graph g({8, 12, 12});
+        g.add("conv", conv2d_spec{.out_channels = 8, .kernel = 3, .padding = 2, .dilation = 2});
+        g.add("act", activation_spec{kind});
+        g.add("dw", conv2d_spec{.out_channels = 8, .kernel = 3, .padding = 3, .dilation = 3, .groups = 8});
+        g.add("hs", gate_activation_spec{.kind = gate_kind::hard_swish});
+        check_parity(g, 2);
+    }
+    // The shape of the pair oneDNN can fuse (1x1 conv, then a 3x3 stride-2 depthwise conv), but
+    // dilated: its fused kernel has no dilation, so the pair must stay two convs.
+    graph pair({16, 20, 20});
+    pair.add("expand", conv2d_spec{.out_channels = 32, .kernel = 1});
+    pair.add("relu", activation_spec{activation_kind::relu});
+    pair.add(
+        "dw",
+        conv2d_spec{.out_channels = 32, .kernel = 3, .stride = 2, .padding = 1, .dilation = 2, .groups = 32});
+    for (int threads : {1, 2}) check_parity(pair, 1, threads);
+    pair.bind_random(3);
+    const auto steps = onednn::compiled_graph(pair).steps();
+    CHECK(std::none_of(steps.begin(), steps.end(),
+                       [](const std::string& s) { return s.find("+ depthwise") != std::string::npos; }));
+}
+
 TEST_CASE("parity: dense on flat and on spatial inputs, with and without bias") {
     check_parity(single({32, 1, 1}, dense_spec{.out_features = 10}), 1);
     check_parity(single({32, 1, 1}, dense_spec{.out_features = 7, .bias = false}), 4);

@@ -3,6 +3,7 @@
 #include <doctest/doctest.h>
 
 #include <cmath>
+#include <functional>
 #include <limits>
 #include <string>
 #include <vector>
@@ -79,6 +80,16 @@ public:
             for (float v : values) t->add_float_data(v);
         return t;
     }
+    /// An int64 initializer (Pad's pads, Reshape's shape).
+    onnx::TensorProto* int_initializer(const std::string& name, const std::vector<std::int64_t>& dims,
+                                       const std::vector<std::int64_t>& values) {
+        auto* t = graph_->add_initializer();
+        t->set_name(name);
+        t->set_data_type(onnx::TensorProto_DataType_INT64);
+        for (auto d : dims) t->add_dims(d);
+        for (auto v : values) t->add_int64_data(v);
+        return t;
+    }
     onnx::NodeProto* node(const std::string& op, const std::string& name,
                           const std::vector<std::string>& inputs, const std::string& output) {
         auto* n = graph_->add_node();
@@ -99,6 +110,12 @@ public:
         a->set_name(name);
         a->set_type(onnx::AttributeProto_AttributeType_INT);
         a->set_i(value);
+    }
+    static void text(onnx::NodeProto* n, const std::string& name, const std::string& value) {
+        auto* a = n->add_attribute();
+        a->set_name(name);
+        a->set_type(onnx::AttributeProto_AttributeType_STRING);
+        a->set_s(value);
     }
     static void real(onnx::NodeProto* n, const std::string& name, float value) {
         auto* a = n->add_attribute();
@@ -163,6 +180,62 @@ TEST_CASE("onnx: edge blocks (hard-swish, SiLU, squeeze-and-excitation, single C
     CHECK(spans == 7);
     const parity p = onnx_parity("edge_blocks");
     MESSAGE("edge_blocks ONNX path: max abs error reference " << p.reference << ", oneDNN " << p.onednn
+                                                              << " (max |y| " << p.scale << ", tolerance "
+                                                              << p.tolerance << ")");
+    CHECK(p.reference <= p.tolerance);
+    CHECK(p.onednn <= p.tolerance);
+}
+
+TEST_CASE("onnx: torchvision DenseNet (growth 8, blocks 2-2) matches PyTorch") {
+    const graph g = io::load_onnx(fixture("densenet_small.onnx"));
+    CHECK(count_kind(g, "concat") == 4);      // the one-input Concat of each block's first layer is its input
+    CHECK(count_kind(g, "batch_norm") == 6);  // after Concats: nothing to fold them into
+    CHECK(count_kind(g, "pool2d") == 2);      // the stem's max pool; the transition's all-zero Pad is nothing
+    CHECK(g.output_shape() == shape{10, 1, 1});
+    const parity p = onnx_parity("densenet_small");
+    MESSAGE("densenet_small ONNX path: max abs error reference " << p.reference << ", oneDNN " << p.onednn
+                                                                 << " (max |y| " << p.scale << ", tolerance "
+                                                                 << p.tolerance << ")");
+    CHECK(p.reference <= p.tolerance);
+    CHECK(p.onednn <= p.tolerance);
+}
+
+TEST_CASE("onnx: torchvision MnasNet (depth 0.25) matches PyTorch") {
+    const graph g = io::load_onnx(fixture("mnasnet_small.onnx"));
+    CHECK(count_kind(g, "conv2d") == 52);
+    CHECK(count_kind(g, "add") == 11);
+    CHECK(count_kind(g, "global_avg_pool") == 1);  // the ReduceMean head
+    CHECK(g.output_shape() == shape{10, 1, 1});
+    const parity p = onnx_parity("mnasnet_small");
+    MESSAGE("mnasnet_small ONNX path: max abs error reference " << p.reference << ", oneDNN " << p.onednn
+                                                                << " (max |y| " << p.scale << ", tolerance "
+                                                                << p.tolerance << ")");
+    CHECK(p.reference <= p.tolerance);
+    CHECK(p.onednn <= p.tolerance);
+}
+
+TEST_CASE(
+    "onnx: dilated convs and zero Pads folded into a conv, a max pool and an average pool match PyTorch") {
+    const graph g = io::load_onnx(fixture("dilated_pad.onnx"));
+    std::vector<extent2> dilations;
+    for (const node& n : g.nodes())
+        if (const auto* c = std::get_if<conv2d_spec>(&n.spec); c && c->dilation != extent2{1})
+            dilations.push_back(c->dilation);
+    CHECK(dilations == std::vector<extent2>{extent2{2}, extent2{3}, extent2{2, 1}});
+    // F.pad(x, (1, 1, 2, 0)) went into the (2, 1)-dilated conv, F.pad(relu, (0, 1, 0, 1)) into the
+    // max pool, AvgPool2d(3, 2, padding=1)'s Pad into the average pool, counted.
+    std::vector<padding4> pool_pads;
+    for (const node& n : g.nodes()) {
+        if (const auto* c = std::get_if<conv2d_spec>(&n.spec); c && c->dilation == extent2{2, 1})
+            CHECK(c->padding == padding4(2, 1, 0, 1));
+        if (const auto* pool = std::get_if<pool2d_spec>(&n.spec)) {
+            pool_pads.push_back(pool->padding);
+            if (pool->kind == pool_kind::avg) CHECK(pool->count_include_pad);
+        }
+    }
+    CHECK(pool_pads == std::vector<padding4>{padding4(0, 0, 1, 1), padding4(1)});
+    const parity p = onnx_parity("dilated_pad");
+    MESSAGE("dilated_pad ONNX path: max abs error reference " << p.reference << ", oneDNN " << p.onednn
                                                               << " (max |y| " << p.scale << ", tolerance "
                                                               << p.tolerance << ")");
     CHECK(p.reference <= p.tolerance);
@@ -237,6 +310,224 @@ TEST_CASE("onnx: the 28x28 net (Clip as relu6, Gemm, Softmax) matches PyTorch") 
     CHECK(p.onednn <= p.tolerance);
 }
 
+TEST_CASE(
+    "onnx: ShuffleNetV2 (torchvision, Reshape/Transpose/Reshape shuffles, Slice splits) matches PyTorch") {
+    const graph g = io::load_onnx(fixture("shufflenet_v2_small.onnx"));
+    CHECK(count_kind(g, "channel_shuffle") == 6);  // one per unit, 3 stages of 2
+    CHECK(count_kind(g, "channel_slice") == 6);    // both halves of the 3 stride-1 units
+    CHECK(count_kind(g, "concat") == 6);
+    CHECK(g.output_shape() == shape{10, 1, 1});
+    // No stem ends inside a unit: between its split and its shuffle there is no branch point,
+    // and right after every shuffle there is one.
+    const auto points = g.branch_points();
+    for (std::size_t i = 0; i < g.size(); ++i) {
+        if (!std::holds_alternative<channel_shuffle_spec>(g.at(i).spec)) continue;
+        CHECK(std::find(points.begin(), points.end(), i + 1) != points.end());
+        CHECK(std::find(points.begin(), points.end(), i) == points.end());
+    }
+    for (std::size_t i = 0; i < g.size(); ++i) {
+        if (!std::holds_alternative<channel_slice_spec>(g.at(i).spec)) continue;
+        CHECK(std::find(points.begin(), points.end(), i + 1) == points.end());  // between the halves
+    }
+    const parity p = onnx_parity("shufflenet_v2_small");
+    MESSAGE("shufflenet_v2_small ONNX path: max abs error reference "
+            << p.reference << ", oneDNN " << p.onednn << " (max |y| " << p.scale << ", tolerance "
+            << p.tolerance << ")");
+    CHECK(p.reference <= p.tolerance);
+    CHECK(p.onednn <= p.tolerance);
+}
+
+namespace {
+
+/// x [1, 8, 3, 3] -> channel shuffle over 2 groups (constant shapes) -> Split into 3 + 5 (sizes
+/// as an attribute before opset 13, as an input since) -> Slice [1:] of the second part ->
+/// Concat of the first part and the slice.
+model_builder shuffle_split_slice(std::int64_t opset) {
+    model_builder b({1, 8, 3, 3}, opset);
+    const auto constant = [&](const std::string& name, const std::vector<std::int64_t>& values) {
+        model_builder::ints(b.node("Constant", name, {}, name), "value_ints", values);
+    };
+    constant("grouped_shape", {1, 2, 4, 3, 3});
+    constant("back_shape", {1, -1, 3, 3});
+    b.node("Reshape", "group", {"x", "grouped_shape"}, "g");
+    model_builder::ints(b.node("Transpose", "transpose", {"g"}, "t"), "perm", {0, 2, 1, 3, 4});
+    b.node("Reshape", "ungroup", {"t", "back_shape"}, "shuffled");
+    onnx::NodeProto* split = nullptr;
+    if (opset < 13) {
+        split = b.node("Split", "split", {"shuffled"}, "s0");
+        model_builder::ints(split, "split", {3, 5});
+    } else {
+        constant("sizes", {3, 5});
+        split = b.node("Split", "split", {"shuffled", "sizes"}, "s0");
+    }
+    split->add_output("s1");
+    model_builder::integer(split, "axis", 1);
+    constant("starts", {1});
+    constant("ends", {std::numeric_limits<std::int64_t>::max()});
+    constant("axes", {1});
+    b.node("Slice", "tail", {"s1", "starts", "ends", "axes"}, "tail");
+    model_builder::integer(b.node("Concat", "join", {"s0", "tail"}, "y"), "axis", 1);
+    b.output("y");
+    return b;
+}
+
+}  // namespace
+
+TEST_CASE(
+    "onnx: a channel shuffle with constant shapes, Split sizes as attribute or input, Slice to INT64_MAX") {
+    for (const std::int64_t opset : {11, 13, 17}) {
+        CAPTURE(opset);
+        const graph g = shuffle_split_slice(opset).import();
+        REQUIRE(g.size() == 5);
+        CHECK(std::get<channel_shuffle_spec>(g.at(0).spec) == channel_shuffle_spec{2});
+        CHECK(std::get<channel_slice_spec>(g.at(1).spec) == channel_slice_spec{0, 3});
+        CHECK(std::get<channel_slice_spec>(g.at(2).spec) == channel_slice_spec{3, 5});
+        CHECK(std::get<channel_slice_spec>(g.at(3).spec) == channel_slice_spec{1, 4});
+        // Channel k of the input holds 100 * k + pixel: the output's channels name their source.
+        tensor<float> x(dims{1, 8, 3, 3});
+        for (std::int64_t i = 0; i < x.numel(); ++i) x[i] = static_cast<float>(100 * (i / 9) + i % 9);
+        const std::vector<std::int64_t> source{0, 4, 1, 2, 6, 3, 7};  // shuffled [0 4 1 5 2 6 3 7]
+        onednn::compiled_graph compiled(g, {.batch = 1, .threads = 1});
+        for (const tensor<float>& y : {reference::run(g, x.view()), compiled.run(x.view())}) {
+            REQUIRE(y.extents() == dims{1, 7, 3, 3});
+            for (std::int64_t i = 0; i < y.numel(); ++i)
+                CHECK(y[i] == static_cast<float>(100 * source[static_cast<std::size_t>(i / 9)] + i % 9));
+        }
+    }
+}
+
+TEST_CASE(
+    "onnx: Reshape, Transpose, Split and Slice other than channel shuffles and splits are refused by name") {
+    const auto refused = [](const std::function<void(model_builder&)>& build, std::int64_t opset = 13) {
+        model_builder b({1, 8, 3, 3}, opset);
+        build(b);
+        return b.import_error();
+    };
+    const auto constant = [](model_builder& b, const std::string& name,
+                             const std::vector<std::int64_t>& values) {
+        model_builder::ints(b.node("Constant", name, {}, name), "value_ints", values);
+    };
+    const auto grouped = [&](model_builder& b, const std::vector<std::int64_t>& shape5) {
+        constant(b, "shape5", shape5);
+        b.node("Reshape", "group", {"x", "shape5"}, "g");
+    };
+    std::string e = refused([&](model_builder& b) {
+        model_builder::ints(b.node("Transpose", "nhwc", {"x"}, "y"), "perm", {0, 2, 3, 1});
+        b.output("y");
+    });
+    CHECK(e.find("node 'nhwc'") != std::string::npos);
+    CHECK(e.find("Transpose of [N, 8, 3, 3] with perm [0, 2, 3, 1] is not supported") != std::string::npos);
+
+    e = refused([&](model_builder& b) {
+        grouped(b, {1, 2, 4, 9, 1});
+        b.output("g");
+    });
+    CHECK(e.find("node 'group'") != std::string::npos);
+    CHECK(e.find("a 5-D Reshape only as the first step of a channel shuffle") != std::string::npos);
+
+    e = refused([&](model_builder& b) {
+        grouped(b, {1, 2, 4, 3, 3});
+        model_builder::ints(b.node("Transpose", "swap_hw", {"g"}, "t"), "perm", {0, 1, 2, 4, 3});
+        b.output("t");
+    });
+    CHECK(e.find("node 'swap_hw'") != std::string::npos);
+    CHECK(e.find("with perm [0, 1, 2, 4, 3] is not supported") != std::string::npos);
+
+    e = refused([&](model_builder& b) {
+        grouped(b, {1, 2, 4, 3, 3});
+        b.node("Relu", "relu5d", {"g"}, "y");
+        b.output("y");
+    });
+    CHECK(e.find("node 'relu5d'") != std::string::npos);
+    CHECK(e.find("input 'g' is [N, 2, 4, 3, 3], part of a channel shuffle") != std::string::npos);
+
+    e = refused([&](model_builder& b) {
+        b.node("Relu", "relu", {"x"}, "r");
+        grouped(b, {1, 2, 4, 3, 3});
+        b.output("g");
+    });
+    CHECK(e.find("is not the result of the last layer") != std::string::npos);
+
+    e = refused([&](model_builder& b) {
+        grouped(b, {1, 2, 4, 3, 3});
+        constant(b, "back", {1, 8, 3, 3});
+        b.node("Reshape", "ungroup", {"g", "back"}, "y");
+        b.output("y");
+    });
+    CHECK(e.find("node 'ungroup'") != std::string::npos);
+    CHECK(e.find("without the Transpose before it is not a channel shuffle") != std::string::npos);
+
+    e = refused([&](model_builder& b) {
+        grouped(b, {1, 2, 4, 3, 3});
+        model_builder::ints(b.node("Transpose", "transpose", {"g"}, "t"), "perm", {0, 2, 1, 3, 4});
+        constant(b, "flat", {1, -1});
+        b.node("Reshape", "flatten", {"t", "flat"}, "y");
+        b.output("y");
+    });
+    CHECK(e.find("node 'flatten'") != std::string::npos);
+    CHECK(e.find("does not end a channel shuffle") != std::string::npos);
+
+    e = refused(
+        [&](model_builder& b) {
+            auto* s = b.node("Split", "rows", {"x"}, "a");
+            s->add_output("b");
+            model_builder::integer(s, "axis", 2);
+            model_builder::ints(s, "split", {1, 2});
+            b.output("a");
+        },
+        11);
+    CHECK(e.find("node 'rows'") != std::string::npos);
+    CHECK(e.find("Split along axis 2 is not supported") != std::string::npos);
+
+    e = refused([&](model_builder& b) {
+        constant(b, "sizes", {3, 4});
+        auto* s = b.node("Split", "bad_sizes", {"x", "sizes"}, "a");
+        s->add_output("b");
+        model_builder::integer(s, "axis", 1);
+        b.output("a");
+    });
+    CHECK(e.find("split sizes sum to 7 but the input has 8 channels") != std::string::npos);
+
+    e = refused([&](model_builder& b) {
+        auto* s = b.node("Split", "thirds", {"x"}, "a");
+        s->add_output("b");
+        s->add_output("c");
+        model_builder::integer(s, "axis", 1);
+        b.output("a");
+    });
+    CHECK(e.find("Split of 8 channels into 3 equal parts") != std::string::npos);
+
+    e = refused([&](model_builder& b) {
+        constant(b, "starts", {1});
+        constant(b, "ends", {2});
+        constant(b, "axes", {2});
+        b.node("Slice", "crop", {"x", "starts", "ends", "axes"}, "y");
+        b.output("y");
+    });
+    CHECK(e.find("node 'crop'") != std::string::npos);
+    CHECK(e.find("Slice along axis 2 of [N, 8, 3, 3] is not supported") != std::string::npos);
+
+    e = refused([&](model_builder& b) {
+        constant(b, "starts", {0});
+        constant(b, "ends", {8});
+        constant(b, "axes", {1});
+        constant(b, "steps", {2});
+        b.node("Slice", "every_other", {"x", "starts", "ends", "axes", "steps"}, "y");
+        b.output("y");
+    });
+    CHECK(e.find("Slice with step 2 is not supported") != std::string::npos);
+
+    e = refused([&](model_builder& b) {
+        constant(b, "starts", {5});
+        constant(b, "ends", {2});
+        constant(b, "axes", {1});
+        b.node("Slice", "empty", {"x", "starts", "ends", "axes"}, "y");
+        b.output("y");
+    });
+    CHECK(e.find("node 'empty'") != std::string::npos);
+    CHECK(e.find("count must be positive") != std::string::npos);
+}
+
 TEST_CASE("onnx: a chain binds by name to the initializers of an ONNX file") {
     graph from_onnx = io_test::resnet_stack.to_graph();
     const io::onnx_weights w(fixture("resnet_stack.onnx"));
@@ -283,6 +574,279 @@ TEST_CASE("onnx: asymmetric Conv pads map to padding4 and compute a zero-padded 
                 for (std::int64_t j = c; j < std::min<std::int64_t>(c + 3, 4); ++j) sum += x[i * 4 + j];
             CHECK(y[r * 3 + c] == sum);
         }
+}
+
+TEST_CASE("onnx: Conv dilations import as the layer's dilation, auto_pad SAME pads for the dilated span") {
+    SUBCASE("explicit pads") {
+        model_builder b({1, 1, 9, 10});
+        b.initializer("w", {1, 1, 3, 3}, std::vector<float>(9, 1.0F));
+        auto* conv = b.node("Conv", "dil", {"x", "w"}, "y");
+        model_builder::ints(conv, "dilations", {2, 3});
+        model_builder::ints(conv, "pads", {1, 0, 0, 0});
+        b.output("y");
+        const graph g = b.import();
+        REQUIRE(g.size() == 1);
+        const auto& spec = std::get<conv2d_spec>(g.at(0).spec);
+        CHECK(spec.dilation == extent2{2, 3});
+        CHECK(spec.kernel == extent2{3});
+        CHECK(g.output_shape() == shape{1, 6, 4});
+        CHECK(describe(g.at(0).spec).find(",d=2x3,") != std::string::npos);
+        // The box filter sums taps 2 rows and 3 columns apart.
+        const tensor<float> x = iota_image(9, 10);
+        const tensor<float> y = reference::run(g, x.view());
+        for (std::int64_t r = 0; r < 6; ++r)
+            for (std::int64_t c = 0; c < 4; ++c) {
+                float sum = 0;
+                for (std::int64_t ky = 0; ky < 3; ++ky)
+                    for (std::int64_t kx = 0; kx < 3; ++kx)
+                        if (const std::int64_t i = r - 1 + 2 * ky; i >= 0) sum += x[i * 10 + c + 3 * kx];
+                CHECK(y[r * 4 + c] == sum);
+            }
+    }
+    SUBCASE("auto_pad SAME_UPPER") {
+        model_builder b({1, 2, 7, 7});
+        b.initializer("w", {2, 1, 3, 3}, std::vector<float>(18, 0.5F));
+        auto* conv = b.node("Conv", "dil", {"x", "w"}, "y");
+        model_builder::ints(conv, "dilations", {2, 2});
+        model_builder::integer(conv, "group", 2);
+        model_builder::text(conv, "auto_pad", "SAME_UPPER");
+        b.output("y");
+        const graph g = b.import();
+        const auto& spec = std::get<conv2d_spec>(g.at(0).spec);
+        CHECK(spec.padding == padding4(2));  // the span is 5: 4 pad pixels, 2 each side
+        CHECK(g.output_shape() == shape{2, 7, 7});
+    }
+}
+
+/// x padded with zeros by (top, left, bottom, right), as a plain {1, 1, H, W} image.
+tensor<float> zero_padded(const tensor<float>& x, padding4 p) {
+    const std::int64_t h = x.extents()[2];
+    const std::int64_t w = x.extents()[3];
+    tensor<float> out(dims{1, 1, h + p.top + p.bottom, w + p.left + p.right});
+    const std::int64_t ow = w + p.left + p.right;
+    for (std::int64_t r = 0; r < h; ++r)
+        for (std::int64_t c = 0; c < w; ++c) out[(r + p.top) * ow + c + p.left] = x[r * w + c];
+    return out;
+}
+
+/// A zero Pad of (top, left, bottom, right) on H and W, pads as an opset-11+ initializer input.
+onnx::NodeProto* zero_pad(model_builder& b, const std::string& name, const std::string& in,
+                          const std::string& out, padding4 p) {
+    b.int_initializer(name + ".pads", {8}, {0, 0, p.top, p.left, 0, 0, p.bottom, p.right});
+    return b.node("Pad", name, {in, name + ".pads"}, out);
+}
+
+TEST_CASE("onnx: a zero Pad folds into the next Conv's padding and computes the explicitly padded conv") {
+    model_builder b({1, 1, 5, 6});
+    zero_pad(b, "pad", "x", "p", {2, 0, 1, 3});
+    b.initializer("w", {1, 1, 3, 3}, std::vector<float>(9, 1.0F));
+    auto* conv = b.node("Conv", "box", {"p", "w"}, "y");
+    model_builder::ints(conv, "pads", {0, 1, 0, 0});
+    model_builder::ints(conv, "strides", {2, 1});
+    b.output("y");
+    const graph g = b.import();
+    REQUIRE(g.size() == 1);  // no layer for the Pad
+    CHECK(std::get<conv2d_spec>(g.at(0).spec).padding == padding4(2, 1, 1, 3));
+    REQUIRE(g.output_shape() == shape{1, 3, 8});
+    // The oracle: a 3x3 box filter (stride 2, 1) over the image padded by hand.
+    const tensor<float> x = iota_image(5, 6);
+    const tensor<float> padded = zero_padded(x, {2, 1, 1, 3});  // the Pad's and the Conv's own
+    const std::int64_t pw = padded.extents()[3];
+    const tensor<float> y = reference::run(g, x.view());
+    const tensor<float> fast = onednn::compiled_graph(g).run(x.view());
+    for (std::int64_t r = 0; r < 3; ++r)
+        for (std::int64_t c = 0; c < 8; ++c) {
+            float sum = 0;
+            for (std::int64_t i = 0; i < 3; ++i)
+                for (std::int64_t j = 0; j < 3; ++j) sum += padded[(2 * r + i) * pw + c + j];
+            CHECK(y[r * 8 + c] == sum);
+            CHECK(fast[r * 8 + c] == sum);
+        }
+}
+
+TEST_CASE("onnx: a zero Pad before pooling folds where exact (AveragePool counting it, MaxPool after Relu)") {
+    SUBCASE("AveragePool without pads of its own: the zeros count in every window") {
+        model_builder b({1, 1, 4, 5}, 11);
+        zero_pad(b, "pad", "x", "p", {1, 1, 1, 1});
+        auto* pool = b.node("AveragePool", "avg", {"p"}, "y");
+        model_builder::ints(pool, "kernel_shape", {2, 2});
+        model_builder::ints(pool, "strides", {2, 2});
+        b.output("y");
+        const graph g = b.import();
+        REQUIRE(g.size() == 1);
+        const auto& spec = std::get<pool2d_spec>(g.at(0).spec);
+        CHECK(spec.padding == padding4(1));
+        CHECK(spec.count_include_pad);
+        REQUIRE(g.output_shape() == shape{1, 3, 3});
+        const tensor<float> x = iota_image(4, 5);
+        const tensor<float> padded = zero_padded(x, padding4(1));
+        const tensor<float> y = reference::run(g, x.view());
+        const tensor<float> fast = onednn::compiled_graph(g).run(x.view());
+        for (std::int64_t r = 0; r < 3; ++r)
+            for (std::int64_t c = 0; c < 3; ++c) {
+                float sum = 0;
+                for (std::int64_t i = 0; i < 2; ++i)
+                    for (std::int64_t j = 0; j < 2; ++j) sum += padded[(2 * r + i) * 7 + 2 * c + j];
+                CHECK(y[r * 3 + c] == doctest::Approx(sum / 4).epsilon(1e-6));
+                CHECK(fast[r * 3 + c] == doctest::Approx(sum / 4).epsilon(1e-6));
+            }
+    }
+    SUBCASE("MaxPool after Relu: a zero is never above the window's maximum") {
+        model_builder b({1, 1, 4, 4});
+        b.node("Relu", "relu", {"x"}, "r");
+        zero_pad(b, "pad", "r", "p", {0, 0, 1, 1});
+        auto* pool = b.node("MaxPool", "max", {"p"}, "y");
+        model_builder::ints(pool, "kernel_shape", {3, 3});
+        model_builder::ints(pool, "strides", {2, 2});
+        model_builder::ints(pool, "pads", {1, 1, 0, 0});
+        b.output("y");
+        const graph g = b.import();
+        REQUIRE(g.size() == 2);
+        CHECK(std::get<pool2d_spec>(g.at(1).spec).padding == padding4(1, 1, 1, 1));
+        REQUIRE(g.output_shape() == shape{1, 2, 2});
+        tensor<float> x(dims{1, 1, 4, 4});
+        for (std::int64_t i = 0; i < 16; ++i) x[i] = static_cast<float>((i * 7) % 5) - 2.0F;  // some negative
+        // Oracle: relu, pad with zeros (the Pad), then max over windows skipping the pool's own pads.
+        const tensor<float> y = reference::run(g, x.view());
+        const tensor<float> fast = onednn::compiled_graph(g).run(x.view());
+        for (std::int64_t r = 0; r < 2; ++r)
+            for (std::int64_t c = 0; c < 2; ++c) {
+                float best = -1e30F;
+                for (std::int64_t i = 0; i < 3; ++i)
+                    for (std::int64_t j = 0; j < 3; ++j) {
+                        const std::int64_t pr = 2 * r + i - 1;  // row in the Pad's 5x5 output
+                        const std::int64_t pc = 2 * c + j - 1;
+                        if (pr < 0 || pc < 0 || pr > 4 || pc > 4) continue;  // the pool's own pad
+                        best = std::max(best, pr < 4 && pc < 4 ? std::max(x[pr * 4 + pc], 0.0F) : 0.0F);
+                    }
+                CHECK(y[r * 2 + c] == best);
+                CHECK(fast[r * 2 + c] == best);
+            }
+    }
+    SUBCASE("an all-zero Pad is no padding, before any op (DenseNet's transitions)") {
+        model_builder b({1, 2, 4, 4});
+        zero_pad(b, "pad", "x", "p", {0});
+        b.node("Relu", "relu", {"p"}, "y");
+        b.output("y");
+        const graph g = b.import();
+        REQUIRE(g.size() == 1);
+        CHECK(std::holds_alternative<activation_spec>(g.at(0).spec));
+    }
+    SUBCASE("opset 10: pads as an attribute, through an Identity, into a Conv") {
+        model_builder b({1, 1, 4, 4}, 10);
+        auto* pad = b.node("Pad", "pad", {"x"}, "p");
+        model_builder::ints(pad, "pads", {0, 0, 1, 1, 0, 0, 1, 1});
+        b.node("Identity", "id", {"p"}, "q");
+        b.initializer("w", {1, 1, 3, 3}, std::vector<float>(9, 1.0F));
+        b.node("Conv", "box", {"q", "w"}, "y");
+        b.output("y");
+        const graph g = b.import();
+        REQUIRE(g.size() == 1);
+        CHECK(std::get<conv2d_spec>(g.at(0).spec).padding == padding4(1));
+    }
+    SUBCASE("pads through folded shape arithmetic: Slice to INT64_MAX and Slice with step -1") {
+        // F.pad's subgraph reverses [k, 2] pairs with a step -1 Slice; exports slice "to the end"
+        // with INT64_MAX, which must not wrap around to "before the start".
+        model_builder b({1, 1, 4, 4});
+        b.int_initializer("raw", {10}, {0, 3, 0, 0, 1, 2, 0, 0, 7, 7});
+        b.int_initializer("zero", {1}, {0});
+        b.int_initializer("end", {1}, {std::numeric_limits<std::int64_t>::max()});
+        b.int_initializer("minus1", {1}, {-1});
+        b.int_initializer("minus2", {1}, {-2});
+        b.int_initializer("very_negative", {1}, {-std::numeric_limits<std::int64_t>::max()});
+        b.int_initializer("pairs", {2}, {-1, 2});
+        b.node("Slice", "to_the_end", {"raw", "zero", "end"}, "all");  // all 10 values
+        b.node("Slice", "drop_two", {"all", "zero", "minus2"}, "eight");
+        b.node("Reshape", "as_pairs", {"eight", "pairs"}, "rows");  // (0,3) (0,0) (1,2) (0,0)
+        b.node("Slice", "reverse", {"rows", "minus1", "very_negative", "zero", "minus1"}, "reversed");
+        b.node("Reshape", "flat", {"reversed", "minus1"}, "pads");  // [0, 0, 1, 2, 0, 0, 0, 3]
+        b.node("Pad", "pad", {"x", "pads"}, "p");
+        b.initializer("w", {1, 1, 3, 3}, std::vector<float>(9, 1.0F));
+        b.node("Conv", "box", {"p", "w"}, "y");
+        b.output("y");
+        const graph g = b.import();
+        REQUIRE(g.size() == 1);
+        CHECK(std::get<conv2d_spec>(g.at(0).spec).padding == padding4(1, 2, 0, 3));
+    }
+    SUBCASE("two Pads in a row add up") {
+        model_builder b({1, 1, 4, 4});
+        zero_pad(b, "pad0", "x", "p", {1, 0, 0, 0});
+        zero_pad(b, "pad1", "p", "q", {0, 0, 0, 2});
+        b.initializer("w", {1, 1, 3, 3}, std::vector<float>(9, 1.0F));
+        b.node("Conv", "box", {"q", "w"}, "y");
+        b.output("y");
+        CHECK(std::get<conv2d_spec>(b.import().at(0).spec).padding == padding4(1, 0, 0, 2));
+    }
+}
+
+TEST_CASE("onnx: a Pad that cannot be folded exactly is refused, naming the Pad node") {
+    const auto refused = [](const model_builder& b, const std::string& expected) {
+        const std::string e = b.import_error();
+        INFO(e);
+        CHECK(e.find("'pad'") != std::string::npos);
+        CHECK(e.find(expected) != std::string::npos);
+    };
+    SUBCASE("before a MaxPool on values that may be negative") {
+        model_builder b({1, 1, 4, 4});
+        zero_pad(b, "pad", "x", "p", {1});
+        model_builder::ints(b.node("MaxPool", "max", {"p"}, "y"), "kernel_shape", {2, 2});
+        b.output("y");
+        refused(b, "its input may be negative");
+    }
+    SUBCASE("before an AveragePool with pads of its own that are not counted") {
+        model_builder b({1, 1, 4, 4});
+        zero_pad(b, "pad", "x", "p", {1});
+        auto* pool = b.node("AveragePool", "avg", {"p"}, "y");
+        model_builder::ints(pool, "kernel_shape", {3, 3});
+        model_builder::ints(pool, "pads", {1, 1, 1, 1});
+        b.output("y");
+        refused(b, "count_include_pad=0 cannot be folded");
+    }
+    SUBCASE("before an op that has no padding") {
+        model_builder b({1, 1, 4, 4});
+        zero_pad(b, "pad", "x", "p", {1});
+        b.node("Relu", "relu", {"p"}, "y");
+        b.output("y");
+        refused(b,
+                "only folded into the padding of a Conv, MaxPool or AveragePool reading it, not into a Relu");
+    }
+    SUBCASE("as the graph output") {
+        model_builder b({1, 1, 4, 4});
+        b.node("Relu", "relu", {"x"}, "r");
+        zero_pad(b, "pad", "r", "y", {1});
+        b.output("y");
+        refused(b, "is the output of the zero Pad");
+    }
+    SUBCASE("reflect mode") {
+        model_builder b({1, 1, 4, 4});
+        model_builder::text(zero_pad(b, "pad", "x", "p", {1}), "mode", "reflect");
+        b.node("Relu", "relu", {"p"}, "y");
+        b.output("y");
+        refused(b, "Pad mode 'reflect' is not supported");
+    }
+    SUBCASE("a value other than zero") {
+        model_builder b({1, 1, 4, 4});
+        b.initializer("one", {}, {1.0F});
+        b.int_initializer("pads", {8}, {0, 0, 1, 1, 0, 0, 1, 1});
+        b.node("Pad", "pad", {"x", "pads", "one"}, "p");
+        b.node("Relu", "relu", {"p"}, "y");
+        b.output("y");
+        refused(b, "Pad with value 1");
+    }
+    SUBCASE("on the channels, or cropping") {
+        model_builder b({1, 1, 4, 4});
+        b.int_initializer("pads", {8}, {0, 1, 0, 0, 0, 0, 0, 0});
+        b.node("Pad", "pad", {"x", "pads"}, "p");
+        b.node("Relu", "relu", {"p"}, "y");
+        b.output("y");
+        refused(b, "pad the batch or channel axis");
+        model_builder c({1, 1, 4, 4});
+        c.int_initializer("pads", {8}, {0, 0, -1, 0, 0, 0, 0, 0});
+        c.node("Pad", "pad", {"x", "pads"}, "p");
+        c.node("Relu", "relu", {"p"}, "y");
+        c.output("y");
+        refused(c, "crop (a negative pad)");
+    }
 }
 
 TEST_CASE("onnx: initializers from an external data file are read at their offset") {
@@ -463,6 +1027,18 @@ TEST_CASE("onnx: unsupported attribute values are refused, naming the attribute"
         b.output("y");
         CHECK(b.import_error().find("Clip(0.000000, 1.000000) is not supported") != std::string::npos);
     }
+    SUBCASE("Clip bound that is not one value (found by fuzz_onnx: an empty min escaped as std::out_of_range)") {
+        model_builder b({1, 1, 4, 4});
+        b.initializer("lo", {0}, {});
+        b.node("Clip", "clip", {"x", "lo"}, "y");
+        b.output("y");
+        CHECK(b.import_error().find("Clip min must hold one value, not 0") != std::string::npos);
+        model_builder two({1, 1, 4, 4});
+        two.initializer("hi", {2}, {6.0F, 6.0F});
+        two.node("Clip", "clip", {"x", "", "hi"}, "y");
+        two.output("y");
+        CHECK(two.import_error().find("Clip max must hold one value, not 2") != std::string::npos);
+    }
     SUBCASE("Gemm alpha") {
         model_builder b({1, 1, 2, 2});
         b.node("Flatten", "flat", {"x"}, "f");
@@ -473,12 +1049,29 @@ TEST_CASE("onnx: unsupported attribute values are refused, naming the attribute"
         b.output("y");
         CHECK(b.import_error().find("alpha and beta other than 1 are not supported") != std::string::npos);
     }
-    SUBCASE("dilated Conv") {
+    SUBCASE("Conv dilation 0 or of three values") {
         model_builder d({1, 1, 8, 8});
         d.initializer("w", {1, 1, 3, 3}, std::vector<float>(9, 1.0F));
-        model_builder::ints(d.node("Conv", "dil", {"x", "w"}, "y"), "dilations", {2, 2});
+        model_builder::ints(d.node("Conv", "dil", {"x", "w"}, "y"), "dilations", {2, 0});
         d.output("y");
-        CHECK(d.import_error().find("dilation 2 is not supported") != std::string::npos);
+        const std::string e = d.import_error();
+        INFO(e);
+        CHECK(e.find("node 'dil'") != std::string::npos);
+        CHECK(e.find("dilation 0 is not positive") != std::string::npos);
+        model_builder three({1, 1, 8, 8});
+        three.initializer("w", {1, 1, 3, 3}, std::vector<float>(9, 1.0F));
+        model_builder::ints(three.node("Conv", "dil", {"x", "w"}, "y"), "dilations", {2, 2, 2});
+        three.output("y");
+        CHECK(three.import_error().find("dilations must have 2 values") != std::string::npos);
+    }
+    SUBCASE("a dilated Conv kernel larger than the padded input") {
+        model_builder d({1, 1, 6, 6});
+        d.initializer("w", {1, 1, 3, 3}, std::vector<float>(9, 1.0F));
+        model_builder::ints(d.node("Conv", "dil", {"x", "w"}, "y"), "dilations", {3, 3});
+        d.output("y");
+        const std::string e = d.import_error();
+        INFO(e);
+        CHECK(e.find("dilated kernel is larger than the padded input") != std::string::npos);
     }
     SUBCASE("Concat on the height axis") {
         model_builder b({1, 1, 4, 4});

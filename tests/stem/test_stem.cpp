@@ -98,6 +98,21 @@ TEST_CASE("fingerprint: a batch-norm epsilon one float step away changes it") {
     CHECK(stem::fingerprint_of(a, {}) != stem::fingerprint_of(b, {}));
 }
 
+TEST_CASE("fingerprint: a conv's dilation changes it, the text of an undilated conv is as before") {
+    graph a(shape{4, 9, 9});
+    graph b(shape{4, 9, 9});
+    a.add("conv", conv2d_spec{.out_channels = 4, .kernel = 3, .padding = 2, .dilation = 2});
+    b.add("conv", conv2d_spec{.out_channels = 4, .kernel = 3, .padding = 2, .dilation = {2, 1}});
+    a.bind_random(3);
+    b.bind(0, a.nodes()[0].params);  // same weight shapes: dilation leaves them alone
+    CHECK(stem::fingerprint_of(a, {}) != stem::fingerprint_of(b, {}));
+    CHECK_FALSE(stem::same_segment(a, b));
+    CHECK(describe(a.nodes()[0].spec) == "conv2d(out=4,k=3x3,s=1x1,p=(2,2,2,2),d=2x2,g=1,bias=1)");
+    // Stem fingerprints and primitive cache keys of models saved before dilation existed stay valid.
+    CHECK(describe(conv2d_spec{.out_channels = 4, .kernel = 3}) ==
+          "conv2d(out=4,k=3x3,s=1x1,p=(0,0,0,0),g=1,bias=1)");
+}
+
 TEST_CASE("cut_model: segments end at the prefix's cut points, a residual block is one segment") {
     const graph base = models::base_model(1);
     const stem::cut_model m = stem::cut(base, 11, "app 'x'");

@@ -157,6 +157,23 @@ TEST_CASE("train: depthwise conv2d gradient matches finite differences (stride 1
     }
 }
 
+TEST_CASE("train: dilated conv2d and depthwise conv2d gradients match finite differences") {
+    const auto r = check_graph(
+        single({3, 9, 9},
+               conv2d_spec{
+                   .out_channels = 4, .kernel = 3, .stride = 2, .padding = 2, .dilation = 2, .bias = true}),
+        train::batch_norm_mode::frozen, 2, 31);
+    CHECK(r.checked > 40);
+    CHECK(r.worst <= 1.0);
+    const auto dw = check_graph(
+        single({5, 9, 9},
+               conv2d_spec{
+                   .out_channels = 5, .kernel = 3, .padding = 3, .dilation = 3, .groups = 5, .bias = false}),
+        train::batch_norm_mode::frozen, 2, 32);
+    CHECK(dw.checked > 40);
+    CHECK(dw.worst <= 1.0);
+}
+
 TEST_CASE("train: dense gradient matches finite differences") {
     const auto r =
         check_graph(single({3, 2, 2}, dense_spec{.out_features = 5}), train::batch_norm_mode::frozen, 4, 15);

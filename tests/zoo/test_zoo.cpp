@@ -12,6 +12,8 @@
 #include <new>
 #include <string>
 #include <string_view>
+#include <variant>
+#include <vector>
 
 #include <stemshare/stemshare.hpp>
 #include <stemshare/zoo/zoo.hpp>
@@ -40,6 +42,40 @@ static_assert(near(zoo::resnet50.param_count(), 25.6e6, 0.02));
 static_assert(near(zoo::inception_v3.flops() / 2, 5.7e9, 0.01));
 static_assert(near(zoo::inception_v3.param_count(), 23.8e6, 0.02));
 static_assert(zoo::fashion_mobilenet.param_count() < 300'000);
+
+// The edge models against torchvision 0.14's modules, counted by tools/zoo/torchvision_macs.py:
+// conv and linear multiply-accumulates (the convention of torchvision's published GFLOPS column:
+// 0.217, 0.057, 0.386), and every parameter plus the batch-norm running statistics. Our FLOPs are
+// 2 x those MACs plus one per element of each squeeze-and-excitation multiply, which the script
+// prints too; so the chains equal torchvision's layer for layer, not just within a tolerance.
+struct torchvision_count {
+    std::int64_t macs;
+    std::int64_t se_multiply_elements;
+    std::int64_t params_with_bn_stats;
+};
+constexpr torchvision_count tv_mobilenet_v3_large{216'589'760, 597'408, 5'507'432};
+constexpr torchvision_count tv_mobilenet_v3_small{56'510'400, 285'376, 2'554'968};
+constexpr torchvision_count tv_efficientnet_b0{385'814'752, 2'306'528, 5'330'564};
+constexpr bool equals_torchvision(std::int64_t flops, std::int64_t params, torchvision_count tv) {
+    return flops == 2 * tv.macs + tv.se_multiply_elements && params == tv.params_with_bn_stats;
+}
+static_assert(equals_torchvision(zoo::mobilenet_v3_large.flops(), zoo::mobilenet_v3_large.param_count(),
+                                 tv_mobilenet_v3_large));
+static_assert(equals_torchvision(zoo::mobilenet_v3_small.flops(), zoo::mobilenet_v3_small.param_count(),
+                                 tv_mobilenet_v3_small));
+static_assert(equals_torchvision(zoo::efficientnet_b0.flops(), zoo::efficientnet_b0.param_count(),
+                                 tv_efficientnet_b0));
+// And the published figures: MACs within 1% (the SE multiplies are 0.1-0.3% of them), parameters
+// (5.5 M, 2.5 M, 5.3 M) within 2%.
+static_assert(near(zoo::mobilenet_v3_large.flops() / 2, 217e6, 0.01));
+static_assert(near(zoo::mobilenet_v3_large.param_count(), 5.5e6, 0.02));
+static_assert(near(zoo::mobilenet_v3_small.flops() / 2, 57e6, 0.01));
+static_assert(near(zoo::mobilenet_v3_small.param_count(), 2.5e6, 0.025));
+static_assert(near(zoo::efficientnet_b0.flops() / 2, 386e6, 0.01));
+static_assert(near(zoo::efficientnet_b0.param_count(), 5.3e6, 0.02));
+static_assert(zoo::mobilenet_v3_large.output_shape() == shape{1000, 1, 1});
+static_assert(zoo::mobilenet_v3_small.output_shape() == shape{1000, 1, 1});
+static_assert(zoo::efficientnet_b0.output_shape() == shape{1000, 1, 1});
 static_assert(zoo::mobilenet_v1.output_shape() == shape{1000, 1, 1});
 static_assert(zoo::inception_v3.output_shape() == shape{1000, 1, 1});
 static_assert(zoo::fashion_mobilenet.output_shape() == shape{10, 1, 1});
@@ -95,6 +131,103 @@ TEST_CASE("zoo: branch points sit at block boundaries, never inside a residual o
     }
 }
 
+TEST_CASE("zoo: mobilenet_v3_large, mobilenet_v3_small and efficientnet_b0 by name have torchvision's counts") {
+    const auto check_model = [](std::string_view name, torchvision_count tv) {
+        CAPTURE(std::string(name));
+        const auto& m = zoo::find_model(name);
+        CHECK(m.input == shape{3, 224, 224});
+        CHECK(m.flops == 2 * tv.macs + tv.se_multiply_elements);
+        CHECK(m.params == tv.params_with_bn_stats);
+        MESSAGE(name << ": " << m.flops / 2 << " FLOP/2 (torchvision " << tv.macs << " MACs), " << m.params
+                     << " parameters with batch-norm statistics");
+    };
+    check_model("mobilenet_v3_large", tv_mobilenet_v3_large);
+    check_model("mobilenet_v3_small", tv_mobilenet_v3_small);
+    check_model("efficientnet_b0", tv_efficientnet_b0);
+}
+
+namespace {
+
+/// The number of multiply nodes (squeeze-and-excitation gates) in `g`, after checking that no
+/// branch point falls inside one's span: between the layer after the gated input and the multiply.
+std::size_t checked_se_spans(const graph& g) {
+    const auto points = g.branch_points();
+    std::size_t spans = 0;
+    for (std::size_t i = 0; i < g.size(); ++i) {
+        const node& n = g.at(i);
+        if (!std::holds_alternative<multiply_spec>(n.spec)) continue;
+        ++spans;
+        CAPTURE(n.name);
+        // The block input is gated by a per-channel value computed from that same input.
+        CHECK(n.input_shapes[1] == shape{n.input_shapes[0].c, 1, 1});
+        const value_id gated = n.inputs[0];
+        for (std::size_t k : points) CHECK_FALSE((static_cast<value_id>(k) > gated + 1 && k <= i));
+    }
+    return spans;
+}
+
+}  // namespace
+
+TEST_CASE("zoo: the edge models' squeeze-and-excitation blocks are never cut by a branch point") {
+    // MobileNetV3-Large: stem, 15 bnecks, last conv block, pooling, hidden dense, classifier.
+    CHECK(zoo::mobilenet_v3_large.branch_points().size() == 21);
+    // MobileNetV3-Small: stem, 11 bnecks, the same head.
+    CHECK(zoo::mobilenet_v3_small.branch_points().size() == 17);
+    // EfficientNet-B0: stem, 16 MBConv blocks, last conv block, pooling, classifier.
+    CHECK(zoo::efficientnet_b0.branch_points().size() == 21);
+    // SE blocks: 8 of Large's 15 rows, 9 of Small's 11, every MBConv of B0.
+    CHECK(checked_se_spans(zoo::make_graph("mobilenet_v3_large")) == 8);
+    CHECK(checked_se_spans(zoo::make_graph("mobilenet_v3_small")) == 9);
+    CHECK(checked_se_spans(zoo::make_graph("efficientnet_b0")) == 16);
+}
+
+TEST_CASE("zoo: the stem trie shares an edge model's stem up to a branch point, never inside an SE block") {
+    graph g = zoo::make_graph("mobilenet_v3_large");
+    g.bind_random(5);
+    const auto points = g.branch_points();
+    stem::stem_trie trie(g.input_shape());
+    trie.insert("door", g, points[8]);
+    trie.insert("parking", g, points[12]);
+    const auto report = trie.report();
+    // Both apps run the first 8 elements (stem and 7 bnecks, 3 of them with SE) once.
+    std::int64_t shared = 0;
+    for (std::size_t i = 0; i < points[8]; ++i) shared += g.at(i).flops();
+    CHECK(shared > 0);
+    CHECK(report.flops_saved == shared);
+    // A stem ending inside a squeeze-and-excitation block (after its pooling) is refused by name.
+    const auto multiply = std::find_if(g.nodes().begin(), g.nodes().end(), [](const node& n) {
+        return std::holds_alternative<multiply_spec>(n.spec);
+    });
+    REQUIRE(multiply != g.nodes().end());
+    const auto inside = static_cast<std::size_t>(multiply->inputs[0] + 2);
+    CHECK_FALSE(g.is_cut_point(inside));
+    CHECK_THROWS_WITH_AS(trie.insert("inside", g, inside), doctest::Contains("is not a branch point"), error);
+    CHECK(trie.apps().size() == 2);
+}
+
+TEST_CASE("zoo: a squeeze-and-excitation block lowers to pool, fc1, act, fc2, gate and a multiply of its input") {
+    using namespace stemshare::layers;
+    constexpr auto net = input<24, 7, 7> | squeeze_excitation<8>(relu, hard_sigmoid) | global_avg_pool;
+    static_assert(net.output_shape() == shape{24, 1, 1});
+    static_assert(net.layer_count() == 7);
+    static_assert(net.branch_points()[1] == 6);
+    // fc1 and fc2 with bias; 2 x MACs of both, plus one FLOP per multiplied element.
+    static_assert(net.param_count() == (24 * 8 + 8) + (8 * 24 + 24));
+    static_assert(net.flops() == 2 * (24 * 8) * 2 + 24 * 7 * 7);
+    const graph g = net.to_graph();
+    REQUIRE(g.size() == 7);
+    CHECK(std::holds_alternative<global_avg_pool_spec>(g.at(0).spec));
+    CHECK(std::get<conv2d_spec>(g.at(1).spec).out_channels == 8);
+    CHECK(std::holds_alternative<activation_spec>(g.at(2).spec));
+    CHECK(std::get<conv2d_spec>(g.at(3).spec).out_channels == 24);
+    CHECK(std::holds_alternative<gate_activation_spec>(g.at(4).spec));
+    REQUIRE(std::holds_alternative<multiply_spec>(g.at(5).spec));
+    CHECK(g.at(5).inputs == std::vector<value_id>{graph_input, 4});
+    CHECK(g.at(5).name == "0.scale");
+    // Only the block's two ends are cut points.
+    for (std::size_t k = 1; k < 6; ++k) CHECK_FALSE(g.is_cut_point(k));
+}
+
 TEST_CASE("zoo: fashion_mobilenet is small enough to fine-tune on a CPU") {
     const auto& m = zoo::find_model("fashion_mobilenet");
     CHECK(m.input == shape{1, 28, 28});
@@ -107,7 +240,8 @@ TEST_CASE("zoo: an unknown model name is an error listing the known names") {
     CHECK_THROWS_WITH_AS(
         (void)zoo::make_graph("mobilenet_v3"),
         doctest::Contains("unknown model 'mobilenet_v3'; known models: mobilenet_v1, mobilenet_v2, "
-                          "resnet50, inception_v3, fashion_mobilenet"),
+                          "resnet50, inception_v3, fashion_mobilenet, mobilenet_v3_large, "
+                          "mobilenet_v3_small, efficientnet_b0, alexnet, vgg16"),
         error);
     CHECK_THROWS_AS((void)zoo::find_model(""), error);
 }
@@ -116,8 +250,8 @@ TEST_CASE("zoo: an unknown model name is an error listing the known names") {
 // Parity: oneDNN against the naive reference backend, seeded random weights, batch 2. The naive
 // backend needs minutes at full resolution, so ResNet-50, InceptionV3 and both MobileNets run at
 // reduced resolutions (every layer, shape rule and fusion is the same; only H and W shrink):
-// MobileNetV1/V2 at 96, ResNet-50 at 64, InceptionV3 at 107 (its stem and two grid reductions
-// need at least 75). fashion_mobilenet runs at its native 28.
+// MobileNetV1/V2/V3 and EfficientNet-B0 at 96, ResNet-50 at 64, InceptionV3 at 107 (its stem and
+// two grid reductions need at least 75). fashion_mobilenet runs at its native 28.
 // Tolerance: max |onednn - ref| <= 1e-4 * max |ref| + 1e-5 over all logits (oneDNN accumulates
 // in f32 with FMA in a different order, the reference in double; over 50-100 layers the relative
 // error stays below ~1e-5), and the top-1 class of every image must agree.
@@ -167,6 +301,15 @@ TEST_CASE("zoo: resnet50 (at 64) on oneDNN matches the reference backend") {
 TEST_CASE("zoo: inception_v3 (at 107) on oneDNN matches the reference backend") {
     check_model_parity(zoo::inception_v3_at<107>.to_graph(), 14);
 }
+TEST_CASE("zoo: mobilenet_v3_large (at 96) on oneDNN matches the reference backend") {
+    check_model_parity(zoo::mobilenet_v3_large_at<96>.to_graph(), 16);
+}
+TEST_CASE("zoo: mobilenet_v3_small (at 96) on oneDNN matches the reference backend") {
+    check_model_parity(zoo::mobilenet_v3_small_at<96>.to_graph(), 17);
+}
+TEST_CASE("zoo: efficientnet_b0 (at 96) on oneDNN matches the reference backend") {
+    check_model_parity(zoo::efficientnet_b0_at<96>.to_graph(), 18);
+}
 TEST_CASE("zoo: fashion_mobilenet on oneDNN matches the reference backend") {
     check_model_parity(zoo::fashion_mobilenet.to_graph(), 15);
 }
@@ -198,7 +341,8 @@ void check_compiled_model(std::string_view name) {
     for (const auto& s : steps) {
         CAPTURE(s);
         CHECK(s.rfind("batch_norm", 0) != 0);  // every batch-norm folded
-        CHECK(s.rfind("activation", 0) != 0);  // every activation fused
+        CHECK(s.rfind("activation", 0) != 0);       // every activation fused
+        CHECK(s.rfind("gate activation", 0) != 0);  // hard-swish, SiLU, hard-sigmoid too
         if (s.rfind("reorder", 0) == 0) ++reorders;
     }
     CHECK(reorders <= 2);  // at most into the first layer and to the output
@@ -224,9 +368,21 @@ TEST_CASE(
     "zoo: fashion_mobilenet compiled keeps every conv fused and reorders only at the graph's two ends") {
     check_compiled_model("fashion_mobilenet");
 }
+TEST_CASE(
+    "zoo: mobilenet_v3_large compiled keeps every conv fused and reorders only at the graph's two ends") {
+    check_compiled_model("mobilenet_v3_large");
+}
+TEST_CASE(
+    "zoo: mobilenet_v3_small compiled keeps every conv fused and reorders only at the graph's two ends") {
+    check_compiled_model("mobilenet_v3_small");
+}
+TEST_CASE("zoo: efficientnet_b0 compiled keeps every conv fused and reorders only at the graph's two ends") {
+    check_compiled_model("efficientnet_b0");
+}
 TEST_CASE("zoo: every model of the zoo has its compiled-model case above") {
-    constexpr std::array<std::string_view, 5> covered = {"mobilenet_v1", "mobilenet_v2", "resnet50",
-                                                         "inception_v3", "fashion_mobilenet"};
+    constexpr std::array<std::string_view, 8> covered = {
+        "mobilenet_v1",      "mobilenet_v2",       "resnet50",           "inception_v3",
+        "fashion_mobilenet", "mobilenet_v3_large", "mobilenet_v3_small", "efficientnet_b0"};
     for (const auto& m : zoo::models) {
         CAPTURE(std::string(m.name));
         CHECK(std::find(covered.begin(), covered.end(), m.name) != covered.end());

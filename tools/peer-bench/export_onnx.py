@@ -1,7 +1,9 @@
-"""Exports the 4 latency models to ONNX with seeded random weights (torch folds BN in eval mode).
+"""Exports the latency models to ONNX with seeded random weights (torch folds BN in eval mode).
 Same architectures as stemshare's zoo: MobileNetV1 1.0-224 (hand-written: torchvision has none),
-torchvision's mobilenet_v2, resnet50 and inception_v3 (no aux head).
-Usage: /usr/bin/python3 export_onnx.py OUT_DIR   (Debian's python3-torch; a dev-time tool only)"""
+torchvision's mobilenet_v2, resnet50, inception_v3 (no aux head), mobilenet_v3_large and
+efficientnet_b0 (their squeeze-and-excitation, hard-swish and SiLU as torch exports them at opset 13).
+Usage: /usr/bin/python3 export_onnx.py OUT_DIR [MODEL...]   (Debian's python3-torch and
+python3-torchvision; a dev-time tool only). Without MODEL, every model; an existing file is rewritten."""
 import os
 import sys
 
@@ -9,7 +11,8 @@ import torch
 import torch.nn as nn
 import torchvision.models as tvm
 
-SIZES = {"mobilenet_v1": 224, "mobilenet_v2": 224, "resnet50": 224, "inception_v3": 299}
+SIZES = {"mobilenet_v1": 224, "mobilenet_v2": 224, "resnet50": 224, "inception_v3": 299,
+         "mobilenet_v3_large": 224, "efficientnet_b0": 224}
 
 
 def conv_bn(cin, cout, stride, groups=1, k=3):
@@ -45,8 +48,13 @@ def build(name):
 
 def main():
     out = sys.argv[1]
+    names = sys.argv[2:] or list(SIZES)
+    unknown = [n for n in names if n not in SIZES]
+    if unknown:
+        sys.exit("export_onnx.py: unknown model(s) %s; known: %s" % (", ".join(unknown), ", ".join(SIZES)))
     os.makedirs(out, exist_ok=True)
-    for name, size in SIZES.items():
+    for name in names:
+        size = SIZES[name]
         path = os.path.join(out, name + ".onnx")
         with torch.no_grad():
             torch.onnx.export(build(name), torch.randn(1, 3, size, size), path, opset_version=13,

@@ -14,7 +14,7 @@ SCRATCH=${SCRATCH:-/tmp/stemshare-peer}
 RUNS=${RUNS:-30}
 ROUNDS=${ROUNDS:-3}
 THREADS=${THREADS:-2}
-MODELS=${MODELS:-"mobilenet_v1 mobilenet_v2 resnet50 inception_v3"}
+MODELS=${MODELS:-"mobilenet_v1 mobilenet_v2 resnet50 inception_v3 mobilenet_v3_large efficientnet_b0"}
 # ONNX Runtime's intra-op threads spin between operators by default (allow_spinning = 1); OpenMP's
 # default lets them sleep, and each wake-up costs tens of microseconds per primitive on this VM.
 # Both runtimes spin here unless the caller says otherwise (stemshare profile prints the policy).
@@ -22,7 +22,9 @@ export OMP_WAIT_POLICY=${OMP_WAIT_POLICY:-active}
 CLI=$BUILD/tools/stemshare
 [ -x "$CLI" ] || { echo "build the stemshare tool first ($CLI missing)" >&2; exit 1; }
 mkdir -p "$SCRATCH/onnx" "$SCRATCH/results"
-[ -f "$SCRATCH/onnx/inception_v3.onnx" ] || /usr/bin/python3 "$HERE/export_onnx.py" "$SCRATCH/onnx"
+# Export only what is missing (a scratch folder from before the edge models gains them).
+MISSING=$(for m in $MODELS; do [ -f "$SCRATCH/onnx/$m.onnx" ] || echo "$m"; done)
+[ -z "$MISSING" ] || /usr/bin/python3 "$HERE/export_onnx.py" "$SCRATCH/onnx" $MISSING
 RES=$SCRATCH/results/peer.jsonl
 : > "$RES"
 echo "# $(date -Is) load before: $(cut -d' ' -f1-3 /proc/loadavg); $(nproc) cores; runs $RUNS x rounds $ROUNDS; OMP_WAIT_POLICY=$OMP_WAIT_POLICY" | tee "$SCRATCH/results/meta.txt"

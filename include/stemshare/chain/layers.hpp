@@ -3,9 +3,13 @@
 /// The layer constants compile-time chains are written with:
 /// `input<1, 28, 28> | conv2d<{.out_channels = 16, .kernel = 3, .padding = 1}> | batch_norm | relu6 | ...`
 
+#include <cstdint>
+
 #include <stemshare/chain/element.hpp>
 #include <stemshare/layers/activation.hpp>
 #include <stemshare/layers/batch_norm.hpp>
+#include <stemshare/layers/channel_shuffle.hpp>
+#include <stemshare/layers/channel_slice.hpp>
 #include <stemshare/layers/conv2d.hpp>
 #include <stemshare/layers/dense.hpp>
 #include <stemshare/layers/depthwise_conv2d.hpp>
@@ -47,6 +51,13 @@ inline constexpr static_layer<gate_activation_spec{gate_kind::hard_sigmoid}> har
 inline constexpr static_layer<gate_activation_spec{gate_kind::hard_swish}> hard_swish{};
 /// SiLU, also called swish: x * sigmoid(x).
 inline constexpr static_layer<gate_activation_spec{gate_kind::silu}> silu{};
+/// ShuffleNet's channel shuffle over `Groups` groups.
+template <std::int64_t Groups>
+inline constexpr static_layer<channel_shuffle_spec{Groups}> channel_shuffle{};
+/// Channels [begin, begin + count) of the input: one part of a channel split, e.g. the two halves
+/// of ShuffleNetV2's `x.chunk(2, dim=1)` as the first layers of two `inception` branches.
+template <channel_slice_spec S>
+inline constexpr static_layer<S> channel_slice{};
 inline constexpr static_layer<flatten_spec{}> flatten{};
 inline constexpr static_layer<softmax_spec{}> softmax{};
 

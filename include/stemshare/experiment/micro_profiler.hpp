@@ -9,6 +9,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <ctime>
+#include <functional>
 #include <utility>
 #include <vector>
 
@@ -30,6 +31,8 @@ struct micro_profile_options {
     float learning_rate = 0.02F;
     std::uint64_t seed = 1;
     double horizon = 1000.0;  ///< epochs of the fit's anchor (ekya::with_anchor)
+    /// Called after every training step of `retrain` (a CPU share gate's throttle; may throw).
+    std::function<void()> on_step;
 };
 
 /// What profiling one configuration measured and predicts. Times are the process's CPU seconds
@@ -156,6 +159,7 @@ inline std::pair<double, double> split_cpu(double cpu, double stem_wall, double 
     f.fit.cosine_schedule = false;
     f.fit.optimiser.learning_rate = o.learning_rate;
     f.network.batch_norm = train::batch_norm_mode::batch_statistics;
+    f.fit.on_step = o.on_step;
     train::fine_tune_result r = train::fine_tune(model, own, f);
     const double seconds = detail::cpu_seconds() - t0;
     const auto [stem, trained] = detail::split_cpu(seconds, r.stem_seconds, r.history.seconds);

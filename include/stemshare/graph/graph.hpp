@@ -10,6 +10,7 @@
 #include <numeric>
 #include <string>
 #include <utility>
+#include <variant>
 #include <vector>
 
 #include <stemshare/core/error.hpp>
@@ -178,12 +179,17 @@ public:
         return true;
     }
     /// The branch points: where a stem may end. Declared ones (block boundaries of a chain) when
-    /// given, otherwise every cut point.
+    /// given, otherwise every cut point except one just before a channel shuffle: a shuffle
+    /// closes the unit that computed its input (ShuffleNet's split -> branch -> concat ->
+    /// shuffle), so a stem never ends between the two.
     [[nodiscard]] std::vector<std::size_t> branch_points() const {
         if (!declared_branch_points_.empty()) return declared_branch_points_;
         std::vector<std::size_t> points;
-        for (std::size_t k = 0; k <= nodes_.size(); ++k)
-            if (is_cut_point(k)) points.push_back(k);
+        for (std::size_t k = 0; k <= nodes_.size(); ++k) {
+            const bool before_shuffle =
+                k > 0 && k < nodes_.size() && std::holds_alternative<channel_shuffle_spec>(nodes_[k].spec);
+            if (is_cut_point(k) && !before_shuffle) points.push_back(k);
+        }
         return points;
     }
     [[nodiscard]] bool has_declared_branch_points() const noexcept {

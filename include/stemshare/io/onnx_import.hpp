@@ -9,7 +9,9 @@
 /// Clip(0, none) as relu, Add (residual; a constant Add right after MatMul becomes its bias),
 /// Concat on channels, MaxPool, AveragePool (count_include_pad), GlobalAveragePool, Gemm
 /// (alpha = beta = 1, transA = 0), MatMul with a constant right side, Flatten (axis 1), Reshape to
-/// a constant shape that is a flatten, Softmax over channels, Dropout and Identity (no-ops).
+/// a constant shape that is a flatten, ShuffleNet's channel shuffle (Reshape -> Transpose ->
+/// Reshape, ops_shuffle.hpp) and channel splits (Split or Slice on axis 1), Softmax over
+/// channels, Dropout and Identity (no-ops).
 /// Shape arithmetic with constant results (Constant, Shape, Gather, Unsqueeze, Squeeze, Concat,
 /// Slice, Cast, Transpose, Add/Sub/Mul/Div on constants) is folded while importing, which covers the
 /// Shape -> Gather -> Unsqueeze -> Concat -> Reshape chain PyTorch emits for `x.view(x.size(0), -1)`.

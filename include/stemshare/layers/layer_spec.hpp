@@ -16,6 +16,8 @@
 #include <stemshare/core/shape.hpp>
 #include <stemshare/layers/activation.hpp>
 #include <stemshare/layers/batch_norm.hpp>
+#include <stemshare/layers/channel_shuffle.hpp>
+#include <stemshare/layers/channel_slice.hpp>
 #include <stemshare/layers/conv2d.hpp>
 #include <stemshare/layers/dense.hpp>
 #include <stemshare/layers/flatten.hpp>
@@ -28,9 +30,10 @@
 namespace stemshare {
 
 /// Depthwise convolutions appear here as `conv2d_spec` with groups == in_channels.
-using layer_spec = std::variant<conv2d_spec, dense_spec, pool2d_spec, global_avg_pool_spec, batch_norm_spec,
-                                activation_spec, flatten_spec, softmax_spec, add_spec, concat_spec,
-                                gate_activation_spec, multiply_spec>;
+using layer_spec =
+    std::variant<conv2d_spec, dense_spec, pool2d_spec, global_avg_pool_spec, batch_norm_spec, activation_spec,
+                 flatten_spec, softmax_spec, add_spec, concat_spec, gate_activation_spec, multiply_spec,
+                 channel_shuffle_spec, channel_slice_spec>;
 
 /// Layers that take exactly one input and may carry parameters.
 template <class S>
@@ -100,10 +103,13 @@ concept MergeLayerSpec = requires(const S& s, std::span<const shape> in) {
 }
 
 namespace detail {
+/// Dilation is written only where it is not 1, so an undilated conv keeps the text (and the stem
+/// fingerprints and primitive cache keys) it had before dilation existed.
 inline std::string describe_spec(const conv2d_spec& s) {
     return "conv2d(out=" + std::to_string(s.out_channels) + ",k=" + to_string(s.kernel) +
-           ",s=" + to_string(s.stride) + ",p=" + to_string(s.padding) + ",g=" + std::to_string(s.groups) +
-           ",bias=" + (s.bias ? "1" : "0") + ")";
+           ",s=" + to_string(s.stride) + ",p=" + to_string(s.padding) +
+           (s.dilation == extent2{1} ? std::string() : ",d=" + to_string(s.dilation)) +
+           ",g=" + std::to_string(s.groups) + ",bias=" + (s.bias ? "1" : "0") + ")";
 }
 inline std::string describe_spec(const dense_spec& s) {
     return "dense(out=" + std::to_string(s.out_features) + ",bias=" + (s.bias ? "1" : "0") + ")";
@@ -131,7 +137,14 @@ inline std::string describe_spec(const gate_activation_spec& s) {
     std::array<char, 32> b{};
     const auto a_end = std::to_chars(a.data(), a.data() + a.size(), s.alpha).ptr;
     const auto b_end = std::to_chars(b.data(), b.data() + b.size(), s.beta).ptr;
-    return "hard_sigmoid(alpha=" + std::string(a.data(), a_end) + ",beta=" + std::string(b.data(), b_end) + ")";
+    return "hard_sigmoid(alpha=" + std::string(a.data(), a_end) + ",beta=" + std::string(b.data(), b_end) +
+           ")";
+}
+inline std::string describe_spec(const channel_shuffle_spec& s) {
+    return "channel_shuffle(g=" + std::to_string(s.groups) + ")";
+}
+inline std::string describe_spec(const channel_slice_spec& s) {
+    return "channel_slice(begin=" + std::to_string(s.begin) + ",count=" + std::to_string(s.count) + ")";
 }
 template <class S>
 std::string describe_spec(const S&) {

@@ -9,6 +9,7 @@
 #include <cmath>
 #include <cstdint>
 #include <cstdio>
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -36,6 +37,9 @@ struct fit_options {
     /// Progress bar label; empty: no progress output.
     std::string progress_label;
     std::FILE* progress_out = stderr;
+    /// Called after every step, on the training thread; may throw to stop training (the network
+    /// keeps the weights of the last step). Ekya's real mode holds a retraining to its CPU share here.
+    std::function<void()> on_step;
 };
 
 struct fit_history {
@@ -103,6 +107,7 @@ inline fit_history fit(network& net, const dataset& data, const fit_options& opt
             std::snprintf(note, sizeof note, "epoch %d loss %.4f", epoch + 1,
                           loss_sum / static_cast<double>(b + 1));
             bar.update(history.steps, note);
+            if (options.on_step) options.on_step();
         }
         history.epoch_loss.push_back(loss_sum / static_cast<double>(batches));
     }

@@ -12,10 +12,12 @@
 #include <stemshare/core/shape.hpp>
 #include <stemshare/graph/graph.hpp>
 #include <stemshare/zoo/alexnet.hpp>
+#include <stemshare/zoo/efficientnet_b0.hpp>
 #include <stemshare/zoo/fashion_mobilenet.hpp>
 #include <stemshare/zoo/inception_v3.hpp>
 #include <stemshare/zoo/mobilenet_v1.hpp>
 #include <stemshare/zoo/mobilenet_v2.hpp>
+#include <stemshare/zoo/mobilenet_v3.hpp>
 #include <stemshare/zoo/resnet50.hpp>
 #include <stemshare/zoo/vgg16.hpp>
 
@@ -44,10 +46,14 @@ constexpr model_info info(std::string_view name) {
 }  // namespace detail
 
 /// Every model of the zoo, in a fixed order.
-inline constexpr std::array<model_info, 5> models = {
-    detail::info<mobilenet_v1>("mobilenet_v1"), detail::info<mobilenet_v2>("mobilenet_v2"),
-    detail::info<resnet50>("resnet50"), detail::info<inception_v3>("inception_v3"),
-    detail::info<fashion_mobilenet>("fashion_mobilenet")};
+inline constexpr std::array<model_info, 8> models = {detail::info<mobilenet_v1>("mobilenet_v1"),
+                                                     detail::info<mobilenet_v2>("mobilenet_v2"),
+                                                     detail::info<resnet50>("resnet50"),
+                                                     detail::info<inception_v3>("inception_v3"),
+                                                     detail::info<fashion_mobilenet>("fashion_mobilenet"),
+                                                     detail::info<mobilenet_v3_large>("mobilenet_v3_large"),
+                                                     detail::info<mobilenet_v3_small>("mobilenet_v3_small"),
+                                                     detail::info<efficientnet_b0>("efficientnet_b0")};
 
 /// The classic large-FC networks Masa schedules (AlexNet 244 MB, VGG-16 553 MB of f32 weights).
 /// Kept apart from `models`, whose every entry the zoo's tests and benchmarks compile and time

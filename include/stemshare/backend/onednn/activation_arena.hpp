@@ -37,6 +37,10 @@ public:
         return m;
     }
 
+    /// Whether `m` is a value (or a view of one) of this arena; the graph input the caller passes
+    /// is not.
+    [[nodiscard]] bool holds(const dnnl::memory& m) const { return view_of_.contains(m.get()); }
+
     /// A view of the scratchpad all primitives share, for a primitive whose scratchpad is `md`.
     dnnl::memory scratchpad(const dnnl::memory::desc& md) {
         dnnl::memory m(md, cpu_engine(), DNNL_MEMORY_NONE);

@@ -40,6 +40,15 @@ public:
         return std::nullopt;
     }
 
+    /// The layout of `channel_block` for block `block` (1: plain nchw) and dims `dims`.
+    [[nodiscard]] static dnnl::memory::desc channel_blocked(std::int64_t block,
+                                                            const dnnl::memory::dims& dims,
+                                                            dnnl::memory::data_type type) {
+        using tag = dnnl::memory::format_tag;
+        return block == 1 ? plain_desc(dims, type)
+                          : dnnl::memory::desc(dims, type, block == 8 ? tag::aBcd8b : tag::aBcd16b);
+    }
+
     /// A concat whose result is allocated before its inputs are computed: `parts[k]` is input k's
     /// channels of `result`, in the input's own layout.
     struct planned {
@@ -114,13 +123,6 @@ private:
     [[nodiscard]] const dnnl::memory& part(slot s) const { return plans_.at(s.first).parts[s.second]; }
 
     static dnnl::memory::dims dims_of(shape s) { return {1, s.c, s.h, s.w}; }
-
-    static dnnl::memory::desc channel_blocked(std::int64_t block, const dnnl::memory::dims& dims,
-                                              dnnl::memory::data_type type) {
-        using tag = dnnl::memory::format_tag;
-        return block == 1 ? plain_desc(dims, type)
-                          : dnnl::memory::desc(dims, type, block == 8 ? tag::aBcd8b : tag::aBcd16b);
-    }
 
     std::map<std::size_t, planned> plans_;
     std::unordered_map<value_id, slot> slot_of_;

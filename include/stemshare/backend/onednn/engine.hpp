@@ -12,6 +12,7 @@
 
 #include <stemshare/core/dims.hpp>
 #include <stemshare/core/error.hpp>
+#include <stemshare/layers/geometry.hpp>
 
 namespace stemshare::onednn {
 
@@ -85,6 +86,12 @@ namespace stemshare::onednn {
     return {d, t, strides};
 }
 
+/// A convolution's dilation as oneDNN counts it: the gap between taps, 0 for adjacent ones, where
+/// the layers (like PyTorch and ONNX) count 1.
+[[nodiscard]] inline dnnl::memory::dims onednn_dilates(const extent2& dilation) {
+    return {dilation.h - 1, dilation.w - 1};
+}
+
 /// The attributes every primitive of a compiled graph starts from: its scratchpad is passed in
 /// (one shared by all primitives) instead of allocated by oneDNN on each run.
 [[nodiscard]] inline dnnl::primitive_attr base_attr() {
@@ -110,8 +117,8 @@ namespace stemshare::onednn {
     }
 }
 
-/// A stable text of a memory descriptor (dims, type and blocking): the shape-and-layout part of
-/// a primitive cache key.
+/// A stable text of a memory descriptor (dims, type, offset and blocking): the shape-and-layout
+/// part of a primitive cache key.
 [[nodiscard]] inline std::string describe(const dnnl::memory::desc& md) {
     // Appends only: GCC 12 misreports `"x" + std::string&&` under -O3 (-Wrestrict, bug 105329).
     const dnnl_memory_desc_t& d = md.data;
@@ -123,6 +130,11 @@ namespace stemshare::onednn {
         s += std::to_string(d.dims[i]);
     }
     s += ']';
+    // A sub-memory view (a channel slice) differs from its parent only in its offset.
+    if (d.offset0 != 0) {
+        s += 'o';
+        s += std::to_string(d.offset0);
+    }
     if (d.format_kind == dnnl_blocked) {
         const auto& b = d.format_desc.blocking;
         s += 's';

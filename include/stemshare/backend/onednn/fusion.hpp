@@ -118,7 +118,8 @@ struct depthwise_fusion {
     std::string key;       ///< the fused primitive's cache key
 };
 
-/// 1x1 conv [-> activation] -> depthwise 3x3, stride 2, padding 1 [-> activation], f32: oneDNN's
+/// 1x1 conv [-> activation] -> depthwise 3x3, stride 2, padding 1 [-> activation], f32, neither
+/// dilated (the `dw_k3s2p1` post-op has no dilation): oneDNN's
 /// 1x1 kernel can compute the depthwise conv from the rows it has just produced, so the 1x1 conv's
 /// wide output never goes to memory (a MobileNet expansion before a downsampling depthwise: up to
 /// 2x faster for the pair at 112x112 here). Used only where oneDNN has such a kernel: it also
@@ -134,12 +135,13 @@ std::optional<depthwise_fusion> fused_depthwise(lowering& cx, const node& n, con
     // oneDNN 2.6's fused kernel reads the 1x1 conv's bias unconditionally (it crashes without
     // one); folded batch-norms give every conv of the zoo one.
     if (cx.activation_type() != dt::f32 || !s.bias || s.groups != 1 || s.kernel != extent2{1} ||
-        s.stride != extent2{1} || s.padding != padding4{0})
+        s.stride != extent2{1} || s.padding != padding4{0} || s.dilation != extent2{1})
         return std::nullopt;
     const auto d = cx.sole_consumer(static_cast<value_id>(last_fused));
     const auto* ds = d ? std::get_if<conv2d_spec>(&cx.node_at(*d).spec) : nullptr;
     if (ds == nullptr || ds->groups != s.out_channels || ds->out_channels != s.out_channels ||
-        ds->kernel != extent2{3} || ds->stride != extent2{2} || ds->padding.top != 1 || ds->padding.left != 1)
+        ds->kernel != extent2{3} || ds->stride != extent2{2} || ds->padding.top != 1 ||
+        ds->padding.left != 1 || ds->dilation != extent2{1})
         return std::nullopt;
     depthwise_fusion f{{}, *d, *d, {}};
     if (const auto a = cx.sole_consumer(static_cast<value_id>(*d)); cx.activation_at(a)) f.last = *a;

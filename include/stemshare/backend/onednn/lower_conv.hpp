@@ -46,12 +46,13 @@ inline dnnl::convolution_forward::desc conv_desc(const conv2d_spec& s, const dnn
     const dnnl::memory::dims strides{s.stride.h, s.stride.w};
     const dnnl::memory::dims pad_l{s.padding.top, s.padding.left};
     const dnnl::memory::dims pad_r{s.padding.bottom, s.padding.right};
+    const dnnl::memory::dims dilates = onednn_dilates(s.dilation);
     return s.bias ? dnnl::convolution_forward::desc(dnnl::prop_kind::forward_inference,
                                                     dnnl::algorithm::convolution_direct, src_md, w_md, b_md,
-                                                    dst_md, strides, pad_l, pad_r)
+                                                    dst_md, strides, dilates, pad_l, pad_r)
                   : dnnl::convolution_forward::desc(dnnl::prop_kind::forward_inference,
                                                     dnnl::algorithm::convolution_direct, src_md, w_md, dst_md,
-                                                    strides, pad_l, pad_r);
+                                                    strides, dilates, pad_l, pad_r);
 }
 
 /// The shapes and attributes of a 1x1 conv -> 3x3 stride-2 depthwise conv pair (f32): what the

@@ -21,6 +21,8 @@
 #include <stemshare/backend/onednn/lower_flatten.hpp>
 #include <stemshare/backend/onednn/lower_multiply.hpp>
 #include <stemshare/backend/onednn/lower_pooling.hpp>
+#include <stemshare/backend/onednn/lower_shuffle.hpp>
+#include <stemshare/backend/onednn/lower_slice.hpp>
 #include <stemshare/backend/onednn/lower_softmax.hpp>
 #include <stemshare/backend/onednn/lowering.hpp>
 #include <stemshare/backend/onednn/program.hpp>

@@ -1,8 +1,11 @@
 #pragma once
 /// \file
 /// Lowering of an element-wise multiply to one oneDNN binary mul: the first input in the layout
-/// it has, the second in that layout too (same shape) or as {N, c, 1, 1}, which oneDNN
-/// broadcasts over height and width (a squeeze-and-excitation gate).
+/// it has, the second in that layout too (same shape) or, as {N, c, 1, 1}, which oneDNN
+/// broadcasts over height and width (a squeeze-and-excitation gate), in the layout the conv before
+/// it wrote. Forcing that gate to plain nchw cost a reorder per gate wherever convs write blocked
+/// layouts (AVX2: nChw8c), and oneDNN 2.6 then ran the mul on its reference kernel; in the
+/// conv's own layout it takes the jit kernel and no reorder (the zoo's compiled-model tests).
 
 #include <cstddef>
 #include <string>
@@ -18,9 +21,7 @@ inline void lower(lowering& cx, std::size_t i, const node& n, const multiply_spe
     const shape second_shape = cx.source().shape_of(n.inputs[1]);
     const bool per_channel = second_shape != cx.source().shape_of(n.inputs[0]);
     const dnnl::memory second =
-        per_channel ? cx.as_layout(n.inputs[1],
-                                   dnnl::memory::desc(cx.act_dims(second_shape), cx.activation_type(), tag::nchw), who)
-                    : cx.as_layout(n.inputs[1], md, who);
+        per_channel ? cx.in_precision(n.inputs[1], who) : cx.as_layout(n.inputs[1], md, who);
     cx.set_value(i, cx.output_value(i, md));
     const std::string key = "multiply|in" + describe(md) + "|by" + describe(second.get_desc());
     auto cached = cx.create(key, n, [&] {
@@ -29,7 +30,8 @@ inline void lower(lowering& cx, std::size_t i, const node& n, const multiply_spe
         return cached_primitive{pd, dnnl::binary(pd)};
     });
     cx.push_step(cached.primitive, cached.pd,
-                 {{DNNL_ARG_SRC_0, first}, {DNNL_ARG_SRC_1, second},
+                 {{DNNL_ARG_SRC_0, first},
+                  {DNNL_ARG_SRC_1, second},
                   {DNNL_ARG_DST, cx.value(static_cast<value_id>(i))}},
                  "multiply '" + n.name + "': " + cached.pd.impl_info_str());
 }

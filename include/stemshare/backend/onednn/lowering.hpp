@@ -111,6 +111,9 @@ public:
                              std::size_t byte_offset = 0) {
         return program_.arena.alias(of, md, byte_offset);
     }
+    /// Whether `m` lives in the arena, so that `alias_value` can view its bytes (the graph input,
+    /// the caller's buffer, does not).
+    [[nodiscard]] bool in_arena(const dnnl::memory& m) const { return program_.arena.holds(m); }
     /// Memory for node j's result in layout `md`: its range of a concat result when it has one in
     /// that layout, else a buffer of its own.
     dnnl::memory output_value(std::size_t j, const dnnl::memory::desc& md) {

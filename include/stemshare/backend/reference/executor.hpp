@@ -59,6 +59,10 @@ inline void check_input(const graph& g, const dims& src, layout src_layout, std:
                     gate_activation(s, x, dst);
                 else if constexpr (std::is_same_v<S, multiply_spec>)
                     multiply(x, *srcs[1], dst);
+                else if constexpr (std::is_same_v<S, channel_shuffle_spec>)
+                    channel_shuffle(s, x, dst);
+                else if constexpr (std::is_same_v<S, channel_slice_spec>)
+                    channel_slice(s, x, dst);
                 else if constexpr (std::is_same_v<S, flatten_spec>)
                     std::copy_n(x.data(), x.numel(), dst.data());
                 else if constexpr (std::is_same_v<S, softmax_spec>)

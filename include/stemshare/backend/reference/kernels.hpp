@@ -37,8 +37,8 @@ inline void conv2d(const conv2d_spec& s, const tensor<float>& src, std::span<con
                     for (std::int64_t ci = 0; ci < in_per_group; ++ci)
                         for (std::int64_t ky = 0; ky < s.kernel.h; ++ky)
                             for (std::int64_t kx = 0; kx < s.kernel.w; ++kx) {
-                                const std::int64_t iy = y * s.stride.h - s.padding.top + ky;
-                                const std::int64_t ix = x * s.stride.w - s.padding.left + kx;
+                                const std::int64_t iy = y * s.stride.h - s.padding.top + ky * s.dilation.h;
+                                const std::int64_t ix = x * s.stride.w - s.padding.left + kx * s.dilation.w;
                                 if (iy < 0 || iy >= in[2] || ix < 0 || ix >= in[3]) continue;
                                 const double a = src[detail::at4(in, n, g * in_per_group + ci, iy, ix)];
                                 const double b =
@@ -189,6 +189,25 @@ inline void multiply(const tensor<float>& a, const tensor<float>& b, tensor<floa
         const double factor = per_channel ? b[i / plane] : b[i];
         dst[i] = static_cast<float>(static_cast<double>(a[i]) * factor);
     }
+}
+
+/// dst channel o = src channel `s.source_channel(o, C)` (ShuffleNet's transpose of groups).
+inline void channel_shuffle(const channel_shuffle_spec& s, const tensor<float>& src, tensor<float>& dst) {
+    const dims& in = src.extents();
+    const std::int64_t plane = in[2] * in[3];
+    for (std::int64_t n = 0; n < in[0]; ++n)
+        for (std::int64_t o = 0; o < in[1]; ++o)
+            std::copy_n(src.data() + (n * in[1] + s.source_channel(o, in[1])) * plane, plane,
+                        dst.data() + (n * in[1] + o) * plane);
+}
+
+/// dst = channels [begin, begin + count) of src.
+inline void channel_slice(const channel_slice_spec& s, const tensor<float>& src, tensor<float>& dst) {
+    const dims& in = src.extents();
+    const std::int64_t plane = in[2] * in[3];
+    for (std::int64_t n = 0; n < in[0]; ++n)
+        std::copy_n(src.data() + (n * in[1] + s.begin) * plane, s.count * plane,
+                    dst.data() + n * s.count * plane);
 }
 
 inline void concat(std::span<const tensor<float>* const> srcs, tensor<float>& dst) {

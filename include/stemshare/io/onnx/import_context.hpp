@@ -11,6 +11,7 @@
 #include <set>
 #include <string>
 #include <utility>
+#include <variant>
 #include <vector>
 
 #include <stemshare/core/error.hpp>
@@ -19,6 +20,7 @@
 #include <stemshare/io/onnx/constant.hpp>
 #include <stemshare/io/onnx/node.hpp>
 #include <stemshare/io/onnx/onnx_proto.hpp>
+#include <stemshare/layers/geometry.hpp>
 #include <stemshare/layers/layer_spec.hpp>
 #include <stemshare/tensor/tensor.hpp>
 
@@ -31,6 +33,15 @@ struct value {
     value_id id = graph_input;
     std::size_t rank = 4;
     constant data;
+    /// A zero Pad on height and width not applied yet: the value is layer `id` padded so, and only
+    /// a Conv or a pooling that folds the padding into its own may read it (ops_pad.hpp).
+    padding4 pad;
+    std::string pad_node;  ///< the Pad node's name; empty when no padding is pending
+    /// A channel shuffle half written (ops_shuffle.hpp): layer output `id` seen as
+    /// [N, g, C/g, H, W] after the first Reshape (grouped) or as [N, C/g, g, H, W] after the
+    /// Transpose (transposed), with g = `groups`. Only the pattern's next node may read it.
+    enum class shuffle_view : std::uint8_t { none, grouped, transposed } shuffle = shuffle_view::none;
+    std::int64_t groups = 0;
 };
 
 /// A layer output of the given ONNX rank as a value.
@@ -101,9 +112,29 @@ public:
     [[nodiscard]] bool fused(int index) const { return fused_.contains(index); }
 
     // ---- a node's inputs -------------------------------------------------------------------
+    /// Input `i`; refuses the output of a zero Pad whose padding is still pending (ops_pad.hpp).
     [[nodiscard]] const value& input(const node_ctx& n, int i) const {
+        const value& v = padded_input(n, i);
+        if (!v.pad_node.empty())
+            throw error(n.where, "input '" + n.proto.input(i) + "' is the output of the zero Pad '" +
+                                     v.pad_node +
+                                     "', which stemshare imports only folded into the padding of a Conv, "
+                                     "MaxPool or AveragePool reading it, not into a " +
+                                     n.proto.op_type());
+        return v;
+    }
+    /// Input `i`, with any pending zero padding (for the nodes that fold it, and pass-throughs).
+    [[nodiscard]] const value& padded_input(const node_ctx& n, int i) const {
         if (!has_input(n.proto, i)) throw error(n.where, "misses input " + std::to_string(i));
         return lookup(n.proto.input(i), n.where);
+    }
+    /// Input `i` as a computed tensor, with any pending zero padding.
+    [[nodiscard]] const value& padded_layer_input(const node_ctx& n, int i) const {
+        const value& v = padded_input(n, i);
+        if (v.what != value::kind::layer)
+            throw error(n.where, "input '" + n.proto.input(i) +
+                                     "' is a constant; stemshare expects a computed tensor here");
+        return v;
     }
     [[nodiscard]] const value& layer_input(const node_ctx& n, int i) const {
         const value& v = input(n, i);
@@ -122,21 +153,47 @@ public:
     [[nodiscard]] bool all_inputs_constant(const node_ctx& n) const {
         if (n.proto.op_type() == "Shape") return has_input(n.proto, 0) && values_.contains(n.proto.input(0));
         for (int i = 0; i < n.proto.input_size(); ++i)
-            if (has_input(n.proto, i) && input(n, i).what != value::kind::constant) return false;
+            if (has_input(n.proto, i) && padded_input(n, i).what != value::kind::constant) return false;
         return true;
     }
     [[nodiscard]] std::string first_non_constant(const node_ctx& n) const {
         for (int i = 0; i < n.proto.input_size(); ++i)
-            if (has_input(n.proto, i) && input(n, i).what != value::kind::constant) return n.proto.input(i);
+            if (has_input(n.proto, i) && padded_input(n, i).what != value::kind::constant)
+                return n.proto.input(i);
         return "?";
+    }
+
+    /// Whether layer output `id` cannot be negative, as far as its layer kinds show: a relu, relu6,
+    /// sigmoid or hard-sigmoid, or a pooling or concat of such values (a max pool folds a zero
+    /// padding exactly only on these, ops_pad.hpp).
+    [[nodiscard]] bool non_negative(value_id id) const {
+        if (id == graph_input) return false;
+        const node& producer = graph_->at(static_cast<std::size_t>(id));
+        if (const auto* a = std::get_if<activation_spec>(&producer.spec))
+            return a->kind == activation_kind::relu || a->kind == activation_kind::relu6 ||
+                   a->kind == activation_kind::sigmoid;
+        if (const auto* g = std::get_if<gate_activation_spec>(&producer.spec))
+            return g->kind == gate_kind::hard_sigmoid;
+        if (std::holds_alternative<pool2d_spec>(producer.spec) ||
+            std::holds_alternative<global_avg_pool_spec>(producer.spec) ||
+            std::holds_alternative<concat_spec>(producer.spec)) {
+            for (const value_id in : producer.inputs)
+                if (!non_negative(in)) return false;
+            return true;
+        }
+        return false;
     }
 
     /// The ONNX shape of a value: [N, C, H, W] or [N, K] with N the batch marker.
     [[nodiscard]] std::vector<std::int64_t> onnx_shape(const value& v) const {
         if (v.what == value::kind::constant) return v.data.shape;
         const shape s = graph_->shape_of(v.id);
+        if (v.shuffle == value::shuffle_view::grouped)
+            return {batch_extent, v.groups, s.c / v.groups, s.h, s.w};
+        if (v.shuffle == value::shuffle_view::transposed)
+            return {batch_extent, s.c / v.groups, v.groups, s.h, s.w};
         if (v.rank == 2) return {batch_extent, s.numel()};
-        return {batch_extent, s.c, s.h, s.w};
+        return {batch_extent, s.c, s.h + v.pad.top + v.pad.bottom, s.w + v.pad.left + v.pad.right};
     }
 
     // ---- a node's outputs ------------------------------------------------------------------

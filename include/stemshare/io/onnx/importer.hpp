@@ -41,7 +41,11 @@ public:
                                           " outputs; stemshare imports single-output models");
         const std::string& out = g.output(0).name();
         const value& v = ctx_.lookup(out, "graph output");
-        if (v.what != value::kind::layer || v.id != result.last_value() || result.size() == 0)
+        if (!v.pad_node.empty())
+            throw error(ctx_.where(),
+                        "output '" + out + "' is the output of the zero Pad '" + v.pad_node +
+                            "', which stemshare imports only folded into a following Conv or pooling");
+        if (v.what != value::kind::layer || v.shuffle != value::shuffle_view::none || v.id != result.last_value() || result.size() == 0)
             throw error(
                 ctx_.where(),
                 "output '" + out +

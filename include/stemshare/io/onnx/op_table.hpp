@@ -18,7 +18,9 @@
 #include <stemshare/io/onnx/ops_activation.hpp>
 #include <stemshare/io/onnx/ops_conv.hpp>
 #include <stemshare/io/onnx/ops_dense.hpp>
+#include <stemshare/io/onnx/ops_pad.hpp>
 #include <stemshare/io/onnx/ops_pool.hpp>
+#include <stemshare/io/onnx/ops_shuffle.hpp>
 #include <stemshare/io/onnx/ops_structure.hpp>
 
 namespace stemshare::io::onnx_detail {
@@ -58,19 +60,23 @@ inline constexpr std::array layer_ops{
     layer_op{"MaxPool", lower_max_pool},
     layer_op{"AveragePool", lower_average_pool},
     layer_op{"GlobalAveragePool", lower_global_average_pool},
+    layer_op{"Pad", lower_pad, "Pad (zero, on H and W, before a Conv or pooling)"},
     layer_op{"ReduceMean", lower_reduce_hw, "ReduceMean (over H, W)"},
     layer_op{"ReduceMax", lower_reduce_hw, "ReduceMax (over H, W)"},
     layer_op{"Gemm", lower_gemm},
     layer_op{"MatMul", lower_matmul},
     layer_op{"Flatten", lower_flatten},
-    layer_op{"Reshape", lower_reshape, "Reshape (as flatten)"},
+    layer_op{"Reshape", lower_reshape_or_shuffle, "Reshape (as flatten or channel shuffle)"},
+    layer_op{"Transpose", lower_transpose, "Transpose (in a channel shuffle)"},
+    layer_op{"Split", lower_split, "Split (channels)"},
+    layer_op{"Slice", lower_slice, "Slice (channels)"},
     layer_op{"Softmax", lower_softmax},
     layer_op{"Dropout", lower_pass_through},
     layer_op{"Identity", lower_pass_through},
 };
 
 /// Shape arithmetic folded when every input is constant. An op in both tables (Add, Concat,
-/// Identity) is folded on constants and lowered to a layer otherwise.
+/// Identity, Mul, Reshape, Slice, Transpose) is folded on constants and lowered to a layer otherwise.
 inline constexpr std::array fold_ops{
     fold_op{"Constant", fold_constant}, fold_op{"Shape", fold_shape},
     fold_op{"Gather", fold_gather},     fold_op{"Unsqueeze", fold_unsqueeze},
@@ -79,6 +85,8 @@ inline constexpr std::array fold_ops{
     fold_op{"Add", fold_arithmetic},    fold_op{"Sub", fold_arithmetic},
     fold_op{"Mul", fold_arithmetic},    fold_op{"Div", fold_arithmetic},
     fold_op{"Identity", fold_identity}, fold_op{"Transpose", fold_transpose},
+    fold_op{"ConstantOfShape", fold_constant_of_shape},  // F.pad's pads subgraph (ops_pad.hpp)
+    fold_op{"Reshape", fold_reshape},
 };
 
 /// The table entry for `op`, or nullptr.
@@ -104,7 +112,10 @@ inline void lower_node(import_context& ctx, const node_ctx& n) {
     const std::string& op = n.proto.op_type();
     const fold_op* fold = find_op(fold_ops, op);
     if (fold && ctx.all_inputs_constant(n)) return ctx.define(n, 0, constant_value(fold->fold(ctx, n)));
-    if (const layer_op* layer = find_op(layer_ops, op)) return layer->lower(ctx, n);
+    if (const layer_op* layer = find_op(layer_ops, op)) {
+        refuse_shuffle_views(ctx, n);
+        return layer->lower(ctx, n);
+    }
     if (fold)
         throw error(n.where, "operator '" + op +
                                  "' is supported only on constant inputs (shape arithmetic); here input '" +

@@ -271,12 +271,13 @@ private:
         const dnnl::memory::dims strides{s.stride.h, s.stride.w};
         const dnnl::memory::dims pad_l{s.padding.top, s.padding.left};
         const dnnl::memory::dims pad_r{s.padding.bottom, s.padding.right};
-        const auto d = s.bias ? dnnl::convolution_forward::desc(dnnl::prop_kind::forward_training,
-                                                                dnnl::algorithm::convolution_direct, src_any,
-                                                                w_any, b_md, dst_any, strides, pad_l, pad_r)
-                              : dnnl::convolution_forward::desc(dnnl::prop_kind::forward_training,
-                                                                dnnl::algorithm::convolution_direct, src_any,
-                                                                w_any, dst_any, strides, pad_l, pad_r);
+        const dnnl::memory::dims dilates = onednn_dilates(s.dilation);
+        const auto d = s.bias ? dnnl::convolution_forward::desc(
+                                    dnnl::prop_kind::forward_training, dnnl::algorithm::convolution_direct,
+                                    src_any, w_any, b_md, dst_any, strides, dilates, pad_l, pad_r)
+                              : dnnl::convolution_forward::desc(
+                                    dnnl::prop_kind::forward_training, dnnl::algorithm::convolution_direct,
+                                    src_any, w_any, dst_any, strides, dilates, pad_l, pad_r);
         auto pd = std::make_shared<dnnl::convolution_forward::primitive_desc>(d, cpu_engine());
         L.fwd_pd = pd;
         L.src = in_layout(value(n.inputs[0]).mem, pd->src_desc(), true, nullptr, n.name + " src");
@@ -501,14 +502,16 @@ private:
         const dnnl::memory::dims strides{s.stride.h, s.stride.w};
         const dnnl::memory::dims pad_l{s.padding.top, s.padding.left};
         const dnnl::memory::dims pad_r{s.padding.bottom, s.padding.right};
+        const dnnl::memory::dims dilates = onednn_dilates(s.dilation);
         const auto alg = dnnl::algorithm::convolution_direct;
         const std::string what = "conv '" + n.name + "' backward";
 
         const auto wd =
-            s.bias ? dnnl::convolution_backward_weights::desc(alg, L.src.get_desc(), w_any, b_md,
-                                                              diff_dst.get_desc(), strides, pad_l, pad_r)
-                   : dnnl::convolution_backward_weights::desc(alg, L.src.get_desc(), w_any,
-                                                              diff_dst.get_desc(), strides, pad_l, pad_r);
+            s.bias
+                ? dnnl::convolution_backward_weights::desc(
+                      alg, L.src.get_desc(), w_any, b_md, diff_dst.get_desc(), strides, dilates, pad_l, pad_r)
+                : dnnl::convolution_backward_weights::desc(alg, L.src.get_desc(), w_any, diff_dst.get_desc(),
+                                                           strides, dilates, pad_l, pad_r);
         const dnnl::convolution_backward_weights::primitive_desc wpd(wd, cpu_engine(), fpd);
         const dnnl::memory dw_user = gradient(i, 0, L.weights_user.get_desc());
         const dnnl::memory dw =
@@ -525,8 +528,8 @@ private:
         if (!wants_gradient(sv)) return;
         const md src_any(act_dims(n.input_shapes[0]), dt::f32, tag::any);
         const dnnl::convolution_backward_data::primitive_desc dpd(
-            dnnl::convolution_backward_data::desc(alg, src_any, w_any, diff_dst.get_desc(), strides, pad_l,
-                                                  pad_r),
+            dnnl::convolution_backward_data::desc(alg, src_any, w_any, diff_dst.get_desc(), strides, dilates,
+                                                  pad_l, pad_r),
             cpu_engine(), fpd);
         const dnnl::memory w =
             dpd.weights_desc() == L.weights.get_desc()
