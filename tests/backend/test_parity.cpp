@@ -322,6 +322,50 @@ TEST_CASE("parity: fused conv + activation, conv + residual add + relu, dense + 
     check_parity(fc, 3);
 }
 
+TEST_CASE("onednn: a 1x1 conv with a fused residual add runs on the kernel the conv has without it") {
+    // An inverted-residual block (1x1 expand, 3x3 depthwise, 1x1 project + add), with the addend a
+    // conv's result and with the addend the graph input (plain NCHW). oneDNN 2.6 falls back to
+    // x64:gemm:jit or ref:any when the addend's layout is not one its fast kernel adds in: such a
+    // step must not appear where the same project conv without the add gets a fast kernel.
+    const auto is_slow = [](const std::string& step) {
+        const std::string impl = step.substr(step.rfind(": ") + 2);
+        return impl.starts_with("ref") || impl.find("gemm") != std::string::npos;
+    };
+    const auto project_step = [](const std::vector<std::string>& steps) {
+        const auto it = std::find_if(steps.begin(), steps.end(),
+                                     [](const std::string& s) { return s.starts_with("conv 'project'"); });
+        REQUIRE(it != steps.end());
+        return *it;
+    };
+    for (const bool addend_is_input : {false, true}) {
+        CAPTURE(addend_is_input);
+        const auto block = [&](bool with_add) {
+            graph g({24, 14, 14});
+            const value_id x =
+                addend_is_input ? graph_input : g.add("stem", conv2d_spec{.out_channels = 24, .kernel = 1});
+            g.add("expand", conv2d_spec{.out_channels = 96, .kernel = 1}, {x});
+            g.add("relu", activation_spec{activation_kind::relu6});
+            g.add("dw", conv2d_spec{.out_channels = 96, .kernel = 3, .padding = 1, .groups = 96});
+            const auto project = g.add("project", conv2d_spec{.out_channels = 24, .kernel = 1});
+            if (with_add) g.add("sum", add_spec{}, {project, x});
+            return g;
+        };
+        check_parity(block(true), 1);
+        check_parity(block(true), 2, 2, 3);
+        const auto compile = [&](bool with_add) {
+            graph g = block(with_add);
+            g.bind_random(1);
+            return onednn::compiled_graph(g).steps();
+        };
+        const std::string fused = project_step(compile(true));
+        const std::string alone = project_step(compile(false));
+        CAPTURE(fused);
+        CAPTURE(alone);
+        CHECK(fused.find("+ add") != std::string::npos);
+        if (!is_slow(alone)) CHECK_FALSE(is_slow(fused));
+    }
+}
+
 TEST_CASE("parity: add of three inputs and concat of differently produced branches") {
     graph g({6, 8, 8});
     const auto a = g.add("a", conv2d_spec{.out_channels = 6, .kernel = 1});
