@@ -379,6 +379,32 @@ TEST_CASE(
 TEST_CASE("zoo: efficientnet_b0 compiled keeps every conv fused and reorders only at the graph's two ends") {
     check_compiled_model("efficientnet_b0");
 }
+TEST_CASE("zoo: no conv with a fused residual add runs gemm or ref where the model's other convs are fast") {
+    // ISA-neutral, so it runs where the cases above skip (AVX-512: brgconv): oneDNN 2.6 drops a conv
+    // + binary add to x64:gemm:jit when the addend arrives in a layout its fast kernel cannot add,
+    // which cost ResNet-50 six times its time there before the lowering chose the addend's layout.
+    const auto slow = [](const std::string& impl) {
+        return impl.starts_with("ref") || impl.find("gemm") != std::string::npos;
+    };
+    std::size_t residual_steps = 0;
+    for (const auto& m : zoo::models) {
+        CAPTURE(std::string(m.name));
+        graph g = m.make();
+        g.bind_random(1);
+        const auto steps = onednn::compiled_graph(g, {.threads = 1}).steps();
+        const bool fast_convs = std::any_of(steps.begin(), steps.end(), [&](const std::string& s) {
+            return s.starts_with("conv ") && s.find("+ add") == std::string::npos && !slow(implementation(s));
+        });
+        for (const auto& s : steps) {
+            if (!s.starts_with("conv ") || s.find("+ add") == std::string::npos) continue;
+            ++residual_steps;
+            CAPTURE(s);
+            if (fast_convs) CHECK_FALSE(slow(implementation(s)));
+        }
+    }
+    CHECK(residual_steps > 40);  // ResNet-50 16, MobileNetV2 10, MobileNetV3s and EfficientNet-B0
+}
+
 TEST_CASE("zoo: every model of the zoo has its compiled-model case above") {
     constexpr std::array<std::string_view, 8> covered = {
         "mobilenet_v1",      "mobilenet_v2",       "resnet50",           "inception_v3",
