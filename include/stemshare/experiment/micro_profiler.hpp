@@ -6,10 +6,12 @@
 /// configuration's data. `retrain` runs the configuration in full, so the prediction can be checked.
 
 #include <algorithm>
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <ctime>
 #include <functional>
+#include <limits>
 #include <utility>
 #include <vector>
 
@@ -46,7 +48,7 @@ struct micro_profile {
     double predicted_accuracy = 0.0;           ///< at config.epochs (the start accuracy if the fit failed)
     bool fit_converged = false;
     double seconds_per_epoch = 0.0;  ///< predicted for the configuration's data, at the measured share
-    double startup_seconds = 0.0;    ///< caching the frozen stem's outputs, scaled likewise
+    double startup_seconds = 0.0;    ///< caching the frozen stem's outputs (scaled) + building the trainer
     double profile_seconds = 0.0;    ///< what profiling itself cost
 
     /// The scheduler's view, with times at share 1.0 given the share the profile ran at.
@@ -84,12 +86,15 @@ inline double cpu_seconds() {
     return static_cast<double>(ts.tv_sec) + 1e-9 * static_cast<double>(ts.tv_nsec);
 }
 
-/// Splits `cpu` CPU seconds of one fine_tune call into (stem caching, training) in the proportion
-/// of its wall clocks.
-inline std::pair<double, double> split_cpu(double cpu, double stem_wall, double train_wall) {
-    const double total = stem_wall + train_wall;
-    const double stem = total > 0 ? cpu * stem_wall / total : 0.0;
-    return {stem, cpu - stem};
+/// The training part of one fine_tune call's `cpu` CPU seconds, in the proportion of its wall
+/// clocks (the rest is stem caching, slicing the graph and building the trainer).
+inline double training_cpu(double cpu, double call_wall, double train_wall) {
+    return call_wall > 0 ? cpu * std::clamp(train_wall / call_wall, 0.0, 1.0) : cpu;
+}
+
+/// Wall seconds since `start`.
+inline double wall_since(std::chrono::steady_clock::time_point start) {
+    return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
 }
 
 }  // namespace detail
@@ -110,7 +115,15 @@ inline std::pair<double, double> split_cpu(double cpu, double stem_wall, double 
     const double t0 = detail::cpu_seconds();
     p.start_accuracy = train::accuracy(train::predict(model, validation.inputs), validation.labels);
     graph current = model;
-    double train_seconds = 0, stem_seconds = 0;
+    // Each call: its CPU, the stem-caching share of it, and its training steps. The steps after a
+    // call's first run at the rate a full retraining's steps do; the first also builds the trainer's
+    // primitives, which a full retraining pays once, not once per epoch of data.
+    struct call {
+        double cpu = 0, stem = 0;
+        std::size_t steps = 0;
+    };
+    std::vector<call> calls;
+    std::vector<double> steady_steps;
     for (int e = 1; e <= o.profile_epochs; ++e) {
         train::fine_tune_options f;
         f.num_frozen = config.train_from;
@@ -120,20 +133,30 @@ inline std::pair<double, double> split_cpu(double cpu, double stem_wall, double 
         f.fit.cosine_schedule = false;  // one epoch at a time: a schedule per call would restart
         f.fit.optimiser.learning_rate = o.learning_rate;
         f.network.batch_norm = train::batch_norm_mode::batch_statistics;
+        std::vector<double> step_ends;
+        f.fit.on_step = [&] { step_ends.push_back(detail::cpu_seconds()); };
         const double c0 = detail::cpu_seconds();
+        const auto w0 = std::chrono::steady_clock::now();
         train::fine_tune_result r = train::fine_tune(current, sample, f);
-        const auto [stem, trained] =
-            detail::split_cpu(detail::cpu_seconds() - c0, r.stem_seconds, r.history.seconds);
-        train_seconds += trained;
-        stem_seconds = stem;
+        const double cpu = detail::cpu_seconds() - c0;
+        const double wall = detail::wall_since(w0);
+        calls.push_back(
+            {cpu, wall > 0 ? cpu * std::clamp(r.stem_seconds / wall, 0.0, 1.0) : 0.0, step_ends.size()});
+        for (std::size_t i = 1; i < step_ends.size(); ++i)
+            steady_steps.push_back(step_ends[i] - step_ends[i - 1]);
         current = std::move(r.model);
         p.points.push_back({static_cast<double>(e),
                             train::accuracy(train::predict(current, validation.inputs), validation.labels)});
     }
     p.profile_seconds = detail::cpu_seconds() - t0;
+    std::sort(steady_steps.begin(), steady_steps.end());
+    const double step = std::max(1e-9, steady_steps.empty() ? 0.0 : steady_steps[steady_steps.size() / 2]);
+    double fixed = std::numeric_limits<double>::infinity();  // the cheapest call: caches warm
+    for (const call& c : calls)
+        fixed = std::min(fixed, std::max(0.0, c.cpu - c.stem - step * static_cast<double>(c.steps)));
     const double scale = static_cast<double>(own.size()) / static_cast<double>(sample.size());
-    p.seconds_per_epoch = train_seconds / o.profile_epochs * scale;
-    p.startup_seconds = stem_seconds * scale;
+    p.seconds_per_epoch = step * static_cast<double>(own.size() / o.batch_size);
+    p.startup_seconds = calls.back().stem * scale + fixed;
     try {
         const auto curve = ekya::fit_optimus(ekya::with_anchor(p.start_accuracy, p.points, o.horizon));
         p.fit_converged = curve.converged();
@@ -151,6 +174,7 @@ inline std::pair<double, double> split_cpu(double cpu, double stem_wall, double 
                                             const micro_profile_options& o = {}) {
     const train::dataset own = detail::take(data, config.subsample, 2 * o.batch_size, o.seed);
     const double t0 = detail::cpu_seconds();
+    const auto w0 = std::chrono::steady_clock::now();
     train::fine_tune_options f;
     f.num_frozen = config.train_from;
     f.fit.epochs = config.epochs;
@@ -162,8 +186,7 @@ inline std::pair<double, double> split_cpu(double cpu, double stem_wall, double 
     f.fit.on_step = o.on_step;
     train::fine_tune_result r = train::fine_tune(model, own, f);
     const double seconds = detail::cpu_seconds() - t0;
-    const auto [stem, trained] = detail::split_cpu(seconds, r.stem_seconds, r.history.seconds);
-    (void)stem;
+    const double trained = detail::training_cpu(seconds, detail::wall_since(w0), r.history.seconds);
     const double accuracy = train::accuracy(train::predict(r.model, validation.inputs), validation.labels);
     return {std::move(r.model), accuracy, seconds, trained / config.epochs};
 }
