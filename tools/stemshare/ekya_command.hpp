@@ -539,8 +539,9 @@ inline void run_real(options o) {
                 shares.push_back(row);
             }
             cj["allocations"] = shares;
-            // What the box gave all of this window's jobs together, against the cores they shared:
-            // another user's load shows here as less than `cores`.
+            // What all of this window's jobs used together, against the cores they shared: less
+            // than `cores` where jobs ran short of work (inference waiting for frames) or another
+            // user's load took CPU.
             double cpu = 0;
             for (const auto& job : r.jobs) cpu += job.cpu_seconds;
             cj["delivered_cpus"] = cpu / o.window_seconds;
@@ -647,8 +648,8 @@ inline void run_real(options o) {
     double delivered_mean = 0;
     for (double d : delivered) delivered_mean += d / static_cast<double>(delivered.size());
     std::printf(
-        "the box gave this run's jobs %.2f of its %d CPUs on average per window (the rest went to other "
-        "processes)\n",
+        "this run's jobs used %.2f of the box's %d CPUs on average per window (the rest: jobs short of "
+        "work, or other processes)\n",
         delivered_mean, cores);
     std::printf(
         "CPU vs share: %d busy jobs, %d within 0.05 CPU of their share (worst |cpu - share| %.3f); "
