@@ -107,6 +107,54 @@ struct run_result {
     std::vector<double> window_accuracy;  // mean over cameras, window 0 first
 };
 
+/// Mean accuracy over the retraining windows (1..): window 0 is inference only, the same for all.
+inline double retraining_mean(const run_result& r) {
+    double mean = 0;
+    for (std::size_t w = 1; w < r.window_accuracy.size(); ++w) mean += r.window_accuracy[w];
+    return mean / static_cast<double>(r.window_accuracy.size() - 1);
+}
+
+/// Prints the accuracy table and puts the same rows in `j["runs"]`.
+inline void report_runs(const std::vector<run_result>& runs, nlohmann::json& j) {
+    std::printf("%-8s %-11s %s  %s\n", "cameras", "scheduler", "mean acc (windows 1..)", "per window");
+    for (const run_result& r : runs) {
+        const double mean = retraining_mean(r);
+        std::printf("%-8d %-11s %.4f                 ", r.cameras, r.scheduler.c_str(), mean);
+        for (double v : r.window_accuracy) std::printf(" %.3f", v);
+        std::printf("\n");
+        j["runs"].push_back({{"cameras", r.cameras},
+                             {"scheduler", r.scheduler},
+                             {"window_accuracy", r.window_accuracy},
+                             {"mean_accuracy", mean}});
+    }
+}
+
+/// Prints the micro-profiler's mean errors over `profiles` (`which`: which retrainings they are;
+/// `time_kind`: what their seconds are) and puts them, with every row, in `j`.
+inline void report_profiles(const std::vector<profile_row>& profiles, const char* which,
+                            const char* time_kind, nlohmann::json& j) {
+    double acc_err = 0, time_err = 0;
+    for (const profile_row& p : profiles) {
+        acc_err += std::abs(p.predicted - p.reached) / static_cast<double>(profiles.size());
+        time_err += std::abs(p.predicted_s - p.measured_s) / std::max(1e-9, p.measured_s) /
+                    static_cast<double>(profiles.size());
+        j["micro_profiler"].push_back({{"cameras", p.cameras},
+                                       {"window", p.window},
+                                       {"camera", p.camera},
+                                       {"config", p.config},
+                                       {"start_accuracy", p.start},
+                                       {"predicted_accuracy", p.predicted},
+                                       {"reached_accuracy", p.reached},
+                                       {"predicted_seconds", p.predicted_s},
+                                       {"measured_seconds", p.measured_s}});
+    }
+    std::printf(
+        "micro-profiler over %zu %s: mean |predicted - reached| accuracy %.4f, mean relative %s error %.3f\n",
+        profiles.size(), which, acc_err, time_kind, time_err);
+    j["micro_profiler_mean_abs_accuracy_error"] = acc_err;
+    j["micro_profiler_mean_relative_time_error"] = time_err;
+}
+
 inline graph initial_model(const experiment::window_frames& w0, std::uint64_t seed) {
     graph g = zoo::fashion_mobilenet.to_graph();
     train::initialise(g, seed);
@@ -155,6 +203,15 @@ inline void plot(const std::filesystem::path& out, const std::vector<run_result>
         std::printf("gnuplot failed: no PNG\n");
     else
         std::printf("wrote %s\n", (out / "ekya.png").string().c_str());
+}
+
+/// Writes `j` (with the run's wall time since `start`) as out/results.json and the plot of `runs`.
+inline void write_results(const std::filesystem::path& out, nlohmann::json& j,
+                          const std::vector<run_result>& runs, std::chrono::steady_clock::time_point start) {
+    j["seconds"] = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    write_file((out / "results.json").string(), j.dump(1) + "\n");
+    plot(out, runs);
+    std::printf("wrote %s\n", (out / "results.json").string().c_str());
 }
 
 /// What both modes start from: the drift schedule, each camera's windows and window-0 model.
@@ -338,64 +395,23 @@ inline void run_simulated(options o) {
     }
     std::fprintf(stderr, "\n");
 
-    std::printf("%-8s %-11s %s  %s\n", "cameras", "scheduler", "mean acc (windows 1..)", "per window");
-    for (const run_result& r : runs) {
-        double mean = 0;
-        for (std::size_t w = 1; w < r.window_accuracy.size(); ++w) mean += r.window_accuracy[w];
-        mean /= static_cast<double>(r.window_accuracy.size() - 1);
-        std::printf("%-8d %-11s %.4f                 ", r.cameras, r.scheduler.c_str(), mean);
-        for (double v : r.window_accuracy) std::printf(" %.3f", v);
-        std::printf("\n");
-    }
-    double acc_err = 0, time_err = 0;
-    for (const profile_row& p : profiles) {
-        acc_err += std::abs(p.predicted - p.reached) / static_cast<double>(profiles.size());
-        time_err += std::abs(p.predicted_s - p.measured_s) / std::max(1e-9, p.measured_s) /
-                    static_cast<double>(profiles.size());
-    }
-    std::printf(
-        "micro-profiler over %zu retrainings: mean |predicted - reached| accuracy %.4f, mean relative time "
-        "error %.3f\n",
-        profiles.size(), acc_err, time_err);
+    nlohmann::json j;
+    j["mode"] = "simulated";
+    report_runs(runs, j);
+    report_profiles(profiles, "retrainings", "time", j);
     for (const auto& m : match)
         std::printf("%d cameras: fair needs %s x the CPU to match thief (section 7 score on the profiles)\n",
                     m["cameras"].get<int>(), m["fair_cpu_to_match_thief"].dump().c_str());
 
     const std::filesystem::path out(o.out);
     std::filesystem::create_directories(out);
-    nlohmann::json j;
-    j["mode"] = "simulated";
     j["labels"] = "ground truth (no golden model yet)";
     j["windows"] = o.windows;
     j["frames_per_window"] = o.frames;
     j["window_seconds"] = o.window_seconds;
     j["seed"] = o.seed;
-    for (const run_result& r : runs) {
-        double mean = 0;
-        for (std::size_t w = 1; w < r.window_accuracy.size(); ++w) mean += r.window_accuracy[w];
-        mean /= static_cast<double>(r.window_accuracy.size() - 1);
-        j["runs"].push_back({{"cameras", r.cameras},
-                             {"scheduler", r.scheduler},
-                             {"window_accuracy", r.window_accuracy},
-                             {"mean_accuracy", mean}});
-    }
-    for (const profile_row& p : profiles)
-        j["micro_profiler"].push_back({{"cameras", p.cameras},
-                                       {"window", p.window},
-                                       {"camera", p.camera},
-                                       {"config", p.config},
-                                       {"start_accuracy", p.start},
-                                       {"predicted_accuracy", p.predicted},
-                                       {"reached_accuracy", p.reached},
-                                       {"predicted_seconds", p.predicted_s},
-                                       {"measured_seconds", p.measured_s}});
-    j["micro_profiler_mean_abs_accuracy_error"] = acc_err;
-    j["micro_profiler_mean_relative_time_error"] = time_err;
     j["cpu_to_match"] = match;
-    j["seconds"] = std::chrono::duration<double>(std::chrono::steady_clock::now() - t_start).count();
-    write_file((out / "results.json").string(), j.dump(1) + "\n");
-    plot(out, runs);
-    std::printf("wrote %s\n", (out / "results.json").string().c_str());
+    write_results(out, j, runs, t_start);
 }
 
 /// Thread CPU seconds one frame of `model` costs at batch 1 on one thread (the inference need).
@@ -600,20 +616,8 @@ inline void run_real(options o) {
     }
     std::fprintf(stderr, "\n");
 
-    std::printf("%-8s %-11s %s  %s\n", "cameras", "scheduler", "mean acc (windows 1..)", "per window");
     nlohmann::json j;
-    for (const run_result& r : runs) {
-        double mean = 0;
-        for (std::size_t w = 1; w < r.window_accuracy.size(); ++w) mean += r.window_accuracy[w];
-        mean /= static_cast<double>(r.window_accuracy.size() - 1);
-        std::printf("%-8d %-11s %.4f                 ", r.cameras, r.scheduler.c_str(), mean);
-        for (double v : r.window_accuracy) std::printf(" %.3f", v);
-        std::printf("\n");
-        j["runs"].push_back({{"cameras", r.cameras},
-                             {"scheduler", r.scheduler},
-                             {"window_accuracy", r.window_accuracy},
-                             {"mean_accuracy", mean}});
-    }
+    report_runs(runs, j);
     // CPU against share: a busy job should use its share within 0.05 CPU; a job without work
     // (inference waiting for frames) or with more share than threads can only stay below it.
     int busy = 0, busy_within = 0, idle = 0, idle_over = 0, over_share = 0;
@@ -655,16 +659,7 @@ inline void run_real(options o) {
         "CPU vs share: %d busy jobs, %d within 0.05 CPU of their share (worst |cpu - share| %.3f); "
         "%d jobs short of work, %d above their share by > 0.05 (worst %.3f)\n",
         busy, busy_within, busy_worst, idle, idle_over, idle_worst_over);
-    double acc_err = 0, time_err = 0;
-    for (const profile_row& p : profiles) {
-        acc_err += std::abs(p.predicted - p.reached) / static_cast<double>(profiles.size());
-        time_err += std::abs(p.predicted_s - p.measured_s) / std::max(1e-9, p.measured_s) /
-                    static_cast<double>(profiles.size());
-    }
-    std::printf(
-        "micro-profiler over %zu retrainings that finished: mean |predicted - reached| accuracy %.4f, mean "
-        "relative CPU-time error %.3f\n",
-        profiles.size(), acc_err, time_err);
+    report_profiles(profiles, "retrainings that finished", "CPU-time", j);
     const std::filesystem::path out(o.out);
     std::filesystem::create_directories(out);
     j["mode"] = "real";
@@ -682,23 +677,8 @@ inline void run_real(options o) {
                          {"short_of_work_over_0_05", idle_over},
                          {"jobs_over_share_by_0_05", idle_over + over_share},
                          {"delivered_cpus_mean", delivered_mean}};
-    for (const profile_row& p : profiles)
-        j["micro_profiler"].push_back({{"cameras", p.cameras},
-                                       {"window", p.window},
-                                       {"camera", p.camera},
-                                       {"config", p.config},
-                                       {"start_accuracy", p.start},
-                                       {"predicted_accuracy", p.predicted},
-                                       {"reached_accuracy", p.reached},
-                                       {"predicted_seconds", p.predicted_s},
-                                       {"measured_seconds", p.measured_s}});
-    j["micro_profiler_mean_abs_accuracy_error"] = acc_err;
-    j["micro_profiler_mean_relative_time_error"] = time_err;
     j["windows_detail"] = chunks;
-    j["seconds"] = std::chrono::duration<double>(std::chrono::steady_clock::now() - t_start).count();
-    write_file((out / "results.json").string(), j.dump(1) + "\n");
-    plot(out, runs);
-    std::printf("wrote %s\n", (out / "results.json").string().c_str());
+    write_results(out, j, runs, t_start);
 }
 
 }  // namespace ekya_detail
