@@ -27,23 +27,13 @@
 #include <stemshare/backend/onednn/threading.hpp>
 #include <stemshare/backend/onednn/training/arena.hpp>
 #include <stemshare/backend/onednn/training/step_list.hpp>
+#include <stemshare/backend/onednn/training/training_options.hpp>
+#include <stemshare/backend/onednn/training/training_state.hpp>
 #include <stemshare/core/error.hpp>
 #include <stemshare/graph/graph.hpp>
 #include <stemshare/tensor/tensor.hpp>
 
 namespace stemshare::onednn {
-
-struct training_options {
-    /// Threads of every primitive; 0: the calling thread's current OpenMP count.
-    int threads = 0;
-    /// Batch-norm layers normalise by the batch's statistics and update the running ones
-    /// (PyTorch's train()); otherwise they use the running statistics (frozen).
-    bool batch_statistics = false;
-    /// running = (1 - momentum) * running + momentum * batch (PyTorch's form; unbiased variance).
-    float batch_norm_momentum = 0.1F;
-    /// Also compute d(loss)/d(graph input).
-    bool input_gradient = false;
-};
 
 class training_graph {
 public:
@@ -136,30 +126,9 @@ public:
     [[nodiscard]] std::size_t arena_bytes() const noexcept { return arena_.bytes(); }
 
 private:
-    struct value_buffers {
-        dnnl::memory mem;
-        dnnl::memory diff;
-        bool diff_started = false;
-    };
-    /// What a layer's forward planning leaves for its backward planning.
-    struct layer_state {
-        std::shared_ptr<void> fwd_pd;  // the forward primitive_desc (the backward's hint)
-        dnnl::memory src;              // the input, in the primitive's layout
-        dnnl::memory weights;          // weights in the forward primitive's layout
-        dnnl::memory weights_user;     // plain weights (the graph's tensor)
-        dnnl::memory mean, variance, scale, shift;
-        dnnl::memory workspace;
-        dnnl::memory dst_2d;  // dense: the output as {N, O}
-        dnnl::memory diff_dst_2d;
-        dnnl::memory diff_4d;  // flatten: the output gradient viewed with the input's dims
-        float alpha = 0.0F, beta = 0.0F;
-        dnnl::algorithm algorithm = dnnl::algorithm::undef;
-    };
-    struct binding {
-        dnnl::memory mem;
-        std::size_t layer;
-        std::size_t index;
-    };
+    using value_buffers = training_detail::value_buffers;
+    using layer_state = training_detail::layer_state;
+    using binding = training_detail::parameter_binding;
 
     value_buffers& value(value_id v) { return values_[static_cast<std::size_t>(v + 1)]; }
     [[nodiscard]] bool wants_gradient(value_id v) const {
@@ -697,8 +666,8 @@ private:
     /// but a stem holding one (frozen, run on the inference backend) still can.
     template <typename Spec>
     [[noreturn]] void plan_forward(std::size_t, const node& n, const Spec&) {
-        throw error("onednn::training_graph",
-                    "layer '" + n.name + "' " + describe(n.spec) + " cannot be trained yet (no backward pass)");
+        throw error("onednn::training_graph", "layer '" + n.name + "' " + describe(n.spec) +
+                                                  " cannot be trained yet (no backward pass)");
     }
     template <typename Spec>
     [[noreturn]] void plan_backward(std::size_t i, const node& n, const Spec& s) {
