@@ -23,6 +23,7 @@
 #include <stemshare/io/idx.hpp>
 #include <stemshare/io/mpackage.hpp>
 #include <stemshare/io/safetensors.hpp>
+#include <stemshare/io/save_weights.hpp>
 #include <stemshare/io/weights_digest.hpp>
 #include <stemshare/profiling/latency_table.hpp>
 #include <stemshare/profiling/profile.hpp>

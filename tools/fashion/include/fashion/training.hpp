@@ -23,6 +23,7 @@
 #include <stemshare/io/idx.hpp>
 #include <stemshare/io/mpackage.hpp>
 #include <stemshare/io/safetensors.hpp>
+#include <stemshare/io/save_weights.hpp>
 #include <stemshare/train/dataset.hpp>
 #include <stemshare/train/evaluate.hpp>
 #include <stemshare/train/fine_tune.hpp>
@@ -115,18 +116,10 @@ inline bool is_base_class(std::int32_t label) {
     return trained;
 }
 
-/// Writes a graph's weights as safetensors, tensors named "<layer>.<param>" (what
-/// `io::bind_weights` reads by name).
+/// Writes a graph's weights as safetensors (`io::save_weights`).
 inline void save_weights(const graph& g, const std::filesystem::path& path,
                          const std::map<std::string, std::string>& metadata = {}) {
-    std::vector<io::named_view> tensors;
-    for (const node& n : g.nodes()) {
-        const param_list descs = n.param_descs();
-        for (std::size_t p = 0; p < descs.size(); ++p)
-            tensors.push_back({n.name + "." + std::string(descs[p].name), n.params[p].view()});
-    }
-    if (path.has_parent_path()) std::filesystem::create_directories(path.parent_path());
-    io::write_safetensors(path, tensors, {.storage = io::storage_dtype::f32, .metadata = metadata});
+    io::save_weights(g, path, metadata);
 }
 
 /// The base model: the zoo graph bound to `path` (written by `save_weights`).
