@@ -16,6 +16,7 @@
 #include <vector>
 
 #include <stemshare/stemshare.hpp>
+#include <stemshare/zoo/fashion_mobilenet_wide.hpp>
 #include <stemshare/zoo/zoo.hpp>
 
 #include "support/allocation_counter.hpp"
@@ -42,6 +43,11 @@ static_assert(near(zoo::resnet50.param_count(), 25.6e6, 0.02));
 static_assert(near(zoo::inception_v3.flops() / 2, 5.7e9, 0.01));
 static_assert(near(zoo::inception_v3.param_count(), 23.8e6, 0.02));
 static_assert(zoo::fashion_mobilenet.param_count() < 300'000);
+// The wide 28 x 28 net (Ekya's golden model): 3.6x the small net's work, same input and classes.
+static_assert(near(zoo::fashion_mobilenet_wide.flops() / 2, 4.52e6, 0.01));
+static_assert(near(zoo::fashion_mobilenet_wide.flops(), 3.6 * zoo::fashion_mobilenet.flops(), 0.02));
+static_assert(zoo::fashion_mobilenet_wide.param_count() > 3 * zoo::fashion_mobilenet.param_count());
+static_assert(zoo::fashion_mobilenet_wide.output_shape() == zoo::fashion_mobilenet.output_shape());
 
 // The edge models against torchvision 0.14's modules, counted by tools/zoo/torchvision_macs.py:
 // conv and linear multiply-accumulates (the convention of torchvision's published GFLOPS column:
@@ -312,6 +318,9 @@ TEST_CASE("zoo: efficientnet_b0 (at 96) on oneDNN matches the reference backend"
 }
 TEST_CASE("zoo: fashion_mobilenet on oneDNN matches the reference backend") {
     check_model_parity(zoo::fashion_mobilenet.to_graph(), 15);
+}
+TEST_CASE("zoo: fashion_mobilenet_wide on oneDNN matches the reference backend") {
+    check_model_parity(zoo::fashion_mobilenet_wide.to_graph(), 19);
 }
 
 namespace {
