@@ -3,6 +3,7 @@
 
 #include <CLI/CLI.hpp>
 
+#include <cstdint>
 #include <cstdio>
 #include <memory>
 #include <sstream>
@@ -13,6 +14,11 @@
 
 #include <stemshare/core/error.hpp>
 #include <stemshare/io/idx.hpp>
+
+#ifdef STEMSHARE_WITH_EKYA_COMMAND
+#include <stemshare/experiment/drift_schedule.hpp>
+#include <stemshare/experiment/ekya_models.hpp>
+#endif
 
 #include <fashion/app_tasks.hpp>
 #include <fashion/dataset.hpp>
@@ -38,6 +44,46 @@ struct apps_options {
     std::vector<std::size_t> branch_points;
     fashion::app_training_options training{};
 };
+
+#ifdef STEMSHARE_WITH_EKYA_COMMAND
+struct ekya_options {
+    std::string golden_out = "models/ekya_golden.safetensors";
+    std::string base_out = "models/ekya_base.safetensors";
+    std::string data = std::string(fashion::default_data_dir);
+    std::string drift = STEMSHARE_EKYA_DEFAULT_DRIFT;
+    experiment::pretraining_options training{};
+};
+
+/// `stemshare train ekya`: Ekya's golden model and the cameras' base (experiment/ekya_models.hpp),
+/// each with its accuracy on the test split, clean and perturbed as the schedule's cameras.
+inline void run_ekya_models(const ekya_options& o) {
+    const io::labelled_images train_split = fashion::load_dataset(fashion::dataset_split::train, o.data);
+    const io::labelled_images test_split = fashion::load_dataset(fashion::dataset_split::test, o.data);
+    const experiment::drift_schedule schedule = experiment::load_drift_schedule(o.drift);
+    const std::vector<std::int32_t> labels(train_split.labels.begin(), train_split.labels.end());
+    const std::vector<std::int32_t> test_labels(test_split.labels.begin(), test_split.labels.end());
+    std::vector<std::int64_t> all(test_labels.size());
+    for (std::size_t i = 0; i < all.size(); ++i) all[i] = static_cast<std::int64_t>(i);
+    const train::dataset perturbed =
+        experiment::augmented(test_split.images, test_labels, all, schedule, o.training.seed + 99u, o.training.chunk);
+    const auto summary = [&](const char* what, const graph& model, const experiment::pretraining_report& r,
+                             const std::string& path) {
+        std::printf("%s: %lld training images, %zu epochs, %.1f s, epoch losses", what,
+                    static_cast<long long>(r.train_items), r.epoch_loss.size(), r.seconds);
+        for (double l : r.epoch_loss) std::printf(" %.4f", l);
+        std::printf("\n  test split accuracy: clean %.4f, perturbed as the schedule's cameras %.4f; wrote %s\n",
+                    train::accuracy(train::predict(model, test_split.images), test_labels),
+                    train::accuracy(train::predict(model, perturbed.inputs), perturbed.labels), path.c_str());
+    };
+    experiment::pretraining_report report;
+    const graph golden = experiment::train_golden(train_split.images, labels, schedule, o.training, report);
+    experiment::save_golden(golden, o.golden_out, o.training);
+    summary("golden model (fashion_mobilenet_wide, perturbed images)", golden, report, o.golden_out);
+    const graph base = experiment::train_camera_base(train_split.images, labels, o.training, report);
+    experiment::save_camera_base(base, o.base_out, o.training);
+    summary("cameras' base (fashion_mobilenet, clean images)", base, report, o.base_out);
+}
+#endif
 
 inline std::vector<fashion::app_task> chosen_apps(const std::string& list) {
     if (list.empty()) return fashion::all_apps();
@@ -137,6 +183,27 @@ inline void register_train_command(CLI::App& app) {
     apps->add_option("--seed", a->training.seed, "Seed of the data choice and order")->capture_default_str();
     apps->add_flag("!--no-progress", a->training.progress, "No progress bars");
     apps->callback([a] { train_detail::run_apps(*a); });
+
+#ifdef STEMSHARE_WITH_EKYA_COMMAND
+    auto e = std::make_shared<train_detail::ekya_options>();
+    CLI::App* ekya = sub->add_subcommand(
+        "ekya", "Train `stemshare ekya`'s golden model and its cameras' base model (docs/ekya.md)");
+    ekya->add_option("--golden-out", e->golden_out, "Golden model's weights file to write")->capture_default_str();
+    ekya->add_option("--base-out", e->base_out, "Cameras' base model's weights file to write")
+        ->capture_default_str();
+    ekya->add_option("--data", e->data, "Fashion-MNIST folder")->capture_default_str();
+    ekya->add_option("--drift", e->drift, "Drift schedule whose perturbations augment the golden model's data")
+        ->capture_default_str();
+    ekya->add_option("--epochs", e->training.epochs, "Golden model's passes over the data")->capture_default_str();
+    ekya->add_option("--base-epochs", e->training.base_epochs, "Base model's passes over the data")
+        ->capture_default_str();
+    ekya->add_option("--lr", e->training.learning_rate, "Initial learning rate (cosine schedule)")
+        ->capture_default_str();
+    ekya->add_option("--seed", e->training.seed, "Seed of the weights, the augmentation and the order")
+        ->capture_default_str();
+    ekya->add_flag("!--no-progress", e->training.progress, "No progress bars");
+    ekya->callback([e] { train_detail::run_ekya_models(*e); });
+#endif
 }
 
 }  // namespace stemshare::tools
