@@ -1,4 +1,4 @@
-# Checks `stemshare ekya --quick`'s results.json: no NaN or null anywhere, three scheduler runs of
+# Checks `stemshare ekya --quick`'s results.json: no NaN or null anywhere, four scheduler runs of
 # 2 cameras with an accuracy in [0, 1] for each of the 3 windows, and the micro-profiler's errors.
 file(READ ${FILE} json)
 include(${CMAKE_CURRENT_LIST_DIR}/ekya_json_runs.cmake)

@@ -1,5 +1,5 @@
 # Checks `stemshare ekya --quick` (real mode)'s results.json: no NaN or null anywhere, mode "real",
-# three scheduler runs of 2 cameras with an accuracy in [0, 1] for each of the 3 windows, every
+# four scheduler runs of 2 cameras with an accuracy in [0, 1] for each of the 3 windows, every
 # inference chunk's accuracy in [0, 1], and every job's CPU against its share reported, with no job
 # of 0.5 s or more above its share by more than 0.05 CPU (the gate's cap holds whatever else loads
 # the box; a loaded box can only leave a job below its share, which the report counts).

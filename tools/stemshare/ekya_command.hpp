@@ -4,8 +4,8 @@
 // (experiment/ekya_real_window.hpp). The simulated mode: drifting Fashion-MNIST cameras
 // (tools/ekya/drift.json); per window every camera's configurations are micro-profiled on its current model,
 // the scheduler allocates on those profiles, and the chosen retrainings are then run in full so the window is
-// scored with what they really reached and really took (the section 7 score on measured outcomes). Not yet: a
-// golden model: retraining uses ground-truth labels.
+// scored with what they really reached and really took (the section 7 score on measured outcomes). Both
+// modes retrain on labels from the golden model (experiment/ekya_models.hpp) and score against ground truth.
 
 #include <CLI/CLI.hpp>
 
@@ -17,6 +17,7 @@
 #include <cstdlib>
 #include <ctime>
 #include <filesystem>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -32,11 +33,14 @@
 #include <stemshare/core/error.hpp>
 #include <stemshare/experiment/drift_stream.hpp>
 #include <stemshare/experiment/ekya_real_window.hpp>
+#include <stemshare/experiment/ekya_models.hpp>
 #include <stemshare/experiment/micro_profiler.hpp>
 #include <stemshare/sched/ekya/fair.hpp>
 #include <stemshare/sched/ekya/no_retrain.hpp>
 #include <stemshare/sched/ekya/score.hpp>
 #include <stemshare/sched/ekya/thief.hpp>
+#include <stemshare/stem/stem_trie.hpp>
+#include <stemshare/train/fine_tune.hpp>
 #include <stemshare/train/fit.hpp>
 #include <stemshare/train/initialise.hpp>
 #include <stemshare/train/network.hpp>
@@ -57,6 +61,11 @@ struct options {
     double window_seconds = 0;  ///< 0: the mode's default (simulated 20, real 10, real --quick 5)
     std::uint64_t seed = 42;
     std::string drift = STEMSHARE_EKYA_DEFAULT_DRIFT;
+    std::string golden = STEMSHARE_EKYA_DEFAULT_GOLDEN;  ///< "truth": retrain on ground-truth labels
+    std::string base = STEMSHARE_EKYA_DEFAULT_BASE;
+    /// Branch point of the cameras' shared stem: window-0 models are the base fine-tuned from here
+    /// on, and the thief+stem policy never retrains below it.
+    std::size_t stem = 21;
     std::string data = std::string(fashion::default_data_dir);
     std::string out = "out/ekya";
     std::string mode = "real";
@@ -71,9 +80,12 @@ inline std::vector<int> split_ints(const std::string& text) {
     return out;
 }
 
-/// One camera's frames: retraining data (train split) and scored frames (test split) per window.
+/// One camera's frames: retraining data (train split, labelled by the golden model) and scored
+/// frames (test split, ground truth) per window.
 struct camera_stream {
     std::vector<experiment::window_frames> train, eval;
+    /// Per window: the share of the retraining frames whose golden label is the true one.
+    std::vector<double> golden_accuracy;
 };
 
 /// Accuracy of `predicted` when only 1 frame in n is analysed and the last result reused.
@@ -105,7 +117,19 @@ struct run_result {
     int cameras;
     std::string scheduler;
     std::vector<double> window_accuracy;  // mean over cameras, window 0 first
+    /// The cameras' final models in one stem trie at the stem's branch point: weight bytes resident
+    /// (each shared stem node once) and what separate models would hold.
+    std::int64_t weight_bytes = 0, unshared_weight_bytes = 0;
 };
+
+/// Fills `r`'s weight bytes from the cameras' final `models`, deduplicated by the stem trie.
+inline void measure_sharing(run_result& r, const std::vector<graph>& models, std::size_t stem) {
+    stem::stem_trie trie(models.front().input_shape());
+    for (std::size_t c = 0; c < models.size(); ++c) trie.insert("camera" + std::to_string(c), models[c], stem);
+    const stem::sharing_report rep = trie.report();
+    r.weight_bytes = rep.stem_bytes + rep.suffix_bytes;
+    r.unshared_weight_bytes = r.weight_bytes + rep.bytes_saved;
+}
 
 /// Mean accuracy over the retraining windows (1..): window 0 is inference only, the same for all.
 inline double retraining_mean(const run_result& r) {
@@ -116,16 +140,20 @@ inline double retraining_mean(const run_result& r) {
 
 /// Prints the accuracy table and puts the same rows in `j["runs"]`.
 inline void report_runs(const std::vector<run_result>& runs, nlohmann::json& j) {
-    std::printf("%-8s %-11s %s  %s\n", "cameras", "scheduler", "mean acc (windows 1..)", "per window");
+    std::printf("%-8s %-11s %s  %s  %s\n", "cameras", "scheduler", "mean acc (windows 1..)",
+                "weights KB (unshared)", "per window");
     for (const run_result& r : runs) {
         const double mean = retraining_mean(r);
-        std::printf("%-8d %-11s %.4f                 ", r.cameras, r.scheduler.c_str(), mean);
+        std::printf("%-8d %-11s %.4f                  %6.1f (%6.1f)        ", r.cameras, r.scheduler.c_str(), mean,
+                    static_cast<double>(r.weight_bytes) / 1024.0, static_cast<double>(r.unshared_weight_bytes) / 1024.0);
         for (double v : r.window_accuracy) std::printf(" %.3f", v);
         std::printf("\n");
         j["runs"].push_back({{"cameras", r.cameras},
                              {"scheduler", r.scheduler},
                              {"window_accuracy", r.window_accuracy},
-                             {"mean_accuracy", mean}});
+                             {"mean_accuracy", mean},
+                             {"weight_bytes", r.weight_bytes},
+                             {"unshared_weight_bytes", r.unshared_weight_bytes}});
     }
 }
 
@@ -155,16 +183,18 @@ inline void report_profiles(const std::vector<profile_row>& profiles, const char
     j["micro_profiler_mean_relative_time_error"] = time_err;
 }
 
-inline graph initial_model(const experiment::window_frames& w0, std::uint64_t seed) {
-    graph g = zoo::fashion_mobilenet.to_graph();
-    train::initialise(g, seed);
-    train::network net(std::move(g), {.batch_norm = train::batch_norm_mode::batch_statistics});
-    train::fit_options f;
-    f.epochs = 4;
-    f.batch_size = 32;
-    f.seed = seed;
-    (void)train::fit(net, {w0.images, w0.labels}, f);
-    return net.model();
+/// A camera's window-0 model: the cameras' base fine-tuned from the stem's branch point on the
+/// camera's window-0 frames (transfer learning: every camera keeps the base's stem).
+inline graph initial_model(const graph& base, std::size_t stem, const experiment::window_frames& w0,
+                           std::uint64_t seed) {
+    train::fine_tune_options f;
+    f.num_frozen = stem;
+    f.fit.epochs = 10;
+    f.fit.batch_size = 32;
+    f.fit.seed = seed;
+    f.fit.optimiser.learning_rate = 0.02F;
+    f.network.batch_norm = train::batch_norm_mode::batch_statistics;
+    return train::fine_tune(base, {w0.images, w0.labels}, f).model;
 }
 
 inline train::dataset part(const experiment::window_frames& w, bool validation) {
@@ -220,6 +250,8 @@ struct setup {
     std::vector<camera_stream> streams;
     std::vector<graph> initial;
     std::vector<int> camera_counts;
+    std::string labels;  ///< where the retraining labels come from, for results.json
+    std::size_t stem = 0;
 };
 
 inline setup prepare(const options& o) {
@@ -230,37 +262,121 @@ inline setup prepare(const options& o) {
     require(o.windows >= 2, "--windows", "needs at least 2 windows (window 0 never retrains)");
     require(o.frames >= 160, "--frames", "needs at least 160 frames per window");
     require(o.window_seconds > 0, "--window-seconds", "must be positive");
+    const graph base = experiment::load_camera_base(o.base);
+    constexpr auto points = zoo::fashion_mobilenet.branch_points();
+    require(o.stem > 0 && o.stem < base.size() && std::find(points.begin(), points.end(), o.stem) != points.end(),
+            "--stem", std::to_string(o.stem) + " is not a branch point of fashion_mobilenet inside the model");
+    su.stem = o.stem;
     const int max_cameras = *std::max_element(su.camera_counts.begin(), su.camera_counts.end());
     su.schedule = experiment::load_drift_schedule(o.drift);
     su.schedule.frames_per_window = o.frames;
+    const bool truth = o.golden == "truth";
+    std::optional<graph> golden;
+    if (!truth) golden = experiment::load_golden(o.golden);
+    su.labels = truth ? "ground truth (--golden truth)" : "golden model " + o.golden;
     const auto train_split = fashion::load_dataset(fashion::dataset_split::train, o.data);
     const auto test_split = fashion::load_dataset(fashion::dataset_split::test, o.data);
     const std::vector<std::int32_t> train_labels(train_split.labels.begin(), train_split.labels.end());
     const std::vector<std::int32_t> test_labels(test_split.labels.begin(), test_split.labels.end());
+    // The cameras' retraining frames come from the train-split items the golden model never saw.
+    std::vector<std::int64_t> camera_items;
+    for (std::int64_t i = 0; i < std::min<std::int64_t>(experiment::golden_first_item, train_split.size()); ++i)
+        camera_items.push_back(i);
+    const train::dataset source = train::select(train_split.images, train_labels, camera_items);
     su.streams.resize(static_cast<std::size_t>(max_cameras));
     for (int c = 0; c < max_cameras; ++c) {
         auto& s = su.streams[static_cast<std::size_t>(c)];
         for (int w = 0; w < o.windows; ++w) {
-            s.train.push_back(experiment::make_window(train_split.images, train_labels, su.schedule,
+            s.train.push_back(experiment::make_window(source.inputs, source.labels, su.schedule,
                                                       static_cast<std::size_t>(c), w, o.windows, o.seed));
             s.eval.push_back(experiment::make_window(test_split.images, test_labels, su.schedule,
                                                      static_cast<std::size_t>(c), w, o.windows, o.seed + 1));
+            auto& frames = s.train.back();
+            if (golden) {
+                const std::vector<std::int32_t> labelled = train::predict(*golden, frames.images);
+                s.golden_accuracy.push_back(train::accuracy(labelled, frames.labels));
+                frames.labels = labelled;
+            } else {
+                s.golden_accuracy.push_back(1.0);
+            }
         }
         std::fprintf(stderr, "[ekya] camera %d: training its window-0 model\n", c);
-        su.initial.push_back(initial_model(s.train[0], o.seed + static_cast<std::uint64_t>(c)));
+        su.initial.push_back(initial_model(base, o.stem, s.train[0], o.seed + static_cast<std::uint64_t>(c)));
     }
     return su;
 }
 
-/// The retraining configurations both modes price: head only and all layers x subsample x epochs.
-inline std::vector<ek::retrain_config> config_grid(bool quick) {
+/// Prints and records (`j["golden_accuracy"]`) how often the retraining labels were right, per
+/// window, over the first `cameras` cameras.
+inline void report_labels(const setup& su, int windows, nlohmann::json& j) {
+    j["labels"] = su.labels;
+    std::vector<double> per_window(static_cast<std::size_t>(windows), 0.0);
+    for (const camera_stream& s : su.streams)
+        for (int w = 0; w < windows; ++w)
+            per_window[static_cast<std::size_t>(w)] +=
+                s.golden_accuracy[static_cast<std::size_t>(w)] / static_cast<double>(su.streams.size());
+    j["golden_accuracy"] = per_window;
+    std::printf("retraining labels: %s; right on", su.labels.c_str());
+    for (double a : per_window) std::printf(" %.3f", a);
+    std::printf(" of the frames per window (mean over %zu cameras)\n", su.streams.size());
+}
+
+/// The retraining configurations both modes price: head only, the suffix after the cameras'
+/// shared stem and all layers, x subsample x epochs.
+inline std::vector<ek::retrain_config> config_grid(bool quick, std::size_t stem) {
     const graph probe = zoo::fashion_mobilenet.to_graph();
     const std::size_t head = probe.size() - 1;
     std::vector<ek::retrain_config> grid;
-    for (std::size_t k : {head, std::size_t{0}})
+    for (std::size_t k : {head, stem, std::size_t{0}})
         for (double s : quick ? std::vector<double>{1.0} : std::vector<double>{0.5, 1.0})
             for (int e : {5, 15}) grid.push_back({k, s, e});
     return grid;
+}
+
+/// Camera `c` of window `w` as its scheduler sees it: the current model's accuracy on window w-1's
+/// validation split and the inference curve on window w-1's frames, both against the retraining
+/// labels (window 0: its own frames); never the ground truth of the window it will be scored on.
+inline ek::camera scheduler_view(const setup& su, std::size_t c, const graph& model, int w, double full_share) {
+    const auto& frames = su.streams[c].train[static_cast<std::size_t>(std::max(0, w - 1))];
+    const train::dataset validation = part(frames, true);
+    return {su.schedule.cameras[c % su.schedule.cameras.size()].name + std::to_string(c),
+            train::accuracy(train::predict(model, validation.inputs), validation.labels),
+            measured_curve(train::predict(model, frames.images), frames.labels, full_share),
+            {},
+            std::nullopt,
+            0.0};
+}
+
+/// The same camera as the simulated mode scores it: accuracy and curve on window w's frames
+/// against ground truth.
+inline ek::camera scored_view(const setup& su, std::size_t c, const graph& model, int w, double full_share) {
+    const auto& ev = su.streams[c].eval[static_cast<std::size_t>(w)];
+    const auto predicted = train::predict(model, ev.images);
+    return {su.schedule.cameras[c % su.schedule.cameras.size()].name + std::to_string(c),
+            train::accuracy(predicted, ev.labels),
+            measured_curve(predicted, ev.labels, full_share),
+            {},
+            std::nullopt,
+            0.0};
+}
+
+/// A row of the table: a scheduler and the configurations it may choose from.
+struct policy {
+    std::string name;
+    const ek::scheduler* scheduler;
+    /// Which configurations are priced; empty: the policy never retrains.
+    std::function<bool(const ek::retrain_config&)> allows;
+};
+
+/// Thief, fair (one fixed configuration), no-retrain and thief+stem (the thief never retraining
+/// below the cameras' shared stem, so every camera keeps sharing it).
+inline std::vector<policy> policies(const ek::thief_scheduler& thief, const ek::fair_scheduler& fair,
+                                    const ek::no_retrain_scheduler& none, const ek::retrain_config& fair_config,
+                                    std::size_t stem) {
+    return {{"thief", &thief, [](const ek::retrain_config&) { return true; }},
+            {"fair", &fair, [fair_config](const ek::retrain_config& c) { return c == fair_config; }},
+            {"no-retrain", &none, {}},
+            {"thief+stem", &thief, [stem](const ek::retrain_config& c) { return c.train_from >= stem; }}};
 }
 
 inline void run_simulated(options o) {
@@ -277,10 +393,9 @@ inline void run_simulated(options o) {
     onednn::use_threads(1);
     setup su = prepare(o);
     const std::vector<int>& camera_counts = su.camera_counts;
-    auto& schedule = su.schedule;
     auto& streams = su.streams;
     auto& initial = su.initial;
-    const std::vector<ek::retrain_config> grid = config_grid(o.quick);
+    const std::vector<ek::retrain_config> grid = config_grid(o.quick, su.stem);
     const ek::retrain_config fair_config{0, 1.0, 5};
     experiment::micro_profile_options mp;
     mp.seed = o.seed;
@@ -292,50 +407,45 @@ inline void run_simulated(options o) {
     const ek::thief_scheduler thief;
     const ek::fair_scheduler fair(fair_config);
     const ek::no_retrain_scheduler none;
-    const std::vector<const ek::scheduler*> schedulers{&thief, &fair, &none};
 
     for (int cams : camera_counts) {
         const double full_share = 0.5 / cams;  // inference of every frame takes half a fair share
         std::vector<double> thief_predicted, fair_predicted(multipliers.size(), 0.0);
-        for (const ek::scheduler* sch : schedulers) {
-            run_result r{cams, sch->name(), {}};
+        for (const policy& pol : policies(thief, fair, none, fair_config, su.stem)) {
+            run_result r{cams, pol.name, {}};
             std::vector<graph> models(initial.begin(), initial.begin() + cams);
             for (int w = 0; w < o.windows; ++w) {
-                ek::window win;
-                win.seconds = o.window_seconds;
+                // `win`: what the scheduler sees; `actual`: the ground truth the window is scored with.
+                ek::window win, actual;
+                win.seconds = actual.seconds = o.window_seconds;
                 std::vector<std::vector<experiment::micro_profile>> profs(static_cast<std::size_t>(cams));
                 for (int c = 0; c < cams; ++c) {
                     const auto cu = static_cast<std::size_t>(c);
-                    const auto& ev = streams[cu].eval[static_cast<std::size_t>(w)];
-                    const auto predicted = train::predict(models[cu], ev.images);
-                    ek::camera cam{schedule.cameras[cu % schedule.cameras.size()].name + std::to_string(c),
-                                   train::accuracy(predicted, ev.labels),
-                                   measured_curve(predicted, ev.labels, full_share),
-                                   {},
-                                   std::nullopt,
-                                   0.0};
-                    if (w > 0 && sch != &none) {
+                    ek::camera cam = scheduler_view(su, cu, models[cu], w, full_share);
+                    actual.cameras.push_back(scored_view(su, cu, models[cu], w, full_share));
+                    if (w > 0 && pol.allows) {
                         const auto& prev = streams[cu].train[static_cast<std::size_t>(w - 1)];
                         const train::dataset data = part(prev, false), validation = part(prev, true);
                         for (const ek::retrain_config& cfg : grid) {
-                            if (sch == &fair && !(cfg == fair_config)) continue;
+                            if (!pol.allows(cfg)) continue;
                             std::fprintf(stderr,
                                          "\r[ekya] %d cameras, %s, window %d, camera %d: profiling %s   ",
-                                         cams, sch->name().c_str(), w, c, ek::to_string(cfg).c_str());
+                                         cams, pol.name.c_str(), w, c, ek::to_string(cfg).c_str());
                             profs[cu].push_back(
                                 experiment::profile_config(models[cu], data, validation, cfg, mp));
                             cam.options.push_back(profs[cu].back().option(thread_share));
                         }
                     }
+                    actual.cameras.back().options = cam.options;
                     win.cameras.push_back(cam);
                 }
-                if (w == 0 || sch == &none) {
-                    r.window_accuracy.push_back(ek::score(win, none.allocate(win)));
+                if (w == 0 || !pol.allows) {
+                    r.window_accuracy.push_back(ek::score(actual, none.allocate(actual)));
                     continue;
                 }
-                const ek::allocation a = sch->allocate(win);
+                const ek::allocation a = pol.scheduler->allocate(win);
                 ek::validate(a, win);
-                if (sch == &thief) {
+                if (pol.name == "thief") {
                     thief_predicted.push_back(ek::score(win, a));
                     for (std::size_t m = 0; m < multipliers.size(); ++m) {
                         ek::window big = win;
@@ -344,7 +454,6 @@ inline void run_simulated(options o) {
                     }
                 }
                 // Run the chosen retrainings in full and score the window with what they reached.
-                ek::window actual = win;
                 std::vector<std::optional<graph>> retrained(static_cast<std::size_t>(cams));
                 for (int c = 0; c < cams; ++c) {
                     const auto cu = static_cast<std::size_t>(c);
@@ -352,7 +461,7 @@ inline void run_simulated(options o) {
                     const auto& p = profs[cu][*a[cu].option];
                     const auto& prev = streams[cu].train[static_cast<std::size_t>(w - 1)];
                     std::fprintf(stderr, "\r[ekya] %d cameras, %s, window %d, camera %d: retraining %s   ",
-                                 cams, sch->name().c_str(), w, c, ek::to_string(p.config).c_str());
+                                 cams, pol.name.c_str(), w, c, ek::to_string(p.config).c_str());
                     auto full =
                         experiment::retrain(models[cu], part(prev, false), part(prev, true), p.config, mp);
                     const auto& ev = streams[cu].eval[static_cast<std::size_t>(w)];
@@ -378,6 +487,7 @@ inline void run_simulated(options o) {
                 }
                 r.window_accuracy.push_back(mean);
             }
+            measure_sharing(r, models, su.stem);
             runs.push_back(r);
         }
         double thief_mean = 0;
@@ -405,7 +515,7 @@ inline void run_simulated(options o) {
 
     const std::filesystem::path out(o.out);
     std::filesystem::create_directories(out);
-    j["labels"] = "ground truth (no golden model yet)";
+    report_labels(su, o.windows, j);
     j["windows"] = o.windows;
     j["frames_per_window"] = o.frames;
     j["window_seconds"] = o.window_seconds;
@@ -460,7 +570,7 @@ inline void run_real(options o) {
     const double thread_share = 1.0 / cores;
     onednn::use_threads(1);
     setup su = prepare(o);
-    const std::vector<ek::retrain_config> grid = config_grid(o.quick);
+    const std::vector<ek::retrain_config> grid = config_grid(o.quick, su.stem);
     const ek::retrain_config fair_config{0, 1.0, 5};
     experiment::micro_profile_options mp;
     mp.seed = o.seed;
@@ -471,7 +581,7 @@ inline void run_real(options o) {
     const ek::thief_scheduler thief;
     const ek::fair_scheduler fair(fair_config);
     const ek::no_retrain_scheduler none;
-    const std::vector<const ek::scheduler*> schedulers{&thief, &fair, &none};
+    const policy inference_only{"no-retrain", &none, {}};
     std::vector<run_result> runs;
     std::vector<profile_row> profiles;
     std::vector<real_job_row> jobs;
@@ -484,8 +594,8 @@ inline void run_real(options o) {
         experiment::real_window_options ro;
         ro.frames_per_second = full_share * cores / frame_cost;
         ro.training = mp;
-        // Builds window w's scheduler view for `models`, with `sch`'s options priced.
-        const auto build = [&](const ek::scheduler* sch, const std::vector<graph>& models, int w,
+        // Builds window w's scheduler view for `models`, with `pol`'s options priced.
+        const auto build = [&](const policy& pol, const std::vector<graph>& models, int w,
                                std::vector<experiment::real_camera>& real,
                                std::vector<std::vector<experiment::micro_profile>>& profs) {
             ek::window win;
@@ -495,21 +605,15 @@ inline void run_real(options o) {
             onednn::use_threads(1);
             for (std::size_t c = 0; c < cn; ++c) {
                 const auto& ev = su.streams[c].eval[static_cast<std::size_t>(w)];
-                const auto predicted = train::predict(models[c], ev.images);
-                ek::camera cam{su.schedule.cameras[c % su.schedule.cameras.size()].name + std::to_string(c),
-                               train::accuracy(predicted, ev.labels),
-                               measured_curve(predicted, ev.labels, full_share),
-                               {},
-                               std::nullopt,
-                               0.0};
+                ek::camera cam = scheduler_view(su, c, models[c], w, full_share);
                 experiment::real_camera rc{models[c], &ev.images, &ev.labels, nullptr, nullptr, {}};
-                if (w > 0 && sch != &none) {
+                if (w > 0 && pol.allows) {
                     const auto& prev = su.streams[c].train[static_cast<std::size_t>(w - 1)];
                     for (const ek::retrain_config& cfg : grid) {
-                        if (sch == &fair && !(cfg == fair_config)) continue;
+                        if (!pol.allows(cfg)) continue;
                         std::fprintf(stderr,
                                      "\r[ekya] %d cameras, %s, window %d, camera %zu: profiling %s   ", cams,
-                                     sch->name().c_str(), w, c, ek::to_string(cfg).c_str());
+                                     pol.name.c_str(), w, c, ek::to_string(cfg).c_str());
                         profs[c].push_back(experiment::profile_config(models[c], part(prev, false),
                                                                       part(prev, true), cfg, mp));
                         cam.options.push_back(profs[c].back().option(thread_share));
@@ -574,27 +678,27 @@ inline void run_real(options o) {
         std::vector<graph> models0(su.initial.begin(), su.initial.begin() + cams);
         std::vector<experiment::real_camera> real;
         std::vector<std::vector<experiment::micro_profile>> profs;
-        ek::window win0 = build(&none, models0, 0, real, profs);
+        ek::window win0 = build(inference_only, models0, 0, real, profs);
         std::fprintf(stderr, "\r[ekya] %d cameras, window 0 (inference only), %.0f s                       ",
                      cams, o.window_seconds);
         const auto r0 = experiment::run_real_window(none, win0, real, cores, ro);
         record("all", 0, r0);
         const double acc0 = mean_accuracy(r0);
 
-        for (const ek::scheduler* sch : schedulers) {
-            run_result rr{cams, sch->name(), {acc0}};
+        for (const policy& pol : policies(thief, fair, none, fair_config, su.stem)) {
+            run_result rr{cams, pol.name, {acc0}};
             std::vector<graph> models = models0;
             for (int w = 1; w < o.windows; ++w) {
-                ek::window win = build(sch, models, w, real, profs);
+                ek::window win = build(pol, models, w, real, profs);
                 for (std::size_t c = 0; c < cn; ++c) {
                     real[c].train = &data[c][static_cast<std::size_t>(w - 1)];
                     real[c].validation = &validation[c][static_cast<std::size_t>(w - 1)];
                 }
                 std::fprintf(stderr,
                              "\r[ekya] %d cameras, %s, window %d: running %.0f s                      ", cams,
-                             sch->name().c_str(), w, o.window_seconds);
-                auto r = experiment::run_real_window(*sch, win, real, cores, ro);
-                record(sch->name(), w, r);
+                             pol.name.c_str(), w, o.window_seconds);
+                auto r = experiment::run_real_window(*pol.scheduler, win, real, cores, ro);
+                record(pol.name, w, r);
                 rr.window_accuracy.push_back(mean_accuracy(r));
                 for (std::size_t c = 0; c < cn; ++c) {
                     auto& rc = r.cameras[c];
@@ -611,6 +715,7 @@ inline void run_real(options o) {
                     if (rc.retrained) models[c] = std::move(rc.retrained->model);
                 }
             }
+            measure_sharing(rr, models, su.stem);
             runs.push_back(rr);
         }
     }
@@ -663,7 +768,7 @@ inline void run_real(options o) {
     const std::filesystem::path out(o.out);
     std::filesystem::create_directories(out);
     j["mode"] = "real";
-    j["labels"] = "ground truth (no golden model yet)";
+    report_labels(su, o.windows, j);
     j["cores"] = cores;
     j["frame_cpu_seconds"] = frame_cost;
     j["windows"] = o.windows;
@@ -697,6 +802,14 @@ inline void register_ekya_command(CLI::App& app) {
         ->capture_default_str();
     sub->add_option("--seed", opt->seed, "Seed of the streams and the training")->capture_default_str();
     sub->add_option("--drift", opt->drift, "Drift schedule (JSON)")->capture_default_str();
+    sub->add_option("--base", opt->base, "Cameras' base model (`stemshare train ekya`)")->capture_default_str();
+    sub->add_option("--stem", opt->stem,
+                    "Branch point of the cameras' shared stem (window-0 models are fine-tuned after it)")
+        ->capture_default_str();
+    sub->add_option("--golden", opt->golden,
+                    "Golden model that labels the retraining frames (`stemshare train ekya`), or 'truth' "
+                    "for ground-truth labels")
+        ->capture_default_str();
     sub->add_option("--data", opt->data, "Fashion-MNIST folder")->capture_default_str();
     sub->add_option("--out", opt->out, "Output folder (results.json, ekya.png)")->capture_default_str();
     sub->add_option(
