@@ -1,6 +1,7 @@
 // ShuffleNet's layers: channel shuffle and channel slice on oneDNN against the reference backend
 // (alone, after convolutions, inside whole ShuffleNetV2 units), slices as views where the layout
-// allows, branch points around the units, fingerprints and the trainer's refusal.
+// allows, branch points around the units and fingerprints. Their training is checked in
+// tests/train (test_gradients.cpp: finite differences).
 // f32 tolerance as in test_parity.cpp: |onednn - ref| <= 1e-5 + 1e-4 * |ref|; graphs that only
 // move data must match bit for bit.
 #include <doctest/doctest.h>
@@ -12,7 +13,6 @@
 #include <vector>
 
 #include <stemshare/stemshare.hpp>
-#include <stemshare/train/network.hpp>
 
 #include "support/skip.hpp"
 
@@ -270,20 +270,4 @@ TEST_CASE("stem: fingerprints tell shuffle groups and slice ranges apart") {
     CHECK(print(channel_slice_spec{0, 4}) != print(channel_slice_spec{0, 2}));
     CHECK(describe(channel_shuffle_spec{3}) == "channel_shuffle(g=3)");
     CHECK(describe(channel_slice_spec{2, 5}) == "channel_slice(begin=2,count=5)");
-}
-
-TEST_CASE("train: a graph holding a channel shuffle or slice is refused by name, not run wrongly") {
-    for (const layer_spec& spec :
-         {layer_spec{channel_shuffle_spec{2}}, layer_spec{channel_slice_spec{0, 4}}}) {
-        graph g({8, 4, 4});
-        g.add("conv", conv2d_spec{.out_channels = 8, .kernel = 1});
-        g.add("moved", spec);
-        g.add("flat", flatten_spec{});
-        g.add("fc", dense_spec{.out_features = 3});
-        g.bind_random(1);
-        train::network net(g);
-        tensor<float> x(dims{2, 8, 4, 4});
-        fill_uniform(x.values(), 5, -1.0F, 1.0F);
-        CHECK_THROWS_WITH_AS((void)net.forward(x, true), doctest::Contains("layer 'moved'"), error);
-    }
 }

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
+#include <initializer_list>
 #include <string>
 #include <vector>
 
@@ -43,15 +44,15 @@ void compare(double analytic, double numeric, check_result& result, const std::s
 // eval-mode forward pass against reference::run.
 check_result check_graph(graph g, train::batch_norm_mode mode, std::int64_t batch, std::uint64_t seed,
                          float input_low = -1.0F, float input_high = 1.0F, int samples = 24,
-                         bool avoid_kinks = false) {
+                         std::initializer_list<float> kinks = {}) {
     const shape in = g.input_shape();
     tensor<float> x(dims{batch, in.c, in.h, in.w});
     fill_uniform(x.values(), seed, input_low, input_high);
-    // Finite differences are meaningless within eps of relu's kinks at 0 and 6: move such inputs away.
-    if (avoid_kinks)
-        for (auto& v : x.values())
-            for (float kink : {0.0F, 6.0F})
-                if (std::abs(v - kink) < 0.05F) v = kink + (v < kink ? -0.05F : 0.05F);
+    // Finite differences are meaningless within eps of a kink (relu6's 0 and 6, hard-swish's -3
+    // and 3): move such inputs away.
+    for (auto& v : x.values())
+        for (float kink : kinks)
+            if (std::abs(v - kink) < 0.05F) v = kink + (v < kink ? -0.05F : 0.05F);
 
     if (mode == train::batch_norm_mode::frozen) {
         train::network eval(g);
@@ -201,7 +202,7 @@ TEST_CASE("train: activation gradients match finite differences away from the ki
         g.add("act", activation_spec{kind});
         // Inputs spread over [-2, 8] so relu6 sees both flat parts.
         const auto r =
-            check_graph(std::move(g), train::batch_norm_mode::frozen, 2, 18, -2.0F, 8.0F, 64, true);
+            check_graph(std::move(g), train::batch_norm_mode::frozen, 2, 18, -2.0F, 8.0F, 64, {0.0F, 6.0F});
         CHECK(r.checked > 30);
         CHECK(r.worst <= 1.0);
     }
@@ -325,4 +326,124 @@ TEST_CASE("train: the trainer refuses unbound weights, naming the layer") {
     graph g(shape{2, 4, 4});
     g.add("fc", dense_spec{.out_features = 2});
     CHECK_THROWS_WITH_AS(train::network{g}, doctest::Contains("layer 'fc' dense"), stemshare::error);
+}
+
+TEST_CASE("training: hard-swish backward matches finite differences") {
+    graph g(shape{3, 4, 4});
+    g.add("hswish", gate_activation_spec{.kind = gate_kind::hard_swish});
+    // Inputs over [-5, 5]: both flat parts and the quadratic one between -3 and 3.
+    const auto r =
+        check_graph(std::move(g), train::batch_norm_mode::frozen, 2, 60, -5.0F, 5.0F, 96, {-3.0F, 3.0F});
+    CHECK(r.checked > 80);
+    CHECK(r.worst <= 1.0);
+}
+
+TEST_CASE("training: hard-sigmoid backward matches finite differences (PyTorch's and ONNX's slopes)") {
+    struct slope {
+        float alpha, beta;
+    };
+    for (const slope p : {slope{1.0F / 6.0F, 0.5F}, slope{0.2F, 0.5F}}) {
+        CAPTURE(p.alpha);
+        graph g(shape{3, 4, 4});
+        g.add("hsigmoid",
+              gate_activation_spec{.kind = gate_kind::hard_sigmoid, .alpha = p.alpha, .beta = p.beta});
+        const auto r = check_graph(std::move(g), train::batch_norm_mode::frozen, 2, 61, -5.0F, 5.0F, 96,
+                                   {-p.beta / p.alpha, (1.0F - p.beta) / p.alpha});
+        CHECK(r.checked > 80);
+        CHECK(r.worst <= 1.0);
+    }
+}
+
+TEST_CASE("training: SiLU backward matches finite differences") {
+    graph g(shape{3, 4, 4});
+    g.add("silu", gate_activation_spec{.kind = gate_kind::silu});
+    const auto r = check_graph(std::move(g), train::batch_norm_mode::frozen, 2, 62, -5.0F, 5.0F, 96);
+    CHECK(r.checked > 80);
+    CHECK(r.worst <= 1.0);
+}
+
+TEST_CASE("training: a same-shape multiply sends dy * other to each input (finite differences)") {
+    // a * sigmoid(b) of two convs of x, then that product times itself (one value read twice).
+    graph g(shape{4, 5, 5});
+    const auto a = g.add("a", conv2d_spec{.out_channels = 8, .kernel = 3, .padding = 1}, {graph_input});
+    const auto b = g.add("b", conv2d_spec{.out_channels = 8, .kernel = 1}, {graph_input});
+    const auto gate = g.add("gate", activation_spec{activation_kind::sigmoid}, {b});
+    const auto m = g.add("m", multiply_spec{}, {a, gate});
+    const auto sq = g.add("sq", multiply_spec{}, {m, m});
+    g.add("x_times", multiply_spec{}, {graph_input, graph_input});
+    g.add("fc", dense_spec{.out_features = 3}, {sq});
+    g.bind_random(8);
+    const auto r = check_graph(g, train::batch_norm_mode::frozen, 2, 63, -1.0F, 1.0F, 24);
+    CHECK(r.checked > 100);
+    CHECK(r.worst <= 1.0);
+}
+
+namespace {
+
+// x -> conv -> bn -> act, then squeeze-and-excitation on that: global pool -> 1x1 conv -> relu ->
+// 1x1 conv -> gate -> multiply of the block input by the per-channel gate, then a 1x1 conv.
+graph squeeze_excitation_net(layer_spec act, layer_spec gate) {
+    graph g(shape{4, 6, 6});
+    g.add("c", conv2d_spec{.out_channels = 20, .kernel = 3, .padding = 1, .bias = false});
+    g.add("c.bn", batch_norm_spec{});
+    const auto in = g.add("c.act", act);
+    g.add("se.pool", global_avg_pool_spec{});
+    g.add("se.fc1", conv2d_spec{.out_channels = 8, .bias = true});
+    g.add("se.relu", activation_spec{activation_kind::relu});
+    g.add("se.fc2", conv2d_spec{.out_channels = 20, .bias = true});
+    const auto gated = g.add("se.gate", gate);
+    g.add("se.scale", multiply_spec{}, {in, gated});
+    g.add("project", conv2d_spec{.out_channels = 4, .bias = false});
+    g.bind_random(9);
+    return g;
+}
+
+}  // namespace
+
+TEST_CASE("training: a squeeze-and-excitation block (per-channel multiply) matches finite differences") {
+    struct variant {
+        const char* name;
+        layer_spec act, gate;
+    };
+    // MobileNetV3's (hard-swish, hard-sigmoid gate) and EfficientNet's (SiLU, sigmoid gate).
+    for (const variant& v : {variant{"mobilenet_v3", gate_activation_spec{.kind = gate_kind::hard_swish},
+                                     gate_activation_spec{.kind = gate_kind::hard_sigmoid}},
+                             variant{"efficientnet", gate_activation_spec{.kind = gate_kind::silu},
+                                     activation_spec{activation_kind::sigmoid}}}) {
+        CAPTURE(std::string(v.name));
+        for (auto mode : {train::batch_norm_mode::frozen, train::batch_norm_mode::batch_statistics}) {
+            CAPTURE(static_cast<int>(mode));
+            const auto r = check_graph(squeeze_excitation_net(v.act, v.gate), mode, 3, 64, -1.0F, 1.0F, 16);
+            CHECK(r.checked > 100);
+            CHECK(r.worst <= 1.0);
+        }
+    }
+}
+
+TEST_CASE("training: channel shuffles and slices route the gradient back (finite differences)") {
+    // A ShuffleNetV2 unit (split in two whole channel blocks of the conv's layout, one half through
+    // a conv, concat, shuffle), then a slice of plain channels, a shuffle that moves nothing, a
+    // slice of the conv that cuts its channel blocks, a shuffle of the conv's own (blocked)
+    // layout, and overlapping slices and a shuffle of the graph input (plain).
+    graph g(shape{6, 5, 5});
+    const auto c = g.add("c", conv2d_spec{.out_channels = 32, .kernel = 1}, {graph_input});
+    const auto left = g.add("left", channel_slice_spec{0, 16}, {c});
+    const auto right = g.add("right", channel_slice_spec{16, 16}, {c});
+    const auto branch = g.add("branch", conv2d_spec{.out_channels = 16, .kernel = 3, .padding = 1}, {right});
+    const auto cat = g.add("cat", concat_spec{}, {left, branch});
+    const auto shuffled = g.add("shuffle", channel_shuffle_spec{2}, {cat});
+    const auto cut = g.add("cut", channel_slice_spec{3, 10}, {shuffled});
+    const auto act = g.add("act", activation_spec{activation_kind::sigmoid}, {cut});
+    const auto same = g.add("same", channel_shuffle_spec{10}, {act});
+    const auto odd = g.add("odd", channel_slice_spec{5, 6}, {c});
+    const auto blocked = g.add("blocked", channel_shuffle_spec{4}, {c});
+    const auto x0 = g.add("x0", channel_slice_spec{0, 3}, {graph_input});
+    const auto x1 = g.add("x1", channel_slice_spec{1, 4}, {graph_input});
+    const auto xs = g.add("xs", channel_shuffle_spec{3}, {graph_input});
+    const auto cat2 = g.add("cat2", concat_spec{}, {same, odd, blocked, x0, x1, xs});
+    g.add("fc", dense_spec{.out_features = 4}, {cat2});
+    g.bind_random(10);
+    const auto r = check_graph(g, train::batch_norm_mode::frozen, 2, 65, -1.0F, 1.0F, 24);
+    CHECK(r.checked > 100);
+    CHECK(r.worst <= 1.0);
 }

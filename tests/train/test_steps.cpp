@@ -44,6 +44,31 @@ graph mixed_net() {
     return g;
 }
 
+// The kinds of today's mobile networks: hard-swish, a squeeze-and-excitation block (hard-sigmoid
+// gate, per-channel multiply), a channel split into slices, a shuffle and SiLU.
+graph gated_net() {
+    graph g(shape{4, 12, 12});
+    g.add("c", conv2d_spec{.out_channels = 16, .kernel = 3, .padding = 1, .bias = false});
+    g.add("c.bn", batch_norm_spec{});
+    const auto in = g.add("c.act", gate_activation_spec{.kind = gate_kind::hard_swish});
+    g.add("se.pool", global_avg_pool_spec{});
+    g.add("se.fc1", conv2d_spec{.out_channels = 4, .kernel = 1});
+    g.add("se.act", activation_spec{activation_kind::relu});
+    g.add("se.fc2", conv2d_spec{.out_channels = 16, .kernel = 1});
+    const auto gate = g.add("se.gate", gate_activation_spec{.kind = gate_kind::hard_sigmoid});
+    const auto scaled = g.add("se.scale", multiply_spec{}, {in, gate});
+    const auto left = g.add("left", channel_slice_spec{0, 8}, {scaled});
+    const auto right = g.add("right", channel_slice_spec{8, 8}, {scaled});
+    const auto branch = g.add("branch", conv2d_spec{.out_channels = 8, .kernel = 3, .padding = 1}, {right});
+    g.add("cat", concat_spec{}, {left, branch});
+    g.add("shuffle", channel_shuffle_spec{2});
+    g.add("silu", gate_activation_spec{.kind = gate_kind::silu});
+    g.add("gap", global_avg_pool_spec{});
+    g.add("fc", dense_spec{.out_features = 5});
+    g.bind_random(4);
+    return g;
+}
+
 struct batch_data {
     tensor<float> x;
     std::vector<std::int32_t> labels;
@@ -59,38 +84,40 @@ batch_data make_batch(std::int64_t n, shape in, std::uint64_t seed) {
 }  // namespace
 
 TEST_CASE("train: steps after the first allocate nothing outside libdnnl") {
-    for (auto mode : {train::batch_norm_mode::frozen, train::batch_norm_mode::batch_statistics}) {
-        CAPTURE(static_cast<int>(mode));
-        train::network net(mixed_net(), {.batch_norm = mode, .threads = 1});
-        train::sgd optimiser;
-        const batch_data data = make_batch(8, net.model().input_shape(), 9);
-        tensor<float> grad;
-        const auto step = [&] {
-            const tensor<float>& logits = net.forward(data.x, true);
-            (void)train::softmax_cross_entropy(logits, data.labels, grad);
-            net.backward(grad);
-            optimiser.step(net, 0.01F);
-        };
-        step();  // plans the network, creates the velocities and the loss gradient
-        step();
-        std::size_t outside = 0;
-        std::size_t total = 0;
-        std::string where;
-        {
+    for (const bool gated : {false, true})
+        for (auto mode : {train::batch_norm_mode::frozen, train::batch_norm_mode::batch_statistics}) {
+            CAPTURE(gated);
+            CAPTURE(static_cast<int>(mode));
+            train::network net(gated ? gated_net() : mixed_net(), {.batch_norm = mode, .threads = 1});
+            train::sgd optimiser;
+            const batch_data data = make_batch(8, net.model().input_shape(), 9);
+            tensor<float> grad;
+            const auto step = [&] {
+                const tensor<float>& logits = net.forward(data.x, true);
+                (void)train::softmax_cross_entropy(logits, data.labels, grad);
+                net.backward(grad);
+                optimiser.step(net, 0.01F);
+            };
+            step();  // plans the network, creates the velocities and the loss gradient
+            step();
+            std::size_t outside = 0;
+            std::size_t total = 0;
+            std::string where;
+            {
+                test::allocation_recorder recorder;
+                for (int i = 0; i < 3; ++i) step();
+                total = recorder.count();
+                outside = recorder.outside("libdnnl", &where);
+            }
+            INFO("first callers outside libdnnl: " << where);
+            CHECK(outside == 0);
+            MESSAGE("allocations inside libdnnl per step: " << static_cast<double>(total) / 3.0 << ", arena "
+                                                            << net.arena_bytes() << " bytes");
+            // The recorder does see our own allocations (the check above can fail).
             test::allocation_recorder recorder;
-            for (int i = 0; i < 3; ++i) step();
-            total = recorder.count();
-            outside = recorder.outside("libdnnl", &where);
+            const std::vector<float> probe(3);
+            CHECK(recorder.outside("libdnnl") >= 1);
         }
-        INFO("first callers outside libdnnl: " << where);
-        CHECK(outside == 0);
-        MESSAGE("allocations inside libdnnl per step: " << static_cast<double>(total) / 3.0 << ", arena "
-                                                        << net.arena_bytes() << " bytes");
-        // The recorder does see our own allocations (the check above can fail).
-        test::allocation_recorder recorder;
-        const std::vector<float> probe(3);
-        CHECK(recorder.outside("libdnnl") >= 1);
-    }
 }
 
 TEST_CASE("train: step and cosine learning-rate schedules") {

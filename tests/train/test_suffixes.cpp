@@ -1,12 +1,14 @@
 // Any graph the inference path runs can be fine-tuned from its branch points: suffixes of the zoo's
-// ImageNet models (residual adds, concats) and of an ONNX-imported residual + concat net train,
-// and the eval-mode forward of each suffix matches the reference backend.
+// ImageNet models (residual adds, concats, the squeeze-and-excitation blocks of MobileNetV3 and
+// EfficientNet-B0) and of an ONNX-imported residual + concat net train, and the eval-mode forward
+// of each suffix matches the reference backend.
 #include <doctest/doctest.h>
 
 #include <cmath>
 #include <cstdint>
 #include <filesystem>
 #include <string>
+#include <variant>
 #include <vector>
 
 #include <stemshare/backend/reference/executor.hpp>
@@ -90,6 +92,36 @@ TEST_CASE(
         const auto [first, last] = train_on_one_batch(suffix, 2, 4, 0.002F);
         MESSAGE(std::string(p.model) << " from layer " << p.first_layer << ": loss " << first << " -> "
                                      << last);
+        CHECK(last < first);
+    }
+}
+
+TEST_CASE(
+    "training: late suffixes of the zoo's MobileNetV3 and EfficientNet-B0 (squeeze-and-excitation, "
+    "hard-swish, SiLU) train and match the reference") {
+    struct pick {
+        const char* model;
+        std::size_t first_layer;
+    };
+    // MobileNetV3-Small: two residual blocks with squeeze-and-excitation, then the hard-swish head;
+    // -Large: from the pool of a squeeze-and-excitation (the suffix's input gated by its own
+    // pool); EfficientNet-B0: a residual SiLU block with its gate, the last block and the head.
+    for (const pick p :
+         {pick{"mobilenet_v3_small", 118}, pick{"mobilenet_v3_large", 140}, pick{"efficientnet_b0", 204}}) {
+        CAPTURE(std::string(p.model));
+        CAPTURE(p.first_layer);
+        const graph full = zoo::make_graph(p.model);
+        REQUIRE(full.is_cut_point(p.first_layer));
+        graph suffix = full.slice(p.first_layer, full.size());
+        bool gated = false;
+        for (const node& n : suffix.nodes()) gated = gated || std::holds_alternative<multiply_spec>(n.spec);
+        REQUIRE(gated);
+        train::initialise(suffix, 3);
+        check_eval_forward(suffix, 2);
+        const auto [first, last] = train_on_one_batch(suffix, 2, 4, 0.002F);
+        MESSAGE(std::string(p.model) << " from layer " << p.first_layer << ": loss " << first << " -> "
+                                     << last);
+        CHECK(std::isfinite(last));
         CHECK(last < first);
     }
 }

@@ -5,8 +5,8 @@
 /// `x * relu6(x + 3) / 6` (MobileNetV3) and SiLU/swish `x * sigmoid(x)` (EfficientNet).
 ///
 /// A kind of its own rather than more `activation_kind`s: code that switches over
-/// `activation_kind` exhaustively (the trainer's gradients) keeps compiling, and a graph holding
-/// one of these is refused there by name ("cannot be trained") like any other untrained kind.
+/// `activation_kind` exhaustively keeps compiling. The trainer plans these in
+/// `backend/onednn/training/gate_and_channel_kinds.hpp`.
 
 #include <cstdint>
 #include <string_view>

@@ -26,6 +26,7 @@
 #include <stemshare/backend/onednn/engine.hpp>
 #include <stemshare/backend/onednn/threading.hpp>
 #include <stemshare/backend/onednn/training/arena.hpp>
+#include <stemshare/backend/onednn/training/gate_and_channel_kinds.hpp>
 #include <stemshare/backend/onednn/training/step_list.hpp>
 #include <stemshare/backend/onednn/training/training_options.hpp>
 #include <stemshare/backend/onednn/training/training_state.hpp>
@@ -661,17 +662,15 @@ private:
         }
     }
 
-    /// Layer kinds that have no training kernels yet (the gate activations and multiply of
-    /// squeeze-and-excitation blocks): refused by name, so a suffix holding one cannot be trained
-    /// but a stem holding one (frozen, run on the inference backend) still can.
+    // Gate activations, multiply, channel shuffle and channel slice: gate_and_channel_kinds.hpp.
+    friend struct training_detail::gate_and_channel_kinds;
     template <typename Spec>
-    [[noreturn]] void plan_forward(std::size_t, const node& n, const Spec&) {
-        throw error("onednn::training_graph", "layer '" + n.name + "' " + describe(n.spec) +
-                                                  " cannot be trained yet (no backward pass)");
+    void plan_forward(std::size_t i, const node& n, const Spec& s) {
+        training_detail::gate_and_channel_kinds::plan_forward(*this, i, n, s);
     }
     template <typename Spec>
-    [[noreturn]] void plan_backward(std::size_t i, const node& n, const Spec& s) {
-        plan_forward(i, n, s);
+    void plan_backward(std::size_t i, const node& n, const Spec& s) {
+        training_detail::gate_and_channel_kinds::plan_backward(*this, i, n, s);
     }
 
     std::int64_t batch_;

@@ -19,10 +19,12 @@ struct value_buffers {
 
 /// What a layer's forward planning leaves for its backward planning.
 struct layer_state {
-    std::shared_ptr<void> fwd_pd;  // the forward primitive_desc (the backward's hint)
-    dnnl::memory src;              // the input, in the primitive's layout
-    dnnl::memory weights;          // weights in the forward primitive's layout
-    dnnl::memory weights_user;     // plain weights (the graph's tensor)
+    std::shared_ptr<void> fwd_pd;       // the forward primitive_desc (the backward's hint)
+    std::shared_ptr<void> fwd_pd_clip;  // hard-sigmoid: its second eltwise (the clip)
+    dnnl::memory src;                   // the input, in the primitive's layout
+    dnnl::memory src_1;                 // multiply: the second input, as the primitive reads it
+    dnnl::memory weights;               // weights in the forward primitive's layout
+    dnnl::memory weights_user;          // plain weights (the graph's tensor)
     dnnl::memory mean, variance, scale, shift;
     dnnl::memory workspace;
     dnnl::memory dst_2d;  // dense: the output as {N, O}
