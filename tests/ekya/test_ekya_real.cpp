@@ -121,3 +121,26 @@ TEST_CASE("ekya: a real window runs inference and retraining side by side and sw
         CHECK(ek::total_share(a) == doctest::Approx(1.0));
     }
 }
+
+TEST_CASE("ekya: the micro-profiler trains on at least min_profile_batches batches and refuses fewer than 2") {
+    const fixture f;
+    stemshare::onednn::use_threads(1);
+    const ek::retrain_config head{f.model.size() - 1, 1.0, 5};
+    ex::micro_profile_options o;
+    o.batch_size = 16;
+    // 80 training frames: 10% is 8, below one batch, so the floor decides the profile's frames.
+    o.min_profile_batches = 2;
+    const ex::micro_profile two = ex::profile_config(f.model, f.train, f.validation, head, o);
+    CHECK(two.profile_items == 32);
+    o.min_profile_batches = 4;
+    const ex::micro_profile four = ex::profile_config(f.model, f.train, f.validation, head, o);
+    CHECK(four.profile_items == 64);
+    CHECK(four.points.size() == 5);
+    CHECK(four.seconds_per_epoch > 0);
+    o.min_profile_batches = 8;  // more than the configuration's own frames: all of them
+    CHECK(ex::profile_config(f.model, f.train, f.validation, head, o).profile_items == 80);
+    o.min_profile_batches = 1;
+    CHECK_THROWS_WITH_AS((void)ex::profile_config(f.model, f.train, f.validation, head, o),
+                         doctest::Contains("min_profile_batches must be at least 2"), stemshare::error);
+    CHECK(ex::micro_profile_options{}.min_profile_batches == 4);
+}

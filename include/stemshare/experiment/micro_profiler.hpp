@@ -29,6 +29,11 @@ namespace stemshare::experiment {
 struct micro_profile_options {
     int profile_epochs = 5;
     double profile_fraction = 0.1;  ///< of the configuration's own subsample
+    /// The profile trains on at least this many batches per epoch. Ekya's 10% of a large window is
+    /// many batches; 10% of a few hundred frames is one, and 5 epochs of 2 batches (10 SGD steps)
+    /// predicted exactly the start accuracy in half of the profiles where the full retraining then
+    /// gained (docs/ekya.md). 4 batches halved the prediction error.
+    std::int64_t min_profile_batches = 4;
     std::int64_t batch_size = 32;
     float learning_rate = 0.02F;
     std::uint64_t seed = 1;
@@ -50,6 +55,7 @@ struct micro_profile {
     double seconds_per_epoch = 0.0;  ///< predicted for the configuration's data, at the measured share
     double startup_seconds = 0.0;    ///< caching the frozen stem's outputs (scaled) + building the trainer
     double profile_seconds = 0.0;    ///< what profiling itself cost
+    std::int64_t profile_items = 0;  ///< frames each profiled epoch trained on
 
     /// The scheduler's view, with times at share 1.0 given the share the profile ran at.
     [[nodiscard]] sched::ekya::retrain_option option(double measured_share) const {
@@ -107,11 +113,14 @@ inline double wall_since(std::chrono::steady_clock::time_point start) {
                                                   const micro_profile_options& o = {}) {
     require(config.train_from < model.size(), "micro-profiler", "train_from is past the model's last layer");
     const train::dataset own = detail::take(data, config.subsample, 2 * o.batch_size, o.seed);
-    const train::dataset sample = detail::take(own, o.profile_fraction, 2 * o.batch_size, o.seed + 1);
+    require(o.min_profile_batches >= 2, "micro-profiler", "min_profile_batches must be at least 2");
+    const train::dataset sample =
+        detail::take(own, o.profile_fraction, o.min_profile_batches * o.batch_size, o.seed + 1);
     require(sample.size() >= 2 * o.batch_size, "micro-profiler",
             "needs at least two batches of data, got " + std::to_string(sample.size()) + " items");
     micro_profile p;
     p.config = config;
+    p.profile_items = sample.size();
     const double t0 = detail::cpu_seconds();
     p.start_accuracy = train::accuracy(train::predict(model, validation.inputs), validation.labels);
     graph current = model;
