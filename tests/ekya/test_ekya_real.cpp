@@ -144,3 +144,35 @@ TEST_CASE("ekya: the micro-profiler trains on at least min_profile_batches batch
                          doctest::Contains("min_profile_batches must be at least 2"), stemshare::error);
     CHECK(ex::micro_profile_options{}.min_profile_batches == 4);
 }
+
+TEST_CASE("ekya: a history configuration retrains on the camera's history data, the others on the last window's") {
+    const fixture f;
+    const ek::retrain_config head_history{f.model.size() - 1, 1.0, 2, true};
+    CHECK(ek::to_string(head_history) == "k40/s1/e2/h");
+    CHECK_FALSE(head_history == ek::retrain_config{f.model.size() - 1, 1.0, 2});
+    // History data too small for one batch: training on it fails by name, so it was used.
+    const stemshare::train::dataset tiny =
+        stemshare::train::select(f.frames, f.labels, std::vector<std::int64_t>{0, 1, 2, 3, 4, 5, 6, 7});
+    ek::window w;
+    w.seconds = 1.0;
+    w.cameras = {scheduler_camera("cam0", {{head_history, 0.5, 0.01, 0.0}})};
+    ex::real_window_options o;
+    o.frames_per_second = 200;
+    const ek::fair_scheduler fair(head_history);
+    const int cores = stemshare::onednn::core_count();
+    std::vector<ex::real_camera> cams{f.camera({head_history})};
+    cams[0].history = &tiny;
+    CHECK_THROWS_WITH_AS((void)ex::run_real_window(fair, w, cams, cores, o), doctest::Contains("no full batch"),
+                         stemshare::error);
+    // Without history data the configuration trains on the last window's frames.
+    cams[0].history = nullptr;
+    const ex::real_window_result r = ex::run_real_window(fair, w, cams, cores, o);
+    CHECK(r.cameras.at(0).option == std::optional<std::size_t>{0});
+    // A configuration without history ignores the history data.
+    const ek::retrain_config head{f.model.size() - 1, 1.0, 2};
+    std::vector<ex::real_camera> plain{f.camera({head})};
+    plain[0].history = &tiny;
+    ek::window w2 = w;
+    w2.cameras = {scheduler_camera("cam0", {{head, 0.5, 0.01, 0.0}})};
+    CHECK_NOTHROW((void)ex::run_real_window(ek::fair_scheduler(head), w2, plain, cores, o));
+}

@@ -322,15 +322,39 @@ inline void report_labels(const setup& su, int windows, nlohmann::json& j) {
 }
 
 /// The retraining configurations both modes price: head only, the suffix after the cameras'
-/// shared stem and all layers, x subsample x epochs.
+/// shared stem and all layers, x subsample x epochs {5, 15}, plus 5 epochs on every earlier
+/// window's frames (history).
 inline std::vector<ek::retrain_config> config_grid(bool quick, std::size_t stem) {
     const graph probe = zoo::fashion_mobilenet.to_graph();
     const std::size_t head = probe.size() - 1;
     std::vector<ek::retrain_config> grid;
     for (std::size_t k : {head, stem, std::size_t{0}})
-        for (double s : quick ? std::vector<double>{1.0} : std::vector<double>{0.5, 1.0})
+        for (double s : quick ? std::vector<double>{1.0} : std::vector<double>{0.5, 1.0}) {
             for (int e : {5, 15}) grid.push_back({k, s, e});
+            grid.push_back({k, s, 5, true});
+        }
     return grid;
+}
+
+/// Window w's retraining data for camera stream `s`: the training part of window w-1, or with
+/// `history` those of every window before w.
+inline train::dataset retraining_data(const camera_stream& s, int w, bool history) {
+    if (!history || w == 1) return part(s.train[static_cast<std::size_t>(w - 1)], false);
+    std::vector<train::dataset> parts;
+    std::int64_t items = 0;
+    for (int v = 0; v < w; ++v) {
+        parts.push_back(part(s.train[static_cast<std::size_t>(v)], false));
+        items += parts.back().size();
+    }
+    dims d = parts.front().inputs.extents();
+    d[0] = items;
+    train::dataset out{tensor<float>(d), {}};
+    float* dst = out.inputs.data();
+    for (const train::dataset& p : parts) {
+        dst = std::copy_n(p.inputs.data(), p.inputs.numel(), dst);
+        out.labels.insert(out.labels.end(), p.labels.begin(), p.labels.end());
+    }
+    return out;
 }
 
 /// Camera `c` of window `w` as its scheduler sees it: the current model's accuracy on window w-1's
@@ -425,14 +449,16 @@ inline void run_simulated(options o) {
                     actual.cameras.push_back(scored_view(su, cu, models[cu], w, full_share));
                     if (w > 0 && pol.allows) {
                         const auto& prev = streams[cu].train[static_cast<std::size_t>(w - 1)];
-                        const train::dataset data = part(prev, false), validation = part(prev, true);
+                        const train::dataset validation = part(prev, true);
+                        const train::dataset data[2] = {retraining_data(streams[cu], w, false),
+                                                        retraining_data(streams[cu], w, true)};
                         for (const ek::retrain_config& cfg : grid) {
                             if (!pol.allows(cfg)) continue;
                             std::fprintf(stderr,
                                          "\r[ekya] %d cameras, %s, window %d, camera %d: profiling %s   ",
                                          cams, pol.name.c_str(), w, c, ek::to_string(cfg).c_str());
-                            profs[cu].push_back(
-                                experiment::profile_config(models[cu], data, validation, cfg, mp));
+                            profs[cu].push_back(experiment::profile_config(models[cu], data[cfg.history ? 1 : 0],
+                                                                           validation, cfg, mp));
                             cam.options.push_back(profs[cu].back().option(thread_share));
                         }
                     }
@@ -462,8 +488,8 @@ inline void run_simulated(options o) {
                     const auto& prev = streams[cu].train[static_cast<std::size_t>(w - 1)];
                     std::fprintf(stderr, "\r[ekya] %d cameras, %s, window %d, camera %d: retraining %s   ",
                                  cams, pol.name.c_str(), w, c, ek::to_string(p.config).c_str());
-                    auto full =
-                        experiment::retrain(models[cu], part(prev, false), part(prev, true), p.config, mp);
+                    auto full = experiment::retrain(models[cu], retraining_data(streams[cu], w, p.config.history),
+                                                    part(prev, true), p.config, mp);
                     const auto& ev = streams[cu].eval[static_cast<std::size_t>(w)];
                     const double reached = train::accuracy(train::predict(full.model, ev.images), ev.labels);
                     profiles.push_back({cams, w, win.cameras[cu].name, ek::to_string(p.config),
@@ -594,6 +620,15 @@ inline void run_real(options o) {
         experiment::real_window_options ro;
         ro.frames_per_second = full_share * cores / frame_cost;
         ro.training = mp;
+        // Retraining data of window w at [w - 1]: the last window's, every earlier window's, and
+        // the last window's validation split.
+        std::vector<std::vector<train::dataset>> data(cn), history(cn), validation(cn);
+        for (std::size_t c = 0; c < cn; ++c)
+            for (int w = 1; w < o.windows; ++w) {
+                data[c].push_back(retraining_data(su.streams[c], w, false));
+                history[c].push_back(retraining_data(su.streams[c], w, true));
+                validation[c].push_back(part(su.streams[c].train[static_cast<std::size_t>(w - 1)], true));
+            }
         // Builds window w's scheduler view for `models`, with `pol`'s options priced.
         const auto build = [&](const policy& pol, const std::vector<graph>& models, int w,
                                std::vector<experiment::real_camera>& real,
@@ -608,14 +643,14 @@ inline void run_real(options o) {
                 ek::camera cam = scheduler_view(su, c, models[c], w, full_share);
                 experiment::real_camera rc{models[c], &ev.images, &ev.labels, nullptr, nullptr, {}};
                 if (w > 0 && pol.allows) {
-                    const auto& prev = su.streams[c].train[static_cast<std::size_t>(w - 1)];
+                    const auto last = static_cast<std::size_t>(w - 1);
                     for (const ek::retrain_config& cfg : grid) {
                         if (!pol.allows(cfg)) continue;
                         std::fprintf(stderr,
                                      "\r[ekya] %d cameras, %s, window %d, camera %zu: profiling %s   ", cams,
                                      pol.name.c_str(), w, c, ek::to_string(cfg).c_str());
-                        profs[c].push_back(experiment::profile_config(models[c], part(prev, false),
-                                                                      part(prev, true), cfg, mp));
+                        profs[c].push_back(experiment::profile_config(
+                            models[c], cfg.history ? history[c][last] : data[c][last], validation[c][last], cfg, mp));
                         cam.options.push_back(profs[c].back().option(thread_share));
                         rc.configs.push_back(cfg);
                     }
@@ -625,12 +660,6 @@ inline void run_real(options o) {
             }
             return win;
         };
-        std::vector<std::vector<train::dataset>> data(cn), validation(cn);
-        for (std::size_t c = 0; c < cn; ++c)
-            for (int w = 0; w + 1 < o.windows; ++w) {
-                data[c].push_back(part(su.streams[c].train[static_cast<std::size_t>(w)], false));
-                validation[c].push_back(part(su.streams[c].train[static_cast<std::size_t>(w)], true));
-            }
         const auto record = [&](const std::string& sched_name, int w,
                                 const experiment::real_window_result& r) {
             for (const auto& j : r.jobs) {
@@ -692,6 +721,7 @@ inline void run_real(options o) {
                 ek::window win = build(pol, models, w, real, profs);
                 for (std::size_t c = 0; c < cn; ++c) {
                     real[c].train = &data[c][static_cast<std::size_t>(w - 1)];
+                    real[c].history = &history[c][static_cast<std::size_t>(w - 1)];
                     real[c].validation = &validation[c][static_cast<std::size_t>(w - 1)];
                 }
                 std::fprintf(stderr,

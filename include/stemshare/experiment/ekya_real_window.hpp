@@ -43,6 +43,8 @@ struct real_camera {
     const train::dataset* train;              ///< retraining data
     const train::dataset* validation;
     std::vector<sched::ekya::retrain_config> configs;  ///< one per option of the window's camera
+    /// Retraining data of configurations with `history`: every earlier window's (null: `train`).
+    const train::dataset* history = nullptr;
 };
 
 /// How the window runs.
@@ -239,8 +241,9 @@ inline void fill_report(real_job_report& r, runtime::cpu_share_gate& gate, doubl
                 s.training_report.max_threads = team;
                 micro_profile_options recipe = o.training;
                 recipe.on_step = [&gate] { gate.throttle(); };
-                retrain_result r =
-                    retrain(cam.model, *cam.train, *cam.validation, cam.configs[*s.running], recipe);
+                const sched::ekya::retrain_config& config = cam.configs[*s.running];
+                const train::dataset& data = config.history && cam.history ? *cam.history : *cam.train;
+                retrain_result r = retrain(cam.model, data, *cam.validation, config, recipe);
                 gate.throttle();  // the last steps' CPU is charged before the model takes over
                 const double t = since();
                 if (t < window_seconds) {
