@@ -109,7 +109,7 @@ inline ek::inference_curve measured_curve(const std::vector<std::int32_t>& predi
 
 struct profile_row {
     int cameras, window;
-    std::string camera, config;
+    std::string scheduler, camera, config;
     double start, predicted, reached, predicted_s, measured_s;
 };
 
@@ -167,6 +167,7 @@ inline void report_profiles(const std::vector<profile_row>& profiles, const char
         time_err += std::abs(p.predicted_s - p.measured_s) / std::max(1e-9, p.measured_s) /
                     static_cast<double>(profiles.size());
         j["micro_profiler"].push_back({{"cameras", p.cameras},
+                                       {"scheduler", p.scheduler},
                                        {"window", p.window},
                                        {"camera", p.camera},
                                        {"config", p.config},
@@ -492,7 +493,7 @@ inline void run_simulated(options o) {
                                                     part(prev, true), p.config, mp);
                     const auto& ev = streams[cu].eval[static_cast<std::size_t>(w)];
                     const double reached = train::accuracy(train::predict(full.model, ev.images), ev.labels);
-                    profiles.push_back({cams, w, win.cameras[cu].name, ek::to_string(p.config),
+                    profiles.push_back({cams, w, pol.name, win.cameras[cu].name, ek::to_string(p.config),
                                         p.start_accuracy, p.predicted_accuracy, full.accuracy,
                                         p.seconds_per_epoch * p.config.epochs + p.startup_seconds,
                                         full.seconds});
@@ -738,7 +739,7 @@ inline void run_real(options o) {
                         return j.kind == "retraining" && j.camera == win.cameras[c].name;
                     });
                     if (rc.retrained && job != r.jobs.end())
-                        profiles.push_back({cams, w, win.cameras[c].name, ek::to_string(p.config),
+                        profiles.push_back({cams, w, pol.name, win.cameras[c].name, ek::to_string(p.config),
                                             p.start_accuracy, p.predicted_accuracy, rc.retrained->accuracy,
                                             p.seconds_per_epoch * p.config.epochs + p.startup_seconds,
                                             job->cpu_seconds});
@@ -848,7 +849,7 @@ inline void register_ekya_command(CLI::App& app) {
         ->check(CLI::IsMember({"real", "simulated"}))
         ->capture_default_str();
     sub->add_flag("--quick", opt->quick,
-                  "2 cameras, 3 windows, 256 frames, 4 configurations (real: 5 s windows)");
+                  "2 cameras, 3 windows, 256 frames, 9 configurations (real: 5 s windows)");
     sub->callback([opt] {
         if (opt->mode == "simulated")
             ekya_detail::run_simulated(*opt);
