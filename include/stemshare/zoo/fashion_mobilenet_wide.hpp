@@ -10,16 +10,13 @@
 #include <stemshare/chain/blocks.hpp>
 #include <stemshare/chain/chain.hpp>
 #include <stemshare/chain/layers.hpp>
+#include <stemshare/zoo/fashion_mobilenet.hpp>
 
 namespace stemshare::zoo {
 
 namespace detail::fashion_mobilenet_wide {
 using namespace stemshare::layers;
-
-template <std::int64_t C, std::int64_t S>
-inline constexpr auto separable =
-    block(depthwise_conv2d<{.kernel = 3, .stride = S, .padding = 1, .bias = false}> | batch_norm | relu6 |
-          conv2d<{.out_channels = C, .bias = false}> | batch_norm | relu6);
+using detail::fashion_mobilenet::separable;
 
 inline constexpr auto layers = block(conv2d<{.out_channels = 32, .kernel = 3, .padding = 1, .bias = false}> |
                                      batch_norm | relu6) |  // 28x28
