@@ -308,7 +308,7 @@ inline setup prepare(const options& o) {
 }
 
 /// Prints and records (`j["golden_accuracy"]`) how often the retraining labels were right, per
-/// window, over the first `cameras` cameras.
+/// window, over every camera stream of the run.
 inline void report_labels(const setup& su, int windows, nlohmann::json& j) {
     j["labels"] = su.labels;
     std::vector<double> per_window(static_cast<std::size_t>(windows), 0.0);
