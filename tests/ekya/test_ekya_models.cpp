@@ -64,7 +64,8 @@ TEST_CASE("ekya models: augmented copies are seeded, bounded, keep their labels 
     // With a camera that does not perturb, each copy is one chosen item with its label, each item
     // once, in the same seeded order; the real schedule moves the pixels of those same copies.
     ex::drift_schedule still;
-    still.cameras.push_back({"still", {1, 1, 1, 1, 1, 1, 1, 1, 1, 1}, {1, 1, 1, 1, 1, 1, 1, 1, 1, 1}, {}, {}});
+    still.cameras.push_back(
+        {"still", {1, 1, 1, 1, 1, 1, 1, 1, 1, 1}, {1, 1, 1, 1, 1, 1, 1, 1, 1, 1}, {}, {}});
     const auto plain = ex::augmented(images, labels, items, still, 3, 16);
     std::vector<std::int64_t> seen;
     double moved = 0;
@@ -92,8 +93,10 @@ TEST_CASE("ekya models: augmented copies are seeded, bounded, keep their labels 
 TEST_CASE("ekya models: weight files are checked by id and errors name the file") {
     const auto missing = scratch("missing.safetensors");
     std::filesystem::remove(missing);
-    CHECK_THROWS_WITH_AS((void)ex::load_golden(missing), doctest::Contains("stemshare train ekya"), stemshare::error);
-    CHECK_THROWS_WITH_AS((void)ex::load_golden(missing), doctest::Contains(missing.string().c_str()), stemshare::error);
+    CHECK_THROWS_WITH_AS((void)ex::load_golden(missing), doctest::Contains("stemshare train ekya"),
+                         stemshare::error);
+    CHECK_THROWS_WITH_AS((void)ex::load_golden(missing), doctest::Contains(missing.string().c_str()),
+                         stemshare::error);
 
     // The cameras' base is not a golden model (another id, another architecture), nor the reverse.
     stemshare::graph base = stemshare::zoo::fashion_mobilenet.to_graph();
@@ -111,7 +114,8 @@ TEST_CASE("ekya models: weight files are checked by id and errors name the file"
     const auto cut = scratch("cut.safetensors");
     std::filesystem::copy_file(base_file, cut, std::filesystem::copy_options::overwrite_existing);
     std::filesystem::resize_file(cut, std::filesystem::file_size(base_file) / 2);
-    CHECK_THROWS_WITH_AS((void)ex::load_camera_base(cut), doctest::Contains(cut.string().c_str()), stemshare::error);
+    CHECK_THROWS_WITH_AS((void)ex::load_camera_base(cut), doctest::Contains(cut.string().c_str()),
+                         stemshare::error);
     // Pretraining needs the items the cameras do not use.
     ex::pretraining_report report;
     const auto few = random_images(64, 2);
@@ -132,8 +136,10 @@ TEST_CASE("ekya models: the committed golden model labels drifted frames far bet
     const std::vector<std::int32_t> labels(test.labels.begin(), test.labels.end());
     for (std::size_t camera = 0; camera < schedule.cameras.size(); ++camera) {
         const auto last = ex::make_window(test.images, labels, schedule, camera, 3, 4, 9);
-        const double golden_accuracy = stemshare::train::accuracy(stemshare::train::predict(golden, last.images), last.labels);
-        const double base_accuracy = stemshare::train::accuracy(stemshare::train::predict(base, last.images), last.labels);
+        const double golden_accuracy =
+            stemshare::train::accuracy(stemshare::train::predict(golden, last.images), last.labels);
+        const double base_accuracy =
+            stemshare::train::accuracy(stemshare::train::predict(base, last.images), last.labels);
         CAPTURE(camera);
         CAPTURE(base_accuracy);
         CHECK(golden_accuracy >= 0.7);

@@ -122,7 +122,8 @@ TEST_CASE("ekya: a real window runs inference and retraining side by side and sw
     }
 }
 
-TEST_CASE("ekya: the micro-profiler trains on at least min_profile_batches batches and refuses fewer than 2") {
+TEST_CASE(
+    "ekya: the micro-profiler trains on at least min_profile_batches batches and refuses fewer than 2") {
     const fixture f;
     stemshare::onednn::use_threads(1);
     const ek::retrain_config head{f.model.size() - 1, 1.0, 5};
@@ -145,7 +146,8 @@ TEST_CASE("ekya: the micro-profiler trains on at least min_profile_batches batch
     CHECK(ex::micro_profile_options{}.min_profile_batches == 4);
 }
 
-TEST_CASE("ekya: a history configuration retrains on the camera's history data, the others on the last window's") {
+TEST_CASE(
+    "ekya: a history configuration retrains on the camera's history data, the others on the last window's") {
     const fixture f;
     const ek::retrain_config head_history{f.model.size() - 1, 1.0, 2, true};
     CHECK(ek::to_string(head_history) == "k40/s1/e2/h");
@@ -162,8 +164,8 @@ TEST_CASE("ekya: a history configuration retrains on the camera's history data, 
     const int cores = stemshare::onednn::core_count();
     std::vector<ex::real_camera> cams{f.camera({head_history})};
     cams[0].history = &tiny;
-    CHECK_THROWS_WITH_AS((void)ex::run_real_window(fair, w, cams, cores, o), doctest::Contains("no full batch"),
-                         stemshare::error);
+    CHECK_THROWS_WITH_AS((void)ex::run_real_window(fair, w, cams, cores, o),
+                         doctest::Contains("no full batch"), stemshare::error);
     // Without history data the configuration trains on the last window's frames.
     cams[0].history = nullptr;
     const ex::real_window_result r = ex::run_real_window(fair, w, cams, cores, o);

@@ -21,6 +21,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <span>
 #include <sstream>
 #include <string>
 #include <utility>
@@ -32,8 +33,8 @@
 #include <stemshare/backend/onednn/threading.hpp>
 #include <stemshare/core/error.hpp>
 #include <stemshare/experiment/drift_stream.hpp>
-#include <stemshare/experiment/ekya_real_window.hpp>
 #include <stemshare/experiment/ekya_models.hpp>
+#include <stemshare/experiment/ekya_real_window.hpp>
 #include <stemshare/experiment/micro_profiler.hpp>
 #include <stemshare/sched/ekya/fair.hpp>
 #include <stemshare/sched/ekya/no_retrain.hpp>
@@ -125,7 +126,8 @@ struct run_result {
 /// Fills `r`'s weight bytes from the cameras' final `models`, deduplicated by the stem trie.
 inline void measure_sharing(run_result& r, const std::vector<graph>& models, std::size_t stem) {
     stem::stem_trie trie(models.front().input_shape());
-    for (std::size_t c = 0; c < models.size(); ++c) trie.insert("camera" + std::to_string(c), models[c], stem);
+    for (std::size_t c = 0; c < models.size(); ++c)
+        trie.insert("camera" + std::to_string(c), models[c], stem);
     const stem::sharing_report rep = trie.report();
     r.weight_bytes = rep.stem_bytes + rep.suffix_bytes;
     r.unshared_weight_bytes = r.weight_bytes + rep.bytes_saved;
@@ -144,8 +146,9 @@ inline void report_runs(const std::vector<run_result>& runs, nlohmann::json& j) 
                 "weights KB (unshared)", "per window");
     for (const run_result& r : runs) {
         const double mean = retraining_mean(r);
-        std::printf("%-8d %-11s %.4f                  %6.1f (%6.1f)        ", r.cameras, r.scheduler.c_str(), mean,
-                    static_cast<double>(r.weight_bytes) / 1024.0, static_cast<double>(r.unshared_weight_bytes) / 1024.0);
+        std::printf("%-8d %-11s %.4f                  %6.1f (%6.1f)        ", r.cameras, r.scheduler.c_str(),
+                    mean, static_cast<double>(r.weight_bytes) / 1024.0,
+                    static_cast<double>(r.unshared_weight_bytes) / 1024.0);
         for (double v : r.window_accuracy) std::printf(" %.3f", v);
         std::printf("\n");
         j["runs"].push_back({{"cameras", r.cameras},
@@ -198,9 +201,15 @@ inline graph initial_model(const graph& base, std::size_t stem, const experiment
     return train::fine_tune(base, {w0.images, w0.labels}, f).model;
 }
 
+/// Where a window's validation split starts: Ekya's 80/20 train/validation split.
+inline std::size_t validation_start(std::size_t frames) {
+    return frames * 8 / 10;
+}
+
+/// Window `w`'s training part (the first 80% of its frames) or its validation part (the rest).
 inline train::dataset part(const experiment::window_frames& w, bool validation) {
     const auto n = static_cast<std::int64_t>(w.labels.size());
-    const std::int64_t cut = n * 8 / 10;  // Ekya's 80/20 split
+    const auto cut = static_cast<std::int64_t>(validation_start(w.labels.size()));
     std::vector<std::int64_t> items;
     for (std::int64_t i = validation ? cut : 0; i < (validation ? n : cut); ++i) items.push_back(i);
     return train::select(w.images, w.labels, items);
@@ -265,8 +274,9 @@ inline setup prepare(const options& o) {
     require(o.window_seconds > 0, "--window-seconds", "must be positive");
     const graph base = experiment::load_camera_base(o.base);
     constexpr auto points = zoo::fashion_mobilenet.branch_points();
-    require(o.stem > 0 && o.stem < base.size() && std::find(points.begin(), points.end(), o.stem) != points.end(),
-            "--stem", std::to_string(o.stem) + " is not a branch point of fashion_mobilenet inside the model");
+    require(
+        o.stem > 0 && o.stem < base.size() && std::find(points.begin(), points.end(), o.stem) != points.end(),
+        "--stem", std::to_string(o.stem) + " is not a branch point of fashion_mobilenet inside the model");
     su.stem = o.stem;
     const int max_cameras = *std::max_element(su.camera_counts.begin(), su.camera_counts.end());
     su.schedule = experiment::load_drift_schedule(o.drift);
@@ -281,7 +291,8 @@ inline setup prepare(const options& o) {
     const std::vector<std::int32_t> test_labels(test_split.labels.begin(), test_split.labels.end());
     // The cameras' retraining frames come from the train-split items the golden model never saw.
     std::vector<std::int64_t> camera_items;
-    for (std::int64_t i = 0; i < std::min<std::int64_t>(experiment::golden_first_item, train_split.size()); ++i)
+    for (std::int64_t i = 0; i < std::min<std::int64_t>(experiment::golden_first_item, train_split.size());
+         ++i)
         camera_items.push_back(i);
     const train::dataset source = train::select(train_split.images, train_labels, camera_items);
     su.streams.resize(static_cast<std::size_t>(max_cameras));
@@ -361,12 +372,14 @@ inline train::dataset retraining_data(const camera_stream& s, int w, bool histor
 /// Camera `c` of window `w` as its scheduler sees it: the current model's accuracy on window w-1's
 /// validation split and the inference curve on window w-1's frames, both against the retraining
 /// labels (window 0: its own frames); never the ground truth of the window it will be scored on.
-inline ek::camera scheduler_view(const setup& su, std::size_t c, const graph& model, int w, double full_share) {
+inline ek::camera scheduler_view(const setup& su, std::size_t c, const graph& model, int w,
+                                 double full_share) {
     const auto& frames = su.streams[c].train[static_cast<std::size_t>(std::max(0, w - 1))];
-    const train::dataset validation = part(frames, true);
+    const std::vector<std::int32_t> predicted = train::predict(model, frames.images);
+    const std::size_t cut = validation_start(frames.labels.size());
     return {su.schedule.cameras[c % su.schedule.cameras.size()].name + std::to_string(c),
-            train::accuracy(train::predict(model, validation.inputs), validation.labels),
-            measured_curve(train::predict(model, frames.images), frames.labels, full_share),
+            train::accuracy(std::span(predicted).subspan(cut), std::span(frames.labels).subspan(cut)),
+            measured_curve(predicted, frames.labels, full_share),
             {},
             std::nullopt,
             0.0};
@@ -396,8 +409,8 @@ struct policy {
 /// Thief, fair (one fixed configuration), no-retrain and thief+stem (the thief never retraining
 /// below the cameras' shared stem, so every camera keeps sharing it).
 inline std::vector<policy> policies(const ek::thief_scheduler& thief, const ek::fair_scheduler& fair,
-                                    const ek::no_retrain_scheduler& none, const ek::retrain_config& fair_config,
-                                    std::size_t stem) {
+                                    const ek::no_retrain_scheduler& none,
+                                    const ek::retrain_config& fair_config, std::size_t stem) {
     return {{"thief", &thief, [](const ek::retrain_config&) { return true; }},
             {"fair", &fair, [fair_config](const ek::retrain_config& c) { return c == fair_config; }},
             {"no-retrain", &none, {}},
@@ -458,8 +471,8 @@ inline void run_simulated(options o) {
                             std::fprintf(stderr,
                                          "\r[ekya] %d cameras, %s, window %d, camera %d: profiling %s   ",
                                          cams, pol.name.c_str(), w, c, ek::to_string(cfg).c_str());
-                            profs[cu].push_back(experiment::profile_config(models[cu], data[cfg.history ? 1 : 0],
-                                                                           validation, cfg, mp));
+                            profs[cu].push_back(experiment::profile_config(
+                                models[cu], data[cfg.history ? 1 : 0], validation, cfg, mp));
                             cam.options.push_back(profs[cu].back().option(thread_share));
                         }
                     }
@@ -489,8 +502,9 @@ inline void run_simulated(options o) {
                     const auto& prev = streams[cu].train[static_cast<std::size_t>(w - 1)];
                     std::fprintf(stderr, "\r[ekya] %d cameras, %s, window %d, camera %d: retraining %s   ",
                                  cams, pol.name.c_str(), w, c, ek::to_string(p.config).c_str());
-                    auto full = experiment::retrain(models[cu], retraining_data(streams[cu], w, p.config.history),
-                                                    part(prev, true), p.config, mp);
+                    auto full =
+                        experiment::retrain(models[cu], retraining_data(streams[cu], w, p.config.history),
+                                            part(prev, true), p.config, mp);
                     const auto& ev = streams[cu].eval[static_cast<std::size_t>(w)];
                     const double reached = train::accuracy(train::predict(full.model, ev.images), ev.labels);
                     profiles.push_back({cams, w, pol.name, win.cameras[cu].name, ek::to_string(p.config),
@@ -651,7 +665,8 @@ inline void run_real(options o) {
                                      "\r[ekya] %d cameras, %s, window %d, camera %zu: profiling %s   ", cams,
                                      pol.name.c_str(), w, c, ek::to_string(cfg).c_str());
                         profs[c].push_back(experiment::profile_config(
-                            models[c], cfg.history ? history[c][last] : data[c][last], validation[c][last], cfg, mp));
+                            models[c], cfg.history ? history[c][last] : data[c][last], validation[c][last],
+                            cfg, mp));
                         cam.options.push_back(profs[c].back().option(thread_share));
                         rc.configs.push_back(cfg);
                     }
@@ -833,7 +848,8 @@ inline void register_ekya_command(CLI::App& app) {
         ->capture_default_str();
     sub->add_option("--seed", opt->seed, "Seed of the streams and the training")->capture_default_str();
     sub->add_option("--drift", opt->drift, "Drift schedule (JSON)")->capture_default_str();
-    sub->add_option("--base", opt->base, "Cameras' base model (`stemshare train ekya`)")->capture_default_str();
+    sub->add_option("--base", opt->base, "Cameras' base model (`stemshare train ekya`)")
+        ->capture_default_str();
     sub->add_option("--stem", opt->stem,
                     "Branch point of the cameras' shared stem (window-0 models are fine-tuned after it)")
         ->capture_default_str();

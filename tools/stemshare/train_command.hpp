@@ -64,16 +64,17 @@ inline void run_ekya_models(const ekya_options& o) {
     const std::vector<std::int32_t> test_labels(test_split.labels.begin(), test_split.labels.end());
     std::vector<std::int64_t> all(test_labels.size());
     for (std::size_t i = 0; i < all.size(); ++i) all[i] = static_cast<std::int64_t>(i);
-    const train::dataset perturbed =
-        experiment::augmented(test_split.images, test_labels, all, schedule, o.training.seed + 99u, o.training.chunk);
+    const train::dataset perturbed = experiment::augmented(test_split.images, test_labels, all, schedule,
+                                                           o.training.seed + 99u, o.training.chunk);
     const auto summary = [&](const char* what, const graph& model, const experiment::pretraining_report& r,
                              const std::string& path) {
         std::printf("%s: %lld training images, %zu epochs, %.1f s, epoch losses", what,
                     static_cast<long long>(r.train_items), r.epoch_loss.size(), r.seconds);
         for (double l : r.epoch_loss) std::printf(" %.4f", l);
-        std::printf("\n  test split accuracy: clean %.4f, perturbed as the schedule's cameras %.4f; wrote %s\n",
-                    train::accuracy(train::predict(model, test_split.images), test_labels),
-                    train::accuracy(train::predict(model, perturbed.inputs), perturbed.labels), path.c_str());
+        std::printf(
+            "\n  test split accuracy: clean %.4f, perturbed as the schedule's cameras %.4f; wrote %s\n",
+            train::accuracy(train::predict(model, test_split.images), test_labels),
+            train::accuracy(train::predict(model, perturbed.inputs), perturbed.labels), path.c_str());
     };
     experiment::pretraining_report report;
     const graph golden = experiment::train_golden(train_split.images, labels, schedule, o.training, report);
@@ -188,13 +189,16 @@ inline void register_train_command(CLI::App& app) {
     auto e = std::make_shared<train_detail::ekya_options>();
     CLI::App* ekya = sub->add_subcommand(
         "ekya", "Train `stemshare ekya`'s golden model and its cameras' base model (docs/ekya.md)");
-    ekya->add_option("--golden-out", e->golden_out, "Golden model's weights file to write")->capture_default_str();
+    ekya->add_option("--golden-out", e->golden_out, "Golden model's weights file to write")
+        ->capture_default_str();
     ekya->add_option("--base-out", e->base_out, "Cameras' base model's weights file to write")
         ->capture_default_str();
     ekya->add_option("--data", e->data, "Fashion-MNIST folder")->capture_default_str();
-    ekya->add_option("--drift", e->drift, "Drift schedule whose perturbations augment the golden model's data")
+    ekya->add_option("--drift", e->drift,
+                     "Drift schedule whose perturbations augment the golden model's data")
         ->capture_default_str();
-    ekya->add_option("--epochs", e->training.epochs, "Golden model's passes over the data")->capture_default_str();
+    ekya->add_option("--epochs", e->training.epochs, "Golden model's passes over the data")
+        ->capture_default_str();
     ekya->add_option("--base-epochs", e->training.base_epochs, "Base model's passes over the data")
         ->capture_default_str();
     ekya->add_option("--lr", e->training.learning_rate, "Initial learning rate (cosine schedule)")

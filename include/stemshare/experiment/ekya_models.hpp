@@ -67,9 +67,11 @@ struct pretraining_report {
 /// consecutive copies are perturbed as one camera of `schedule` (picked at random) at one random
 /// point of its drift, so the set covers the perturbations every camera meets over any number of
 /// windows. Labels are kept. Same arguments, same bits.
-[[nodiscard]] inline train::dataset augmented(const tensor<float>& images, std::span<const std::int32_t> labels,
-                                              std::span<const std::int64_t> items, const drift_schedule& schedule,
-                                              std::uint64_t seed, std::int64_t chunk) {
+[[nodiscard]] inline train::dataset augmented(const tensor<float>& images,
+                                              std::span<const std::int32_t> labels,
+                                              std::span<const std::int64_t> items,
+                                              const drift_schedule& schedule, std::uint64_t seed,
+                                              std::int64_t chunk) {
     require(!schedule.cameras.empty(), "golden model", "the drift schedule has no cameras");
     require(chunk > 0, "golden model", "chunk must be positive, got " + std::to_string(chunk));
     const dims& d = images.extents();
@@ -79,9 +81,11 @@ struct pretraining_report {
     const auto order = train::seeded_permutation(n, seed);
     std::vector<std::int64_t> picked(static_cast<std::size_t>(n));
     for (std::int64_t i = 0; i < n; ++i) {
-        picked[static_cast<std::size_t>(i)] = items[static_cast<std::size_t>(order[static_cast<std::size_t>(i)])];
+        picked[static_cast<std::size_t>(i)] =
+            items[static_cast<std::size_t>(order[static_cast<std::size_t>(i)])];
         require(picked[static_cast<std::size_t>(i)] >= 0 && picked[static_cast<std::size_t>(i)] < d[0],
-                "golden model", "item " + std::to_string(picked[static_cast<std::size_t>(i)]) + " is outside the images");
+                "golden model",
+                "item " + std::to_string(picked[static_cast<std::size_t>(i)]) + " is outside the images");
     }
     train::dataset out = train::select(images, labels, picked);
     const auto h = static_cast<std::size_t>(d[2]), w = static_cast<std::size_t>(d[3]);
@@ -104,6 +108,7 @@ namespace detail {
 /// Trains `g` (freshly initialised) on `data` with `o`'s recipe for `epochs` passes.
 inline graph train_from_scratch(graph g, const train::dataset& data, const pretraining_options& o, int epochs,
                                 const std::string& label, pretraining_report& report) {
+    require(epochs > 0, "ekya models", label + ": epochs must be positive");
     train::initialise(g, o.seed);
     train::network net(std::move(g), {.batch_norm = train::batch_norm_mode::batch_statistics});
     train::fit_options fit;
@@ -118,10 +123,10 @@ inline graph train_from_scratch(graph g, const train::dataset& data, const pretr
     return net.model();
 }
 
-inline std::vector<std::int64_t> pretraining_items(const tensor<float>& images, int epochs) {
-    require(images.extents().rank() == 4 && images.extents()[0] > golden_first_item, "ekya models",
-            "needs more than " + std::to_string(golden_first_item) + " training images (the cameras keep those)");
-    require(epochs > 0, "ekya models", "epochs must be positive");
+inline std::vector<std::int64_t> pretraining_items(const tensor<float>& images) {
+    require(
+        images.extents().rank() == 4 && images.extents()[0] > golden_first_item, "ekya models",
+        "needs more than " + std::to_string(golden_first_item) + " training images (the cameras keep those)");
     std::vector<std::int64_t> items;
     for (std::int64_t i = golden_first_item; i < images.extents()[0]; ++i) items.push_back(i);
     return items;
@@ -137,15 +142,18 @@ inline void save_tagged(const graph& g, const std::filesystem::path& path, std::
 }
 
 /// `g` bound to the weights at `path`, whose "stemshare.model" metadata must be `id`.
-inline graph load_tagged(graph g, const std::filesystem::path& path, std::string_view id, std::string_view what) {
+inline graph load_tagged(graph g, const std::filesystem::path& path, std::string_view id,
+                         std::string_view what) {
     if (!std::filesystem::exists(path))
-        throw error(path.string(), "no " + std::string(what) + " here; train one with `stemshare train ekya`");
+        throw error(path.string(),
+                    "no " + std::string(what) + " here; train one with `stemshare train ekya`");
     const io::safetensors_file file(path);
     const auto found = file.metadata().find("stemshare.model");
     if (found == file.metadata().end() || found->second != id)
-        throw error(path.string(), "not the " + std::string(what) + ": its \"stemshare.model\" metadata is '" +
-                                       (found == file.metadata().end() ? std::string("(none)") : found->second) +
-                                       "', expected '" + std::string(id) + "'");
+        throw error(path.string(),
+                    "not the " + std::string(what) + ": its \"stemshare.model\" metadata is '" +
+                        (found == file.metadata().end() ? std::string("(none)") : found->second) +
+                        "', expected '" + std::string(id) + "'");
     (void)io::bind_weights(g, file);
     return g;
 }
@@ -157,7 +165,7 @@ inline graph load_tagged(graph g, const std::filesystem::path& path, std::string
 [[nodiscard]] inline graph train_golden(const tensor<float>& images, std::span<const std::int32_t> labels,
                                         const drift_schedule& schedule, const pretraining_options& o,
                                         pretraining_report& report) {
-    const std::vector<std::int64_t> items = detail::pretraining_items(images, o.epochs);
+    const std::vector<std::int64_t> items = detail::pretraining_items(images);
     return detail::train_from_scratch(zoo::fashion_mobilenet_wide.to_graph(),
                                       augmented(images, labels, items, schedule, o.seed + 1000u, o.chunk), o,
                                       o.epochs, "golden model", report);
@@ -165,11 +173,12 @@ inline graph load_tagged(graph g, const std::filesystem::path& path, std::string
 
 /// Trains `zoo::fashion_mobilenet` from scratch on the same items, unperturbed, for
 /// `o.base_epochs`: the base every camera's model is fine-tuned from.
-[[nodiscard]] inline graph train_camera_base(const tensor<float>& images, std::span<const std::int32_t> labels,
+[[nodiscard]] inline graph train_camera_base(const tensor<float>& images,
+                                             std::span<const std::int32_t> labels,
                                              const pretraining_options& o, pretraining_report& report) {
-    const std::vector<std::int64_t> items = detail::pretraining_items(images, o.base_epochs);
-    return detail::train_from_scratch(zoo::fashion_mobilenet.to_graph(), train::select(images, labels, items), o,
-                                      o.base_epochs, "cameras' base model", report);
+    const std::vector<std::int64_t> items = detail::pretraining_items(images);
+    return detail::train_from_scratch(zoo::fashion_mobilenet.to_graph(), train::select(images, labels, items),
+                                      o, o.base_epochs, "cameras' base model", report);
 }
 
 /// Writes a golden model with its id (checked by `load_golden`) and how it was trained.
@@ -178,7 +187,8 @@ inline void save_golden(const graph& g, const std::filesystem::path& path, const
 }
 
 /// Writes the cameras' base with its id (checked by `load_camera_base`) and how it was trained.
-inline void save_camera_base(const graph& g, const std::filesystem::path& path, const pretraining_options& o) {
+inline void save_camera_base(const graph& g, const std::filesystem::path& path,
+                             const pretraining_options& o) {
     detail::save_tagged(g, path, camera_base_id, o.base_epochs, o.seed);
 }
 
@@ -190,7 +200,8 @@ inline void save_camera_base(const graph& g, const std::filesystem::path& path, 
 
 /// The cameras' base model at `path`; errors as `load_golden`.
 [[nodiscard]] inline graph load_camera_base(const std::filesystem::path& path) {
-    return detail::load_tagged(zoo::fashion_mobilenet.to_graph(), path, camera_base_id, "cameras' base model");
+    return detail::load_tagged(zoo::fashion_mobilenet.to_graph(), path, camera_base_id,
+                               "cameras' base model");
 }
 
 }  // namespace stemshare::experiment

@@ -20,7 +20,8 @@ using detail::fashion_mobilenet::separable;
 
 inline constexpr auto layers = block(conv2d<{.out_channels = 32, .kernel = 3, .padding = 1, .bias = false}> |
                                      batch_norm | relu6) |  // 28x28
-                               separable<64, 2> | separable<64, 1> |    // 14x14
+                               separable<64, 2> |
+                               separable<64, 1> |                       // 14x14
                                separable<128, 2> | separable<128, 1> |  // 7x7
                                separable<256, 2> | separable<256, 1> |  // 4x4
                                global_avg_pool | dense<{.out_features = 10}>;
