@@ -1,7 +1,8 @@
-# Checks the demo's results.json: 3 apps x 4 policies, each row with a scored and a predicted F1
+# Checks the demo's results.json: 3 apps x 5 policies, each row with a scored and a predicted F1
 # in [0, 1]; no value anywhere is null (nlohmann::json writes NaN and infinity as null) or a
-# string spelling NaN/inf; one live run per policy; and on this seeded run Mainstream's replayed F1
-# with every app is not below No-sharing's.
+# string spelling NaN/inf; one live run per policy; on this seeded run Mainstream's replayed F1
+# with every app is not below No-sharing's; and every mainstream+burst row whose frames fit
+# replays without a dropped frame.
 file(READ ${FILE} json)
 
 # Walks every value of the document; fails on null and on NaN/inf written as a string or number.
@@ -40,8 +41,8 @@ foreach(i RANGE ${last_top})
 endforeach()
 
 string(JSON rows LENGTH "${json}" results)
-if(NOT rows EQUAL 12)
-  message(FATAL_ERROR "${FILE}: expected 12 result rows (3 apps x 4 policies), found ${rows}")
+if(NOT rows EQUAL 15)
+  message(FATAL_ERROR "${FILE}: expected 15 result rows (3 apps x 5 policies), found ${rows}")
 endif()
 math(EXPR last "${rows} - 1")
 foreach(i RANGE ${last})
@@ -57,10 +58,30 @@ if(NOT policy STREQUAL "mainstream")
   message(FATAL_ERROR "${FILE}: results[0].policy is '${policy}', expected 'mainstream'")
 endif()
 
-# With every app (the last four rows): Mainstream's F1 is not below No-sharing's.
+set(burst_rows 0)
+foreach(i RANGE ${last})
+  string(JSON p GET "${json}" results ${i} policy)
+  if(p STREQUAL "mainstream+burst")
+    math(EXPR burst_rows "${burst_rows} + 1")
+    string(JSON fitted GET "${json}" results ${i} burst_fit_budget)
+    string(JSON fits GET "${json}" results ${i} burst_fits)
+    string(JSON drops GET "${json}" results ${i} dropped_frames)
+    if(NOT fitted GREATER 0)
+      message(FATAL_ERROR "${FILE}: results[${i}] (mainstream+burst) has burst_fit_budget ${fitted}")
+    endif()
+    if(fits AND NOT drops EQUAL 0)
+      message(FATAL_ERROR "${FILE}: results[${i}] (mainstream+burst) fits its bursts but dropped ${drops} frames")
+    endif()
+  endif()
+endforeach()
+if(NOT burst_rows EQUAL 3)
+  message(FATAL_ERROR "${FILE}: expected 3 mainstream+burst rows, found ${burst_rows}")
+endif()
+
+# With every app (the last five rows): Mainstream's F1 is not below No-sharing's.
 set(mainstream_f1 "")
 set(nosharing_f1 "")
-foreach(i RANGE 8 11)
+foreach(i RANGE 10 14)
   string(JSON p GET "${json}" results ${i} policy)
   string(JSON f GET "${json}" results ${i} mean_f1_scored)
   if(p STREQUAL "mainstream")
@@ -77,10 +98,10 @@ if(mainstream_f1 LESS nosharing_f1)
 endif()
 
 string(JSON live LENGTH "${json}" live)
-if(NOT live EQUAL 4)
-  message(FATAL_ERROR "${FILE}: expected one live run per policy (4), found ${live}")
+if(NOT live EQUAL 5)
+  message(FATAL_ERROR "${FILE}: expected one live run per policy (5), found ${live}")
 endif()
-foreach(i RANGE 3)
+foreach(i RANGE 4)
   foreach(field mean_f1_live mean_f1_replay_prediction)
     string(JSON v GET "${json}" live ${i} ${field})
     if(v LESS 0 OR v GREATER 1)

@@ -114,10 +114,11 @@ TEST_CASE("sweep: one row per (number of apps, policy), in order, each handed to
         seen.push_back(std::to_string(r.app_count) + " " + r.policy);
     };
     const auto rows = experiment::run_sweep(in);
-    REQUIRE(rows.size() == 2 * 4);
-    CHECK(seen == std::vector<std::string>{"1 mainstream", "1 mainstream+greedy", "1 nosharing",
-                                           "1 maxsharing", "2 mainstream", "2 mainstream+greedy",
-                                           "2 nosharing", "2 maxsharing"});
+    REQUIRE(rows.size() == 2 * 5);
+    CHECK(seen == std::vector<std::string>{"1 mainstream", "1 mainstream+greedy", "1 mainstream+burst",
+                                           "1 nosharing", "1 maxsharing", "2 mainstream",
+                                           "2 mainstream+greedy", "2 mainstream+burst", "2 nosharing",
+                                           "2 maxsharing"});
     for (const auto& r : rows) {
         CAPTURE(r.policy);
         CAPTURE(r.app_count);
@@ -158,14 +159,21 @@ TEST_CASE("sweep: one row per (number of apps, policy), in order, each handed to
     }
     CHECK(rows[0].planner == sched::planner_kind::mainstream_greedy);
     CHECK(rows[1].planner == sched::planner_kind::greedy);
-    CHECK(rows[2].planner == sched::planner_kind::exact);
+    CHECK(rows[2].planner == sched::planner_kind::mainstream_greedy);
+    CHECK(rows[3].planner == sched::planner_kind::exact);
+    // Only the burst-fitted policy records a fitted budget; here its frames fit.
+    CHECK(rows[0].burst_fit_budget == 0.0);
+    CHECK(rows[2].burst_fit_budget > 0.0);
+    CHECK(rows[2].burst_fit_budget <= in.budget);
+    CHECK(rows[2].burst_fits);
+    CHECK(rows[2].dropped_frames == 0);
 }
 
 TEST_CASE("sweep: quality_model sampled plans every policy on the sampled reading") {
     experiment::sweep_input in = small_sweep();
     in.quality_model = sched::quality_model::sampled;
     const auto rows = experiment::run_sweep(in);
-    REQUIRE(rows.size() == 2 * 4);
+    REQUIRE(rows.size() == 2 * 5);
     bool readings_differ = false;
     for (const auto& r : rows) {
         CHECK(r.quality_model == sched::quality_model::sampled);
@@ -180,7 +188,7 @@ TEST_CASE("sweep: quality_model sampled plans every policy on the sampled readin
 TEST_CASE("sweep: a row's measured F1 is its plan replayed on the box and scored event by event") {
     const experiment::sweep_input in = small_sweep();
     const auto rows = experiment::run_sweep(in);
-    const auto& row = rows[6];  // No-sharing, two apps
+    const auto& row = rows[8];  // No-sharing, two apps
     REQUIRE(row.policy == "nosharing");
     const auto& stream = test_stream();
     const std::vector<double> box{0.001 / in.budget, 0.0005 / in.budget, 0.0005 / in.budget,
@@ -227,7 +235,7 @@ TEST_CASE("sweep: a budget below the cheapest plan is refused before anything ru
     // Just enough for every policy's cheapest plan: the sweep runs.
     in.policies = experiment::standard_policies();
     in.budget = 0.0022 * 1.001;
-    CHECK(experiment::run_sweep(in).size() == 8);
+    CHECK(experiment::run_sweep(in).size() == 10);
 }
 
 TEST_CASE("sweep: bad input is an error naming the field or the app") {

@@ -60,6 +60,7 @@ struct options {
     std::string frame_wait = "sleep";
     double profile_gap_ms = -1.0;
     bool stagger = false;
+    double burst_margin = 0.0;
 };
 
 using steady = std::chrono::steady_clock;
@@ -168,6 +169,7 @@ inline void run(options o) {
     in.quality_model = sched::parse_quality_model(o.quality_model, "--quality-model");
     in.wait.rule = runtime::parse_frame_wait(o.frame_wait, "--frame-wait");
     in.stagger = o.stagger;
+    in.burst.margin = o.burst_margin;
     // Latencies of the model every app runs (the base with its two-way classifier), in sparse mode
     // by default: an idle gap of one stream frame interval before every run, the regime the live
     // runner runs frames in (runtime/frame_wait.hpp); --profile-gap-ms 0 measures back to back.
@@ -195,10 +197,11 @@ inline void run(options o) {
 
     // The calibration stream: another segment (its own seed), never scored; each app's event
     // frequency e and frame correlation c, which the planners need, are estimated on it.
-    const experiment::frame_stream calibration(
-        test.images, test.labels, background, targets,
-        {.fps = o.stream_fps, .duration_s = o.calibration_s, .event_ms = o.event_length_ms,
-         .seed = o.seed + calibration_seed_offset});
+    const experiment::frame_stream calibration(test.images, test.labels, background, targets,
+                                               {.fps = o.stream_fps,
+                                                .duration_s = o.calibration_s,
+                                                .event_ms = o.event_length_ms,
+                                                .seed = o.seed + calibration_seed_offset});
 
     const auto t_predict = steady::now();
     std::vector<experiment::app_predictions> predictions =
@@ -220,10 +223,11 @@ inline void run(options o) {
         in.apps.push_back(std::move(app));
     }
     demo_report::print_setup(in, o.budget > 0.0);
-    std::printf("latency table: sparse profiling, %.1f ms idle before every run%s; live frame wait: %s; "
-                "branch-point-0 apps at one rate %s\n",
-                gap_ms, gap_ms > 0.0 ? "" : " (back to back)", o.frame_wait.c_str(),
-                in.stagger ? "staggered (--stagger)" : "on the same frames");
+    std::printf(
+        "latency table: sparse profiling, %.1f ms idle before every run%s; live frame wait: %s; "
+        "branch-point-0 apps at one rate %s\n",
+        gap_ms, gap_ms > 0.0 ? "" : " (back to back)", o.frame_wait.c_str(),
+        in.stagger ? "staggered (--stagger)" : "on the same frames");
 
     const std::int64_t check_frames =
         o.check_seconds > 0.0
@@ -308,8 +312,9 @@ inline void register_demo_command(CLI::App& app) {
                     "Seconds of the calibration stream (another segment, never scored) that e and c are "
                     "estimated on")
         ->capture_default_str();
-    sub->add_option("--quality-model", o->quality_model,
-                    "App-quality model every policy plans with: mainstream (the original Mainstream model) | sampled")
+    sub->add_option(
+           "--quality-model", o->quality_model,
+           "App-quality model every policy plans with: mainstream (the original Mainstream model) | sampled")
         ->capture_default_str();
     sub->add_option("--frame-wait", o->frame_wait,
                     "How the live runner waits for a frame: sleep | spin | sleep-spin | sleep-warm")
@@ -317,8 +322,14 @@ inline void register_demo_command(CLI::App& app) {
     sub->add_flag("--stagger", o->stagger,
                   "Stagger the branch-point-0 apps at one rate (a phase each); default: the original rule, "
                   "apps at one rate take the same frames");
-    sub->add_option("--profile-gap-ms", o->profile_gap_ms,
-                    "Idle gap before every profiling run (default: one stream frame interval; 0: back to back)");
+    sub->add_option(
+           "--burst-margin", o->burst_margin,
+           "mainstream+burst: charge each frame (1 + margin) x its table time when fitting the plan's "
+           "frames into the gaps between them")
+        ->capture_default_str();
+    sub->add_option(
+        "--profile-gap-ms", o->profile_gap_ms,
+        "Idle gap before every profiling run (default: one stream frame interval; 0: back to back)");
     sub->callback([o] { demo_detail::run(*o); });
 }
 

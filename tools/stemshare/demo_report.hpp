@@ -62,21 +62,23 @@ inline void print_setup(const experiment::sweep_input& in, bool budget_from_flag
                 in.budget / (s.fps * whole), s.fps, budget_from_flag ? " (--budget)" : " (default)");
     std::printf("the box has %.3f%% of one core: every layer takes its measured time / %.5f\n",
                 in.budget * 100.0, in.budget);
-    std::printf("per app: event frequency e, frame correlation c (both from the calibration stream, not "
-                "scored); events on the scored stream:\n");
+    std::printf(
+        "per app: event frequency e, frame correlation c (both from the calibration stream, not "
+        "scored); events on the scored stream:\n");
     for (const auto& a : in.apps)
         std::printf("  %-12s e %.3f  c %.3f  (%zu events)\n", a.name.c_str(), a.event_frequency,
                     a.correlation.correlation, a.events.size());
 }
 
 inline void print_table_header(experiment::sweep_runner runner, sched::quality_model model) {
-    std::printf("\nplans by quality model '%s'; F1 %s: scored on the stream by %s; F1 ms, F1 samp: the "
-                "mainstream and sampled models' predictions of the same plan\n",
-                std::string(sched::to_string(model)).c_str(),
-                runner == experiment::sweep_runner::replay ? "replay" : "live",
-                runner == experiment::sweep_runner::replay
-                    ? "replay (the latency table's clock: a prediction of the live run)"
-                    : "the live executor on the wall clock");
+    std::printf(
+        "\nplans by quality model '%s'; F1 %s: scored on the stream by %s; F1 ms, F1 samp: the "
+        "mainstream and sampled models' predictions of the same plan\n",
+        std::string(sched::to_string(model)).c_str(),
+        runner == experiment::sweep_runner::replay ? "replay" : "live",
+        runner == experiment::sweep_runner::replay
+            ? "replay (the latency table's clock: a prediction of the live run)"
+            : "the live executor on the wall clock");
     std::printf("%-4s %-18s %-9s %-9s %-9s %-7s %-6s %s\n", "apps", "policy",
                 runner == experiment::sweep_runner::replay ? "F1 replay" : "F1 live", "F1 ms", "F1 samp",
                 "cost/B", "drops", "fps per app (k@fps)");
@@ -102,20 +104,23 @@ inline void print_row(const experiment::sweep_row& row, double budget) {
 inline void print_live(const std::vector<experiment::realtime_comparison>& live) {
     if (live.empty()) return;
     const auto& first = live.front();
-    std::printf("\nLIVE (the executor on the wall clock, %zu apps, first %.1f s of the stream, frame wait %s) "
-                "vs replay of the same frames (prediction):\n",
-                first.app_count, first.seconds, std::string(runtime::to_string(first.wait)).c_str());
+    std::printf(
+        "\nLIVE (the executor on the wall clock, %zu apps, first %.1f s of the stream, frame wait %s) "
+        "vs replay of the same frames (prediction):\n",
+        first.app_count, first.seconds, std::string(runtime::to_string(first.wait)).c_str());
     std::printf("%-18s %-8s %-8s %-9s %-9s %-11s %-11s %-10s %-10s %s\n", "policy", "F1 live", "F1 repl",
                 "fps live", "fps repl", "min fps/pl", "drops l/r", "frame us", "table us", "warm us");
     for (const auto& c : live)
         std::printf("%-18s %-8s %-8s %-9s %-9s %-11s %-11s %-10s %-10s %s\n", c.policy.c_str(),
-                    fixed(c.f1_realtime, 3).c_str(), fixed(c.f1_replay, 3).c_str(), fixed(c.fps_realtime, 2).c_str(),
-                    fixed(c.fps_replay, 2).c_str(), fixed(c.min_fps_ratio, 2).c_str(),
+                    fixed(c.f1_realtime, 3).c_str(), fixed(c.f1_replay, 3).c_str(),
+                    fixed(c.fps_realtime, 2).c_str(), fixed(c.fps_replay, 2).c_str(),
+                    fixed(c.min_fps_ratio, 2).c_str(),
                     (std::to_string(c.drops_realtime) + "/" + std::to_string(c.drops_replay)).c_str(),
                     (fixed(c.executor_frame_us, 1) + "/" + fixed(c.executor_frame_median_us, 1)).c_str(),
                     fixed(c.table_frame_us, 1).c_str(), fixed(c.warm_frame_us, 1).c_str());
-    std::printf("(frame us: mean/median executor time of a processed frame; table us: what the latency table "
-                "adds up to for the same frames; min fps/pl: smallest live/planned fps over the apps)\n");
+    std::printf(
+        "(frame us: mean/median executor time of a processed frame; table us: what the latency table "
+        "adds up to for the same frames; min fps/pl: smallest live/planned fps over the apps)\n");
 }
 
 inline void print_prediction_gap(const experiment::prediction_gap& g, sched::quality_model planned_with) {
@@ -130,8 +135,8 @@ inline void print_prediction_gap(const experiment::prediction_gap& g, sched::qua
 /// check (null when none ran), the prediction gap and the timings. `tasks[a]` is app a's task.
 [[nodiscard]] inline nlohmann::ordered_json results_json(
     const experiment::sweep_input& in, const std::vector<fashion::app_task>& tasks,
-    const std::vector<experiment::sweep_row>& rows,
-    const std::vector<experiment::realtime_comparison>& live, const timings& seconds) {
+    const std::vector<experiment::sweep_row>& rows, const std::vector<experiment::realtime_comparison>& live,
+    const timings& seconds) {
     using nlohmann::ordered_json;
     const experiment::stream_options& s = in.stream->options();
     const double whole = model_seconds(in);
@@ -163,6 +168,10 @@ inline void print_prediction_gap(const experiment::prediction_gap& g, sched::qua
                              {"box_busy_seconds_per_stream_second", r.box_load},
                              {"dropped_frames", r.dropped_frames},
                              {"per_app", per_app}});
+        if (r.burst_fit_budget > 0.0) {
+            rows_json.back()["burst_fit_budget"] = r.burst_fit_budget;
+            rows_json.back()["burst_fits"] = r.burst_fits;
+        }
     }
     ordered_json live_json = ordered_json::array();
     for (const auto& c : live)
@@ -249,7 +258,8 @@ inline void plot(const std::filesystem::path& out, const std::vector<experiment:
     }
     std::ostringstream gp;
     gp << "set terminal pngcairo size 900,560\nset output '" << (out / "f1.png").string() << "'\n"
-       << "set title 'Mean event F1 vs number of apps (replayed on the latency table)'\nset xlabel 'apps'\nset ylabel 'mean event "
+       << "set title 'Mean event F1 vs number of apps (replayed on the latency table)'\nset xlabel "
+          "'apps'\nset ylabel 'mean event "
           "F1'\n"
        << "set yrange [0:1]\nset xtics 1\nset key bottom left\nset grid\nplot ";
     for (std::size_t i = 0; i < policies.size(); ++i)

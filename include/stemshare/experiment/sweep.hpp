@@ -27,6 +27,7 @@
 #include <vector>
 
 #include <stemshare/core/error.hpp>
+#include <stemshare/experiment/burst_fit.hpp>
 #include <stemshare/experiment/event_eval.hpp>
 #include <stemshare/experiment/predictions.hpp>
 #include <stemshare/experiment/quality_estimate.hpp>
@@ -50,14 +51,17 @@ struct sweep_policy {
     std::string name;
     sched::mode mode = sched::mode::mainstream;
     sched::planner_kind planner = sched::planner_kind::mainstream_greedy;
+    /// Plans with `burst_fit` around `planner`: the largest budget whose frames all fit.
+    bool burst_fit = false;
 };
 
-/// The experiment's four policies: Mainstream under both greedy planners, and the No-sharing and
-/// Max-sharing baselines with each app's fps chosen by `exact`, the best any planner could do for
-/// them.
+/// The experiment's five policies: Mainstream under both greedy planners, the original greedy
+/// fitted to per-frame bursts (`burst_fit`, stemshare's), and the No-sharing and Max-sharing
+/// baselines with each app's fps chosen by `exact`, the best any planner could do for them.
 [[nodiscard]] inline std::vector<sweep_policy> standard_policies() {
     return {{"mainstream", sched::mode::mainstream, sched::planner_kind::mainstream_greedy},
             {"mainstream+greedy", sched::mode::mainstream, sched::planner_kind::greedy},
+            {"mainstream+burst", sched::mode::mainstream, sched::planner_kind::mainstream_greedy, true},
             {"nosharing", sched::mode::nosharing, sched::planner_kind::exact},
             {"maxsharing", sched::mode::maxsharing, sched::planner_kind::exact}};
 }
@@ -152,6 +156,10 @@ struct sweep_row {
     std::vector<sweep_app_result> per_app;
     /// Wall-clock seconds spent in the real-time runner (0 for replay).
     double realtime_seconds = 0.0;
+    /// Policies with `burst_fit` only: the budget the plan was made for, and whether its frames
+    /// fit (false: no budget down to the cheapest plan fits, and the row runs the last plan tried).
+    double burst_fit_budget = 0.0;
+    bool burst_fits = false;
 };
 
 /// What the sweep runs on.
@@ -173,6 +181,8 @@ struct sweep_input {
     bool stagger = false;
     /// The real-time runner only: how the stream thread waits for a frame (runtime/frame_wait.hpp).
     runtime::frame_wait wait{};
+    /// How policies with `burst_fit` fit their plans.
+    burst_fit_options burst{};
     /// The real-time runner only: how many frames from the start of the stream it plays.
     std::int64_t realtime_frames = 0;
     /// Called with each row as soon as it is measured (e.g. to print the table as it grows).
@@ -256,17 +266,24 @@ inline void apply_stagger(const sweep_input& in, std::vector<replay_app>& plan_a
     for (std::size_t a = 0; a < plan_apps.size(); ++a) plan_apps[a].phase = phases[a];
 }
 
-/// The plan's apps as the real-time runner deploys them.
-[[nodiscard]] inline std::vector<realtime_app> realtime_apps_of(const sweep_input& in,
-                                                                const sched::plan& pl) {
+/// Each app's phase in `pl` as the sweep deploys it (all 0 unless it staggers).
+[[nodiscard]] inline std::vector<std::uint64_t> phases_of(const sweep_input& in, const sched::plan& pl) {
     std::vector<replay_app> plan_apps;
     for (const auto& a : pl.apps) plan_apps.push_back({static_cast<std::size_t>(a.num_frozen), a.fps});
     apply_stagger(in, plan_apps);
+    std::vector<std::uint64_t> out;
+    for (const auto& a : plan_apps) out.push_back(a.phase);
+    return out;
+}
+
+/// The plan's apps as the real-time runner deploys them.
+[[nodiscard]] inline std::vector<realtime_app> realtime_apps_of(const sweep_input& in,
+                                                                const sched::plan& pl) {
+    const std::vector<std::uint64_t> phases = phases_of(in, pl);
     std::vector<realtime_app> out;
     for (std::size_t a = 0; a < pl.apps.size(); ++a) {
         const auto k = static_cast<std::size_t>(pl.apps[a].num_frozen);
-        out.push_back(
-            {in.apps[a].name, in.apps[a].candidate_model(k), k, pl.apps[a].fps, plan_apps[a].phase});
+        out.push_back({in.apps[a].name, in.apps[a].candidate_model(k), k, pl.apps[a].fps, phases[a]});
     }
     return out;
 }
@@ -343,7 +360,17 @@ inline void validate(const sweep_input& in) {
             row.policy = pol.name;
             row.planner = pol.planner;
             row.runner = in.runner;
-            row.plan = sched::run_planner(pol.planner, problem, in.budget);
+            if (pol.burst_fit) {
+                const burst_fit_result fit =
+                    burst_fit([&](double b) { return sched::run_planner(pol.planner, problem, b); }, latency,
+                              stream_fps, in.budget, in.burst,
+                              [&](const sched::plan& candidate) { return detail::phases_of(in, candidate); });
+                row.plan = fit.plan;
+                row.burst_fit_budget = fit.fitted_budget;
+                row.burst_fits = fit.fits;
+            } else {
+                row.plan = sched::run_planner(pol.planner, problem, in.budget);
+            }
             const sched::plan& pl = row.plan;
             std::vector<replay_app> plan_apps;
             std::vector<const candidate_decisions*> chosen;
