@@ -140,6 +140,43 @@ TEST_CASE("burst_fit: Mainstream's greedy, fitted, drops no frame where the orig
     CHECK(refitted > 0);  // the range holds budgets where the original plan's bursts do not fit
 }
 
+TEST_CASE("burst_fit: cap_rates keeps the branch points and lowers rates; burst_plan takes the better fit") {
+    const sched::problem p = two_app_problem();
+    const std::vector<double> layers = p.costs().latencies();
+    int capped_some = 0;
+    for (double budget = 0.02; budget <= 0.6; budget += 0.01) {
+        CAPTURE(budget);
+        const sched::plan original = sched::run_planner(sched::planner_kind::mainstream_greedy, p, budget);
+        const auto capped = experiment::cap_rates(p, original, layers, budget);
+        REQUIRE(capped.fits);
+        REQUIRE(capped.plan.apps.size() == original.apps.size());
+        for (std::size_t a = 0; a < original.apps.size(); ++a) {
+            CHECK(capped.plan.apps[a].num_frozen == original.apps[a].num_frozen);
+            CHECK(capped.plan.apps[a].fps <= original.apps[a].fps);
+            if (capped.rate_cap > 0.0) CHECK(capped.plan.apps[a].fps <= capped.rate_cap);
+        }
+        if (capped.rate_cap > 0.0) {
+            ++capped_some;
+            CHECK(capped.plan.cost < original.cost);
+        } else {
+            CHECK(capped.plan == original);
+        }
+        std::vector<double> box;
+        for (double l : layers) box.push_back(l / budget);
+        CHECK(experiment::replay(replay_apps(capped.plan), box, 15.0, 900).dropped_frames == 0);
+
+        const auto lowered = experiment::burst_fit(
+            [&](double b) { return sched::run_planner(sched::planner_kind::mainstream_greedy, p, b); },
+            layers, 15.0, budget);
+        const auto chosen = experiment::burst_plan(p, sched::planner_kind::mainstream_greedy, budget, layers);
+        REQUIRE(chosen.fits);
+        CHECK(sched::compare(chosen.plan, lowered.plan, sched::objective::mean) >= 0);
+        CHECK(sched::compare(chosen.plan, capped.plan, sched::objective::mean) >= 0);
+        CHECK((chosen.plan == lowered.plan || chosen.plan == capped.plan));
+    }
+    CHECK(capped_some > 0);
+}
+
 TEST_CASE("burst_fit: the margin charges each frame more, and a hopeless plan says it does not fit") {
     const std::vector<double> layers{0.01};
     // 10 apps x 10 ms at 5 fps on a box of B = 0.55: 0.18 s fits a 0.2 s gap; charged 2.5x it does not.

@@ -170,6 +170,7 @@ inline void print_prediction_gap(const experiment::prediction_gap& g, sched::qua
                              {"per_app", per_app}});
         if (r.burst_fit_budget > 0.0) {
             rows_json.back()["burst_fit_budget"] = r.burst_fit_budget;
+            rows_json.back()["burst_rate_cap"] = r.burst_rate_cap;
             rows_json.back()["burst_fits"] = r.burst_fits;
         }
     }

@@ -80,6 +80,9 @@ struct options {
     std::int64_t max_frames = 0;
     int threads = 1;
     bool no_watch = false;
+    bool burst_fit = false;
+    double burst_margin = 0.0;
+    double profile_gap_ms = -1.0;
 };
 
 using steady = std::chrono::steady_clock;
@@ -153,8 +156,9 @@ private:
 class live_planner {
 public:
     live_planner(const options& o, std::shared_ptr<const catalog> apps, std::vector<double> layer_seconds,
-                 double stream_fps, runtime::executor& ex, line_writer& out)
+                 double stream_fps, double box_share, runtime::executor& ex, line_writer& out)
         : o_(o),
+          box_share_(box_share),
           kind_(sched::parse_planner(o.planner)),
           mode_(sched::parse_mode(o.mode)),
           catalog_(std::move(apps)),
@@ -178,12 +182,12 @@ public:
         if (!specs.empty()) {
             const sched::problem p(specs, sched::cost_model(layers_), stream_fps_, mode_);
             sched::require_feasible_budget(p, o_.budget);
-            const sched::plan pl = sched::run_planner(kind_, p, o_.budget, sched::objective::mean);
+            const sched::plan pl = plan(p);
             rec.cost = pl.cost;
             rec.mean_f1 = pl.mean_f1();
             for (std::size_t a = 0; a < pl.apps.size(); ++a) {
-                const planned_app pa{names[a], static_cast<std::size_t>(pl.apps[a].num_frozen), pl.apps[a].fps,
-                                     pl.apps[a].quality.f1};
+                const planned_app pa{names[a], static_cast<std::size_t>(pl.apps[a].num_frozen),
+                                     pl.apps[a].fps, pl.apps[a].quality.f1};
                 rec.apps.push_back(pa);
                 next[pa.name] = pa;
             }
@@ -252,13 +256,28 @@ public:
                         ",\"mean_f1\":" + num(r.mean_f1) + ",\"apps\":[";
         for (std::size_t i = 0; i < r.apps.size(); ++i)
             s += std::string(i ? "," : "") + "{\"name\":" + nlohmann::json(r.apps[i].name).dump() +
-                 ",\"num_frozen\":" + std::to_string(r.apps[i].num_frozen) + ",\"fps\":" + num(r.apps[i].fps) +
-                 ",\"f1\":" + num(r.apps[i].f1) + "}";
+                 ",\"num_frozen\":" + std::to_string(r.apps[i].num_frozen) +
+                 ",\"fps\":" + num(r.apps[i].fps) + ",\"f1\":" + num(r.apps[i].f1) + "}";
         return s + "]}";
     }
 
 private:
+    /// The planner's plan, or with --burst-fit one whose frames fit the box one by one
+    /// (experiment/burst_fit.hpp, `burst_plan`; refused when none does).
+    [[nodiscard]] sched::plan plan(const sched::problem& p) const {
+        if (!o_.burst_fit) return sched::run_planner(kind_, p, o_.budget, sched::objective::mean);
+        const experiment::burst_fit_result fit = experiment::burst_plan(
+            p, kind_, o_.budget, layers_, {.margin = o_.burst_margin, .box_share = box_share_});
+        if (!fit.fits)
+            throw error("--burst-fit",
+                        "no plan of these apps fits the box frame by frame: the last one tried (at " +
+                            std::to_string(fit.fitted_budget) + " core-seconds per second) drops " +
+                            std::to_string(fit.dropped_frames) + " frames of a period");
+        return fit.plan;
+    }
+
     const options& o_;
+    double box_share_;
     sched::planner_kind kind_;
     sched::mode mode_;
     std::mutex deploy_mutex_;
@@ -485,8 +504,15 @@ inline void run(const options& o) {
         layers = profiling::read_layer_latencies(o.latencies_path);
     } else {
         const graph base = apps->apps().front().package->base_model(fashion::app_architecture());
-        layers = experiment::layer_seconds(profiling::profile(base, "fashion_mobilenet",
-                                                              {.threads = o.threads, .runs = 20, .warmup = 5}));
+        // Sparse by default: an idle gap of one stream frame interval before every run, the regime
+        // live frames run in (docs/experiment.md, "Live vs the latency table").
+        const double gap_ms = o.profile_gap_ms >= 0.0 ? o.profile_gap_ms : 1000.0 / stream_fps;
+        layers = experiment::layer_seconds(
+            profiling::profile(base, "fashion_mobilenet",
+                               {.threads = o.threads,
+                                .runs = 20,
+                                .warmup = 5,
+                                .gap_us = static_cast<std::int64_t>(std::llround(gap_ms * 1000.0))}));
     }
     double whole = 0.0;
     for (double l : layers) whole += l;
@@ -494,7 +520,7 @@ inline void run(const options& o) {
 
     line_writer out(o.out);
     runtime::executor ex({.input = input, .stream_fps = stream_fps, .threads = o.threads});
-    live_planner planner(o, apps, layers, stream_fps, ex, out);
+    live_planner planner(o, apps, layers, stream_fps, box_share, ex, out);
     planner.deploy(names, "start");
     {
         // oneDNN JIT-compiles primitives on their first run; the process-wide primitive cache keeps
@@ -553,8 +579,8 @@ inline void run(const options& o) {
                 app_counts& ac = per_app[a.name];
                 ++ac.frames_deployed;
                 ac.planned_fps = a.fps;
-                const bool selects = runtime::selects(static_cast<std::uint64_t>(j),
-                                                      runtime::frame_rate::from_fps(a.fps, a.name), stream_rate);
+                const bool selects = runtime::selects(
+                    static_cast<std::uint64_t>(j), runtime::frame_rate::from_fps(a.fps, a.name), stream_rate);
                 if (selects && busy_until > arrival) ++ac.dropped;
                 wanted = wanted || selects;
             }
@@ -590,10 +616,11 @@ inline void run(const options& o) {
                 ++ac.decisions;
                 ac.positives += positive ? 1 : 0;
                 char line[256];
-                std::snprintf(line, sizeof line,
-                              "{\"frame\":%lld,\"t\":%.6f,\"app\":\"%.*s\",\"score\":%.6g,\"positive\":%s,\"plan\":%d}",
-                              static_cast<long long>(j), f.seconds, static_cast<int>(a.app.size()), a.app.data(),
-                              score, positive ? "true" : "false", plan_index);
+                std::snprintf(
+                    line, sizeof line,
+                    "{\"frame\":%lld,\"t\":%.6f,\"app\":\"%.*s\",\"score\":%.6g,\"positive\":%s,\"plan\":%d}",
+                    static_cast<long long>(j), f.seconds, static_cast<int>(a.app.size()), a.app.data(), score,
+                    positive ? "true" : "false", plan_index);
                 out.write(line);
             }
             table_seconds += table_frame_seconds(layers, frozen);
@@ -612,7 +639,7 @@ inline void run(const options& o) {
     double exec_total = 0.0;
     for (double s : executor_seconds) exec_total += s;
     nlohmann::ordered_json s;
-    s["video"] = {{"url", src.info().url},   {"format", src.info().format}, {"codec", src.info().codec},
+    s["video"] = {{"url", src.info().url},     {"format", src.info().format}, {"codec", src.info().codec},
                   {"width", src.info().width}, {"height", src.info().height}, {"fps", src.info().fps}};
     s["ended"] = ended;
     if (!error_text.empty()) s["error"] = error_text;
@@ -635,13 +662,15 @@ inline void run(const options& o) {
     nlohmann::ordered_json app_list = nlohmann::ordered_json::array();
     for (const auto& [name, ac] : per_app) {
         const double deployed_seconds = static_cast<double>(ac.frames_deployed) / stream_fps;
-        app_list.push_back({{"name", name},
-                            {"planned_fps", ac.planned_fps},
-                            {"achieved_fps", deployed_seconds > 0 ? static_cast<double>(ac.decisions) / deployed_seconds : 0.0},
-                            {"decisions", ac.decisions},
-                            {"positives", ac.positives},
-                            {"dropped", ac.dropped},
-                            {"seconds_deployed", deployed_seconds}});
+        app_list.push_back(
+            {{"name", name},
+             {"planned_fps", ac.planned_fps},
+             {"achieved_fps",
+              deployed_seconds > 0 ? static_cast<double>(ac.decisions) / deployed_seconds : 0.0},
+             {"decisions", ac.decisions},
+             {"positives", ac.positives},
+             {"dropped", ac.dropped},
+             {"seconds_deployed", deployed_seconds}});
     }
     s["apps"] = app_list;
     nlohmann::ordered_json plans = nlohmann::ordered_json::array();
@@ -664,14 +693,15 @@ inline void run(const options& o) {
     out.write(nlohmann::ordered_json{{"summary", s}}.dump());
     out.flush();
 
-    std::fprintf(stderr,
-                 "stemshare run: %s (%s %dx%d, %.3g fps): %lld frames, %lld processed, %lld dropped (%lld arrived while busy), "
-                 "%.1f s; executor %.1f us/frame (median %.1f), table %.1f us/frame; %zu plan(s); ended: %s\n",
-                 src.info().url.c_str(), src.info().codec.c_str(), src.info().width, src.info().height, stream_fps,
-                 static_cast<long long>(arrived), static_cast<long long>(processed),
-                 static_cast<long long>(dropped), static_cast<long long>(busy_arrivals), stream_seconds,
-                 exec_total / n * 1e6, median(executor_seconds) * 1e6, table_seconds / n * 1e6,
-                 planner.records().size(), ended.c_str());
+    std::fprintf(
+        stderr,
+        "stemshare run: %s (%s %dx%d, %.3g fps): %lld frames, %lld processed, %lld dropped (%lld arrived "
+        "while busy), "
+        "%.1f s; executor %.1f us/frame (median %.1f), table %.1f us/frame; %zu plan(s); ended: %s\n",
+        src.info().url.c_str(), src.info().codec.c_str(), src.info().width, src.info().height, stream_fps,
+        static_cast<long long>(arrived), static_cast<long long>(processed), static_cast<long long>(dropped),
+        static_cast<long long>(busy_arrivals), stream_seconds, exec_total / n * 1e6,
+        median(executor_seconds) * 1e6, table_seconds / n * 1e6, planner.records().size(), ended.c_str());
     if (!error_text.empty()) throw error(error_text);
 }
 
@@ -681,8 +711,9 @@ inline void run(const options& o) {
 inline void register_run_command(CLI::App& app) {
     auto o = std::make_shared<run_detail::options>();
     CLI::App* sub = app.add_subcommand(
-        "run", "Run the apps of an apps file live on a video (file or URL): plan, pace at the video's rate, "
-               "drop frames while busy, re-plan when apps join or leave; one JSON line per decision");
+        "run",
+        "Run the apps of an apps file live on a video (file or URL): plan, pace at the video's rate, "
+        "drop frames while busy, re-plan when apps join or leave; one JSON line per decision");
     sub->add_option("--video", o->video, "Video file or any URL FFmpeg opens")->required();
     sub->add_option("--apps", o->apps_path, "Apps file (format stemshare.run-apps; watched for changes)")
         ->capture_default_str();
@@ -695,8 +726,18 @@ inline void register_run_command(CLI::App& app) {
                     "Speed of the emulated box as a fraction of this core (default: the budget)");
     sub->add_option("--latencies", o->latencies_path,
                     "Latency table for the planner (default: profile the base model now)");
-    sub->add_option("--control", o->control, "Control lines 'add APP', 'remove APP', 'at FRAME ...' (FIFO, file, -)");
+    sub->add_option("--control", o->control,
+                    "Control lines 'add APP', 'remove APP', 'at FRAME ...' (FIFO, file, -)");
     sub->add_flag("--no-watch", o->no_watch, "Do not re-plan when the apps file changes");
+    sub->add_flag("--burst-fit", o->burst_fit,
+                  "Plan with the largest budget whose frames fit the gaps between wanted frames on the box, "
+                  "not only on average (experiment/burst_fit.hpp)");
+    sub->add_option("--burst-margin", o->burst_margin,
+                    "With --burst-fit: charge each frame (1 + margin) x its table time")
+        ->capture_default_str();
+    sub->add_option(
+        "--profile-gap-ms", o->profile_gap_ms,
+        "Idle gap before every profiling run (default: one stream frame interval; 0: back to back)");
     sub->add_option("--out", o->out, "JSON lines output (- = stdout)")->capture_default_str();
     sub->add_option("--max-frames", o->max_frames, "Stop after this many frames (0: the whole video)");
     sub->add_option("--threads", o->threads, "oneDNN threads per step")->capture_default_str();

@@ -30,6 +30,8 @@
 #include <stemshare/core/error.hpp>
 #include <stemshare/experiment/replay.hpp>
 #include <stemshare/sched/plan.hpp>
+#include <stemshare/sched/planner.hpp>
+#include <stemshare/sched/problem.hpp>
 
 namespace stemshare::experiment {
 
@@ -42,6 +44,9 @@ struct burst_fit_options {
     double step = 0.98;
     /// Plans tried before giving up.
     int max_tries = 200;
+    /// Speed of the box as a fraction of one core: every layer takes its table time / box_share.
+    /// 0: the budget, the emulated box of the sweep and the demo.
+    double box_share = 0.0;
     /// The longest replay a fit check runs, in stream frames; a pattern with a longer period is
     /// checked over this many frames only (`burst_fit_result::whole_period` says which).
     std::int64_t max_check_frames = 1'000'000;
@@ -64,6 +69,8 @@ struct burst_fit_result {
     bool whole_period = true;
     /// How many plans were made.
     int tries = 0;
+    /// `cap_rates` only: the rate every app was capped at (0: the plan kept its rates).
+    double rate_cap = 0.0;
 };
 
 /// Stream frames after which the plan's pattern of wanted frames repeats (after the largest
@@ -109,7 +116,8 @@ struct burst_fit_result {
 
 /// The plan `plan_for(b)` for the largest budget b <= `budget` whose frames fit (see the file
 /// comment). `layer_seconds` are the table's per-layer latencies of one frame on this machine;
-/// the box runs them `budget` times slower, as the sweep's replay does (a box of B of one core).
+/// the box runs them / `options.box_share` (by default / `budget`, as the sweep's replay does: a
+/// box of B of one core).
 /// `phases(plan)` gives each app's phase (empty: all 0). Throws `stemshare::error` on bad options;
 /// whatever `plan_for` throws (e.g. a budget below the cheapest plan) ends the search, and the last
 /// plan is returned with `fits` false, or the error is passed on when no plan was made.
@@ -124,10 +132,13 @@ struct burst_fit_result {
         throw error(who + ": margin", "must be in [0, 10), got " + std::to_string(options.margin));
     if (!(options.step > 0.0) || !(options.step < 1.0))
         throw error(who + ": step", "must be in (0, 1), got " + std::to_string(options.step));
+    if (!(options.box_share >= 0.0) || !std::isfinite(options.box_share))
+        throw error(who + ": box_share", "must be 0 (the budget) or positive");
     if (options.max_tries < 1 || options.max_check_frames < 2)
         throw error(who, "max_tries must be >= 1 and max_check_frames >= 2");
     std::vector<double> box_seconds;
-    for (double l : layer_seconds) box_seconds.push_back(l / budget);
+    const double share = options.box_share > 0.0 ? options.box_share : budget;
+    for (double l : layer_seconds) box_seconds.push_back(l / share);
 
     burst_fit_result out;
     double b = budget;
@@ -168,6 +179,69 @@ struct burst_fit_result {
     }
     out.plan.budget = budget;
     return out;
+}
+
+/// The other way to make a plan's frames fit: keep its branch points and cap every app's rate at
+/// the largest rate of `p`'s fps grid at which they fit (`pl`'s own rates when they already do).
+/// Cheaper models at the planned rate (`burst_fit`) or the planned models at a lower rate: which
+/// is better depends on the apps, and `burst_plan` asks the planning model.
+[[nodiscard]] inline burst_fit_result cap_rates(
+    const sched::problem& p, const sched::plan& pl, std::span<const double> layer_seconds, double budget,
+    const burst_fit_options& options = {},
+    const std::function<std::vector<std::uint64_t>(const sched::plan&)>& phases = {}) {
+    const double share = options.box_share > 0.0 ? options.box_share : budget;
+    std::vector<double> box_seconds;
+    for (double l : layer_seconds) box_seconds.push_back(l / share);
+    double top = 0.0;
+    for (const auto& a : pl.apps) top = std::max(top, a.fps);
+    std::vector<double> caps{top};
+    for (auto it = p.fps_grid().rbegin(); it != p.fps_grid().rend(); ++it)
+        if (*it < top) caps.push_back(*it);
+    burst_fit_result out;
+    out.fitted_budget = budget;
+    for (double cap : caps) {
+        std::vector<sched::cost_entry> choices = sched::entries(pl);
+        for (auto& c : choices) c.fps = std::min(c.fps, cap);
+        sched::plan capped = sched::evaluate(p, choices, budget);
+        std::vector<replay_app> apps;
+        for (const auto& a : capped.apps)
+            apps.push_back({static_cast<std::size_t>(std::max(0, a.num_frozen)), a.fps, 0});
+        if (phases) {
+            const std::vector<std::uint64_t> ph = phases(capped);
+            for (std::size_t a = 0; a < apps.size() && a < ph.size(); ++a) apps[a].phase = ph[a];
+        }
+        bool whole = true;
+        const replay_result r =
+            check_bursts(apps, box_seconds, p.stream_fps(), options.margin, options.max_check_frames, &whole);
+        ++out.tries;
+        out.plan = std::move(capped);
+        out.dropped_frames = r.dropped_frames;
+        out.check_frames = static_cast<std::int64_t>(r.processed.empty() ? 0 : r.processed.front().size());
+        out.whole_period = whole;
+        out.rate_cap = cap == top ? 0.0 : cap;
+        if (r.dropped_frames == 0) {
+            out.fits = true;
+            break;
+        }
+    }
+    return out;
+}
+
+/// Planner `kind`'s plan for `p` within `budget`, made to fit frame by frame: both `burst_fit`
+/// (a lower budget) and `cap_rates` (lower rates) of it, and of those whose frames fit the one the
+/// planning model scores higher under `obj` (`sched::compare`; a tie keeps `burst_fit`'s). When
+/// neither fits, `burst_fit`'s.
+[[nodiscard]] inline burst_fit_result burst_plan(
+    const sched::problem& p, sched::planner_kind kind, double budget, std::span<const double> layer_seconds,
+    const burst_fit_options& options = {},
+    const std::function<std::vector<std::uint64_t>(const sched::plan&)>& phases = {},
+    sched::objective obj = sched::objective::mean) {
+    const auto plan_for = [&](double b) { return sched::run_planner(kind, p, b, obj); };
+    burst_fit_result lowered = burst_fit(plan_for, layer_seconds, p.stream_fps(), budget, options, phases);
+    burst_fit_result capped = cap_rates(p, plan_for(budget), layer_seconds, budget, options, phases);
+    if (!capped.fits) return lowered;
+    if (!lowered.fits) return capped;
+    return sched::compare(capped.plan, lowered.plan, obj) > 0 ? capped : lowered;
 }
 
 }  // namespace stemshare::experiment

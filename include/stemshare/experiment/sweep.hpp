@@ -51,7 +51,7 @@ struct sweep_policy {
     std::string name;
     sched::mode mode = sched::mode::mainstream;
     sched::planner_kind planner = sched::planner_kind::mainstream_greedy;
-    /// Plans with `burst_fit` around `planner`: the largest budget whose frames all fit.
+    /// Plans with `burst_plan` around `planner`: a plan whose frames all fit the gaps between them.
     bool burst_fit = false;
 };
 
@@ -156,9 +156,11 @@ struct sweep_row {
     std::vector<sweep_app_result> per_app;
     /// Wall-clock seconds spent in the real-time runner (0 for replay).
     double realtime_seconds = 0.0;
-    /// Policies with `burst_fit` only: the budget the plan was made for, and whether its frames
-    /// fit (false: no budget down to the cheapest plan fits, and the row runs the last plan tried).
+    /// Policies with `burst_fit` only (`burst_plan`): the budget the plan was made for, the rate
+    /// every app was capped at (0: none), and whether its frames fit (false: neither way found a
+    /// plan that fits, and the row runs the last plan tried).
     double burst_fit_budget = 0.0;
+    double burst_rate_cap = 0.0;
     bool burst_fits = false;
 };
 
@@ -361,12 +363,12 @@ inline void validate(const sweep_input& in) {
             row.planner = pol.planner;
             row.runner = in.runner;
             if (pol.burst_fit) {
-                const burst_fit_result fit =
-                    burst_fit([&](double b) { return sched::run_planner(pol.planner, problem, b); }, latency,
-                              stream_fps, in.budget, in.burst,
-                              [&](const sched::plan& candidate) { return detail::phases_of(in, candidate); });
+                const burst_fit_result fit = burst_plan(
+                    problem, pol.planner, in.budget, latency, in.burst,
+                    [&](const sched::plan& candidate) { return detail::phases_of(in, candidate); });
                 row.plan = fit.plan;
                 row.burst_fit_budget = fit.fitted_budget;
+                row.burst_rate_cap = fit.rate_cap;
                 row.burst_fits = fit.fits;
             } else {
                 row.plan = sched::run_planner(pol.planner, problem, in.budget);
