@@ -3,6 +3,7 @@
 
 #include <vector>
 
+#include <stemshare/core/error.hpp>
 #include <stemshare/experiment/replay.hpp>
 
 using namespace stemshare;
@@ -37,6 +38,27 @@ TEST_CASE("replay: frames that arrive while the box is busy are dropped, not que
     CHECK(r.achieved_fps[0] == doctest::Approx(5.0));
     CHECK(r.planned_cost == doctest::Approx(1.5));  // the plan asks for 1.5 s of work per second
     CHECK(r.measured_load == doctest::Approx(0.75));
+}
+
+TEST_CASE("replay: with second-copy latencies a layer's further copies in a frame cost less") {
+    const std::vector<double> layers{0.010, 0.020, 0.004};
+    const std::vector<double> second{0.006, 0.012, 0.001};
+    // Layers 0 and 1 shared (one copy each), layer 2 run by both apps: first copy, then a second.
+    const std::vector<replay_app> shared{{2, 5.0}, {2, 5.0}};
+    CHECK(experiment::frame_seconds(shared, {true, true}, layers, second) ==
+          doctest::Approx(0.030 + 0.004 + 0.001));
+    // Nothing shared: each layer once at its first-copy time and once more at its second.
+    const std::vector<replay_app> alone{{0, 5.0}, {0, 5.0}, {0, 5.0}};
+    CHECK(experiment::frame_seconds(alone, {true, true, true}, layers, second) ==
+          doctest::Approx(0.034 + 2 * 0.019));
+    // One app alone pays only first copies, as without the second-copy table.
+    CHECK(experiment::frame_seconds(alone, {false, true, false}, layers, second) == doctest::Approx(0.034));
+    // The replay charges frames that way, and refuses a table of another length.
+    const auto r = experiment::replay(alone, layers, 15.0, 30, second);
+    CHECK(r.busy_seconds == doctest::Approx(10 * (0.034 + 2 * 0.019)));
+    const std::vector<double> short_table{0.001};
+    CHECK_THROWS_WITH_AS((void)experiment::replay(alone, layers, 15.0, 30, short_table),
+                         doctest::Contains("second_copy_seconds has 1 layers"), stemshare::error);
 }
 
 TEST_CASE("replay: apps share the layers below their branch points") {

@@ -172,6 +172,37 @@ TEST_CASE("harness: sparse mode idles before every run and says so in the benchm
     CHECK(table.layers.size() == g.size());
 }
 
+TEST_CASE("harness: second_copy times a second compiled copy right after the first, layer by layer") {
+    const graph g = fashion_graph();
+    const profiling::benchmark_harness plain(g, "fashion_mobilenet", {.threads = 1, .runs = 3, .warmup = 1});
+    const profiling::benchmark_harness twice(g, "fashion_mobilenet",
+                                             {.threads = 1, .runs = 3, .warmup = 1, .second_copy = true});
+    CHECK(twice.base_name() == plain.base_name() + "/second_copy");
+    profiling::run_collector collector;
+    plain.run(collector);
+    twice.run(collector);
+    const auto without = plain.table(collector);
+    const auto with = twice.table(collector);
+    CHECK_FALSE(without.has_second_copy());
+    CHECK_FALSE(without.to_json().contains("second_copy_latencies"));
+    REQUIRE(with.has_second_copy());
+    const nlohmann::json doc = with.to_json();
+    REQUIRE(doc["second_copy_latencies"].size() == g.size());
+    for (std::size_t l = 0; l < with.layers.size(); ++l) {
+        CAPTURE(l);
+        const auto& layer = with.layers[l];
+        // A layer that runs a step runs it in both copies; a fused one in neither.
+        CHECK((layer.second_copy->median_us > 0.0) == (layer.time.median_us > 0.0));
+        CHECK(layer.second_copy->p90_us >= layer.second_copy->median_us);
+        CHECK(doc["second_copy_latencies"][l].get<double>() ==
+              doctest::Approx(layer.second_copy->median_us * 1e-6));
+        CHECK(doc["layers"][l]["second_copy_median_us"].get<double>() == layer.second_copy->median_us);
+    }
+    // Each repetition of the per-layer benchmark holds both copies' counters.
+    for (const run_type& r : runs_of(collector, twice, "layers")) CHECK(r.counters.count("C0_us") == 1);
+    for (const run_type& r : runs_of(collector, plain, "layers")) CHECK(r.counters.count("C0_us") == 0);
+}
+
 TEST_CASE("harness: a graph made lazily that fails skips both benchmarks, and the table names why") {
     const profiling::benchmark_harness harness(
         []() -> graph { throw error("models/missing.onnx", "cannot open the file"); }, "broken",

@@ -61,6 +61,7 @@ struct options {
     double profile_gap_ms = -1.0;
     bool stagger = false;
     double burst_margin = 0.0;
+    bool second_copy = false;
 };
 
 using steady = std::chrono::steady_clock;
@@ -178,7 +179,8 @@ inline void run(options o) {
                                       {.threads = 1,
                                        .runs = o.quick ? 10U : 40U,
                                        .warmup = 5,
-                                       .gap_us = static_cast<std::int64_t>(std::llround(gap_ms * 1000.0))});
+                                       .gap_us = static_cast<std::int64_t>(std::llround(gap_ms * 1000.0)),
+                                       .second_copy = o.second_copy});
     double whole = 0.0;
     for (double l : experiment::layer_seconds(in.latencies)) whole += l;
     in.budget = o.budget > 0.0 ? o.budget : default_budget_models * o.stream_fps * whole;
@@ -224,10 +226,12 @@ inline void run(options o) {
     }
     demo_report::print_setup(in, o.budget > 0.0);
     std::printf(
-        "latency table: sparse profiling, %.1f ms idle before every run%s; live frame wait: %s; "
+        "latency table: sparse profiling, %.1f ms idle before every run%s%s; live frame wait: %s; "
         "branch-point-0 apps at one rate %s\n",
-        gap_ms, gap_ms > 0.0 ? "" : " (back to back)", o.frame_wait.c_str(),
-        in.stagger ? "staggered (--stagger)" : "on the same frames");
+        gap_ms, gap_ms > 0.0 ? "" : " (back to back)",
+        o.second_copy ? ", further copies of a layer in a frame at their second-copy time (--second-copy)"
+                      : "",
+        o.frame_wait.c_str(), in.stagger ? "staggered (--stagger)" : "on the same frames");
 
     const std::int64_t check_frames =
         o.check_seconds > 0.0
@@ -327,6 +331,10 @@ inline void register_demo_command(CLI::App& app) {
            "mainstream+burst: charge each frame (1 + margin) x its table time when fitting the plan's "
            "frames into the gaps between them")
         ->capture_default_str();
+    sub->add_flag(
+        "--second-copy", o->second_copy,
+        "Profile each layer's second copy too (right after the first) and charge a frame's further "
+        "copies of a layer that time in replay and burst fitting (default: every copy at the table's time)");
     sub->add_option(
         "--profile-gap-ms", o->profile_gap_ms,
         "Idle gap before every profiling run (default: one stream frame interval; 0: back to back)");

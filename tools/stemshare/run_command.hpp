@@ -83,6 +83,7 @@ struct options {
     bool burst_fit = false;
     double burst_margin = 0.0;
     double profile_gap_ms = -1.0;
+    bool second_copy = false;
 };
 
 using steady = std::chrono::steady_clock;
@@ -156,13 +157,15 @@ private:
 class live_planner {
 public:
     live_planner(const options& o, std::shared_ptr<const catalog> apps, std::vector<double> layer_seconds,
-                 double stream_fps, double box_share, runtime::executor& ex, line_writer& out)
+                 std::vector<double> second_copy, double stream_fps, double box_share, runtime::executor& ex,
+                 line_writer& out)
         : o_(o),
           box_share_(box_share),
           kind_(sched::parse_planner(o.planner)),
           mode_(sched::parse_mode(o.mode)),
           catalog_(std::move(apps)),
           layers_(std::move(layer_seconds)),
+          second_copy_(std::move(second_copy)),
           stream_fps_(stream_fps),
           ex_(ex),
           out_(out) {}
@@ -267,7 +270,8 @@ private:
     [[nodiscard]] sched::plan plan(const sched::problem& p) const {
         if (!o_.burst_fit) return sched::run_planner(kind_, p, o_.budget, sched::objective::mean);
         const experiment::burst_fit_result fit = experiment::burst_plan(
-            p, kind_, o_.budget, layers_, {.margin = o_.burst_margin, .box_share = box_share_});
+            p, kind_, o_.budget, layers_,
+            {.margin = o_.burst_margin, .box_share = box_share_, .second_copy_seconds = second_copy_});
         if (!fit.fits)
             throw error("--burst-fit",
                         "no plan of these apps fits the box frame by frame: the last one tried (at " +
@@ -284,6 +288,7 @@ private:
     mutable std::mutex records_mutex_;  // guards catalog_, names_, records_
     std::shared_ptr<const catalog> catalog_;
     std::vector<double> layers_;
+    std::vector<double> second_copy_;
     double stream_fps_;
     runtime::executor& ex_;
     line_writer& out_;
@@ -292,22 +297,14 @@ private:
     std::vector<plan_record> records_;
 };
 
-/// Table cost of one frame: each layer once if any processing app shares it, plus once per app
-/// whose own suffix holds it (Mainstream's cost model for one frame).
-inline double table_frame_seconds(const std::vector<double>& layers, const std::vector<std::size_t>& frozen) {
-    double total = 0.0;
-    for (std::size_t l = 0; l < layers.size(); ++l) {
-        bool shared = false;
-        std::size_t own = 0;
-        for (std::size_t k : frozen) {
-            if (l < k)
-                shared = true;
-            else
-                ++own;
-        }
-        total += layers[l] * (static_cast<double>(own) + (shared ? 1.0 : 0.0));
-    }
-    return total;
+/// Table cost of one frame for apps at branch points `frozen` (`experiment::frame_seconds`: each
+/// layer once if any processing app shares it, plus once per app whose own suffix holds it, further
+/// copies at `second_copy` when the table has it).
+inline double table_frame_seconds(const std::vector<double>& layers, const std::vector<double>& second_copy,
+                                  const std::vector<std::size_t>& frozen) {
+    std::vector<experiment::replay_app> apps;
+    for (std::size_t k : frozen) apps.push_back({k, 1.0});
+    return experiment::frame_seconds(apps, std::vector<bool>(apps.size(), true), layers, second_copy);
 }
 
 /// Reads control lines and watches the apps file on its own thread; every change re-plans.
@@ -500,6 +497,7 @@ inline void run(const options& o) {
     if (!(stream_fps > 0.0)) throw error(o.video, "declares no frame rate: give --fps");
 
     std::vector<double> layers;
+    std::vector<double> second_copy;  // empty with --latencies: every copy at the table's time
     if (!o.latencies_path.empty()) {
         layers = profiling::read_layer_latencies(o.latencies_path);
     } else {
@@ -507,12 +505,15 @@ inline void run(const options& o) {
         // Sparse by default: an idle gap of one stream frame interval before every run, the regime
         // live frames run in (docs/experiment.md, "Live vs the latency table").
         const double gap_ms = o.profile_gap_ms >= 0.0 ? o.profile_gap_ms : 1000.0 / stream_fps;
-        layers = experiment::layer_seconds(
+        const profiling::latency_table table =
             profiling::profile(base, "fashion_mobilenet",
                                {.threads = o.threads,
                                 .runs = 20,
                                 .warmup = 5,
-                                .gap_us = static_cast<std::int64_t>(std::llround(gap_ms * 1000.0))}));
+                                .gap_us = static_cast<std::int64_t>(std::llround(gap_ms * 1000.0)),
+                                .second_copy = o.second_copy});
+        layers = experiment::layer_seconds(table);
+        second_copy = experiment::second_copy_seconds(table);
     }
     double whole = 0.0;
     for (double l : layers) whole += l;
@@ -520,7 +521,7 @@ inline void run(const options& o) {
 
     line_writer out(o.out);
     runtime::executor ex({.input = input, .stream_fps = stream_fps, .threads = o.threads});
-    live_planner planner(o, apps, layers, stream_fps, box_share, ex, out);
+    live_planner planner(o, apps, layers, second_copy, stream_fps, box_share, ex, out);
     planner.deploy(names, "start");
     {
         // oneDNN JIT-compiles primitives on their first run; the process-wide primitive cache keeps
@@ -623,7 +624,7 @@ inline void run(const options& o) {
                     positive ? "true" : "false", plan_index);
                 out.write(line);
             }
-            table_seconds += table_frame_seconds(layers, frozen);
+            table_seconds += table_frame_seconds(layers, second_copy, frozen);
             out.flush();  // a reader on a pipe sees each frame's decisions as they happen
         }
     } catch (const std::exception& e) {
@@ -735,6 +736,10 @@ inline void register_run_command(CLI::App& app) {
     sub->add_option("--burst-margin", o->burst_margin,
                     "With --burst-fit: charge each frame (1 + margin) x its table time")
         ->capture_default_str();
+    sub->add_flag(
+        "--second-copy", o->second_copy,
+        "Profile each layer's second copy too and charge a frame's further copies of a layer that time "
+        "(table cost per frame, --burst-fit); ignored with --latencies");
     sub->add_option(
         "--profile-gap-ms", o->profile_gap_ms,
         "Idle gap before every profiling run (default: one stream frame interval; 0: back to back)");

@@ -47,6 +47,9 @@ struct burst_fit_options {
     /// Speed of the box as a fraction of one core: every layer takes its table time / box_share.
     /// 0: the budget, the emulated box of the sweep and the demo.
     double box_share = 0.0;
+    /// Per-layer seconds of each further copy of a layer in one frame, on this machine
+    /// (`profiling::layer_latency::second_copy`); empty: every copy costs the table's time.
+    std::vector<double> second_copy_seconds{};
     /// The longest replay a fit check runs, in stream frames; a pattern with a longer period is
     /// checked over this many frames only (`burst_fit_result::whole_period` says which).
     std::int64_t max_check_frames = 1'000'000;
@@ -98,11 +101,13 @@ struct burst_fit_result {
 }
 
 /// Replays one period of `apps` (plus the next period's first frame, whose arrival bounds the
-/// period's last work) on `box_seconds` scaled by 1 + `margin`; returns the replay.
+/// period's last work) on `box_seconds` (and `box_second_copy`, see `frame_seconds`) scaled by
+/// 1 + `margin`; returns the replay.
 [[nodiscard]] inline replay_result check_bursts(std::span<const replay_app> apps,
                                                 std::span<const double> box_seconds, double stream_fps,
                                                 double margin, std::int64_t max_frames,
-                                                bool* whole_period = nullptr) {
+                                                bool* whole_period = nullptr,
+                                                std::span<const double> box_second_copy = {}) {
     std::uint64_t phase = 0;
     for (const auto& a : apps) phase = std::max(phase, a.phase);
     const std::int64_t period = pattern_period(apps, stream_fps, max_frames);
@@ -111,35 +116,86 @@ struct burst_fit_result {
     if (whole_period != nullptr) *whole_period = frames == static_cast<std::int64_t>(phase) + period + 1;
     std::vector<double> charged(box_seconds.begin(), box_seconds.end());
     for (double& s : charged) s *= 1.0 + margin;
-    return replay(apps, charged, stream_fps, frames);
+    std::vector<double> charged_copy(box_second_copy.begin(), box_second_copy.end());
+    for (double& s : charged_copy) s *= 1.0 + margin;
+    return replay(apps, charged, stream_fps, frames, charged_copy);
 }
+
+namespace detail {
+
+/// The box a fit is checked on: the table's layers / the box's share, and the plans' phases.
+class burst_box {
+public:
+    using phase_rule = std::function<std::vector<std::uint64_t>(const sched::plan&)>;
+
+    /// Throws `stemshare::error` naming the option on bad `options` or `budget`.
+    burst_box(std::span<const double> layer_seconds, double stream_fps, double budget,
+              const burst_fit_options& options, phase_rule phases)
+        : stream_fps_(stream_fps), options_(options), phases_(std::move(phases)) {
+        const std::string who = "experiment::burst_fit";
+        if (!(budget > 0.0) || !std::isfinite(budget))
+            throw error(who + ": budget", "must be positive and finite");
+        if (!(options.margin >= 0.0) || !(options.margin < 10.0))
+            throw error(who + ": margin", "must be in [0, 10), got " + std::to_string(options.margin));
+        if (!(options.step > 0.0) || !(options.step < 1.0))
+            throw error(who + ": step", "must be in (0, 1), got " + std::to_string(options.step));
+        if (!(options.box_share >= 0.0) || !std::isfinite(options.box_share))
+            throw error(who + ": box_share", "must be 0 (the budget) or positive");
+        if (options.max_tries < 1 || options.max_check_frames < 2)
+            throw error(who, "max_tries must be >= 1 and max_check_frames >= 2");
+        if (!options.second_copy_seconds.empty() &&
+            options.second_copy_seconds.size() != layer_seconds.size())
+            throw error(who + ": second_copy_seconds",
+                        "has " + std::to_string(options.second_copy_seconds.size()) +
+                            " layers; the latency table has " + std::to_string(layer_seconds.size()));
+        const double share = options.box_share > 0.0 ? options.box_share : budget;
+        for (double l : layer_seconds) box_.push_back(l / share);
+        for (double l : options.second_copy_seconds) box_copy_.push_back(l / share);
+    }
+
+    /// Checks `pl` and records the check in `out` (plan, drops, frames, fits); true when it fits.
+    bool check(const sched::plan& pl, burst_fit_result& out) const {
+        std::vector<replay_app> apps;
+        for (const auto& a : pl.apps)
+            apps.push_back({static_cast<std::size_t>(std::max(0, a.num_frozen)), a.fps, 0});
+        if (phases_) {
+            const std::vector<std::uint64_t> p = phases_(pl);
+            for (std::size_t a = 0; a < apps.size() && a < p.size(); ++a) apps[a].phase = p[a];
+        }
+        bool whole = true;
+        const replay_result r = check_bursts(apps, box_, stream_fps_, options_.margin,
+                                             options_.max_check_frames, &whole, box_copy_);
+        ++out.tries;
+        out.plan = pl;
+        out.dropped_frames = r.dropped_frames;
+        out.check_frames = static_cast<std::int64_t>(r.processed.empty() ? 0 : r.processed.front().size());
+        out.whole_period = whole;
+        out.fits = r.dropped_frames == 0;
+        return out.fits;
+    }
+
+private:
+    double stream_fps_;
+    const burst_fit_options& options_;
+    phase_rule phases_;
+    std::vector<double> box_;
+    std::vector<double> box_copy_;
+};
+
+}  // namespace detail
 
 /// The plan `plan_for(b)` for the largest budget b <= `budget` whose frames fit (see the file
 /// comment). `layer_seconds` are the table's per-layer latencies of one frame on this machine;
 /// the box runs them / `options.box_share` (by default / `budget`, as the sweep's replay does: a
-/// box of B of one core).
-/// `phases(plan)` gives each app's phase (empty: all 0). Throws `stemshare::error` on bad options;
-/// whatever `plan_for` throws (e.g. a budget below the cheapest plan) ends the search, and the last
-/// plan is returned with `fits` false, or the error is passed on when no plan was made.
+/// box of B of one core). `phases(plan)` gives each app's phase (empty: all 0). Throws
+/// `stemshare::error` on bad options; whatever `plan_for` throws (e.g. a budget below the cheapest
+/// plan) ends the search, and the last plan is returned with `fits` false, or the error is passed
+/// on when no plan was made.
 [[nodiscard]] inline burst_fit_result burst_fit(
     const std::function<sched::plan(double budget)>& plan_for, std::span<const double> layer_seconds,
     double stream_fps, double budget, const burst_fit_options& options = {},
     const std::function<std::vector<std::uint64_t>(const sched::plan&)>& phases = {}) {
-    const std::string who = "experiment::burst_fit";
-    if (!(budget > 0.0) || !std::isfinite(budget))
-        throw error(who + ": budget", "must be positive and finite");
-    if (!(options.margin >= 0.0) || !(options.margin < 10.0))
-        throw error(who + ": margin", "must be in [0, 10), got " + std::to_string(options.margin));
-    if (!(options.step > 0.0) || !(options.step < 1.0))
-        throw error(who + ": step", "must be in (0, 1), got " + std::to_string(options.step));
-    if (!(options.box_share >= 0.0) || !std::isfinite(options.box_share))
-        throw error(who + ": box_share", "must be 0 (the budget) or positive");
-    if (options.max_tries < 1 || options.max_check_frames < 2)
-        throw error(who, "max_tries must be >= 1 and max_check_frames >= 2");
-    std::vector<double> box_seconds;
-    const double share = options.box_share > 0.0 ? options.box_share : budget;
-    for (double l : layer_seconds) box_seconds.push_back(l / share);
-
+    const detail::burst_box box(layer_seconds, stream_fps, budget, options, phases);
     burst_fit_result out;
     double b = budget;
     for (int t = 0; t < options.max_tries; ++t) {
@@ -150,26 +206,8 @@ struct burst_fit_result {
             if (out.tries == 0) throw;
             break;
         }
-        ++out.tries;
-        std::vector<replay_app> apps;
-        for (const auto& a : pl.apps)
-            apps.push_back({static_cast<std::size_t>(std::max(0, a.num_frozen)), a.fps, 0});
-        if (phases) {
-            const std::vector<std::uint64_t> p = phases(pl);
-            for (std::size_t a = 0; a < apps.size() && a < p.size(); ++a) apps[a].phase = p[a];
-        }
-        bool whole = true;
-        const replay_result r =
-            check_bursts(apps, box_seconds, stream_fps, options.margin, options.max_check_frames, &whole);
-        out.plan = pl;
         out.fitted_budget = b;
-        out.dropped_frames = r.dropped_frames;
-        out.check_frames = static_cast<std::int64_t>(r.processed.empty() ? 0 : r.processed.front().size());
-        out.whole_period = whole;
-        if (r.dropped_frames == 0) {
-            out.fits = true;
-            break;
-        }
+        if (box.check(pl, out)) break;
         // The shipped planners give the same plan for every budget between its cost and b (the
         // exact optimum stays optimal; a greedy takes the same steps), so the next try goes below
         // the cost.
@@ -189,9 +227,7 @@ struct burst_fit_result {
     const sched::problem& p, const sched::plan& pl, std::span<const double> layer_seconds, double budget,
     const burst_fit_options& options = {},
     const std::function<std::vector<std::uint64_t>(const sched::plan&)>& phases = {}) {
-    const double share = options.box_share > 0.0 ? options.box_share : budget;
-    std::vector<double> box_seconds;
-    for (double l : layer_seconds) box_seconds.push_back(l / share);
+    const detail::burst_box box(layer_seconds, p.stream_fps(), budget, options, phases);
     double top = 0.0;
     for (const auto& a : pl.apps) top = std::max(top, a.fps);
     std::vector<double> caps{top};
@@ -202,27 +238,8 @@ struct burst_fit_result {
     for (double cap : caps) {
         std::vector<sched::cost_entry> choices = sched::entries(pl);
         for (auto& c : choices) c.fps = std::min(c.fps, cap);
-        sched::plan capped = sched::evaluate(p, choices, budget);
-        std::vector<replay_app> apps;
-        for (const auto& a : capped.apps)
-            apps.push_back({static_cast<std::size_t>(std::max(0, a.num_frozen)), a.fps, 0});
-        if (phases) {
-            const std::vector<std::uint64_t> ph = phases(capped);
-            for (std::size_t a = 0; a < apps.size() && a < ph.size(); ++a) apps[a].phase = ph[a];
-        }
-        bool whole = true;
-        const replay_result r =
-            check_bursts(apps, box_seconds, p.stream_fps(), options.margin, options.max_check_frames, &whole);
-        ++out.tries;
-        out.plan = std::move(capped);
-        out.dropped_frames = r.dropped_frames;
-        out.check_frames = static_cast<std::int64_t>(r.processed.empty() ? 0 : r.processed.front().size());
-        out.whole_period = whole;
         out.rate_cap = cap == top ? 0.0 : cap;
-        if (r.dropped_frames == 0) {
-            out.fits = true;
-            break;
-        }
+        if (box.check(sched::evaluate(p, choices, budget), out)) break;
     }
     return out;
 }

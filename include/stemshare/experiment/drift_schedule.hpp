@@ -48,8 +48,12 @@ struct drift_camera {
     /// The perturbation at `progress` in [0, 1] (0 = first window, 1 = last).
     [[nodiscard]] perturbation at(double progress) const noexcept {
         const auto mix = [&](double a, double b) { return a + (b - a) * progress; };
-        return {mix(start.brightness, end.brightness), mix(start.contrast, end.contrast), mix(start.noise, end.noise),
-                mix(start.shift, end.shift),           mix(start.blur, end.blur),         mix(start.rotation, end.rotation)};
+        return {mix(start.brightness, end.brightness),
+                mix(start.contrast, end.contrast),
+                mix(start.noise, end.noise),
+                mix(start.shift, end.shift),
+                mix(start.blur, end.blur),
+                mix(start.rotation, end.rotation)};
     }
     /// The class mix at `progress`.
     [[nodiscard]] std::array<double, 10> classes_at(double progress) const noexcept {
@@ -76,13 +80,21 @@ inline perturbation parse_perturbation(const nlohmann::json& j, const std::strin
         require(value.is_number(), where + "." + key, "must be a number");
         const double v = value.get<double>();
         require(std::isfinite(v), where + "." + key, "must be finite");
-        if (key == "brightness") p.brightness = v;
-        else if (key == "contrast") p.contrast = v;
-        else if (key == "noise") p.noise = v;
-        else if (key == "shift") p.shift = v;
-        else if (key == "blur") p.blur = v;
-        else if (key == "rotation") p.rotation = v;
-        else throw error(where + "." + key, "unknown perturbation (brightness, contrast, noise, shift, blur, rotation)");
+        if (key == "brightness")
+            p.brightness = v;
+        else if (key == "contrast")
+            p.contrast = v;
+        else if (key == "noise")
+            p.noise = v;
+        else if (key == "shift")
+            p.shift = v;
+        else if (key == "blur")
+            p.blur = v;
+        else if (key == "rotation")
+            p.rotation = v;
+        else
+            throw error(where + "." + key,
+                        "unknown perturbation (brightness, contrast, noise, shift, blur, rotation)");
     }
     require(p.contrast > 0, where + ".contrast", "must be positive");
     require(p.noise >= 0, where + ".noise", "must be >= 0");
@@ -126,8 +138,9 @@ inline std::array<double, 10> parse_classes(const nlohmann::json& j, const std::
         cam.name = c.value("name", "camera" + std::to_string(i));
         require(c.contains("classes_start"), where, "classes_start is missing");
         cam.classes_start = detail::parse_classes(c["classes_start"], where + ".classes_start");
-        cam.classes_end = c.contains("classes_end") ? detail::parse_classes(c["classes_end"], where + ".classes_end")
-                                                    : cam.classes_start;
+        cam.classes_end = c.contains("classes_end")
+                              ? detail::parse_classes(c["classes_end"], where + ".classes_end")
+                              : cam.classes_start;
         if (c.contains("start")) cam.start = detail::parse_perturbation(c["start"], where + ".start");
         if (c.contains("end")) cam.end = detail::parse_perturbation(c["end"], where + ".end");
         s.cameras.push_back(cam);

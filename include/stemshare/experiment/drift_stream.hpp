@@ -42,10 +42,14 @@ struct window_frames {
     // Geometry (the camera turned and moved): nearest-neighbour inverse map, out-of-frame pixels 0.
     const double theta = p.rotation * std::numbers::pi / 180.0;
     const double ci = (static_cast<double>(h) - 1) / 2, cj = (static_cast<double>(w) - 1) / 2;
-    const xt::xtensor<double, 2> ii = xt::view(xt::arange<double>(static_cast<double>(h)), xt::all(), xt::newaxis()) - ci;
-    const xt::xtensor<double, 2> jj = xt::view(xt::arange<double>(static_cast<double>(w)), xt::newaxis(), xt::all()) - cj;
-    const xt::xtensor<long, 2> si = xt::cast<long>(xt::round(std::cos(theta) * ii + std::sin(theta) * jj + ci - p.shift / 2));
-    const xt::xtensor<long, 2> sj = xt::cast<long>(xt::round(-std::sin(theta) * ii + std::cos(theta) * jj + cj - p.shift));
+    const xt::xtensor<double, 2> ii =
+        xt::view(xt::arange<double>(static_cast<double>(h)), xt::all(), xt::newaxis()) - ci;
+    const xt::xtensor<double, 2> jj =
+        xt::view(xt::arange<double>(static_cast<double>(w)), xt::newaxis(), xt::all()) - cj;
+    const xt::xtensor<long, 2> si =
+        xt::cast<long>(xt::round(std::cos(theta) * ii + std::sin(theta) * jj + ci - p.shift / 2));
+    const xt::xtensor<long, 2> sj =
+        xt::cast<long>(xt::round(-std::sin(theta) * ii + std::cos(theta) * jj + cj - p.shift));
     xt::xtensor<float, 3> moved = xt::zeros<float>({n, h, w});
     for (std::size_t i = 0; i < h; ++i)
         for (std::size_t j = 0; j < w; ++j) {
@@ -73,7 +77,8 @@ struct window_frames {
 /// Window `window` of `windows` for camera `camera` (entry camera % schedule.cameras.size()).
 /// `images` {N, 1, h, w} in [0, 1] with `labels` 0..9 are the source; frames are drawn with
 /// replacement. Throws `stemshare::error` naming the argument on bad input.
-[[nodiscard]] inline window_frames make_window(const tensor<float>& images, const std::vector<std::int32_t>& labels,
+[[nodiscard]] inline window_frames make_window(const tensor<float>& images,
+                                               const std::vector<std::int32_t>& labels,
                                                const drift_schedule& schedule, std::size_t camera, int window,
                                                int windows, std::uint64_t seed) {
     require(!schedule.cameras.empty(), "drift stream", "the schedule has no cameras");
@@ -88,7 +93,8 @@ struct window_frames {
 
     std::vector<std::vector<std::size_t>> by_class(10);
     for (std::size_t i = 0; i < labels.size(); ++i) {
-        require(labels[i] >= 0 && labels[i] < 10, "drift stream", "label of source image " + std::to_string(i) + " is not 0..9");
+        require(labels[i] >= 0 && labels[i] < 10, "drift stream",
+                "label of source image " + std::to_string(i) + " is not 0..9");
         by_class[static_cast<std::size_t>(labels[i])].push_back(i);
     }
     std::array<double, 10> mix = cam.classes_at(progress);
@@ -96,9 +102,11 @@ struct window_frames {
         if (by_class[k].empty()) mix[k] = 0;
     double total = 0;
     for (double m : mix) total += m;
-    require(total > 0, "drift stream, camera '" + cam.name + "'", "no source images of the classes its mix asks for");
+    require(total > 0, "drift stream, camera '" + cam.name + "'",
+            "no source images of the classes its mix asks for");
 
-    std::mt19937_64 engine(seed * 1'000'003u + camera * 10'007u + static_cast<std::uint64_t>(window) * 101u + 1u);
+    std::mt19937_64 engine(seed * 1'000'003u + camera * 10'007u + static_cast<std::uint64_t>(window) * 101u +
+                           1u);
     std::discrete_distribution<int> pick_class(mix.begin(), mix.end());
     const auto n = static_cast<std::size_t>(schedule.frames_per_window);
     const auto h = static_cast<std::size_t>(d[2]), w = static_cast<std::size_t>(d[3]);

@@ -70,8 +70,8 @@ struct realtime_comparison {
 
     const frame_stream& stream = *in.stream;
     const double stream_fps = stream.fps();
-    std::vector<double> box_latency;
-    for (double l : layer_seconds(in.latencies)) box_latency.push_back(l / in.budget);
+    const std::vector<double> box_latency = on_box(layer_seconds(in.latencies), in.budget);
+    const std::vector<double> box_second_copy = on_box(second_copy_seconds(in.latencies), in.budget);
     std::vector<replay_app> plan_apps;
     std::vector<const candidate_decisions*> chosen;
     for (std::size_t a = 0; a < n; ++a) {
@@ -90,7 +90,7 @@ struct realtime_comparison {
         run_realtime(stream.frames(), stream_fps, detail::realtime_apps_of(in, row.plan), frames,
                      {.box_share = in.budget, .wait = in.wait});
     c.realtime_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
-    const replay_result rp = replay(plan_apps, box_latency, stream_fps, frames);
+    const replay_result rp = replay(plan_apps, box_latency, stream_fps, frames, box_second_copy);
     const std::int64_t window = stream.event_frames();
     const detail::sweep_outcome mr = detail::score(rt.decisions, in.apps, frames, window);
     const detail::sweep_outcome mp = detail::score(detail::decisions_of(rp, chosen), in.apps, frames, window);

@@ -72,9 +72,13 @@ struct replay_result {
                          runtime::scale_frame_number(j - 1, child_mfps, parent_mfps);
 }
 
-/// Seconds to process one frame for the apps marked in `wanting`.
+/// Seconds to process one frame for the apps marked in `wanting`. With `second_copy_seconds`
+/// (a table measured with `profiling::profile_options::second_copy`), a layer that runs several
+/// times in the frame costs `layer_seconds` once and `second_copy_seconds` for every further copy;
+/// without, every copy costs `layer_seconds`.
 [[nodiscard]] inline double frame_seconds(std::span<const replay_app> apps, const std::vector<bool>& wanting,
-                                          std::span<const double> layer_seconds) {
+                                          std::span<const double> layer_seconds,
+                                          std::span<const double> second_copy_seconds = {}) {
     double total = 0.0;
     for (std::size_t l = 0; l < layer_seconds.size(); ++l) {
         bool shared = false;
@@ -86,7 +90,11 @@ struct replay_result {
             else
                 ++own;
         }
-        total += layer_seconds[l] * (static_cast<double>(own) + (shared ? 1.0 : 0.0));
+        const std::size_t copies = own + (shared ? 1 : 0);
+        if (second_copy_seconds.empty())
+            total += layer_seconds[l] * static_cast<double>(copies);
+        else if (copies > 0)
+            total += layer_seconds[l] + second_copy_seconds[l] * static_cast<double>(copies - 1);
     }
     return total;
 }
@@ -172,9 +180,10 @@ public:
         for (std::size_t a = 0; a < apps.size(); ++a) {
             const auto at = std::find(levels.begin(), levels.end(), apps[a].num_frozen);
             if (apps[a].phase != 0 && apps[a].num_frozen != 0) {
-                const std::string app = a < names.size() ? "app '" + names[a] + "'" : "app " + std::to_string(a);
-                throw error(who + ": " + app, "a phase needs branch point 0, got " +
-                                                  std::to_string(apps[a].num_frozen));
+                const std::string app =
+                    a < names.size() ? "app '" + names[a] + "'" : "app " + std::to_string(a);
+                throw error(who + ": " + app,
+                            "a phase needs branch point 0, got " + std::to_string(apps[a].num_frozen));
             }
             steps_.push_back({at == levels.end() ? -1 : at - levels.begin(), app_mfps[a], apps[a].phase});
         }
@@ -192,7 +201,8 @@ public:
             const auto parent = static_cast<std::size_t>(s.parent);
             std::uint64_t n = from_stream ? j : number_[parent];
             const std::uint64_t p = from_stream ? stream_mfps_ : steps_[parent].mfps;
-            taken_[i] = (from_stream || taken_[parent]) && n >= s.phase && takes_frame(n - s.phase, s.mfps, p);
+            taken_[i] =
+                (from_stream || taken_[parent]) && n >= s.phase && takes_frame(n - s.phase, s.mfps, p);
             n = n >= s.phase ? n - s.phase : 0;
             if (taken_[i]) number_[i] = (n * s.mfps) / p;
         }
@@ -229,12 +239,17 @@ private:
 }  // namespace detail
 
 /// Replays `frames` frames of a stream at `stream_fps` under the plan `apps`, with
-/// `layer_seconds[l]` the measured latency of layer l for one frame.
+/// `layer_seconds[l]` the measured latency of layer l for one frame and, when given,
+/// `second_copy_seconds[l]` that of each further copy of it in the same frame (`frame_seconds`).
 [[nodiscard]] inline replay_result replay(std::span<const replay_app> apps,
                                           std::span<const double> layer_seconds, double stream_fps,
-                                          std::int64_t frames) {
+                                          std::int64_t frames,
+                                          std::span<const double> second_copy_seconds = {}) {
     const std::string who = "experiment::replay";
     if (!(stream_fps > 0.0) || frames <= 0) throw error(who, "stream_fps and frames must be positive");
+    if (!second_copy_seconds.empty() && second_copy_seconds.size() != layer_seconds.size())
+        throw error(who, "second_copy_seconds has " + std::to_string(second_copy_seconds.size()) +
+                             " layers; the latency table has " + std::to_string(layer_seconds.size()));
     detail::step_chain chain(apps, stream_fps, who);  // checks every rate
     for (std::size_t a = 0; a < apps.size(); ++a)
         if (apps[a].num_frozen > layer_seconds.size())
@@ -252,7 +267,7 @@ private:
             ++r.dropped_frames;
             continue;
         }
-        const double work = frame_seconds(apps, wanting, layer_seconds);
+        const double work = frame_seconds(apps, wanting, layer_seconds, second_copy_seconds);
         busy_until = arrival + work;
         r.busy_seconds += work;
         ++r.processed_frames;

@@ -183,7 +183,8 @@ struct sweep_input {
     bool stagger = false;
     /// The real-time runner only: how the stream thread waits for a frame (runtime/frame_wait.hpp).
     runtime::frame_wait wait{};
-    /// How policies with `burst_fit` fit their plans.
+    /// How policies with `burst_fit` fit their plans (`second_copy_seconds`, when empty, from
+    /// `latencies`).
     burst_fit_options burst{};
     /// The real-time runner only: how many frames from the start of the stream it plays.
     std::int64_t realtime_frames = 0;
@@ -195,6 +196,22 @@ struct sweep_input {
 [[nodiscard]] inline std::vector<double> layer_seconds(const profiling::latency_table& table) {
     std::vector<double> out;
     for (const auto& l : table.layers) out.push_back(l.time.median_us * 1e-6);
+    return out;
+}
+
+/// The second-copy medians of `table`, in seconds (`profiling::profile_options::second_copy`):
+/// what each further copy of a layer in one frame costs. Empty when the table has none.
+[[nodiscard]] inline std::vector<double> second_copy_seconds(const profiling::latency_table& table) {
+    std::vector<double> out;
+    if (!table.has_second_copy()) return out;
+    for (const auto& l : table.layers) out.push_back(l.second_copy->median_us * 1e-6);
+    return out;
+}
+
+/// `seconds` / `share`: the layers on a box of `share` of one core.
+[[nodiscard]] inline std::vector<double> on_box(const std::vector<double>& seconds, double share) {
+    std::vector<double> out;
+    for (double l : seconds) out.push_back(l / share);
     return out;
 }
 
@@ -348,8 +365,10 @@ inline void validate(const sweep_input& in) {
     const std::int64_t frames = stream.frame_count();
     const std::int64_t window = stream.event_frames();
     const std::vector<double> latency = layer_seconds(in.latencies);
-    std::vector<double> box_latency;
-    for (double l : latency) box_latency.push_back(l / in.budget);
+    const std::vector<double> box_latency = on_box(latency, in.budget);
+    const std::vector<double> box_second_copy = on_box(second_copy_seconds(in.latencies), in.budget);
+    burst_fit_options burst = in.burst;
+    if (burst.second_copy_seconds.empty()) burst.second_copy_seconds = second_copy_seconds(in.latencies);
 
     std::vector<sweep_row> rows;
     for (std::size_t n = 1; n <= in.apps.size(); ++n) {
@@ -364,7 +383,7 @@ inline void validate(const sweep_input& in) {
             row.runner = in.runner;
             if (pol.burst_fit) {
                 const burst_fit_result fit = burst_plan(
-                    problem, pol.planner, in.budget, latency, in.burst,
+                    problem, pol.planner, in.budget, latency, burst,
                     [&](const sched::plan& candidate) { return detail::phases_of(in, candidate); });
                 row.plan = fit.plan;
                 row.burst_fit_budget = fit.fitted_budget;
@@ -393,7 +412,7 @@ inline void validate(const sweep_input& in) {
                 m.dropped = r.dropped_frames;
                 m.load = r.measured_load;
             } else {
-                const auto r = replay(plan_apps, box_latency, stream_fps, frames);
+                const auto r = replay(plan_apps, box_latency, stream_fps, frames, box_second_copy);
                 m = detail::score(detail::decisions_of(r, chosen), in.apps, frames, window);
                 m.achieved_fps = r.achieved_fps;
                 m.dropped = r.dropped_frames;

@@ -4,13 +4,13 @@
 /// a `latency_table`. The one code path of every latency table: `profiling::profile`,
 /// `stemshare profile` and `bench_models`' BM_Profile all run these benchmarks.
 ///
-/// Two benchmarks per graph, `<prefix><model>/<dtype>/threads:<t>/batch:<b>/runs:<r>[/gap_us:<g>]/whole` (plain
-/// `run`) and `.../layers` (`run_profiled`, one counter "L<index>_us" per layer that runs a step
-/// and "layer_sum_us"), each `runs` repetitions of one iteration on real time. Google Benchmark
-/// times each whole-model repetition itself; the per-layer times are the step timers of the
-/// instrumented run, reported as counters. Each benchmark also reports the "p90" statistic.
-/// `run` mixes the two benchmarks' repetitions (Google Benchmark's random interleaving), so on a
-/// busy machine the whole-model and per-layer times see the same load.
+/// Two benchmarks per graph, `<prefix><model>/<dtype>/threads:<t>/batch:<b>/runs:<r>[/gap_us:<g>]/whole`
+/// (plain `run`) and `.../layers` (`run_profiled`, one counter "L<index>_us" per layer that runs a step and
+/// "layer_sum_us"), each `runs` repetitions of one iteration on real time. Google Benchmark times each
+/// whole-model repetition itself; the per-layer times are the step timers of the instrumented run, reported
+/// as counters. Each benchmark also reports the "p90" statistic. `run` mixes the two benchmarks' repetitions
+/// (Google Benchmark's random interleaving), so on a busy machine the whole-model and per-layer times see the
+/// same load.
 ///
 /// Registrations are process-wide and Google Benchmark cannot drop one, so a benchmark name is
 /// registered once and reused by every later harness of that name (one alive at a time); a
@@ -126,6 +126,23 @@ inline std::string layer_counter(std::size_t layer) {
     return "L" + std::to_string(layer) + "_us";
 }
 
+/// The counter of a layer's second copy (`profile_options::second_copy`).
+inline std::string second_copy_counter(std::size_t layer) {
+    return "C" + std::to_string(layer) + "_us";
+}
+
+/// Per-layer sums of `step_seconds` (steps charged to `step_layers`), times `scale`, as counters.
+inline void layer_counters(benchmark::State& state, const std::vector<double>& step_seconds,
+                           const std::vector<std::size_t>& step_layers,
+                           const std::vector<layer_latency>& layers, double scale,
+                           std::string (*name)(std::size_t)) {
+    std::vector<double> per_layer(layers.size(), 0.0);
+    for (std::size_t s = 0; s < step_seconds.size(); ++s)
+        if (step_layers[s] < layers.size()) per_layer[step_layers[s]] += step_seconds[s];
+    for (std::size_t l = 0; l < layers.size(); ++l)
+        if (!layers[l].steps.empty()) state.counters[name(l)] = per_layer[l] * scale;
+}
+
 /// `text` as a POSIX extended regular expression matching exactly it (Google Benchmark's filter).
 inline std::string regex_escape(const std::string& text) {
     std::string out;
@@ -164,23 +181,25 @@ inline void run_layers(benchmark::State& state, benchmark_slot& slot) {
     profiled_model* m = h == nullptr ? nullptr : h->prepare_for(state);
     if (m == nullptr) return;
     std::fill(m->step_seconds.begin(), m->step_seconds.end(), 0.0);
+    std::fill(m->twin_step_seconds.begin(), m->twin_step_seconds.end(), 0.0);
     idle_gap(h->options);
     try {
-        for (auto _ : state) m->compiled.run_profiled(m->src.view(), m->dst.view(), m->step_seconds);
+        for (auto _ : state) {
+            m->compiled.run_profiled(m->src.view(), m->dst.view(), m->step_seconds);
+            if (m->twin) m->twin->run_profiled(m->src.view(), m->dst.view(), m->twin_step_seconds);
+        }
     } catch (const std::exception& e) {
         state.SkipWithError(e.what());
         return;
     }
     const auto& layers = m->skeleton.layers;
     const double us_per_iteration = 1e6 / static_cast<double>(state.iterations());
-    std::vector<double> per_layer(layers.size(), 0.0);
+    layer_counters(state, m->step_seconds, m->step_layers, layers, us_per_iteration, &layer_counter);
+    if (m->twin)
+        layer_counters(state, m->twin_step_seconds, m->twin->step_layers(), layers, us_per_iteration,
+                       &second_copy_counter);
     double sum = 0;
-    for (std::size_t s = 0; s < m->step_seconds.size(); ++s) {
-        sum += m->step_seconds[s];
-        if (m->step_layers[s] < layers.size()) per_layer[m->step_layers[s]] += m->step_seconds[s];
-    }
-    for (std::size_t l = 0; l < layers.size(); ++l)
-        if (!layers[l].steps.empty()) state.counters[layer_counter(l)] = per_layer[l] * us_per_iteration;
+    for (double x : m->step_seconds) sum += x;
     state.counters["layer_sum_us"] = sum * us_per_iteration;
 }
 
@@ -249,6 +268,7 @@ public:
         std::vector<double> whole;
         std::vector<double> layer_sum;
         std::vector<std::vector<double>> per_layer;
+        std::vector<std::vector<double>> per_layer_second;
         for (const run_type& run : collector.runs()) {
             if (run.run_type != run_type::RT_Iteration || !is_ours(run)) continue;
             if (run.error_occurred)
@@ -258,8 +278,11 @@ public:
                 continue;
             }
             per_layer.resize(state_->prepared->skeleton.layers.size());
-            for (std::size_t l = 0; l < per_layer.size(); ++l)
+            per_layer_second.resize(per_layer.size());
+            for (std::size_t l = 0; l < per_layer.size(); ++l) {
                 per_layer[l].push_back(counter_seconds(run, detail::layer_counter(l)));
+                per_layer_second[l].push_back(counter_seconds(run, detail::second_copy_counter(l)));
+            }
             layer_sum.push_back(counter_seconds(run, "layer_sum_us"));
         }
         if (whole.empty() || layer_sum.empty())
@@ -269,7 +292,10 @@ public:
         t.runs = whole.size();
         t.whole_model = summarize(whole);
         t.layer_sum = summarize(layer_sum);
-        for (std::size_t l = 0; l < t.layers.size(); ++l) t.layers[l].time = summarize(per_layer[l]);
+        for (std::size_t l = 0; l < t.layers.size(); ++l) {
+            t.layers[l].time = summarize(per_layer[l]);
+            if (state_->options.second_copy) t.layers[l].second_copy = summarize(per_layer_second[l]);
+        }
         for (auto& seg : t.segments) {
             std::vector<double> sums(layer_sum.size(), 0.0);
             for (std::size_t l = seg.begin; l < seg.end; ++l)
@@ -306,7 +332,8 @@ private:
         base_name_ = std::move(prefix) + state_->model + "/" + std::string(to_string(o.precision)) +
                      "/threads:" + std::to_string(o.threads) + "/batch:" + std::to_string(o.batch) +
                      "/runs:" + std::to_string(o.runs) +
-                     (o.gap_us > 0 ? "/gap_us:" + std::to_string(o.gap_us) : std::string());
+                     (o.gap_us > 0 ? "/gap_us:" + std::to_string(o.gap_us) : std::string()) +
+                     (o.second_copy ? "/second_copy" : "");
         filter_ = "^" + detail::regex_escape(base_name_) + "/(whole|layers)/";
         const std::lock_guard lock(detail::registry_mutex());
         std::shared_ptr<detail::benchmark_slot>& slot = detail::registry()[base_name_];

@@ -58,6 +58,9 @@ struct layer_latency {
     std::int64_t flops = 0;
     /// Time of the steps charged to this layer; zero when it runs fused into another layer.
     timing time;
+    /// With `profile_options::second_copy`: the same for a second copy of the layer run right
+    /// after the first (another app's copy in the same frame).
+    std::optional<timing> second_copy;
     /// The layer whose step computes this one (a folded batch-norm, a fused activation or add).
     std::optional<std::size_t> fused_into;
     /// A stem may end right after this layer.
@@ -106,6 +109,7 @@ struct latency_table {
         };
         json layer_rows = json::array();
         json latencies = json::array();
+        json second_copy_latencies = json::array();
         for (const auto& l : layers) {
             layer_rows.push_back({{"index", l.index},
                                   {"name", l.name},
@@ -119,6 +123,11 @@ struct latency_table {
                                   {"branch_point", l.branch_point},
                                   {"steps", l.steps}});
             latencies.push_back(l.time.median_us * 1e-6);
+            if (l.second_copy) {
+                layer_rows.back()["second_copy_median_us"] = l.second_copy->median_us;
+                layer_rows.back()["second_copy_p90_us"] = l.second_copy->p90_us;
+                second_copy_latencies.push_back(l.second_copy->median_us * 1e-6);
+            }
         }
         json segment_rows = json::array();
         for (const auto& s : segments)
@@ -127,23 +136,32 @@ struct latency_table {
                                     {"flops", s.flops},
                                     {"median_us", s.time.median_us},
                                     {"p90_us", s.time.p90_us}});
-        return {{"model", model},
-                {"threads", threads},
-                {"dtype", std::string(to_string(precision))},
-                {"batch", batch},
-                {"runs", runs},
-                {"isa", isa},
-                {"flops", flops},
-                {"whole_model", timing_json(whole_model)},
-                {"layer_sum", timing_json(layer_sum)},
-                {"sum_of_layer_medians_us", sum_of_layer_medians_us()},
-                {"gflops_at_median",
-                 whole_model.median_us > 0
-                     ? static_cast<double>(flops) * static_cast<double>(batch) / (whole_model.median_us * 1e3)
-                     : 0.0},
-                {"layer_latencies", latencies},
-                {"layers", layer_rows},
-                {"segments", segment_rows}};
+        json out = {{"model", model},
+                    {"threads", threads},
+                    {"dtype", std::string(to_string(precision))},
+                    {"batch", batch},
+                    {"runs", runs},
+                    {"isa", isa},
+                    {"flops", flops},
+                    {"whole_model", timing_json(whole_model)},
+                    {"layer_sum", timing_json(layer_sum)},
+                    {"sum_of_layer_medians_us", sum_of_layer_medians_us()},
+                    {"gflops_at_median", whole_model.median_us > 0
+                                             ? static_cast<double>(flops) * static_cast<double>(batch) /
+                                                   (whole_model.median_us * 1e3)
+                                             : 0.0},
+                    {"layer_latencies", latencies},
+                    {"layers", layer_rows},
+                    {"segments", segment_rows}};
+        if (has_second_copy()) out["second_copy_latencies"] = second_copy_latencies;
+        return out;
+    }
+
+    /// Whether the layers carry `second_copy` timings (`profile_options::second_copy`).
+    [[nodiscard]] bool has_second_copy() const {
+        return !layers.empty() && std::all_of(layers.begin(), layers.end(), [](const layer_latency& l) {
+            return l.second_copy.has_value();
+        });
     }
 
     /// One row per layer: index,name,kind,input_shapes,output_shape,flops,median_us,p90_us,

@@ -30,6 +30,12 @@ struct profile_options {
     /// between, which evicts the model from the caches; a table measured with the stream's frame
     /// interval as the gap charges what the runtime then pays (runtime/frame_wait.hpp).
     std::int64_t gap_us = 0;
+    /// Also times a second copy of the model (compiled from a copy of the graph, so its weights
+    /// live elsewhere) right after the first in every per-layer run: what one more app's copy of a
+    /// layer costs in a frame that has just run it, with the code and the activations' shapes warm
+    /// and the weights not (`layer_latency::second_copy`). A frame of many apps pays the first
+    /// copy's time once per layer and this for each further copy.
+    bool second_copy = false;
 
     /// Throws `stemshare::error` naming `model` for zero or negative threads, zero runs or more
     /// runs than Google Benchmark counts repetitions in (an int).

@@ -5,6 +5,7 @@
 /// without timings (taken from the graph here, so the graph need not outlive the harness).
 
 #include <cstddef>
+#include <optional>
 #include <set>
 #include <string>
 #include <utility>
@@ -28,7 +29,16 @@ struct profiled_model {
           step_layers(compiled.step_layers()),
           step_seconds(step_layers.size(), 0.0) {
         fill_uniform(src.values(), o.seed);
-        for (std::size_t i = 0; i < o.warmup; ++i) compiled.run(src.view(), dst.view());
+        if (o.second_copy) {
+            twin_graph.emplace(g);
+            twin.emplace(*twin_graph, onednn::compile_options{
+                                          .batch = o.batch, .threads = o.threads, .precision = o.precision});
+            twin_step_seconds.assign(twin->step_layers().size(), 0.0);
+        }
+        for (std::size_t i = 0; i < o.warmup; ++i) {
+            compiled.run(src.view(), dst.view());
+            if (twin) twin->run(src.view(), dst.view());
+        }
         skeleton.model = model;
         skeleton.threads = o.threads;
         skeleton.precision = o.precision;
@@ -66,6 +76,11 @@ struct profiled_model {
     tensor<float> dst;
     std::vector<std::size_t> step_layers;
     std::vector<double> step_seconds;
+    /// With `profile_options::second_copy`: the copy of the graph, its compiled twin (same steps)
+    /// and the twin's step timers.
+    std::optional<graph> twin_graph;
+    std::optional<onednn::compiled_graph> twin;
+    std::vector<double> twin_step_seconds;
     /// The table without timings.
     latency_table skeleton;
 };
