@@ -100,11 +100,23 @@ double available_cpus(int threads) {
 
 }  // namespace
 
+/// Whether a job held to `share` that got `got` CPU fell short because the box got loaded while it
+/// ran: its availability is measured again only then (the guard before the run looks once).
+bool loaded_during_run(double got, double share, int threads) {
+    return got < share - 0.05 && available_cpus(threads) < share + 0.15;
+}
+
 /// A busy one-thread job held to `share` (the box must be able to give it more than that).
 void check_one_thread_share(double share) {
     cpu_share_gate gate(share);
-    CHECK(gate.threads() == 1);
-    const job_run r = run_busy(&gate, gate.threads(), 1.5, 0.002);
+    const int threads = gate.threads();
+    const job_run r = run_busy(&gate, threads, 1.5, 0.002);
+    // Only a shortfall with the box loaded afterwards is skipped, before any check: too much CPU
+    // is a failure whatever the load.
+    STEMSHARE_SKIP_IF(loaded_during_run(r.own_cpu / r.wall, share, 1),
+                      "the box got loaded during the run: the job held to " + std::to_string(share) +
+                          " got " + std::to_string(r.own_cpu / r.wall) + " CPU");
+    CHECK(threads == 1);
     INFO("share " << share << ": thread CPU " << r.own_cpu << " s over " << r.wall << " s, gate counted "
                   << r.gate_cpu);
     CHECK(std::abs(r.own_cpu / r.wall - share) <= 0.05);
@@ -132,8 +144,12 @@ TEST_CASE("runtime: a share above one CPU runs on ceil(share) threads held to th
     STEMSHARE_SKIP_IF(free < share + 0.15, "the box gives two busy threads only " + std::to_string(free) +
                                                " CPU now, too loaded to test share 1.3");
     cpu_share_gate gate(share);
-    REQUIRE(gate.threads() == 2);
-    const job_run r = run_busy(&gate, gate.threads(), 1.5, 0.002);
+    const int threads = gate.threads();
+    const job_run r = run_busy(&gate, threads, 1.5, 0.002);
+    STEMSHARE_SKIP_IF(loaded_during_run(r.own_cpu / r.wall, share, 2),
+                      "the box got loaded during the run: the job held to 1.3 got " +
+                          std::to_string(r.own_cpu / r.wall) + " CPU");
+    REQUIRE(threads == 2);
     INFO("thread CPU " << r.own_cpu << " s over " << r.wall << " s");
     CHECK(std::abs(r.own_cpu / r.wall - share) <= 0.05);
 }
