@@ -20,6 +20,7 @@
 #include <oneapi/dnnl/dnnl.hpp>
 
 #include <stemshare/backend/onednn/engine.hpp>
+#include <stemshare/backend/onednn/threading.hpp>
 #include <stemshare/graph/graph.hpp>
 
 namespace stemshare::onednn::training_detail {
@@ -75,7 +76,24 @@ struct gate_and_channel_kinds {
         g.forward_both(dnnl::eltwise_forward(*pd), {{DNNL_ARG_SRC, L.src}, {DNNL_ARG_DST, dst}}, what);
     }
 
-    /// Hard-sigmoid runs the clip's backward from the output, then the linear's (x alpha) in place.
+    /// PyTorch's hard-swish gradient (torch 1.13's `hardswish_backward`): 0 below -3,
+    /// dy * (x / 3 + 1/2) on the closed interval [-3, 3], dy above. oneDNN 2.6's backward gives 0
+    /// at -3 and dy at 3 instead of -dy/2 and 3dy/2, so the trainer computes it here, on `team`
+    /// threads. The three buffers share one layout; the zero padding of a blocked layout has x = 0
+    /// and dy = 0, so it gets dx = 0.
+    static void hard_swish_backward(const float* x, const float* dy, float* dx, std::ptrdiff_t count,
+                                    int team) {
+        parallel_for(team, team, [&](std::ptrdiff_t k) {
+            const std::ptrdiff_t end = count * (k + 1) / team;
+            for (std::ptrdiff_t e = count * k / team; e < end; ++e) {
+                const float v = x[e];
+                dx[e] = v < -3.0F ? 0.0F : v <= 3.0F ? dy[e] * (v / 3.0F + 0.5F) : dy[e];
+            }
+        });
+    }
+
+    /// Hard-sigmoid runs the clip's backward from the output, then the linear's (x alpha) in place;
+    /// hard-swish runs `hard_swish_backward`; SiLU is oneDNN's swish backward.
     template <class Graph>
     static void plan_backward(Graph& g, std::size_t i, const node& n, const gate_activation_spec&) {
         const value_id sv = n.inputs[0];
@@ -84,6 +102,25 @@ struct gate_and_channel_kinds {
         const auto& out = g.value(static_cast<value_id>(i));
         const std::string what = "gate activation '" + n.name + "' backward";
         const md x = L.src.get_desc();
+        if (L.algorithm == dnnl::algorithm::eltwise_hardswish) {
+            // An eltwise's output, and so its gradient, has the input's layout; the loop needs that.
+            if (out.diff.get_desc() != x)
+                throw error("training", what + ": the output gradient's layout is not the input's");
+            const dnnl::memory dx = g.diff_target(sv, x);
+            const dnnl::memory src = L.src;
+            const dnnl::memory dy = out.diff;
+            const auto count = static_cast<std::ptrdiff_t>(x.get_size() / sizeof(float));
+            const int team = g.threads_;
+            g.backward_.add(
+                [src, dy, dx, count, team] {
+                    hard_swish_backward(static_cast<const float*>(src.get_data_handle()),
+                                        static_cast<const float*>(dy.get_data_handle()),
+                                        static_cast<float*>(dx.get_data_handle()), count, team);
+                },
+                what);
+            g.contribute(sv, dx);
+            return;
+        }
         const dnnl::eltwise_backward::primitive_desc pd(
             dnnl::eltwise_backward::desc(L.algorithm, out.diff.get_desc(), x, L.alpha, L.beta), cpu_engine(),
             *static_cast<dnnl::eltwise_forward::primitive_desc*>(L.fwd_pd.get()));
