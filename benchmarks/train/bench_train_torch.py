@@ -103,15 +103,17 @@ class bneck_se(nn.Module):
         super().__init__()
         self.body = nn.Sequential(conv_bn_eps(channels, expanded, 1),
                                   conv_bn_eps(expanded, expanded, kernel, 1, expanded),
-                                  squeeze_excitation(expanded, expanded // 4), conv_bn_eps(expanded, channels, 1, act=None))
+                                  squeeze_excitation(expanded, expanded // 4),
+                                  conv_bn_eps(expanded, channels, 1, act=None))
 
     def forward(self, x):
         return self.body(x) + x
 
 
 def mobilenet_v3_large_suffix():
-    return nn.Sequential(bneck_se(160, 5, 960), bneck_se(160, 5, 960), conv_bn_eps(160, 960, 1), nn.AdaptiveAvgPool2d(1),
-                         nn.Flatten(), nn.Linear(960, 1280), nn.Hardswish(), nn.Linear(1280, 1000))
+    return nn.Sequential(bneck_se(160, 5, 960), bneck_se(160, 5, 960), conv_bn_eps(160, 960, 1),
+                         nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(960, 1280), nn.Hardswish(),
+                         nn.Linear(1280, 1000))
 
 
 CASES = [
