@@ -4,6 +4,10 @@
 //   mobilenet_v2_suffix      MobileNetV2 at 224 from branch point 120 (blocks 15-18 + head: the
 //                            first 80% of the layers frozen, their outputs cached), batch 32
 //   resnet50_last_stage      ResNet-50 from branch point 140 (the last stage + head), batch 32
+//   mobilenet_v3_large_suffix
+//                            MobileNetV3-Large at 224 from branch point 148 (the last two bneck
+//                            blocks, 5x5 depthwise with hard-swish and hard-sigmoid squeeze-and-
+//                            excitation, + head: the first 80% of the layers frozen), batch 32
 // at 1 and 2 threads. Counter images_per_s = images per wall-clock second; real time (OpenMP).
 // Run: OMP_WAIT_POLICY=active bench_train --benchmark_min_time=2 --benchmark_format=json
 //      (and benchmarks/train/bench_train_torch.py for PyTorch, in the same session)
@@ -62,6 +66,9 @@ void BM_Train_mobilenet_v2_suffix(benchmark::State& state) {
 void BM_Train_resnet50_last_stage(benchmark::State& state) {
     train_steps(state, "resnet50", 140, 32);
 }
+void BM_Train_mobilenet_v3_large_suffix(benchmark::State& state) {
+    train_steps(state, "mobilenet_v3_large", 148, 32);
+}
 
 }  // namespace
 
@@ -78,6 +85,12 @@ BENCHMARK(BM_Train_mobilenet_v2_suffix)
     ->UseRealTime()
     ->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_Train_resnet50_last_stage)
+    ->ArgName("threads")
+    ->Arg(1)
+    ->Arg(2)
+    ->UseRealTime()
+    ->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_Train_mobilenet_v3_large_suffix)
     ->ArgName("threads")
     ->Arg(1)
     ->Arg(2)

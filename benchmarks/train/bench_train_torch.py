@@ -2,11 +2,15 @@
 """PyTorch's training throughput on the shapes of bench_train.cpp (Debian python3-torch).
 
 One SGD-momentum step (forward in train() mode, cross-entropy, backward, update) on a fixed random
-batch, for the same three cases at the same thread counts (torch.set_num_threads):
+batch, for the same four cases at the same thread counts (torch.set_num_threads):
 
     fashion_mobilenet_full   the 28x28 fashion_mobilenet, batch 64
     mobilenet_v2_suffix      MobileNetV2 blocks 15-18 + head on 160x7x7 inputs, batch 32
     resnet50_last_stage      ResNet-50's last stage (3 bottlenecks) + head on 1024x14x14, batch 32
+    mobilenet_v3_large_suffix
+                             MobileNetV3-Large's last two bneck blocks (5x5 depthwise, hard-swish,
+                             squeeze-and-excitation with a hard-sigmoid gate) + head (1x1 conv,
+                             pooling, 1280 hard-swish, 1000; no dropout) on 160x7x7, batch 32
 
 Prints one JSON line per case with images_per_s (the median of --repetitions timed runs of at
 least --min-time seconds each). Run in the same session as bench_train, e.g.
@@ -71,10 +75,52 @@ def resnet50_last_stage():
                          bottleneck(2048, 512, 2048, 1), nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(2048, 1000))
 
 
+def conv_bn_eps(cin, cout, k, stride=1, groups=1, act=nn.Hardswish):
+    """conv_bn with MobileNetV3's batch-norm epsilon 1e-3."""
+    layers = [nn.Conv2d(cin, cout, k, stride, k // 2, groups=groups, bias=False), nn.BatchNorm2d(cout, eps=1e-3)]
+    if act is not None:
+        layers.append(act())
+    return nn.Sequential(*layers)
+
+
+class squeeze_excitation(nn.Module):
+    """torchvision's SqueezeExcitation with MobileNetV3's ReLU squeeze and hard-sigmoid gate."""
+
+    def __init__(self, channels, squeezed):
+        super().__init__()
+        self.fc1 = nn.Conv2d(channels, squeezed, 1)
+        self.fc2 = nn.Conv2d(squeezed, channels, 1)
+
+    def forward(self, x):
+        s = torch.relu(self.fc1(nn.functional.adaptive_avg_pool2d(x, 1)))
+        return x * nn.functional.hardsigmoid(self.fc2(s))
+
+
+class bneck_se(nn.Module):
+    """A stride-1 MobileNetV3 bneck with squeeze-and-excitation, hard-swish and its skip add."""
+
+    def __init__(self, channels, kernel, expanded):
+        super().__init__()
+        self.body = nn.Sequential(conv_bn_eps(channels, expanded, 1),
+                                  conv_bn_eps(expanded, expanded, kernel, 1, expanded),
+                                  squeeze_excitation(expanded, expanded // 4),
+                                  conv_bn_eps(expanded, channels, 1, act=None))
+
+    def forward(self, x):
+        return self.body(x) + x
+
+
+def mobilenet_v3_large_suffix():
+    return nn.Sequential(bneck_se(160, 5, 960), bneck_se(160, 5, 960), conv_bn_eps(160, 960, 1),
+                         nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(960, 1280), nn.Hardswish(),
+                         nn.Linear(1280, 1000))
+
+
 CASES = [
     ("fashion_mobilenet_full", fashion_mobilenet, (64, 1, 28, 28)),
     ("mobilenet_v2_suffix", mobilenet_v2_suffix, (32, 160, 7, 7)),
     ("resnet50_last_stage", resnet50_last_stage, (32, 1024, 14, 14)),
+    ("mobilenet_v3_large_suffix", mobilenet_v3_large_suffix, (32, 160, 7, 7)),
 ]
 
 

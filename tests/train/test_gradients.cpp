@@ -447,3 +447,35 @@ TEST_CASE("training: channel shuffles and slices route the gradient back (finite
     CHECK(r.checked > 100);
     CHECK(r.worst <= 1.0);
 }
+
+TEST_CASE("training: the gate activations' gradients at their kinks are PyTorch's") {
+    // Finite differences cannot see what a kink's own point gets, but PyTorch defines it and
+    // inputs exactly there occur (integer-valued data, clipped values): torch 1.13's hardswish
+    // backward is 0 below -3, dy * (x / 3 + 1/2) on [-3, 3] and dy above, so -1/2 at -3 and 3/2 at
+    // 3; its hardsigmoid backward is dy / 6 on the open interval (-3, 3) only.
+    const std::vector<float> at = {-4.0F, -3.0F, -2.5F, 0.0F, 2.5F, 3.0F, 4.0F};
+    struct expectation {
+        gate_kind kind;
+        std::vector<float> dx;
+    };
+    for (const expectation& e :
+         {expectation{gate_kind::hard_swish, {0.0F, -0.5F, -1.0F / 3.0F, 0.5F, 4.0F / 3.0F, 1.5F, 1.0F}},
+          expectation{gate_kind::hard_sigmoid,
+                      {0.0F, 0.0F, 1.0F / 6.0F, 1.0F / 6.0F, 1.0F / 6.0F, 0.0F, 0.0F}}}) {
+        CAPTURE(static_cast<int>(e.kind));
+        graph g(shape{1, 1, static_cast<std::int64_t>(at.size())});
+        g.add("gate", gate_activation_spec{.kind = e.kind});
+        train::network net(std::move(g), {.input_gradient = true});
+        tensor<float> x(dims{1, 1, 1, static_cast<std::int64_t>(at.size())});
+        std::copy(at.begin(), at.end(), x.values().begin());
+        tensor<float> dy(x.extents());
+        std::fill(dy.values().begin(), dy.values().end(), 1.0F);
+        net.forward(x, true);
+        net.backward(dy);
+        const tensor<float> dx = net.input_gradient();
+        for (std::size_t i = 0; i < at.size(); ++i) {
+            CAPTURE(at[i]);
+            CHECK(dx[static_cast<std::int64_t>(i)] == doctest::Approx(e.dx[i]).epsilon(1e-6));
+        }
+    }
+}

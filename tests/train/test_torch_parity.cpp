@@ -1,5 +1,7 @@
-// The trainer against PyTorch: 3 SGD-momentum steps of a small residual net and a MobileNetV2-style
-// suffix in train() mode (batch statistics), from the same weights on the same batch, must give
+// The trainer against PyTorch: 3 SGD-momentum steps of a small residual net, a MobileNetV2-style
+// suffix, a MobileNetV3 block (hard-swish, hard-sigmoid squeeze-and-excitation), an EfficientNet
+// block (SiLU, sigmoid squeeze-and-excitation) and ShuffleNetV2 units (chunk, concat, channel
+// shuffle) in train() mode (batch statistics), from the same weights on the same batch, must give
 // PyTorch's losses and PyTorch's weights and running statistics afterwards
 // (tools/fixtures/export_training_fixtures.py made the files).
 #include <doctest/doctest.h>
@@ -8,6 +10,7 @@
 #include <cmath>
 #include <cstdint>
 #include <filesystem>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -42,16 +45,26 @@ graph residual_net() {
     return g;
 }
 
+// A bias-free conv named `name` on `in`, its batch-norm `name_bn` and, if given, the activation
+// `name_act`; returns the last of them.
+value_id conv_bn_act(graph& g, const std::string& name, value_id in, std::int64_t out, std::int64_t kernel,
+                     std::int64_t stride, std::int64_t groups, const std::optional<layer_spec>& act) {
+    g.add(name,
+          conv2d_spec{.out_channels = out,
+                      .kernel = kernel,
+                      .stride = stride,
+                      .padding = kernel / 2,
+                      .groups = groups,
+                      .bias = false},
+          {in});
+    const value_id bn = g.add(name + "_bn", batch_norm_spec{});
+    return act ? g.add(name + "_act", *act) : bn;
+}
+
 void conv_bn(graph& g, const std::string& name, std::int64_t out, std::int64_t kernel, std::int64_t stride,
              std::int64_t groups, bool relu6) {
-    g.add(name, conv2d_spec{.out_channels = out,
-                            .kernel = kernel,
-                            .stride = stride,
-                            .padding = kernel / 2,
-                            .groups = groups,
-                            .bias = false});
-    g.add(name + "_bn", batch_norm_spec{});
-    if (relu6) g.add(name + "_act", activation_spec{activation_kind::relu6});
+    conv_bn_act(g, name, g.last_value(), out, kernel, stride, groups,
+                relu6 ? std::optional<layer_spec>(activation_spec{activation_kind::relu6}) : std::nullopt);
 }
 
 graph mbv2_suffix_net() {
@@ -65,6 +78,83 @@ graph mbv2_suffix_net() {
     conv_bn(g, "dw2", 48, 3, 2, 48, true);
     conv_bn(g, "project2", 24, 1, 1, 1, false);
     conv_bn(g, "head", 32, 1, 1, 1, true);
+    g.add("gap", global_avg_pool_spec{});
+    g.add("fc", dense_spec{.out_features = 5});
+    return g;
+}
+
+// Squeeze-and-excitation on `in` as torchvision writes it: global average pool, 1x1 conv `se_fc1`,
+// `inner` activation, 1x1 conv `se_fc2` back to the channels, `gate`, times `in` per channel.
+value_id squeeze_excitation(graph& g, value_id in, std::int64_t squeezed, const layer_spec& inner,
+                            const layer_spec& gate) {
+    g.add("se_pool", global_avg_pool_spec{}, {in});
+    g.add("se_fc1", conv2d_spec{.out_channels = squeezed});
+    g.add("se_inner", inner);
+    g.add("se_fc2", conv2d_spec{.out_channels = g.shape_of(in).c});
+    const value_id gated = g.add("se_gate", gate);
+    return g.add("se_scale", multiply_spec{}, {in, gated});
+}
+
+graph mbv3_suffix_net() {
+    const layer_spec hswish = gate_activation_spec{.kind = gate_kind::hard_swish};
+    graph g(shape{16, 8, 8});
+    conv_bn_act(g, "expand", graph_input, 48, 1, 1, 1, hswish);
+    const value_id dw = conv_bn_act(g, "dw", g.last_value(), 48, 3, 1, 48, hswish);
+    const value_id se = squeeze_excitation(g, dw, 12, activation_spec{activation_kind::relu},
+                                           gate_activation_spec{.kind = gate_kind::hard_sigmoid});
+    const value_id project = conv_bn_act(g, "project", se, 16, 1, 1, 1, std::nullopt);
+    const value_id sum = g.add("sum", add_spec{}, {project, graph_input});
+    conv_bn_act(g, "head", sum, 32, 1, 1, 1, hswish);
+    g.add("gap", global_avg_pool_spec{});
+    g.add("fc1", dense_spec{.out_features = 24});
+    g.add("fc1_act", hswish);
+    g.add("fc", dense_spec{.out_features = 5});
+    return g;
+}
+
+graph effnet_block_net() {
+    const layer_spec silu = gate_activation_spec{.kind = gate_kind::silu};
+    graph g(shape{16, 8, 8});
+    conv_bn_act(g, "expand", graph_input, 64, 1, 1, 1, silu);
+    const value_id dw = conv_bn_act(g, "dw", g.last_value(), 64, 5, 1, 64, silu);
+    const value_id se = squeeze_excitation(g, dw, 4, silu, activation_spec{activation_kind::sigmoid});
+    const value_id project = conv_bn_act(g, "project", se, 16, 1, 1, 1, std::nullopt);
+    const value_id sum = g.add("sum", add_spec{}, {project, graph_input});
+    conv_bn_act(g, "head", sum, 32, 1, 1, 1, silu);
+    g.add("gap", global_avg_pool_spec{});
+    g.add("fc", dense_spec{.out_features = 5});
+    return g;
+}
+
+// torchvision's ShuffleNetV2 branch: 1x1 conv + relu, depthwise 3x3 (no activation), 1x1 + relu.
+value_id shuffle_branch(graph& g, const std::string& prefix, value_id in, std::int64_t out,
+                        std::int64_t stride) {
+    const layer_spec relu = activation_spec{activation_kind::relu};
+    const value_id pw1 = conv_bn_act(g, prefix + "_pw1", in, out, 1, 1, 1, relu);
+    const value_id dw = conv_bn_act(g, prefix + "_dw", pw1, out, 3, stride, out, std::nullopt);
+    return conv_bn_act(g, prefix + "_pw2", dw, out, 1, 1, 1, relu);
+}
+
+// A stride-1 ShuffleNetV2 unit: chunk in two halves, the second through the branch, concat,
+// shuffle of 2 groups.
+value_id shuffle_unit(graph& g, const std::string& prefix, value_id in) {
+    const std::int64_t half = g.shape_of(in).c / 2;
+    const value_id a = g.add(prefix + "_a", channel_slice_spec{0, half}, {in});
+    const value_id b = g.add(prefix + "_b", channel_slice_spec{half, half}, {in});
+    const value_id cat = g.add(prefix + "_cat", concat_spec{}, {a, shuffle_branch(g, prefix, b, half, 1)});
+    return g.add(prefix + "_shuffle", channel_shuffle_spec{2}, {cat});
+}
+
+graph shufflenet_block_net() {
+    graph g(shape{32, 8, 8});
+    const value_id u1 = shuffle_unit(g, "u1", graph_input);
+    const value_id left_dw = conv_bn_act(g, "u2_left_dw", u1, 32, 3, 2, 32, std::nullopt);
+    const value_id left =
+        conv_bn_act(g, "u2_left_pw", left_dw, 24, 1, 1, 1, activation_spec{activation_kind::relu});
+    const value_id cat = g.add("u2_cat", concat_spec{}, {left, shuffle_branch(g, "u2", u1, 24, 2)});
+    const value_id u2 = g.add("u2_shuffle", channel_shuffle_spec{2}, {cat});
+    const value_id u3 = shuffle_unit(g, "u3", u2);
+    conv_bn_act(g, "head", u3, 32, 1, 1, 1, activation_spec{activation_kind::relu});
     g.add("gap", global_avg_pool_spec{});
     g.add("fc", dense_spec{.out_features = 5});
     return g;
@@ -143,6 +233,43 @@ TEST_CASE(
         const parity p = run(mbv2_suffix_net(), "mbv2_suffix", threads);
         MESSAGE("mbv2_suffix, " << threads << " threads: worst loss error " << p.worst_loss
                                 << ", worst weight error " << p.worst_weight << " (" << p.worst_name << ")");
+        CHECK(p.worst_loss < 1e-4);
+        CHECK(p.worst_weight < 1e-4);
+    }
+}
+
+TEST_CASE(
+    "train: 3 SGD steps of a MobileNetV3 block (hard-swish, hard-sigmoid squeeze-and-excitation) match "
+    "PyTorch") {
+    for (int threads : {1, 2}) {
+        CAPTURE(threads);
+        const parity p = run(mbv3_suffix_net(), "mbv3_suffix", threads);
+        MESSAGE("mbv3_suffix, " << threads << " threads: worst loss error " << p.worst_loss
+                                << ", worst weight error " << p.worst_weight << " (" << p.worst_name << ")");
+        CHECK(p.worst_loss < 1e-4);
+        CHECK(p.worst_weight < 1e-4);
+    }
+}
+
+TEST_CASE(
+    "train: 3 SGD steps of an EfficientNet block (SiLU, sigmoid squeeze-and-excitation) match PyTorch") {
+    for (int threads : {1, 2}) {
+        CAPTURE(threads);
+        const parity p = run(effnet_block_net(), "effnet_block", threads);
+        MESSAGE("effnet_block, " << threads << " threads: worst loss error " << p.worst_loss
+                                 << ", worst weight error " << p.worst_weight << " (" << p.worst_name << ")");
+        CHECK(p.worst_loss < 1e-4);
+        CHECK(p.worst_weight < 1e-4);
+    }
+}
+
+TEST_CASE("train: 3 SGD steps of ShuffleNetV2 units (chunk, concat, channel shuffle) match PyTorch") {
+    for (int threads : {1, 2}) {
+        CAPTURE(threads);
+        const parity p = run(shufflenet_block_net(), "shufflenet_block", threads);
+        MESSAGE("shufflenet_block, " << threads << " threads: worst loss error " << p.worst_loss
+                                     << ", worst weight error " << p.worst_weight << " (" << p.worst_name
+                                     << ")");
         CHECK(p.worst_loss < 1e-4);
         CHECK(p.worst_weight < 1e-4);
     }

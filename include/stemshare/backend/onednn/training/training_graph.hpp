@@ -16,6 +16,7 @@
 #include <cstring>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <type_traits>
 #include <utility>
 #include <variant>
@@ -476,18 +477,36 @@ private:
         const auto alg = dnnl::algorithm::convolution_direct;
         const std::string what = "conv '" + n.name + "' backward";
 
-        const auto wd =
-            s.bias
-                ? dnnl::convolution_backward_weights::desc(
-                      alg, L.src.get_desc(), w_any, b_md, diff_dst.get_desc(), strides, dilates, pad_l, pad_r)
-                : dnnl::convolution_backward_weights::desc(alg, L.src.get_desc(), w_any, diff_dst.get_desc(),
-                                                           strides, dilates, pad_l, pad_r);
-        const dnnl::convolution_backward_weights::primitive_desc wpd(wd, cpu_engine(), fpd);
+        const auto weights_pd = [&](const md& src, const md& dst) {
+            const auto wd = s.bias ? dnnl::convolution_backward_weights::desc(alg, src, w_any, b_md, dst,
+                                                                              strides, dilates, pad_l, pad_r)
+                                   : dnnl::convolution_backward_weights::desc(alg, src, w_any, dst, strides,
+                                                                              dilates, pad_l, pad_r);
+            return dnnl::convolution_backward_weights::primitive_desc(wd, cpu_engine(), fpd);
+        };
+        dnnl::convolution_backward_weights::primitive_desc wpd =
+            weights_pd(L.src.get_desc(), diff_dst.get_desc());
+        dnnl::memory w_src = L.src;
+        dnnl::memory w_diff_dst = diff_dst;
+        // oneDNN 2.6 has no JIT backward-weights kernel for depthwise kernels above 3x3 in the
+        // channel-blocked layouts its forward picks: it falls back to the reference one, ~50x
+        // slower than its nhwc kernel (32x960x7x7, 5x5: 526 ms against 10 ms on one core). Such a
+        // conv's weight gradient reads nhwc copies of its input and output gradient instead.
+        if (std::string_view(wpd.impl_info_str()).starts_with("ref")) {
+            const md src_nhwc(act_dims(n.input_shapes[0]), dt::f32, tag::nhwc);
+            const md dst_nhwc(act_dims(n.output), dt::f32, tag::nhwc);
+            const auto nhwc_pd = weights_pd(src_nhwc, dst_nhwc);
+            if (!std::string_view(nhwc_pd.impl_info_str()).starts_with("ref")) {
+                wpd = nhwc_pd;
+                w_src = in_layout(L.src, src_nhwc, false, &backward_, what + " src nhwc");
+                w_diff_dst = in_layout(diff_dst, dst_nhwc, false, &backward_, what + " output gradient nhwc");
+            }
+        }
         const dnnl::memory dw_user = gradient(i, 0, L.weights_user.get_desc());
         const dnnl::memory dw =
             wpd.diff_weights_desc() == dw_user.get_desc() ? dw_user : arena_.make(wpd.diff_weights_desc());
         step_list::arg_list wargs{
-            {DNNL_ARG_SRC, L.src}, {DNNL_ARG_DIFF_DST, diff_dst}, {DNNL_ARG_DIFF_WEIGHTS, dw}};
+            {DNNL_ARG_SRC, w_src}, {DNNL_ARG_DIFF_DST, w_diff_dst}, {DNNL_ARG_DIFF_WEIGHTS, dw}};
         if (s.bias) wargs.emplace_back(DNNL_ARG_DIFF_BIAS, gradient(i, 1, b_md));
         backward_.add(dnnl::convolution_backward_weights(wpd), wargs, what + " weights");
         if (dw.get() != dw_user.get())
