@@ -1015,6 +1015,33 @@ TEST_CASE("onnx: initializers from an external data file are read at their offse
     CHECK(y[5] == 0.5F + (1 + 2 + 3 + 5 + 6 + 7 + 9 + 10 + 11));  // output (1, 1) sees rows 0..2, cols 0..2
 }
 
+TEST_CASE("onnx: dilated MaxPools (dilation 2 and (2, 3), padding, ceil_mode) match PyTorch") {
+    const graph g = io::load_onnx(fixture("dilated_maxpool.onnx"));
+    std::vector<pool2d_spec> pools;
+    for (const node& n : g.nodes())
+        if (const auto* pool = std::get_if<pool2d_spec>(&n.spec)) pools.push_back(*pool);
+    // MaxPool2d(3, 1, padding=1, dilation=2) on 20x20 gives 18x18; MaxPool2d(2, 2, padding=1,
+    // dilation=(2, 3), ceil_mode=True) gives 10x9, its last row from one more row of end padding
+    // (the window's taps at rows 17 and 19 still read row 17).
+    const std::vector<pool2d_spec> expected{
+        {.kind = pool_kind::max, .kernel = 3, .stride = 1, .padding = 1, .dilation = 2},
+        {.kind = pool_kind::max, .kernel = 2, .stride = 2, .padding = {1, 1, 2, 1}, .dilation = {2, 3}}};
+    CHECK(pools == expected);
+    check_onnx_parity("dilated_maxpool");
+}
+
+TEST_CASE("onnx: a dilated AveragePool is refused by name") {
+    model_builder b({1, 1, 6, 6}, 19);
+    auto* pool = b.node("AveragePool", "avg", {"x"}, "y");
+    model_builder::ints(pool, "kernel_shape", {2, 2});
+    model_builder::ints(pool, "dilations", {2, 2});
+    b.output("y");
+    const std::string e = b.import_error();
+    INFO(e);
+    CHECK(e.find("node 'avg' (AveragePool") != std::string::npos);
+    CHECK(e.find("a dilated AveragePool (dilation 2) is not supported") != std::string::npos);
+}
+
 TEST_CASE("onnx: MaxPool ceil_mode gives PyTorch's output size and values") {
     model_builder b({1, 1, 5, 5});
     auto* pool = b.node("MaxPool", "pool", {"x"}, "y");
