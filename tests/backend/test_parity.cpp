@@ -202,6 +202,64 @@ TEST_CASE("parity: pooling (max, avg with and without padding counted, global)")
     check_parity(single({7, 5, 6}, global_avg_pool_spec{}), 3);
 }
 
+TEST_CASE("parity: a dilated max pool takes the max of the taps the dilation apart, on both backends") {
+    // Hand-computed oracle for the reference kernel: kernel 2x2, dilation (2, 3), stride 1, one
+    // padded row on top, on a ramp with a sign pattern so that the max is not always the last tap.
+    const pool2d_spec spec{
+        .kind = pool_kind::max, .kernel = 2, .stride = 1, .padding = {1, 0, 0, 0}, .dilation = {2, 3}};
+    const graph g = single({1, 6, 7}, spec);
+    REQUIRE(g.output_shape() == shape{1, 5, 4});
+    tensor<float> x(dims{1, 1, 6, 7});
+    for (std::int64_t i = 0; i < x.numel(); ++i) x[i] = static_cast<float>((i * 7) % 11) - 5.0F;
+    const tensor<float> ref = reference::run(g, x.view());
+    const tensor<float> fast = onednn::compiled_graph(g).run(x.view());
+    for (std::int64_t y = 0; y < 5; ++y)
+        for (std::int64_t c = 0; c < 4; ++c) {
+            float max = -1e30F;
+            for (std::int64_t ky = 0; ky < 2; ++ky)
+                for (std::int64_t kx = 0; kx < 2; ++kx) {
+                    const std::int64_t iy = y - 1 + 2 * ky;
+                    if (iy >= 0) max = std::max(max, x[iy * 7 + c + 3 * kx]);
+                }
+            CAPTURE(y);
+            CAPTURE(c);
+            CHECK(ref[y * 4 + c] == max);
+            CHECK(fast[y * 4 + c] == max);
+        }
+}
+
+TEST_CASE(
+    "parity: dilated max pooling (dilation 2 and (2, 3), stride, padding, end padding past the kernel)") {
+    const std::vector<pool2d_spec> table = {
+        {.kind = pool_kind::max, .kernel = 3, .stride = 1, .padding = 1, .dilation = 2},
+        {.kind = pool_kind::max, .kernel = 2, .stride = 2, .padding = 1, .dilation = {2, 3}},
+        {.kind = pool_kind::max, .kernel = 3, .stride = 2, .dilation = 2},
+        // ceil mode's extra end padding: 2 rows after a 2-tap window, still reading a pixel each.
+        {.kind = pool_kind::max, .kernel = 2, .stride = 2, .padding = {1, 1, 2, 2}, .dilation = {2, 3}},
+    };
+    for (const auto& p : table) {
+        CAPTURE(describe(p));
+        check_parity(single({5, 12, 13}, p), 2);
+    }
+}
+
+TEST_CASE("pool2d: dilation is checked (max pooling only, positive, every window reads the input)") {
+    const pool2d_spec avg{.kind = pool_kind::avg, .kernel = 2, .dilation = 2};
+    CHECK(avg.check({1, 8, 8}).message().find("max pooling only") != std::string::npos);
+    const pool2d_spec zero{.kernel = 2, .dilation = {1, 0}};
+    CHECK(zero.check({1, 8, 8}).message().find("dilation must be positive") != std::string::npos);
+    // 2 rows of padding before 2 taps 3 apart: the first window's taps at -2 and 1 read row 1.
+    // 3 rows before 2 taps 2 apart: its taps at -3 and -1 read only padding.
+    const pool2d_spec reads{.kernel = 2, .stride = 1, .padding = {2, 0, 0, 0}, .dilation = {3, 1}};
+    CHECK(reads.check({1, 6, 6}).ok());
+    const pool2d_spec padding_only{.kernel = 2, .stride = 1, .padding = {3, 0, 0, 0}, .dilation = {2, 1}};
+    CHECK(padding_only.check({1, 6, 6}).message().find("reads only padding") != std::string::npos);
+    const pool2d_spec too_wide{.kernel = 3, .dilation = 4};
+    CHECK(too_wide.check({1, 8, 8}).message().find("dilated kernel is larger") != std::string::npos);
+    CHECK(describe(pool2d_spec{.dilation = {2, 3}}).find(",d=2x3") != std::string::npos);
+    CHECK(describe(pool2d_spec{}).find(",d=") == std::string::npos);  // undilated text unchanged
+}
+
 TEST_CASE("parity: element-wise layers, batch-norm, softmax, flatten on their own") {
     for (auto kind : {activation_kind::relu, activation_kind::relu6, activation_kind::sigmoid}) {
         CAPTURE(to_string(kind));
@@ -225,7 +283,7 @@ TEST_CASE("parity: element-wise layers, batch-norm, softmax, flatten on their ow
 
 TEST_CASE("parity: hard-sigmoid, hard-swish and SiLU alone and fused as post-ops") {
     const gate_activation_spec gates[] = {
-        {gate_kind::hard_sigmoid},                           // PyTorch's 1/6, 1/2
+        {gate_kind::hard_sigmoid},                         // PyTorch's 1/6, 1/2
         {.kind = gate_kind::hard_sigmoid, .alpha = 0.2F},  // ONNX's default
         {gate_kind::hard_swish},
         {gate_kind::silu},
@@ -581,12 +639,13 @@ TEST_CASE("parity: a whole small chain (conv-bn-relu6-dw-pool-dense-softmax), at
         for (std::int64_t batch : {1, 5}) check_parity(net.to_graph(), batch, threads, 77);
 }
 
-TEST_CASE("parity: a compile-time chain of hard-swish, SiLU and hard-sigmoid blocks, with its branch points") {
+TEST_CASE(
+    "parity: a compile-time chain of hard-swish, SiLU and hard-sigmoid blocks, with its branch points") {
     using namespace stemshare::layers;
     constexpr auto net =
         input<3, 16, 16> |
-        block(conv2d<{.out_channels = 16, .kernel = 3, .stride = 2, .padding = 1, .bias = false}> | batch_norm |
-              hard_swish) |
+        block(conv2d<{.out_channels = 16, .kernel = 3, .stride = 2, .padding = 1, .bias = false}> |
+              batch_norm | hard_swish) |
         block(depthwise_conv2d<{.kernel = 3, .padding = 1, .bias = false}> | batch_norm | silu) |
         block(conv2d<{.out_channels = 8}> | hard_sigmoid) | global_avg_pool | flatten |
         dense<{.out_features = 5}>;

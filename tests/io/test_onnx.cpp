@@ -159,11 +159,12 @@ tensor<float> iota_image(std::int64_t h, std::int64_t w) {
 
 // ---- parity with PyTorch on the exported fixtures --------------------------------------------------
 
-TEST_CASE("onnx: edge blocks (hard-swish, SiLU, squeeze-and-excitation, single Concat, ReduceMean) match PyTorch") {
+TEST_CASE(
+    "onnx: edge blocks (hard-swish, SiLU, squeeze-and-excitation, single Concat, ReduceMean) match PyTorch") {
     const graph g = io::load_onnx(fixture("edge_blocks.onnx"));
     // Opset 13: hard-swish is Mul(x, HardSigmoid(x)) and SiLU is Mul(x, Sigmoid(x)).
     CHECK(count_kind(g, "gate_activation") == 3);
-    CHECK(count_kind(g, "multiply") == 7);  // 2 hard-swish, 3 SiLU, 2 SE gates
+    CHECK(count_kind(g, "multiply") == 7);         // 2 hard-swish, 3 SiLU, 2 SE gates
     CHECK(count_kind(g, "concat") == 0);           // a one-input Concat is its input
     CHECK(count_kind(g, "global_avg_pool") == 3);  // two ReduceMean and one GlobalAveragePool
     CHECK(g.output_shape() == shape{10, 1, 1});
@@ -335,6 +336,125 @@ TEST_CASE(
             << p.tolerance << ")");
     CHECK(p.reference <= p.tolerance);
     CHECK(p.onednn <= p.tolerance);
+}
+
+namespace {
+
+/// The convs of `g` with groups > 1, as (groups, kernel, stride, dilation) in graph order.
+struct grouped_conv {
+    std::int64_t groups;
+    extent2 kernel;
+    extent2 stride;
+    extent2 dilation;
+    friend bool operator==(const grouped_conv&, const grouped_conv&) = default;
+};
+std::vector<grouped_conv> grouped_convs(const graph& g) {
+    std::vector<grouped_conv> convs;
+    for (const node& n : g.nodes())
+        if (const auto* c = std::get_if<conv2d_spec>(&n.spec); c && c->groups > 1)
+            convs.push_back({c->groups, c->kernel, c->stride, c->dilation});
+    return convs;
+}
+
+std::size_t count_gate(const graph& g, gate_kind kind) {
+    return static_cast<std::size_t>(std::count_if(g.nodes().begin(), g.nodes().end(), [&](const node& n) {
+        const auto* a = std::get_if<gate_activation_spec>(&n.spec);
+        return a && a->kind == kind;
+    }));
+}
+
+/// The ONNX path of fixture `name` on both backends against PyTorch's output, at the tolerance
+/// of the other fixture tests (1e-5 scaled to max |y|).
+void check_onnx_parity(const std::string& name) {
+    const parity p = onnx_parity(name);
+    MESSAGE(name << " ONNX path: max abs error reference " << p.reference << ", oneDNN " << p.onednn
+                 << " (max |y| " << p.scale << ", tolerance " << p.tolerance << ")");
+    CHECK(p.reference <= p.tolerance);
+    CHECK(p.onednn <= p.tolerance);
+}
+
+}  // namespace
+
+// MobileNetV3-Small at width 0.25: 11 inverted residuals, 9 with squeeze-and-excitation
+// (GlobalAveragePool squeeze, HardSigmoid gate); hard-swish in the stem, in 8 blocks (expand and
+// depthwise), in the last conv and in the classifier's hidden layer: 19 hard-swishes.
+TEST_CASE("onnx: torchvision MobileNetV3-Small at opset 11 matches PyTorch") {
+    const graph g = io::load_onnx(fixture("mobilenet_v3_small_op11.onnx"));
+    // Below opset 14 hard-swish is Mul(x, HardSigmoid(x)).
+    CHECK(count_gate(g, gate_kind::hard_sigmoid) == 28);  // 19 hard-swishes and 9 SE gates
+    CHECK(count_gate(g, gate_kind::hard_swish) == 0);
+    CHECK(count_kind(g, "multiply") == 28);
+    CHECK(count_kind(g, "global_avg_pool") == 10);  // 9 SE squeezes and the head
+    CHECK(count_kind(g, "add") == 7);
+    CHECK(grouped_convs(g).size() == 11);  // one depthwise conv per block
+    CHECK(g.output_shape() == shape{10, 1, 1});
+    check_onnx_parity("mobilenet_v3_small_op11");
+}
+
+TEST_CASE("onnx: torchvision MobileNetV3-Small at opset 17 matches PyTorch") {
+    const graph g = io::load_onnx(fixture("mobilenet_v3_small_op17.onnx"));
+    // From opset 14 hard-swish is one HardSwish node; the SE gates stay HardSigmoid + Mul.
+    CHECK(count_gate(g, gate_kind::hard_swish) == 19);
+    CHECK(count_gate(g, gate_kind::hard_sigmoid) == 9);
+    CHECK(count_kind(g, "multiply") == 9);
+    CHECK(count_kind(g, "global_avg_pool") == 10);
+    CHECK(grouped_convs(g) == grouped_convs(io::load_onnx(fixture("mobilenet_v3_small_op11.onnx"))));
+    CHECK(g.output_shape() == shape{10, 1, 1});
+    check_onnx_parity("mobilenet_v3_small_op17");
+}
+
+TEST_CASE("onnx: torchvision MobileNetV3-Large with dilated=True (dilated depthwise convs) matches PyTorch") {
+    const graph g = io::load_onnx(fixture("mobilenet_v3_large_dilated.onnx"));
+    // dilated=True keeps the last stage at stride 1 and dilates its three 5x5 depthwise convs by 2.
+    std::vector<padding4> dilated_pads;
+    for (const node& n : g.nodes())
+        if (const auto* c = std::get_if<conv2d_spec>(&n.spec); c && c->dilation != extent2{1}) {
+            CHECK(c->dilation == extent2{2});
+            CHECK(c->kernel == extent2{5});
+            CHECK(c->stride == extent2{1});
+            CHECK(c->groups > 1);
+            dilated_pads.push_back(c->padding);
+        }
+    CHECK(dilated_pads == std::vector<padding4>(3, padding4(4)));
+    CHECK(grouped_convs(g).size() == 15);
+    CHECK(count_kind(g, "multiply") == 29);  // 21 hard-swishes as HardSigmoid + Mul, 8 SE gates
+    CHECK(g.output_shape() == shape{10, 1, 1});
+    check_onnx_parity("mobilenet_v3_large_dilated");
+}
+
+TEST_CASE("onnx: torchvision EfficientNet (B0 layout, width 0.25, depth 0.3) at opset 17 matches PyTorch") {
+    const graph g = io::load_onnx(fixture("efficientnet_small.onnx"));
+    // SiLU is Mul(x, Sigmoid(x)) at every opset the exporter writes; each MBConv has an SE with a
+    // GlobalAveragePool squeeze and a Sigmoid gate. Stochastic depth is the identity in eval.
+    CHECK(count_kind(g, "multiply") == 33);  // 25 SiLUs and 8 SE gates
+    CHECK(count_kind(g, "activation") == 33);
+    CHECK(count_kind(g, "global_avg_pool") == 9);  // 8 SE squeezes and the head
+    CHECK(count_kind(g, "add") == 2);
+    CHECK(grouped_convs(g).size() == 8);
+    CHECK(g.output_shape() == shape{10, 1, 1});
+    check_onnx_parity("efficientnet_small");
+}
+
+TEST_CASE("onnx: torchvision RegNetY (grouped convs, squeeze-and-excitation) matches PyTorch") {
+    const graph g = io::load_onnx(fixture("regnet_y_small.onnx"));
+    // Group width 8 on 16 and 32 channels: 2 and 4 groups; the first block of each stage strides.
+    const std::vector<grouped_conv> expected{{2, 3, 2, 1}, {4, 3, 2, 1}, {4, 3, 1, 1}, {4, 3, 1, 1}};
+    CHECK(grouped_convs(g) == expected);
+    CHECK(count_kind(g, "multiply") == 4);         // one SE gate per block
+    CHECK(count_kind(g, "global_avg_pool") == 5);  // 4 SE squeezes and the head
+    CHECK(count_kind(g, "add") == 4);
+    CHECK(g.output_shape() == shape{10, 1, 1});
+    check_onnx_parity("regnet_y_small");
+}
+
+TEST_CASE("onnx: torchvision RegNetX (grouped convs) at opset 11 with a dynamic batch matches PyTorch") {
+    const graph g = io::load_onnx(fixture("regnet_x_small.onnx"));
+    CHECK(grouped_convs(g) == grouped_convs(io::load_onnx(fixture("regnet_y_small.onnx"))));
+    CHECK(count_kind(g, "multiply") == 0);
+    CHECK(count_kind(g, "global_avg_pool") == 1);
+    CHECK(count_kind(g, "add") == 4);
+    CHECK(g.output_shape() == shape{10, 1, 1});
+    check_onnx_parity("regnet_x_small");
 }
 
 namespace {
@@ -895,6 +1015,33 @@ TEST_CASE("onnx: initializers from an external data file are read at their offse
     CHECK(y[5] == 0.5F + (1 + 2 + 3 + 5 + 6 + 7 + 9 + 10 + 11));  // output (1, 1) sees rows 0..2, cols 0..2
 }
 
+TEST_CASE("onnx: dilated MaxPools (dilation 2 and (2, 3), padding, ceil_mode) match PyTorch") {
+    const graph g = io::load_onnx(fixture("dilated_maxpool.onnx"));
+    std::vector<pool2d_spec> pools;
+    for (const node& n : g.nodes())
+        if (const auto* pool = std::get_if<pool2d_spec>(&n.spec)) pools.push_back(*pool);
+    // MaxPool2d(3, 1, padding=1, dilation=2) on 20x20 gives 18x18; MaxPool2d(2, 2, padding=1,
+    // dilation=(2, 3), ceil_mode=True) gives 10x9, its last row from one more row of end padding
+    // (the window's taps at rows 17 and 19 still read row 17).
+    const std::vector<pool2d_spec> expected{
+        {.kind = pool_kind::max, .kernel = 3, .stride = 1, .padding = 1, .dilation = 2},
+        {.kind = pool_kind::max, .kernel = 2, .stride = 2, .padding = {1, 1, 2, 1}, .dilation = {2, 3}}};
+    CHECK(pools == expected);
+    check_onnx_parity("dilated_maxpool");
+}
+
+TEST_CASE("onnx: a dilated AveragePool is refused by name") {
+    model_builder b({1, 1, 6, 6}, 19);
+    auto* pool = b.node("AveragePool", "avg", {"x"}, "y");
+    model_builder::ints(pool, "kernel_shape", {2, 2});
+    model_builder::ints(pool, "dilations", {2, 2});
+    b.output("y");
+    const std::string e = b.import_error();
+    INFO(e);
+    CHECK(e.find("node 'avg' (AveragePool") != std::string::npos);
+    CHECK(e.find("a dilated AveragePool (dilation 2) is not supported") != std::string::npos);
+}
+
 TEST_CASE("onnx: MaxPool ceil_mode gives PyTorch's output size and values") {
     model_builder b({1, 1, 5, 5});
     auto* pool = b.node("MaxPool", "pool", {"x"}, "y");
@@ -966,7 +1113,9 @@ TEST_CASE("onnx: an unsupported operator names the op, the node and the opset") 
     CHECK(custom.import_error().find("of domain 'com.microsoft' is not supported") != std::string::npos);
 }
 
-TEST_CASE("onnx: Mul by a constant, a Mul that does not broadcast per channel and ReduceMean over channels are refused by name") {
+TEST_CASE(
+    "onnx: Mul by a constant, a Mul that does not broadcast per channel and ReduceMean over channels are "
+    "refused by name") {
     model_builder scaled({1, 2, 4, 4});
     scaled.initializer("k", {1, 2, 1, 1}, {2.0F, 3.0F});
     scaled.node("Mul", "scale", {"x", "k"}, "y");
@@ -1027,7 +1176,8 @@ TEST_CASE("onnx: unsupported attribute values are refused, naming the attribute"
         b.output("y");
         CHECK(b.import_error().find("Clip(0.000000, 1.000000) is not supported") != std::string::npos);
     }
-    SUBCASE("Clip bound that is not one value (found by fuzz_onnx: an empty min escaped as std::out_of_range)") {
+    SUBCASE(
+        "Clip bound that is not one value (found by fuzz_onnx: an empty min escaped as std::out_of_range)") {
         model_builder b({1, 1, 4, 4});
         b.initializer("lo", {0}, {});
         b.node("Clip", "clip", {"x", "lo"}, "y");

@@ -328,6 +328,20 @@ TEST_CASE("train: the trainer refuses unbound weights, naming the layer") {
     CHECK_THROWS_WITH_AS(train::network{g}, doctest::Contains("layer 'fc' dense"), stemshare::error);
 }
 
+TEST_CASE(
+    "train: a dilated max pool (inference only) is refused when the network is planned, naming the layer") {
+    graph g(shape{2, 8, 8});
+    g.add("pool", pool2d_spec{.kind = pool_kind::max, .kernel = 2, .stride = 1, .dilation = 2});
+    g.add("fc", dense_spec{.out_features = 2});
+    g.bind_random(3);
+    train::network net(g);
+    const tensor<float> x(dims{1, 2, 8, 8});
+    CHECK_THROWS_WITH_AS(net.forward(x),
+                         doctest::Contains("layer 'pool' max_pool2d(k=2x2,s=1x1,p=(0,0,0,0),d=2x2): dilated "
+                                           "pooling is not supported in training"),
+                         stemshare::error);
+}
+
 TEST_CASE("training: hard-swish backward matches finite differences") {
     graph g(shape{3, 4, 4});
     g.add("hswish", gate_activation_spec{.kind = gate_kind::hard_swish});

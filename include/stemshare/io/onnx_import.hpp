@@ -4,10 +4,12 @@
 /// classes and returns a `stemshare::graph` with every weight bound, ready for
 /// `reference::run` or `onednn::compiled_graph`.
 ///
-/// Supported operators (default domain): Conv (groups, strides, symmetric or asymmetric pads,
-/// auto_pad; dilation 1), BatchNormalization (inference), Relu, Sigmoid, Clip(0, 6) as relu6 and
-/// Clip(0, none) as relu, Add (residual; a constant Add right after MatMul becomes its bias),
-/// Concat on channels, MaxPool, AveragePool (count_include_pad), GlobalAveragePool, Gemm
+/// Supported operators (default domain), among others (op_table.hpp's `layer_ops` lists them all;
+/// docs/bring-your-own-model.md the torchvision families tested): Conv (groups, strides, dilations,
+/// symmetric or asymmetric pads, auto_pad), BatchNormalization (inference), Relu, Sigmoid, Clip(0, 6) as
+/// relu6 and Clip(0, none) as relu, Add (residual; a constant Add right after MatMul becomes its bias),
+/// Concat on channels, MaxPool (ceil_mode, dilations), AveragePool (count_include_pad),
+/// GlobalAveragePool, Gemm
 /// (alpha = beta = 1, transA = 0), MatMul with a constant right side, Flatten (axis 1), Reshape to
 /// a constant shape that is a flatten, ShuffleNet's channel shuffle (Reshape -> Transpose ->
 /// Reshape, ops_shuffle.hpp) and channel splits (Split or Slice on axis 1), Softmax over

@@ -114,12 +114,13 @@ inline std::string describe_spec(const conv2d_spec& s) {
 inline std::string describe_spec(const dense_spec& s) {
     return "dense(out=" + std::to_string(s.out_features) + ",bias=" + (s.bias ? "1" : "0") + ")";
 }
+/// Dilation is written only where it is not 1, as for conv2d.
 inline std::string describe_spec(const pool2d_spec& s) {
     return std::string(s.kind == pool_kind::max ? "max_pool2d" : "avg_pool2d") + "(k=" + to_string(s.kernel) +
            ",s=" + to_string(s.stride) + ",p=" + to_string(s.padding) +
            (s.kind == pool_kind::avg ? std::string(",include_pad=") + (s.count_include_pad ? "1" : "0")
                                      : "") +
-           ")";
+           (s.dilation == extent2{1} ? std::string() : ",d=" + to_string(s.dilation)) + ")";
 }
 /// Epsilon in its shortest exact form: std::to_string's 6 decimals printed 1e-7 and 1e-9 alike,
 /// and this text keys oneDNN's primitive cache.

@@ -1,7 +1,7 @@
 #pragma once
 /// \file
-/// Lowering of pool2d (max, average with or without the padding counted) and global average
-/// pooling to one oneDNN pooling each.
+/// Lowering of pool2d (max, dilated max, average with or without the padding counted) and global
+/// average pooling to one oneDNN pooling each.
 
 #include <cstddef>
 #include <string>
@@ -11,15 +11,24 @@
 
 namespace stemshare::onednn::detail {
 
-/// A pooling of node `n` with oneDNN's `alg` and window.
+/// A pooling of node `n` with oneDNN's `alg` and window. `dilation` counts the pixels skipped
+/// between taps (oneDNN's convention: 0 is dense); a dilated window needs oneDNN's pooling_v2, a
+/// dense one keeps the plain pooling primitive it always had.
 inline void add_pooling(lowering& cx, std::size_t i, const node& n, dnnl::algorithm alg,
                         const dnnl::memory::dims& kernel, const dnnl::memory::dims& strides,
-                        const dnnl::memory::dims& pad_l, const dnnl::memory::dims& pad_r) {
+                        const dnnl::memory::dims& pad_l, const dnnl::memory::dims& pad_r,
+                        const dnnl::memory::dims& dilation = {0, 0}) {
     const dnnl::memory src = cx.in_precision(n.inputs[0], "layer '" + n.name + "'");
     const std::string key = "pool|" + describe(n.spec) + "|in" + describe(src.get_desc()) + "|k" +
                             std::to_string(kernel[0]) + "x" + std::to_string(kernel[1]);
     auto cached = cx.create(key, n, [&] {
         const dnnl::memory::desc dst_md(cx.act_dims(n.output), cx.activation_type(), tag::any);
+        if (dilation[0] != 0 || dilation[1] != 0) {
+            dnnl::pooling_v2_forward::desc d(dnnl::prop_kind::forward_inference, alg, src.get_desc(), dst_md,
+                                             strides, kernel, dilation, pad_l, pad_r);
+            dnnl::pooling_v2_forward::primitive_desc pd(d, base_attr(), cpu_engine());
+            return cached_primitive{pd, dnnl::pooling_v2_forward(pd)};
+        }
         dnnl::pooling_forward::desc d(dnnl::prop_kind::forward_inference, alg, src.get_desc(), dst_md,
                                       strides, kernel, pad_l, pad_r);
         dnnl::pooling_forward::primitive_desc pd(d, base_attr(), cpu_engine());
@@ -38,7 +47,8 @@ inline void lower(lowering& cx, std::size_t i, const node& n, const pool2d_spec&
                      : s.count_include_pad    ? dnnl::algorithm::pooling_avg_include_padding
                                               : dnnl::algorithm::pooling_avg_exclude_padding;
     add_pooling(cx, i, n, alg, {s.kernel.h, s.kernel.w}, {s.stride.h, s.stride.w},
-                {s.padding.top, s.padding.left}, {s.padding.bottom, s.padding.right});
+                {s.padding.top, s.padding.left}, {s.padding.bottom, s.padding.right},
+                {s.dilation.h - 1, s.dilation.w - 1});
 }
 
 inline void lower(lowering& cx, std::size_t i, const node& n, const global_avg_pool_spec&) {

@@ -75,8 +75,8 @@ inline void pool2d(const pool2d_spec& s, const tensor<float>& src, tensor<float>
                     std::int64_t count = 0;
                     for (std::int64_t ky = 0; ky < s.kernel.h; ++ky)
                         for (std::int64_t kx = 0; kx < s.kernel.w; ++kx) {
-                            const std::int64_t iy = y * s.stride.h - s.padding.top + ky;
-                            const std::int64_t ix = x * s.stride.w - s.padding.left + kx;
+                            const std::int64_t iy = y * s.stride.h - s.padding.top + ky * s.dilation.h;
+                            const std::int64_t ix = x * s.stride.w - s.padding.left + kx * s.dilation.w;
                             if (iy < 0 || iy >= in[2] || ix < 0 || ix >= in[3]) continue;
                             const double v = src[detail::at4(in, n, c, iy, ix)];
                             max = std::max(max, v);

@@ -1,7 +1,7 @@
 #pragma once
 /// \file
-/// Lowering of ONNX MaxPool, AveragePool (count_include_pad; ceil_mode where it does not change an
-/// average's size; a zero Pad before either folded in where exact, ops_pad.hpp) and
+/// Lowering of ONNX MaxPool (dilations included), AveragePool (count_include_pad; ceil_mode where it does not
+/// change an average's size; a zero Pad before either folded in where exact, ops_pad.hpp) and
 /// GlobalAveragePool.
 
 #include <algorithm>
@@ -27,14 +27,24 @@ inline void lower_pool(import_context& ctx, const node_ctx& n, bool is_max) {
     if (kernel.size() != 2) throw error(n.where, "kernel_shape must have 2 values");
     const auto strides = attr_ints(n.proto, "strides", {1, 1});
     if (strides.size() != 2) throw error(n.where, "strides must have 2 values");
-    for (auto d : attr_ints(n.proto, "dilations", {1, 1}))
-        if (d != 1) throw error(n.where, "dilation " + std::to_string(d) + " is not supported (only 1)");
+    // MaxPool has dilations from opset 10; AveragePool only from 19, which stemshare does not take.
+    const auto dilations = attr_ints(n.proto, "dilations", {1, 1});
+    if (dilations.size() != 2) throw error(n.where, "dilations must have 2 values");
+    for (auto d : dilations) {
+        if (d < 1) throw error(n.where, "dilation " + std::to_string(d) + " is not positive");
+        if (d != 1 && !is_max)
+            throw error(n.where, "a dilated AveragePool (dilation " + std::to_string(d) +
+                                     ") is not supported; only MaxPool may be dilated");
+    }
     const shape in = padded_shape(ctx, x);
     pool2d_spec spec{.kind = is_max ? pool_kind::max : pool_kind::avg,
                      .kernel = {kernel[0], kernel[1]},
                      .stride = {strides[0], strides[1]},
-                     .padding = pads(n, in, kernel, strides),
-                     .count_include_pad = attr_int(n.proto, "count_include_pad", 0) != 0};
+                     .count_include_pad = attr_int(n.proto, "count_include_pad", 0) != 0,
+                     .dilation = {dilations[0], dilations[1]}};
+    // auto_pad SAME pads for the input extent the dilated window spans.
+    const extent2 span = spec.span();
+    spec.padding = pads(n, in, {span.h, span.w}, strides);
     if (attr_int(n.proto, "ceil_mode", 0) != 0) {
         // Ceil mode adds one more window where it still starts inside the input or the
         // leading pad; for max pooling that is the same as extra padding at the end.
@@ -44,8 +54,8 @@ inline void lower_pool(import_context& ctx, const node_ctx& n, bool is_max) {
             if ((out - 1) * s >= size + before) --out;
             return out;
         };
-        const auto oh = ceil_out(in.h, spec.padding.top, spec.padding.bottom, spec.kernel.h, spec.stride.h);
-        const auto ow = ceil_out(in.w, spec.padding.left, spec.padding.right, spec.kernel.w, spec.stride.w);
+        const auto oh = ceil_out(in.h, spec.padding.top, spec.padding.bottom, span.h, spec.stride.h);
+        const auto ow = ceil_out(in.w, spec.padding.left, spec.padding.right, span.w, spec.stride.w);
         const shape floor_shape = spec.output_shape(in);
         if (oh != floor_shape.h || ow != floor_shape.w) {
             if (!is_max)
@@ -53,9 +63,9 @@ inline void lower_pool(import_context& ctx, const node_ctx& n, bool is_max) {
                     n.where,
                     "ceil_mode=1 changes the output size of this AveragePool, which is not supported");
             spec.padding.bottom +=
-                (oh - 1) * spec.stride.h + spec.kernel.h - (in.h + spec.padding.top + spec.padding.bottom);
+                (oh - 1) * spec.stride.h + span.h - (in.h + spec.padding.top + spec.padding.bottom);
             spec.padding.right +=
-                (ow - 1) * spec.stride.w + spec.kernel.w - (in.w + spec.padding.left + spec.padding.right);
+                (ow - 1) * spec.stride.w + span.w - (in.w + spec.padding.left + spec.padding.right);
         }
     }
     fold_pad_into_pool(ctx, n, x, spec);
@@ -80,9 +90,12 @@ inline void lower_global_average_pool(import_context& ctx, const node_ctx& n) {
 inline void lower_reduce_hw(import_context& ctx, const node_ctx& n) {
     const value& x = ctx.layer_input(n, 0);
     const std::string& op = n.proto.op_type();
-    if (x.rank != 4) throw error(n.where, op + " of a rank-" + std::to_string(x.rank) + " tensor is not supported");
+    if (x.rank != 4)
+        throw error(n.where, op + " of a rank-" + std::to_string(x.rank) + " tensor is not supported");
     if (has_input(n.proto, 1))
-        throw error(n.where, op + " with its axes as an input (opset 18) is not supported; export at opset 17 or lower");
+        throw error(
+            n.where,
+            op + " with its axes as an input (opset 18) is not supported; export at opset 17 or lower");
     std::vector<std::int64_t> axes = attr_ints(n.proto, "axes", {});
     for (auto& a : axes)
         if (a < 0) a += 4;
@@ -90,10 +103,10 @@ inline void lower_reduce_hw(import_context& ctx, const node_ctx& n) {
     if (axes != std::vector<std::int64_t>{2, 3})
         throw error(n.where, op + " over axes other than height and width (2, 3) is not supported");
     const shape in = ctx.shape_of(x.id);
-    const layer_spec spec = op == "ReduceMax" ? layer_spec{pool2d_spec{.kind = pool_kind::max,
-                                                                       .kernel = extent2{in.h, in.w},
-                                                                       .stride = 1}}
-                                              : layer_spec{global_avg_pool_spec{}};
+    const layer_spec spec =
+        op == "ReduceMax"
+            ? layer_spec{pool2d_spec{.kind = pool_kind::max, .kernel = extent2{in.h, in.w}, .stride = 1}}
+            : layer_spec{global_avg_pool_spec{}};
     const std::size_t rank = attr_int(n.proto, "keepdims", 1) != 0 ? 4 : 2;
     ctx.define_layer(n, ctx.add_layer(n, spec, {x.id}, {}), rank);
 }

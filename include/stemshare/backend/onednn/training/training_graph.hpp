@@ -397,6 +397,11 @@ private:
     }
 
     void plan_forward(std::size_t i, const node& n, const pool2d_spec& s) {
+        // The forward and backward passes here are oneDNN's plain pooling, which has no dilation;
+        // dilated max pooling runs at inference only.
+        if (s.dilation != extent2{1})
+            throw error("onednn::training_graph", "layer '" + n.name + "' " + describe(n.spec) +
+                                                      ": dilated pooling is not supported in training");
         const auto alg = s.kind == pool_kind::max ? dnnl::algorithm::pooling_max
                          : s.count_include_pad    ? dnnl::algorithm::pooling_avg_include_padding
                                                   : dnnl::algorithm::pooling_avg_exclude_padding;
