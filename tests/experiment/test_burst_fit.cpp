@@ -140,7 +140,7 @@ TEST_CASE("burst_fit: Mainstream's greedy, fitted, drops no frame where the orig
     CHECK(refitted > 0);  // the range holds budgets where the original plan's bursts do not fit
 }
 
-TEST_CASE("burst_fit: cap_rates keeps the branch points and lowers rates; burst_plan takes the better fit") {
+TEST_CASE("burst_fit: cap_rates keeps the branch points and lowers rates, burst_plan takes the better fit") {
     const sched::problem p = two_app_problem();
     const std::vector<double> layers = p.costs().latencies();
     int capped_some = 0;
