@@ -536,7 +536,13 @@ inline void run(const options& o) {
     controller control(o, planner, ex, out);
 
     const auto seconds = [](steady::duration x) { return std::chrono::duration<double>(x).count(); };
-    const runtime::frame_rate stream_rate = runtime::frame_rate::from_fps(stream_fps, "stream");
+    // Which apps of the current plan want a frame: each app's rate applies to the frames of the stem
+    // it branches from, so the apps' frames are the plan's, not each app's rate on the stream.
+    const auto selector_for = [stream_fps](const plan_record& r) {
+        std::vector<experiment::replay_app> plan_apps;
+        for (const auto& a : r.apps) plan_apps.push_back({a.num_frozen, a.fps});
+        return experiment::frame_selector(plan_apps, stream_fps, "stemshare run");
+    };
     std::map<int, plan_counts> per_plan;
     std::map<std::string, app_counts> per_app;
     std::vector<double> executor_seconds;
@@ -548,6 +554,8 @@ inline void run(const options& o) {
     std::uint64_t version = 0;
     plan_record current = planner.record_for(ex.plan_version());
     plan_record ran = current;  // the plan of the last processed frame
+    experiment::frame_selector selector = selector_for(current);
+    std::vector<bool> wanting(current.apps.size());
     video::video_frame f;
     double first_seconds = 0.0;
     const steady::time_point t0 = steady::now() + std::chrono::milliseconds(20);
@@ -570,20 +578,19 @@ inline void run(const options& o) {
                 // The plan the next frame runs under (a swap is picked up at the start of a frame).
                 version = newest;
                 current = planner.record_for(version);
+                selector = selector_for(current);
+                wanting.assign(current.apps.size(), false);
             }
             plan_counts& pc = per_plan[current.index];
             ++pc.arrived;
             if (pc.first_frame < 0) pc.first_frame = j;
             pc.last_frame = j;
-            bool wanted = false;
-            for (const auto& a : current.apps) {
-                app_counts& ac = per_app[a.name];
+            const bool wanted = selector.select(static_cast<std::uint64_t>(j), wanting);
+            for (std::size_t i = 0; i < current.apps.size(); ++i) {
+                app_counts& ac = per_app[current.apps[i].name];
                 ++ac.frames_deployed;
-                ac.planned_fps = a.fps;
-                const bool selects = runtime::selects(
-                    static_cast<std::uint64_t>(j), runtime::frame_rate::from_fps(a.fps, a.name), stream_rate);
-                if (selects && busy_until > arrival) ++ac.dropped;
-                wanted = wanted || selects;
+                ac.planned_fps = current.apps[i].fps;
+                if (wanting[i] && busy_until > arrival) ++ac.dropped;
             }
             if (busy_until > arrival) {
                 // Nothing runs for it; it counts as dropped only when an app's rate selects it.

@@ -238,6 +238,10 @@ private:
 };
 }  // namespace detail
 
+/// Which apps of a plan want each stream frame, stems included (the rule above):
+/// `select(j, wanting)` for stream frame j. For runners that count the frames they drop.
+using frame_selector = detail::step_chain;
+
 /// Replays `frames` frames of a stream at `stream_fps` under the plan `apps`, with
 /// `layer_seconds[l]` the measured latency of layer l for one frame and, when given,
 /// `second_copy_seconds[l]` that of each further copy of it in the same frame (`frame_seconds`).
