@@ -326,6 +326,52 @@ TEST_CASE("run: --burst-fit plans frames that fit the gaps between them where th
     fs::remove_all(dir);
 }
 
+TEST_CASE(
+    "run: a frame that arrives while the box is busy counts as dropped for the apps its plan gives it") {
+    STEMSHARE_SKIP_IF(!stemshare::test::have_ffmpeg(), "the ffmpeg tool is not installed");
+    STEMSHARE_SKIP_IF(!have_data(), "Fashion-MNIST is not installed (dataset-fashion-mnist)");
+    const auto dir = stemshare::test::video_scratch("busy");
+    const auto video = dir / "fashion.mkv";
+    make_fashion_video(video, 30);
+    // A box of a millionth of this core stays busy for minutes after frame 0: every later frame
+    // arrives while it is busy, so which of them count as dropped, and for which app, depends only
+    // on the plan's frame rule (stems included), which experiment::frame_selector states.
+    const auto result = stemshare::test::run_cli("run --video " + video.string() + " --apps " + models() +
+                                                 "/run-apps.json --select sneaker,coat,sandal --budget 0.002 "
+                                                 "--box-share 0.000001 --planner greedy --out " +
+                                                 (dir / "out.jsonl").string());
+    INFO(result.output);
+    REQUIRE(result.status == 0);
+    std::ifstream in(dir / "out.jsonl");
+    const run_output r = parse({std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()});
+    REQUIRE(r.plans.size() == 1);
+    std::vector<stemshare::experiment::replay_app> apps;
+    std::vector<std::string> names;
+    for (const auto& a : r.plans[0]["apps"]) {
+        apps.push_back({a["num_frozen"].get<std::size_t>(), a["fps"].get<double>()});
+        names.push_back(a["name"]);
+    }
+    stemshare::experiment::frame_selector selector(apps, 15.0, "test");
+    std::vector<bool> wanting(apps.size());
+    std::map<std::string, std::int64_t> expected;
+    std::int64_t expected_frames = 0;
+    for (std::uint64_t j = 0; j < 60; ++j) {
+        const bool any = selector.select(j, wanting);
+        if (j == 0) continue;  // frame 0 runs
+        expected_frames += any ? 1 : 0;
+        for (std::size_t a = 0; a < apps.size(); ++a) expected[names[a]] += wanting[a] ? 1 : 0;
+    }
+    REQUIRE(expected_frames > 0);
+    CHECK(r.summary["frames"]["processed"] == 1);
+    CHECK(r.summary["frames"]["dropped"] == expected_frames);
+    CHECK(r.summary["frames"]["arrived_while_busy"] == 59);
+    for (const auto& a : r.summary["apps"]) {
+        CAPTURE(a.dump());
+        CHECK(a["dropped"].get<std::int64_t>() == expected[a["name"].get<std::string>()]);
+    }
+    fs::remove_all(dir);
+}
+
 TEST_CASE("run: a missing video or a bad flag is an error naming it") {
     auto result = stemshare::test::run_cli("run --video /nonexistent/clip.mp4 --apps " + models() +
                                            "/run-apps.json --budget 0.002");
