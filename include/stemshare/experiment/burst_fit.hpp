@@ -16,12 +16,14 @@
 /// One period is enough: the pattern of wanted frames repeats every `pattern_period` frames, and
 /// when no frame is dropped the box is idle at every wanted frame, so every period replays the
 /// same. The plan it returns is the original planner's for the largest budget tried that fits.
+/// `cap_rates` makes a plan fit the other way (its models at lower rates), and `burst_plan` runs
+/// both and keeps the one the planning model scores higher: the `mainstream+burst` policy of the
+/// demo and `stemshare run --burst-fit`.
 
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <functional>
-#include <limits>
 #include <numeric>
 #include <span>
 #include <string>
