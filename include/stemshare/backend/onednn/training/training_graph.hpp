@@ -28,6 +28,7 @@
 #include <stemshare/backend/onednn/threading.hpp>
 #include <stemshare/backend/onednn/training/arena.hpp>
 #include <stemshare/backend/onednn/training/gate_and_channel_kinds.hpp>
+#include <stemshare/backend/onednn/training/pooling_kinds.hpp>
 #include <stemshare/backend/onednn/training/step_list.hpp>
 #include <stemshare/backend/onednn/training/training_options.hpp>
 #include <stemshare/backend/onednn/training/training_state.hpp>
@@ -374,45 +375,12 @@ private:
                      "activation '" + n.name + "'");
     }
 
-    void plan_pooling(std::size_t i, const node& n, dnnl::algorithm alg, const dnnl::memory::dims& kernel,
-                      const dnnl::memory::dims& strides, const dnnl::memory::dims& pad_l,
-                      const dnnl::memory::dims& pad_r) {
-        layer_state& L = layers_[i];
-        L.algorithm = alg;
-        L.src = value(n.inputs[0]).mem;
-        const md dst_any(act_dims(n.output), dt::f32, tag::any);
-        auto pd = std::make_shared<dnnl::pooling_forward::primitive_desc>(
-            dnnl::pooling_forward::desc(dnnl::prop_kind::forward_training, alg, L.src.get_desc(), dst_any,
-                                        strides, kernel, pad_l, pad_r),
-            cpu_engine());
-        L.fwd_pd = pd;
-        const dnnl::memory dst = new_value(i, pd->dst_desc());
-        step_list::arg_list args{{DNNL_ARG_SRC, L.src}, {DNNL_ARG_DST, dst}};
-        const md ws = pd->workspace_desc();
-        if (ws.get_size() != 0) {
-            L.workspace = arena_.make(ws);
-            args.emplace_back(DNNL_ARG_WORKSPACE, L.workspace);
-        }
-        forward_both(dnnl::pooling_forward(*pd), args, "pooling '" + n.name + "'");
-    }
-
+    // Pooling kinds: pooling_kinds.hpp.
     void plan_forward(std::size_t i, const node& n, const pool2d_spec& s) {
-        // The forward and backward passes here are oneDNN's plain pooling, which has no dilation;
-        // dilated max pooling runs at inference only.
-        if (s.dilation != extent2{1})
-            throw error("onednn::training_graph", "layer '" + n.name + "' " + describe(n.spec) +
-                                                      ": dilated pooling is not supported in training");
-        const auto alg = s.kind == pool_kind::max ? dnnl::algorithm::pooling_max
-                         : s.count_include_pad    ? dnnl::algorithm::pooling_avg_include_padding
-                                                  : dnnl::algorithm::pooling_avg_exclude_padding;
-        plan_pooling(i, n, alg, {s.kernel.h, s.kernel.w}, {s.stride.h, s.stride.w},
-                     {s.padding.top, s.padding.left}, {s.padding.bottom, s.padding.right});
+        training_detail::pooling_kinds::plan_forward(*this, i, n, s);
     }
-
-    void plan_forward(std::size_t i, const node& n, const global_avg_pool_spec&) {
-        const shape in = n.input_shapes[0];
-        plan_pooling(i, n, dnnl::algorithm::pooling_avg_exclude_padding, {in.h, in.w}, {1, 1}, {0, 0},
-                     {0, 0});
+    void plan_forward(std::size_t i, const node& n, const global_avg_pool_spec& s) {
+        training_detail::pooling_kinds::plan_forward(*this, i, n, s);
     }
 
     void plan_forward(std::size_t i, const node& n, const flatten_spec&) {
@@ -620,33 +588,11 @@ private:
         contribute(sv, dx);
     }
 
-    void plan_pooling_backward(std::size_t i, const node& n, const dnnl::memory::dims& kernel,
-                               const dnnl::memory::dims& strides, const dnnl::memory::dims& pad_l,
-                               const dnnl::memory::dims& pad_r) {
-        const value_id sv = n.inputs[0];
-        if (!wants_gradient(sv)) return;
-        layer_state& L = layers_[i];
-        auto& fpd = fwd_pd<dnnl::pooling_forward::primitive_desc>(i);
-        const dnnl::memory diff_dst = value(static_cast<value_id>(i)).diff;
-        const dnnl::pooling_backward::primitive_desc pd(
-            dnnl::pooling_backward::desc(L.algorithm, L.src.get_desc(), diff_dst.get_desc(), strides, kernel,
-                                         pad_l, pad_r),
-            cpu_engine(), fpd);
-        const dnnl::memory dx = diff_target(sv, pd.diff_src_desc());
-        step_list::arg_list args{{DNNL_ARG_DIFF_DST, diff_dst}, {DNNL_ARG_DIFF_SRC, dx}};
-        if (L.workspace) args.emplace_back(DNNL_ARG_WORKSPACE, L.workspace);
-        backward_.add(dnnl::pooling_backward(pd), args, "pooling '" + n.name + "' backward");
-        contribute(sv, dx);
-    }
-
     void plan_backward(std::size_t i, const node& n, const pool2d_spec& s) {
-        plan_pooling_backward(i, n, {s.kernel.h, s.kernel.w}, {s.stride.h, s.stride.w},
-                              {s.padding.top, s.padding.left}, {s.padding.bottom, s.padding.right});
+        training_detail::pooling_kinds::plan_backward(*this, i, n, s);
     }
-
-    void plan_backward(std::size_t i, const node& n, const global_avg_pool_spec&) {
-        const shape in = n.input_shapes[0];
-        plan_pooling_backward(i, n, {in.h, in.w}, {1, 1}, {0, 0}, {0, 0});
+    void plan_backward(std::size_t i, const node& n, const global_avg_pool_spec& s) {
+        training_detail::pooling_kinds::plan_backward(*this, i, n, s);
     }
 
     void plan_backward(std::size_t i, const node& n, const flatten_spec&) {
@@ -688,6 +634,7 @@ private:
 
     // Gate activations, multiply, channel shuffle and channel slice: gate_and_channel_kinds.hpp.
     friend struct training_detail::gate_and_channel_kinds;
+    friend struct training_detail::pooling_kinds;
     template <typename Spec>
     void plan_forward(std::size_t i, const node& n, const Spec& s) {
         training_detail::gate_and_channel_kinds::plan_forward(*this, i, n, s);
