@@ -211,66 +211,42 @@ parity run(graph g, const std::string& name, int threads) {
     return p;
 }
 
+/// Runs `name`'s 3 steps at 1 and 2 threads and checks the tolerances below.
+void check_parity(const graph& net, const std::string& name) {
+    for (int threads : {1, 2}) {
+        CAPTURE(threads);
+        const parity p = run(net, name, threads);
+        MESSAGE(name << ", " << threads << " threads: worst loss error " << p.worst_loss
+                     << ", worst weight error " << p.worst_weight << " (" << p.worst_name << ")");
+        CHECK(p.worst_loss < 1e-4);
+        CHECK(p.worst_weight < 1e-4);
+    }
+}
+
 }  // namespace
 
 // Tolerances: losses within 1e-4 relative, every weight and running statistic within 1e-4 of its
 // tensor's largest magnitude (float32 sums in another order; measured worst about 3e-7).
 TEST_CASE("train: 3 SGD steps of a residual net match PyTorch (losses, weights, running statistics)") {
-    for (int threads : {1, 2}) {
-        CAPTURE(threads);
-        const parity p = run(residual_net(), "residual", threads);
-        MESSAGE("residual, " << threads << " threads: worst loss error " << p.worst_loss
-                             << ", worst weight error " << p.worst_weight << " (" << p.worst_name << ")");
-        CHECK(p.worst_loss < 1e-4);
-        CHECK(p.worst_weight < 1e-4);
-    }
+    check_parity(residual_net(), "residual");
 }
 
 TEST_CASE(
     "train: 3 SGD steps of a MobileNetV2-style suffix match PyTorch (losses, weights, running statistics)") {
-    for (int threads : {1, 2}) {
-        CAPTURE(threads);
-        const parity p = run(mbv2_suffix_net(), "mbv2_suffix", threads);
-        MESSAGE("mbv2_suffix, " << threads << " threads: worst loss error " << p.worst_loss
-                                << ", worst weight error " << p.worst_weight << " (" << p.worst_name << ")");
-        CHECK(p.worst_loss < 1e-4);
-        CHECK(p.worst_weight < 1e-4);
-    }
+    check_parity(mbv2_suffix_net(), "mbv2_suffix");
 }
 
 TEST_CASE(
     "train: 3 SGD steps of a MobileNetV3 block (hard-swish, hard-sigmoid squeeze-and-excitation) match "
     "PyTorch") {
-    for (int threads : {1, 2}) {
-        CAPTURE(threads);
-        const parity p = run(mbv3_suffix_net(), "mbv3_suffix", threads);
-        MESSAGE("mbv3_suffix, " << threads << " threads: worst loss error " << p.worst_loss
-                                << ", worst weight error " << p.worst_weight << " (" << p.worst_name << ")");
-        CHECK(p.worst_loss < 1e-4);
-        CHECK(p.worst_weight < 1e-4);
-    }
+    check_parity(mbv3_suffix_net(), "mbv3_suffix");
 }
 
 TEST_CASE(
     "train: 3 SGD steps of an EfficientNet block (SiLU, sigmoid squeeze-and-excitation) match PyTorch") {
-    for (int threads : {1, 2}) {
-        CAPTURE(threads);
-        const parity p = run(effnet_block_net(), "effnet_block", threads);
-        MESSAGE("effnet_block, " << threads << " threads: worst loss error " << p.worst_loss
-                                 << ", worst weight error " << p.worst_weight << " (" << p.worst_name << ")");
-        CHECK(p.worst_loss < 1e-4);
-        CHECK(p.worst_weight < 1e-4);
-    }
+    check_parity(effnet_block_net(), "effnet_block");
 }
 
 TEST_CASE("train: 3 SGD steps of ShuffleNetV2 units (chunk, concat, channel shuffle) match PyTorch") {
-    for (int threads : {1, 2}) {
-        CAPTURE(threads);
-        const parity p = run(shufflenet_block_net(), "shufflenet_block", threads);
-        MESSAGE("shufflenet_block, " << threads << " threads: worst loss error " << p.worst_loss
-                                     << ", worst weight error " << p.worst_weight << " (" << p.worst_name
-                                     << ")");
-        CHECK(p.worst_loss < 1e-4);
-        CHECK(p.worst_weight < 1e-4);
-    }
+    check_parity(shufflenet_block_net(), "shufflenet_block");
 }

@@ -87,6 +87,18 @@ std::string models() {
     return std::string(STEMSHARE_MODELS_DIR);
 }
 
+/// `stemshare run --video VIDEO --apps <models>/run-apps.json ARGS --out DIR/out.jsonl`, which must
+/// succeed; its output parsed.
+run_output run_on(const fs::path& dir, const fs::path& video, const std::string& args) {
+    const auto result =
+        stemshare::test::run_cli("run --video " + video.string() + " --apps " + models() + "/run-apps.json " +
+                                 args + " --out " + (dir / "out.jsonl").string());
+    INFO(result.output);
+    REQUIRE(result.status == 0);
+    std::ifstream in(dir / "out.jsonl");
+    return parse({std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()});
+}
+
 std::set<std::string> plan_apps(const json& plan) {
     std::set<std::string> out;
     for (const auto& a : plan["apps"]) out.insert(a["name"].get<std::string>());
@@ -113,14 +125,8 @@ TEST_CASE("run: a generated Fashion-MNIST video gives one line per decision and 
     const auto video = dir / "fashion.mkv";
     make_fashion_video(video, 30);
     // --box-share 1: the box is this core, so no frame of the 60 is dropped on an idle machine.
-    const auto result = stemshare::test::run_cli("run --video " + video.string() + " --apps " + models() +
-                                                 "/run-apps.json --select sneaker,coat --budget 0.002 "
-                                                 "--box-share 1 --planner greedy --out " +
-                                                 (dir / "out.jsonl").string());
-    INFO(result.output);
-    REQUIRE(result.status == 0);
-    std::ifstream in(dir / "out.jsonl");
-    const run_output r = parse({std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()});
+    const run_output r =
+        run_on(dir, video, "--select sneaker,coat --budget 0.002 --box-share 1 --planner greedy");
 
     REQUIRE(r.plans.size() == 1);
     CHECK(plan_apps(r.plans[0]) == std::set<std::string>{"sneaker", "coat"});
@@ -190,15 +196,8 @@ TEST_CASE("run: apps join and leave on control lines without stopping the stream
     make_fashion_video(video, 45);
     const auto control = dir / "control.txt";
     std::ofstream(control) << "at 20 add coat\nat 50 remove sneaker\nadd nobody\n";
-    const auto result =
-        stemshare::test::run_cli("run --video " + video.string() + " --apps " + models() +
-                                 "/run-apps.json --select sneaker --budget 0.002 --box-share 1 "
-                                 "--control " +
-                                 control.string() + " --out " + (dir / "out.jsonl").string());
-    INFO(result.output);
-    REQUIRE(result.status == 0);
-    std::ifstream in(dir / "out.jsonl");
-    const run_output r = parse({std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()});
+    const run_output r =
+        run_on(dir, video, "--select sneaker --budget 0.002 --box-share 1 --control " + control.string());
 
     REQUIRE(r.plans.size() == 3);
     CHECK(plan_apps(r.plans[0]) == std::set<std::string>{"sneaker"});
@@ -297,14 +296,10 @@ TEST_CASE("run: --burst-fit plans frames that fit the gaps between them where th
     const auto table = dir / "latencies.json";
     std::ofstream(table) << json(layers).dump();
     const auto plan_of = [&](const std::string& extra) {
-        const auto result = stemshare::test::run_cli(
-            "run --video " + video.string() + " --apps " + models() +
-            "/run-apps.json --select sneaker,coat --budget 0.95 --box-share 1 --planner greedy --latencies " +
-            table.string() + extra + " --out " + (dir / "out.jsonl").string());
-        INFO(result.output);
-        REQUIRE(result.status == 0);
-        std::ifstream in(dir / "out.jsonl");
-        const run_output r = parse({std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()});
+        const run_output r =
+            run_on(dir, video,
+                   "--select sneaker,coat --budget 0.95 --box-share 1 --planner greedy --latencies " +
+                       table.string() + extra);
         REQUIRE(r.plans.size() == 1);
         check_decisions_follow_plans(r);
         return r.plans[0];
@@ -336,14 +331,8 @@ TEST_CASE(
     // A box of a millionth of this core stays busy for minutes after frame 0: every later frame
     // arrives while it is busy, so which of them count as dropped, and for which app, depends only
     // on the plan's frame rule (stems included), which experiment::frame_selector states.
-    const auto result = stemshare::test::run_cli("run --video " + video.string() + " --apps " + models() +
-                                                 "/run-apps.json --select sneaker,coat,sandal --budget 0.002 "
-                                                 "--box-share 0.000001 --planner greedy --out " +
-                                                 (dir / "out.jsonl").string());
-    INFO(result.output);
-    REQUIRE(result.status == 0);
-    std::ifstream in(dir / "out.jsonl");
-    const run_output r = parse({std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()});
+    const run_output r = run_on(
+        dir, video, "--select sneaker,coat,sandal --budget 0.002 --box-share 0.000001 --planner greedy");
     REQUIRE(r.plans.size() == 1);
     std::vector<stemshare::experiment::replay_app> apps;
     std::vector<std::string> names;
