@@ -374,4 +374,8 @@ TEST_CASE("run: a missing video or a bad flag is an error naming it") {
     result = stemshare::test::run_cli("run --video x.mp4 --apps " + models() + "/run-apps.json --budget -1");
     CHECK(result.status == 1);
     CHECK(result.output.find("--budget") != std::string::npos);
+    result = stemshare::test::run_cli("run --video x.mp4 --apps " + models() +
+                                      "/run-apps.json --budget 0.002 --burst-fit --burst-margin -1");
+    CHECK(result.status == 1);
+    CHECK(result.output.find("--burst-margin: must be in [0, 10)") != std::string::npos);
 }

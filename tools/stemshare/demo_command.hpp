@@ -149,6 +149,8 @@ inline void run(options o) {
     if (!(o.check_seconds >= 0.0)) throw error("--check-seconds", "must be >= 0");
     if (!(o.calibration_s > 0.0)) throw error("--calibration-seconds", "must be positive");
     if (o.profile_gap_ms > 60'000.0) throw error("--profile-gap-ms", "must be at most 60000");
+    if (!(o.burst_margin >= 0.0) || !(o.burst_margin < 10.0))
+        throw error("--burst-margin", "must be in [0, 10), got " + std::to_string(o.burst_margin));
     if (o.quick) {
         o.duration_s = std::min(o.duration_s, 120.0);
         o.check_seconds = std::min(o.check_seconds, 8.0);

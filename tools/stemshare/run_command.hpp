@@ -297,16 +297,6 @@ private:
     std::vector<plan_record> records_;
 };
 
-/// Table cost of one frame for apps at branch points `frozen` (`experiment::frame_seconds`: each
-/// layer once if any processing app shares it, plus once per app whose own suffix holds it, further
-/// copies at `second_copy` when the table has it).
-inline double table_frame_seconds(const std::vector<double>& layers, const std::vector<double>& second_copy,
-                                  const std::vector<std::size_t>& frozen) {
-    std::vector<experiment::replay_app> apps;
-    for (std::size_t k : frozen) apps.push_back({k, 1.0});
-    return experiment::frame_seconds(apps, std::vector<bool>(apps.size(), true), layers, second_copy);
-}
-
 /// Reads control lines and watches the apps file on its own thread; every change re-plans.
 class controller {
 public:
@@ -473,6 +463,9 @@ inline void run(const options& o) {
     if (o.fps_given && !(o.fps > 0.0)) throw error("--fps", "must be a positive frame rate");
     if (o.threads < 1) throw error("--threads", "must be at least 1");
     if (o.max_frames < 0) throw error("--max-frames", "must be >= 0 (0: the whole video)");
+    if (!(o.burst_margin >= 0.0) || !(o.burst_margin < 10.0))
+        throw error("--burst-margin", "must be in [0, 10), got " + std::to_string(o.burst_margin));
+    if (o.profile_gap_ms > 60'000.0) throw error("--profile-gap-ms", "must be at most 60000");
     av_log_set_level(AV_LOG_ERROR);
     auto apps = std::make_shared<const catalog>(catalog::load(o.apps_path));
     std::vector<std::string> names;
@@ -547,6 +540,8 @@ inline void run(const options& o) {
     std::map<std::string, app_counts> per_app;
     std::vector<double> executor_seconds;
     double table_seconds = 0.0;
+    std::vector<experiment::replay_app> ran_apps;  // the apps that ran the frame (reused)
+    std::vector<bool> ran_wanting;
     std::int64_t arrived = 0;
     std::int64_t dropped = 0;
     std::int64_t busy_arrivals = 0;
@@ -613,11 +608,11 @@ inline void run(const options& o) {
             ++pc.processed;
             if (r.plan_version != ran.executor_version) ran = planner.record_for(r.plan_version);
             const int plan_index = ran.index;
-            std::vector<std::size_t> frozen;
+            ran_apps.clear();
             for (const runtime::app_result& a : r.apps) {
                 if (!a.processed) continue;
                 for (const auto& pa : ran.apps)
-                    if (pa.name == a.app) frozen.push_back(pa.num_frozen);
+                    if (pa.name == a.app) ran_apps.push_back({pa.num_frozen, pa.fps});
                 const double score = positive_probability(a.scores);
                 const bool positive = a.decision == 1;
                 app_counts& ac = per_app[std::string(a.app)];
@@ -631,7 +626,10 @@ inline void run(const options& o) {
                     positive ? "true" : "false", plan_index);
                 out.write(line);
             }
-            table_seconds += table_frame_seconds(layers, second_copy, frozen);
+            // The table's cost of the frame: each layer once if any app that ran shares it, plus once
+            // per app whose own suffix holds it (further copies at `second_copy` when measured).
+            ran_wanting.assign(ran_apps.size(), true);
+            table_seconds += experiment::frame_seconds(ran_apps, ran_wanting, layers, second_copy);
             out.flush();  // a reader on a pipe sees each frame's decisions as they happen
         }
     } catch (const std::exception& e) {

@@ -79,6 +79,10 @@ struct replay_result {
 [[nodiscard]] inline double frame_seconds(std::span<const replay_app> apps, const std::vector<bool>& wanting,
                                           std::span<const double> layer_seconds,
                                           std::span<const double> second_copy_seconds = {}) {
+    if (!second_copy_seconds.empty() && second_copy_seconds.size() != layer_seconds.size())
+        throw error("experiment::frame_seconds",
+                    "second_copy_seconds has " + std::to_string(second_copy_seconds.size()) +
+                        " layers; the latency table has " + std::to_string(layer_seconds.size()));
     double total = 0.0;
     for (std::size_t l = 0; l < layer_seconds.size(); ++l) {
         bool shared = false;
@@ -251,9 +255,6 @@ using frame_selector = detail::step_chain;
                                           std::span<const double> second_copy_seconds = {}) {
     const std::string who = "experiment::replay";
     if (!(stream_fps > 0.0) || frames <= 0) throw error(who, "stream_fps and frames must be positive");
-    if (!second_copy_seconds.empty() && second_copy_seconds.size() != layer_seconds.size())
-        throw error(who, "second_copy_seconds has " + std::to_string(second_copy_seconds.size()) +
-                             " layers; the latency table has " + std::to_string(layer_seconds.size()));
     detail::step_chain chain(apps, stream_fps, who);  // checks every rate
     for (std::size_t a = 0; a < apps.size(); ++a)
         if (apps[a].num_frozen > layer_seconds.size())
