@@ -2,7 +2,7 @@
 # in [0, 1]; no value anywhere is null (nlohmann::json writes NaN and infinity as null) or a
 # string spelling NaN/inf; one live run per policy; on this seeded run Mainstream's replayed F1
 # with every app is not below No-sharing's; and every mainstream+burst row whose frames fit
-# replays without a dropped frame.
+# replays without a dropped frame; the frame cost model was fitted to five live configurations.
 file(READ ${FILE} json)
 
 # Walks every value of the document; fails on null and on NaN/inf written as a string or number.
@@ -114,3 +114,19 @@ foreach(i RANGE 4)
   endif()
 endforeach()
 message(STATUS "results.json: ${rows} rows, ${live} live runs, no null or NaN, Mainstream ${mainstream_f1} >= No-sharing ${nosharing_f1}")
+
+string(JSON configurations LENGTH "${json}" frame_calibration configurations)
+if(NOT configurations EQUAL 5)
+  message(FATAL_ERROR "${FILE}: frame_calibration has ${configurations} configurations, expected 5")
+endif()
+string(JSON first_scale GET "${json}" frame_calibration first_scale)
+if(NOT first_scale GREATER 0)
+  message(FATAL_ERROR "${FILE}: frame_calibration.first_scale = ${first_scale} must be positive")
+endif()
+foreach(i RANGE 4)
+  string(JSON live_us GET "${json}" frame_calibration configurations ${i} live_median_us)
+  string(JSON fitted_us GET "${json}" frame_calibration configurations ${i} fitted_us)
+  if(NOT live_us GREATER 0 OR NOT fitted_us GREATER 0)
+    message(FATAL_ERROR "${FILE}: frame_calibration configuration ${i}: live ${live_us} us, fitted ${fitted_us} us")
+  endif()
+endforeach()

@@ -207,3 +207,25 @@ TEST_CASE("burst_fit: the margin charges each frame more, and a hopeless plan sa
                                                      layers, 15.0, 0.0),
                          doctest::Contains("budget"), error);
 }
+
+TEST_CASE("burst_fit: the per-step cost counts when a plan's frames are fitted") {
+    // Ten apps at 4 of 15 fps on one 4 ms layer: a frame of all ten takes 40 ms, well inside the
+    // 200 ms between wanted frames. A per-step cost of 20 ms (10 suffixes) makes it 240 ms: the
+    // frames no longer fit, and burst_fit lowers the budget until they do.
+    const double layer = 0.004;
+    const auto plan_for = [&](double budget) { return ten_apps_at_best_fps(budget, layer); };
+    const std::vector<double> layers{layer};
+    const double budget = 10.0 * 4.0 * layer;
+    const auto plain = experiment::burst_fit(plan_for, layers, 15.0, budget, {.box_share = 1.0});
+    CHECK(plain.fits);
+    CHECK(plain.plan.apps.front().fps == 4.0);
+    const auto stepped =
+        experiment::burst_fit(plan_for, layers, 15.0, budget, {.box_share = 1.0, .step_seconds = 0.020});
+    CHECK(stepped.fits);
+    CHECK(stepped.plan.apps.front().fps < 4.0);
+    const auto r = experiment::replay(replay_apps(stepped.plan), layers, 15.0, 900, {}, 0.020);
+    CHECK(r.dropped_frames == 0);
+    CHECK(experiment::replay(replay_apps(plain.plan), layers, 15.0, 900, {}, 0.020).dropped_frames > 0);
+    CHECK_THROWS_WITH_AS((void)experiment::burst_fit(plan_for, layers, 15.0, budget, {.step_seconds = -1.0}),
+                         doctest::Contains("step_seconds"), stemshare::error);
+}

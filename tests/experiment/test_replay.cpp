@@ -142,3 +142,28 @@ TEST_CASE("replay: only branch-point-0 apps get a phase") {
     CHECK_THROWS_WITH_AS((void)experiment::replay(bad, std::vector<double>{0.01, 0.01, 0.01}, 15.0, 10),
                          doctest::Contains("a phase needs branch point 0"), stemshare::error);
 }
+
+TEST_CASE("replay: a per-step cost is charged once per stem step and suffix a frame runs") {
+    const std::vector<double> layers{0.010, 0.020, 0.004};
+    const double step = 0.001;
+    // Apps at branch points 1 and 2: stem steps [0, 1) and [1, 2), then one suffix per app.
+    const std::vector<replay_app> apps{{1, 5.0}, {2, 5.0}, {2, 5.0}};
+    const auto both = experiment::frame_parts(apps, {true, true, true}, layers);
+    CHECK(both.steps == 2 + 3);
+    CHECK(both.first_seconds == doctest::Approx(0.034));
+    // Layer 1 runs in the stem and in app 0's suffix, layer 2 in all three suffixes.
+    CHECK(both.further_seconds == doctest::Approx(0.020 + 2 * 0.004));
+    CHECK(experiment::frame_seconds(apps, {true, true, true}, layers, {}, step) ==
+          doctest::Approx(0.034 + 0.028 + 5 * step));
+    // Only app 0 wants the frame: the stem step to 2 is not needed; app 2 alone still needs both.
+    CHECK(experiment::frame_parts(apps, {true, false, false}, layers).steps == 1 + 1);
+    CHECK(experiment::frame_parts(apps, {false, false, true}, layers).steps == 2 + 1);
+    // Branch point 0 needs no stem step.
+    const std::vector<replay_app> alone{{0, 5.0}, {0, 5.0}};
+    CHECK(experiment::frame_parts(alone, {true, true}, layers).steps == 2);
+    // The replay charges it per processed frame, and refuses a negative one.
+    const auto r = experiment::replay(alone, layers, 15.0, 30, {}, step);
+    CHECK(r.busy_seconds == doctest::Approx(10 * (2 * 0.034 + 2 * step)));
+    CHECK_THROWS_WITH_AS((void)experiment::replay(alone, layers, 15.0, 30, {}, -step),
+                         doctest::Contains("step_seconds"), stemshare::error);
+}

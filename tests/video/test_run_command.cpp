@@ -124,9 +124,11 @@ TEST_CASE("run: a generated Fashion-MNIST video gives one line per decision and 
     const auto dir = stemshare::test::video_scratch("run");
     const auto video = dir / "fashion.mkv";
     make_fashion_video(video, 30);
-    // --box-share 1: the box is this core, so no frame of the 60 is dropped on an idle machine.
-    const run_output r =
-        run_on(dir, video, "--select sneaker,coat --budget 0.002 --box-share 1 --planner greedy");
+    // --box-share 1: the box is this core, so no frame of the 60 is dropped on an idle machine. The
+    // frame cost fit runs with a short gap (the other cases skip it: it takes seconds).
+    const run_output r = run_on(
+        dir, video,
+        "--select sneaker,coat --budget 0.002 --box-share 1 --planner greedy --frame-calibration-gap-ms 5");
 
     REQUIRE(r.plans.size() == 1);
     CHECK(plan_apps(r.plans[0]) == std::set<std::string>{"sneaker", "coat"});
@@ -174,6 +176,12 @@ TEST_CASE("run: a generated Fashion-MNIST video gives one line per decision and 
     CHECK(s["frames"]["dropped"] == 0);
     CHECK(s["per_frame_cost_us"]["executor_mean"].get<double>() > 0.0);
     CHECK(s["per_frame_cost_us"]["table_mean"].get<double>() > 0.0);
+    // The table the plan and the table cost used was fitted to five live configurations.
+    REQUIRE(s["frame_calibration"]["configurations"].size() == 5);
+    CHECK(s["frame_calibration"]["gap_ms"].get<double>() == doctest::Approx(5.0));
+    CHECK(s["frame_calibration"]["first_scale"].get<double>() > 0.0);
+    for (const auto& c : s["frame_calibration"]["configurations"])
+        CHECK(c["live_median_us"].get<double>() > 0.0);
     REQUIRE(s["apps"].size() == 2);
     for (const auto& a : s["apps"]) {
         const std::string name = a["name"];
@@ -196,8 +204,9 @@ TEST_CASE("run: apps join and leave on control lines without stopping the stream
     make_fashion_video(video, 45);
     const auto control = dir / "control.txt";
     std::ofstream(control) << "at 20 add coat\nat 50 remove sneaker\nadd nobody\n";
-    const run_output r =
-        run_on(dir, video, "--select sneaker --budget 0.002 --box-share 1 --control " + control.string());
+    const run_output r = run_on(
+        dir, video,
+        "--select sneaker --budget 0.002 --box-share 1 --no-frame-calibration --control " + control.string());
 
     REQUIRE(r.plans.size() == 3);
     CHECK(plan_apps(r.plans[0]) == std::set<std::string>{"sneaker"});
@@ -255,7 +264,8 @@ TEST_CASE("run: a change of the watched apps file re-plans live") {
     };
     write_apps({"sneaker"});
     const std::string command = std::string(STEMSHARE_CLI) + " run --video " + video.string() + " --apps " +
-                                apps_file.string() + " --budget 0.002 --box-share 1 2>&1";
+                                apps_file.string() +
+                                " --budget 0.002 --box-share 1 --no-frame-calibration 2>&1";
     FILE* pipe = popen(command.c_str(), "r");
     REQUIRE(pipe != nullptr);
     std::string text;
@@ -331,8 +341,9 @@ TEST_CASE(
     // A box of a millionth of this core stays busy for minutes after frame 0: every later frame
     // arrives while it is busy, so which of them count as dropped, and for which app, depends only
     // on the plan's frame rule (stems included), which experiment::frame_selector states.
-    const run_output r = run_on(
-        dir, video, "--select sneaker,coat,sandal --budget 0.002 --box-share 0.000001 --planner greedy");
+    const run_output r = run_on(dir, video,
+                                "--select sneaker,coat,sandal --budget 0.002 --box-share 0.000001 --planner "
+                                "greedy --no-frame-calibration");
     REQUIRE(r.plans.size() == 1);
     std::vector<stemshare::experiment::replay_app> apps;
     std::vector<std::string> names;
@@ -378,4 +389,8 @@ TEST_CASE("run: a missing video or a bad flag is an error naming it") {
                                       "/run-apps.json --budget 0.002 --burst-fit --burst-margin -1");
     CHECK(result.status == 1);
     CHECK(result.output.find("--burst-margin: must be in [0, 10)") != std::string::npos);
+    result = stemshare::test::run_cli("run --video x.mp4 --apps " + models() +
+                                      "/run-apps.json --budget 0.002 --frame-calibration-gap-ms -1");
+    CHECK(result.status == 1);
+    CHECK(result.output.find("--frame-calibration-gap-ms: must be in [0, 60000]") != std::string::npos);
 }

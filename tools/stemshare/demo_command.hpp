@@ -27,7 +27,6 @@
 #include <stemshare/experiment/sweep.hpp>
 #include <stemshare/io/idx.hpp>
 #include <stemshare/io/mpackage.hpp>
-#include <stemshare/profiling/profile.hpp>
 #include <stemshare/runtime/frame_wait.hpp>
 #include <stemshare/sched/quality_model.hpp>
 
@@ -36,6 +35,7 @@
 #include <fashion/training.hpp>
 
 #include "demo_report.hpp"
+#include "frame_costs.hpp"
 
 namespace stemshare::tools {
 
@@ -62,6 +62,7 @@ struct options {
     bool stagger = false;
     double burst_margin = 0.0;
     bool second_copy = false;
+    frame_cost_options costs;
 };
 
 using steady = std::chrono::steady_clock;
@@ -149,6 +150,7 @@ inline void run(options o) {
     if (!(o.check_seconds >= 0.0)) throw error("--check-seconds", "must be >= 0");
     if (!(o.calibration_s > 0.0)) throw error("--calibration-seconds", "must be positive");
     if (o.profile_gap_ms > 60'000.0) throw error("--profile-gap-ms", "must be at most 60000");
+    check_frame_cost_flags(o.costs);
     if (!(o.burst_margin >= 0.0) || !(o.burst_margin < 10.0))
         throw error("--burst-margin", "must be in [0, 10), got " + std::to_string(o.burst_margin));
     if (o.quick) {
@@ -177,12 +179,17 @@ inline void run(options o) {
     // by default: an idle gap of one stream frame interval before every run, the regime the live
     // runner runs frames in (runtime/frame_wait.hpp); --profile-gap-ms 0 measures back to back.
     const double gap_ms = o.profile_gap_ms >= 0.0 ? o.profile_gap_ms : 1000.0 / o.stream_fps;
-    in.latencies = profiling::profile(base, "fashion_mobilenet",
-                                      {.threads = 1,
-                                       .runs = o.quick ? 10U : 40U,
-                                       .warmup = 5,
-                                       .gap_us = static_cast<std::int64_t>(std::llround(gap_ms * 1000.0)),
-                                       .second_copy = o.second_copy});
+    // The table times one model; a live frame runs a stem and many suffixes, each a step of its
+    // own. The frame cost model is fitted to frames a live executor runs (experiment/
+    // frame_calibration.hpp) and written into the table, so every plan, replay and fit charges it.
+    frame_cost_options costs_options = o.costs;
+    costs_options.runs = o.quick ? 10U : 40U;
+    costs_options.profile_gap_ms = gap_ms;
+    costs_options.second_copy = o.second_copy;
+    costs_options.calibration_frames = o.quick ? 6U : 15U;
+    frame_costs costs = measure_frame_costs(base, "fashion_mobilenet", costs_options);
+    in.latencies = std::move(costs.table);
+    in.step_seconds = costs.step_seconds();
     double whole = 0.0;
     for (double l : experiment::layer_seconds(in.latencies)) whole += l;
     in.budget = o.budget > 0.0 ? o.budget : default_budget_models * o.stream_fps * whole;
@@ -231,9 +238,9 @@ inline void run(options o) {
         "latency table: sparse profiling, %.1f ms idle before every run%s%s; live frame wait: %s; "
         "branch-point-0 apps at one rate %s\n",
         gap_ms, gap_ms > 0.0 ? "" : " (back to back)",
-        o.second_copy ? ", further copies of a layer in a frame at their second-copy time (--second-copy)"
-                      : "",
+        o.second_copy || costs.fit ? ", further copies of a layer in a frame at their second-copy time" : "",
         o.frame_wait.c_str(), in.stagger ? "staggered (--stagger)" : "on the same frames");
+    if (costs.fit) print_frame_calibration(*costs.fit);
 
     const std::int64_t check_frames =
         o.check_seconds > 0.0
@@ -273,7 +280,7 @@ inline void run(options o) {
     demo_report::print_prediction_gap(experiment::measure_prediction_gap(rows), in.quality_model);
 
     seconds.total = since(t_start);
-    demo_report::write_results(out, demo_report::results_json(in, tasks, rows, live, seconds));
+    demo_report::write_results(out, demo_report::results_json(in, tasks, rows, live, seconds, costs.fit));
     demo_report::plot(out, in.policies, in.apps.size(), rows);
     seconds.total = since(t_start);
     demo_report::print_done(seconds);
@@ -337,6 +344,7 @@ inline void register_demo_command(CLI::App& app) {
         "--second-copy", o->second_copy,
         "Profile each layer's second copy too (right after the first) and charge a frame's further "
         "copies of a layer that time in replay and burst fitting (default: every copy at the table's time)");
+    add_frame_calibration_flags(sub, o->costs);
     sub->add_option(
         "--profile-gap-ms", o->profile_gap_ms,
         "Idle gap before every profiling run (default: one stream frame interval; 0: back to back)");

@@ -23,6 +23,7 @@
 
 #include <fashion/app_tasks.hpp>
 
+#include "frame_costs.hpp"
 #include "write_file.hpp"
 
 namespace stemshare::tools::demo_report {
@@ -136,7 +137,7 @@ inline void print_prediction_gap(const experiment::prediction_gap& g, sched::qua
 [[nodiscard]] inline nlohmann::ordered_json results_json(
     const experiment::sweep_input& in, const std::vector<fashion::app_task>& tasks,
     const std::vector<experiment::sweep_row>& rows, const std::vector<experiment::realtime_comparison>& live,
-    const timings& seconds) {
+    const timings& seconds, const std::optional<experiment::frame_calibration>& frames_fit) {
     using nlohmann::ordered_json;
     const experiment::stream_options& s = in.stream->options();
     const double whole = model_seconds(in);
@@ -205,32 +206,35 @@ inline void print_prediction_gap(const experiment::prediction_gap& g, sched::qua
                              {"miss_after_miss", app.correlation.miss_after_miss}});
     }
     const experiment::prediction_gap gap = experiment::measure_prediction_gap(rows);
-    return {{"stream",
-             {{"fps", s.fps},
-              {"duration_s", s.duration_s},
-              {"frames", in.stream->frame_count()},
-              {"event_length_ms", s.event_ms},
-              {"event_frames", in.stream->event_frames()},
-              {"seed", s.seed}}},
-            {"budget", in.budget},
-            {"budget_in_full_models_at_stream_fps", in.budget / (s.fps * whole)},
-            {"model_seconds_per_frame", whole},
-            {"layer_latencies", experiment::layer_seconds(in.latencies)},
-            {"isa", in.latencies.isa},
-            {"apps", apps_json},
-            {"results", rows_json},
-            {"quality_model", std::string(sched::to_string(rows.empty() ? sched::quality_model::mainstream
-                                                                        : rows.front().quality_model))},
-            {"live", live_json},
-            {"mean_abs_gap_planning_model", gap.mean_abs_gap},
-            {"mean_bias_planning_model", gap.mean_bias},
-            {"mean_abs_gap_mainstream_model", gap.mean_abs_gap_mainstream},
-            {"mean_abs_gap_sampled_model", gap.mean_abs_gap_sampled},
-            {"seconds",
-             {{"predictions", seconds.predictions},
-              {"sweep", seconds.sweep},
-              {"real_time", seconds.real_time},
-              {"total", seconds.total}}}};
+    nlohmann::ordered_json out = {
+        {"stream",
+         {{"fps", s.fps},
+          {"duration_s", s.duration_s},
+          {"frames", in.stream->frame_count()},
+          {"event_length_ms", s.event_ms},
+          {"event_frames", in.stream->event_frames()},
+          {"seed", s.seed}}},
+        {"budget", in.budget},
+        {"budget_in_full_models_at_stream_fps", in.budget / (s.fps * whole)},
+        {"model_seconds_per_frame", whole},
+        {"layer_latencies", experiment::layer_seconds(in.latencies)},
+        {"isa", in.latencies.isa},
+        {"apps", apps_json},
+        {"results", rows_json},
+        {"quality_model", std::string(sched::to_string(rows.empty() ? sched::quality_model::mainstream
+                                                                    : rows.front().quality_model))},
+        {"live", live_json},
+        {"mean_abs_gap_planning_model", gap.mean_abs_gap},
+        {"mean_bias_planning_model", gap.mean_bias},
+        {"mean_abs_gap_mainstream_model", gap.mean_abs_gap_mainstream},
+        {"mean_abs_gap_sampled_model", gap.mean_abs_gap_sampled},
+        {"seconds",
+         {{"predictions", seconds.predictions},
+          {"sweep", seconds.sweep},
+          {"real_time", seconds.real_time},
+          {"total", seconds.total}}}};
+    if (frames_fit) out["frame_calibration"] = frame_calibration_json(frames_fit);
+    return out;
 }
 
 /// Writes OUT/results.json and says so.

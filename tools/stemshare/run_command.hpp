@@ -58,6 +58,7 @@
 
 #include <fashion/training.hpp>
 
+#include "frame_costs.hpp"
 #include "run_apps.hpp"
 
 namespace stemshare::tools {
@@ -84,6 +85,7 @@ struct options {
     double burst_margin = 0.0;
     double profile_gap_ms = -1.0;
     bool second_copy = false;
+    frame_cost_options costs;
 };
 
 using steady = std::chrono::steady_clock;
@@ -157,8 +159,8 @@ private:
 class live_planner {
 public:
     live_planner(const options& o, std::shared_ptr<const catalog> apps, std::vector<double> layer_seconds,
-                 std::vector<double> second_copy, double stream_fps, double box_share, runtime::executor& ex,
-                 line_writer& out)
+                 std::vector<double> second_copy, double step_seconds, double stream_fps, double box_share,
+                 runtime::executor& ex, line_writer& out)
         : o_(o),
           box_share_(box_share),
           kind_(sched::parse_planner(o.planner)),
@@ -166,6 +168,7 @@ public:
           catalog_(std::move(apps)),
           layers_(std::move(layer_seconds)),
           second_copy_(std::move(second_copy)),
+          step_seconds_(step_seconds),
           stream_fps_(stream_fps),
           ex_(ex),
           out_(out) {}
@@ -269,9 +272,11 @@ private:
     /// (experiment/burst_fit.hpp, `burst_plan`; refused when none does).
     [[nodiscard]] sched::plan plan(const sched::problem& p) const {
         if (!o_.burst_fit) return sched::run_planner(kind_, p, o_.budget, sched::objective::mean);
-        const experiment::burst_fit_result fit = experiment::burst_plan(
-            p, kind_, o_.budget, layers_,
-            {.margin = o_.burst_margin, .box_share = box_share_, .second_copy_seconds = second_copy_});
+        const experiment::burst_fit_result fit = experiment::burst_plan(p, kind_, o_.budget, layers_,
+                                                                        {.margin = o_.burst_margin,
+                                                                         .box_share = box_share_,
+                                                                         .second_copy_seconds = second_copy_,
+                                                                         .step_seconds = step_seconds_});
         if (!fit.fits)
             throw error("--burst-fit",
                         "no plan of these apps fits the box frame by frame: the last one tried (at " +
@@ -289,6 +294,7 @@ private:
     std::shared_ptr<const catalog> catalog_;
     std::vector<double> layers_;
     std::vector<double> second_copy_;
+    double step_seconds_;
     double stream_fps_;
     runtime::executor& ex_;
     line_writer& out_;
@@ -466,6 +472,7 @@ inline void run(const options& o) {
     if (!(o.burst_margin >= 0.0) || !(o.burst_margin < 10.0))
         throw error("--burst-margin", "must be in [0, 10), got " + std::to_string(o.burst_margin));
     if (o.profile_gap_ms > 60'000.0) throw error("--profile-gap-ms", "must be at most 60000");
+    check_frame_cost_flags(o.costs);
     av_log_set_level(AV_LOG_ERROR);
     auto apps = std::make_shared<const catalog>(catalog::load(o.apps_path));
     std::vector<std::string> names;
@@ -491,30 +498,33 @@ inline void run(const options& o) {
 
     std::vector<double> layers;
     std::vector<double> second_copy;  // empty with --latencies: every copy at the table's time
+    std::optional<experiment::frame_calibration> fit;
     if (!o.latencies_path.empty()) {
         layers = profiling::read_layer_latencies(o.latencies_path);
     } else {
         const graph base = apps->apps().front().package->base_model(fashion::app_architecture());
         // Sparse by default: an idle gap of one stream frame interval before every run, the regime
-        // live frames run in (docs/experiment.md, "Live vs the latency table").
-        const double gap_ms = o.profile_gap_ms >= 0.0 ? o.profile_gap_ms : 1000.0 / stream_fps;
-        const profiling::latency_table table =
-            profiling::profile(base, "fashion_mobilenet",
-                               {.threads = o.threads,
-                                .runs = 20,
-                                .warmup = 5,
-                                .gap_us = static_cast<std::int64_t>(std::llround(gap_ms * 1000.0)),
-                                .second_copy = o.second_copy});
-        layers = experiment::layer_seconds(table);
-        second_copy = experiment::second_copy_seconds(table);
+        // live frames run in (docs/experiment.md, "Live vs the latency table"); then the frame
+        // cost model fitted to live executor frames (frame_costs.hpp).
+        frame_cost_options costs_options = o.costs;
+        costs_options.threads = o.threads;
+        costs_options.runs = 20;
+        costs_options.profile_gap_ms = o.profile_gap_ms >= 0.0 ? o.profile_gap_ms : 1000.0 / stream_fps;
+        costs_options.second_copy = o.second_copy;
+        const frame_costs costs = measure_frame_costs(base, "fashion_mobilenet", costs_options);
+        layers = experiment::layer_seconds(costs.table);
+        second_copy = experiment::second_copy_seconds(costs.table);
+        fit = costs.fit;
+        if (fit) print_frame_calibration(*fit, stderr);
     }
+    const double step_seconds = fit ? fit->step_seconds : 0.0;
     double whole = 0.0;
     for (double l : layers) whole += l;
     const double box_share = o.box_share > 0.0 ? o.box_share : o.budget;
 
     line_writer out(o.out);
     runtime::executor ex({.input = input, .stream_fps = stream_fps, .threads = o.threads});
-    live_planner planner(o, apps, layers, second_copy, stream_fps, box_share, ex, out);
+    live_planner planner(o, apps, layers, second_copy, step_seconds, stream_fps, box_share, ex, out);
     planner.deploy(names, "start");
     {
         // oneDNN JIT-compiles primitives on their first run; the process-wide primitive cache keeps
@@ -627,9 +637,11 @@ inline void run(const options& o) {
                 out.write(line);
             }
             // The table's cost of the frame: each layer once if any app that ran shares it, plus once
-            // per app whose own suffix holds it (further copies at `second_copy` when measured).
+            // per app whose own suffix holds it (further copies at `second_copy` when measured), plus
+            // the fitted cost of every step it ran.
             ran_wanting.assign(ran_apps.size(), true);
-            table_seconds += experiment::frame_seconds(ran_apps, ran_wanting, layers, second_copy);
+            table_seconds +=
+                experiment::frame_seconds(ran_apps, ran_wanting, layers, second_copy, step_seconds);
             out.flush();  // a reader on a pipe sees each frame's decisions as they happen
         }
     } catch (const std::exception& e) {
@@ -654,6 +666,7 @@ inline void run(const options& o) {
     s["box_share"] = box_share;
     s["planner"] = o.planner;
     s["whole_model_seconds"] = whole;
+    if (fit) s["frame_calibration"] = frame_calibration_json(fit);
     // dropped: frames some app's rate selects that arrived while the box was busy.
     s["frames"] = {{"arrived", arrived},
                    {"processed", processed},
@@ -745,6 +758,7 @@ inline void register_run_command(CLI::App& app) {
         "--second-copy", o->second_copy,
         "Profile each layer's second copy too and charge a frame's further copies of a layer that time "
         "(table cost per frame, --burst-fit); ignored with --latencies");
+    add_frame_calibration_flags(sub, o->costs);
     sub->add_option(
         "--profile-gap-ms", o->profile_gap_ms,
         "Idle gap before every profiling run (default: one stream frame interval; 0: back to back)");

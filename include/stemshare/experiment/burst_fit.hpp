@@ -52,6 +52,9 @@ struct burst_fit_options {
     /// Per-layer seconds of each further copy of a layer in one frame, on this machine
     /// (`profiling::layer_latency::second_copy`); empty: every copy costs the table's time.
     std::vector<double> second_copy_seconds{};
+    /// Seconds charged per step the runtime runs for a frame, on this machine (`frame_seconds`,
+    /// `experiment::calibrate_frames`); 0: none.
+    double step_seconds = 0.0;
     /// The longest replay a fit check runs, in stream frames; a pattern with a longer period is
     /// checked over this many frames only (`burst_fit_result::whole_period` says which).
     std::int64_t max_check_frames = 1'000'000;
@@ -103,13 +106,14 @@ struct burst_fit_result {
 }
 
 /// Replays one period of `apps` (plus the next period's first frame, whose arrival bounds the
-/// period's last work) on `box_seconds` (and `box_second_copy`, see `frame_seconds`) scaled by
-/// 1 + `margin`; returns the replay.
+/// period's last work) on `box_seconds` (and `box_second_copy` and `box_step`, see
+/// `frame_seconds`) scaled by 1 + `margin`; returns the replay.
 [[nodiscard]] inline replay_result check_bursts(std::span<const replay_app> apps,
                                                 std::span<const double> box_seconds, double stream_fps,
                                                 double margin, std::int64_t max_frames,
                                                 bool* whole_period = nullptr,
-                                                std::span<const double> box_second_copy = {}) {
+                                                std::span<const double> box_second_copy = {},
+                                                double box_step = 0.0) {
     std::uint64_t phase = 0;
     for (const auto& a : apps) phase = std::max(phase, a.phase);
     const std::int64_t period = pattern_period(apps, stream_fps, max_frames);
@@ -120,7 +124,7 @@ struct burst_fit_result {
     for (double& s : charged) s *= 1.0 + margin;
     std::vector<double> charged_copy(box_second_copy.begin(), box_second_copy.end());
     for (double& s : charged_copy) s *= 1.0 + margin;
-    return replay(apps, charged, stream_fps, frames, charged_copy);
+    return replay(apps, charged, stream_fps, frames, charged_copy, box_step * (1.0 + margin));
 }
 
 namespace detail {
@@ -153,6 +157,9 @@ public:
         const double share = options.box_share > 0.0 ? options.box_share : budget;
         for (double l : layer_seconds) box_.push_back(l / share);
         for (double l : options.second_copy_seconds) box_copy_.push_back(l / share);
+        if (!(options.step_seconds >= 0.0) || !std::isfinite(options.step_seconds))
+            throw error(who + ": step_seconds", "must be 0 or positive and finite");
+        box_step_ = options.step_seconds / share;
     }
 
     /// Checks `pl` and records the check in `out` (plan, drops, frames, fits); true when it fits.
@@ -166,7 +173,7 @@ public:
         }
         bool whole = true;
         const replay_result r = check_bursts(apps, box_, stream_fps_, options_.margin,
-                                             options_.max_check_frames, &whole, box_copy_);
+                                             options_.max_check_frames, &whole, box_copy_, box_step_);
         ++out.tries;
         out.plan = pl;
         out.dropped_frames = r.dropped_frames;
@@ -182,6 +189,7 @@ private:
     phase_rule phases_;
     std::vector<double> box_;
     std::vector<double> box_copy_;
+    double box_step_ = 0.0;
 };
 
 }  // namespace detail

@@ -90,7 +90,8 @@ struct realtime_comparison {
         run_realtime(stream.frames(), stream_fps, detail::realtime_apps_of(in, row.plan), frames,
                      {.box_share = in.budget, .wait = in.wait});
     c.realtime_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
-    const replay_result rp = replay(plan_apps, box_latency, stream_fps, frames, box_second_copy);
+    const replay_result rp =
+        replay(plan_apps, box_latency, stream_fps, frames, box_second_copy, in.step_seconds / in.budget);
     const std::int64_t window = stream.event_frames();
     const detail::sweep_outcome mr = detail::score(rt.decisions, in.apps, frames, window);
     const detail::sweep_outcome mp = detail::score(detail::decisions_of(rp, chosen), in.apps, frames, window);

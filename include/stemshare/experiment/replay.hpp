@@ -72,18 +72,27 @@ struct replay_result {
                          runtime::scale_frame_number(j - 1, child_mfps, parent_mfps);
 }
 
-/// Seconds to process one frame for the apps marked in `wanting`. With `second_copy_seconds`
-/// (a table measured with `profiling::profile_options::second_copy`), a layer that runs several
-/// times in the frame costs `layer_seconds` once and `second_copy_seconds` for every further copy;
-/// without, every copy costs `layer_seconds`.
-[[nodiscard]] inline double frame_seconds(std::span<const replay_app> apps, const std::vector<bool>& wanting,
-                                          std::span<const double> layer_seconds,
-                                          std::span<const double> second_copy_seconds = {}) {
-    if (!second_copy_seconds.empty() && second_copy_seconds.size() != layer_seconds.size())
+/// The work of one frame for the apps marked in `wanting`, in the parts a frame cost model
+/// charges (`frame_seconds`).
+struct frame_work {
+    /// Seconds of each layer's first run in the frame, and of its further copies.
+    double first_seconds = 0.0;
+    double further_seconds = 0.0;
+    /// Steps the runtime runs: one per stem step the frame needs (the plan's distinct branch
+    /// points k > 0 up to the deepest wanting app's), one per wanting app's suffix.
+    std::size_t steps = 0;
+};
+
+/// The parts of `frame_seconds`. `further_seconds` empty: every copy at `layer_seconds`.
+[[nodiscard]] inline frame_work frame_parts(std::span<const replay_app> apps,
+                                            const std::vector<bool>& wanting,
+                                            std::span<const double> layer_seconds,
+                                            std::span<const double> further_seconds = {}) {
+    if (!further_seconds.empty() && further_seconds.size() != layer_seconds.size())
         throw error("experiment::frame_seconds",
-                    "second_copy_seconds has " + std::to_string(second_copy_seconds.size()) +
+                    "second_copy_seconds has " + std::to_string(further_seconds.size()) +
                         " layers; the latency table has " + std::to_string(layer_seconds.size()));
-    double total = 0.0;
+    frame_work w;
     for (std::size_t l = 0; l < layer_seconds.size(); ++l) {
         bool shared = false;
         std::size_t own = 0;
@@ -95,12 +104,37 @@ struct replay_result {
                 ++own;
         }
         const std::size_t copies = own + (shared ? 1 : 0);
-        if (second_copy_seconds.empty())
-            total += layer_seconds[l] * static_cast<double>(copies);
-        else if (copies > 0)
-            total += layer_seconds[l] + second_copy_seconds[l] * static_cast<double>(copies - 1);
+        if (copies == 0) continue;
+        w.first_seconds += layer_seconds[l];
+        w.further_seconds += (further_seconds.empty() ? layer_seconds[l] : further_seconds[l]) *
+                             static_cast<double>(copies - 1);
     }
-    return total;
+    std::size_t deepest = 0;
+    for (std::size_t a = 0; a < apps.size(); ++a)
+        if (wanting[a]) {
+            deepest = std::max(deepest, apps[a].num_frozen);
+            ++w.steps;
+        }
+    std::vector<std::size_t> levels;
+    for (const auto& a : apps)
+        if (a.num_frozen > 0 && a.num_frozen <= deepest) levels.push_back(a.num_frozen);
+    std::sort(levels.begin(), levels.end());
+    w.steps += static_cast<std::size_t>(std::unique(levels.begin(), levels.end()) - levels.begin());
+    return w;
+}
+
+/// Seconds to process one frame for the apps marked in `wanting`. With `second_copy_seconds`
+/// (a table measured with `profiling::profile_options::second_copy`), a layer that runs several
+/// times in the frame costs `layer_seconds` once and `second_copy_seconds` for every further copy;
+/// without, every copy costs `layer_seconds`. `step_seconds` is charged once per step the runtime
+/// runs for the frame (`frame_work::steps`): a step's call, boundary reorders and bookkeeping,
+/// which no layer of a whole-model table pays (`experiment::calibrate_frames` measures it).
+[[nodiscard]] inline double frame_seconds(std::span<const replay_app> apps, const std::vector<bool>& wanting,
+                                          std::span<const double> layer_seconds,
+                                          std::span<const double> second_copy_seconds = {},
+                                          double step_seconds = 0.0) {
+    const frame_work w = frame_parts(apps, wanting, layer_seconds, second_copy_seconds);
+    return w.first_seconds + w.further_seconds + step_seconds * static_cast<double>(w.steps);
 }
 
 /// The plan's cost per second of stream: sum over layers of latency x (sum of own-copy rates +
@@ -248,13 +282,18 @@ using frame_selector = detail::step_chain;
 
 /// Replays `frames` frames of a stream at `stream_fps` under the plan `apps`, with
 /// `layer_seconds[l]` the measured latency of layer l for one frame and, when given,
-/// `second_copy_seconds[l]` that of each further copy of it in the same frame (`frame_seconds`).
+/// `second_copy_seconds[l]` that of each further copy of it in the same frame, and
+/// `step_seconds` charged per step run (`frame_seconds`).
 [[nodiscard]] inline replay_result replay(std::span<const replay_app> apps,
                                           std::span<const double> layer_seconds, double stream_fps,
                                           std::int64_t frames,
-                                          std::span<const double> second_copy_seconds = {}) {
+                                          std::span<const double> second_copy_seconds = {},
+                                          double step_seconds = 0.0) {
     const std::string who = "experiment::replay";
     if (!(stream_fps > 0.0) || frames <= 0) throw error(who, "stream_fps and frames must be positive");
+    if (!(step_seconds >= 0.0) || !std::isfinite(step_seconds))
+        throw error(who + ": step_seconds",
+                    "must be 0 or positive and finite, got " + std::to_string(step_seconds));
     detail::step_chain chain(apps, stream_fps, who);  // checks every rate
     for (std::size_t a = 0; a < apps.size(); ++a)
         if (apps[a].num_frozen > layer_seconds.size())
@@ -272,7 +311,7 @@ using frame_selector = detail::step_chain;
             ++r.dropped_frames;
             continue;
         }
-        const double work = frame_seconds(apps, wanting, layer_seconds, second_copy_seconds);
+        const double work = frame_seconds(apps, wanting, layer_seconds, second_copy_seconds, step_seconds);
         busy_until = arrival + work;
         r.busy_seconds += work;
         ++r.processed_frames;

@@ -172,6 +172,10 @@ struct sweep_input {
     const frame_stream* stream = nullptr;
     /// Per-layer latencies of the model every app runs; the layer medians are the cost model.
     profiling::latency_table latencies;
+    /// Seconds the runtime spends per step it runs for a frame beyond the table's layers (a
+    /// step's call, boundary reorders, bookkeeping; `calibrate_frames`), charged in replays and
+    /// burst fitting (`frame_seconds`); 0: none, the table's layers alone.
+    double step_seconds = 0.0;
     /// Compute budget in core-seconds per second of stream; also the emulated box's share of a core.
     double budget = 0.0;
     std::vector<sweep_policy> policies = standard_policies();
@@ -317,6 +321,9 @@ inline void validate(const sweep_input& in) {
     if (!(in.budget > 0.0) || !std::isfinite(in.budget))
         throw error(who + ": budget",
                     "must be a positive number of core-seconds per second, got " + std::to_string(in.budget));
+    if (!(in.step_seconds >= 0.0) || !std::isfinite(in.step_seconds))
+        throw error(who + ": step_seconds",
+                    "must be 0 or positive and finite, got " + std::to_string(in.step_seconds));
     const std::int64_t frames = in.stream->frame_count();
     for (const sweep_app& app : in.apps) {
         const std::string where = who + ": app '" + app.name + "'";
@@ -369,6 +376,8 @@ inline void validate(const sweep_input& in) {
     const std::vector<double> box_second_copy = on_box(second_copy_seconds(in.latencies), in.budget);
     burst_fit_options burst = in.burst;
     if (burst.second_copy_seconds.empty()) burst.second_copy_seconds = second_copy_seconds(in.latencies);
+    if (burst.step_seconds == 0.0) burst.step_seconds = in.step_seconds;
+    const double box_step = in.step_seconds / in.budget;
 
     std::vector<sweep_row> rows;
     for (std::size_t n = 1; n <= in.apps.size(); ++n) {
@@ -412,7 +421,7 @@ inline void validate(const sweep_input& in) {
                 m.dropped = r.dropped_frames;
                 m.load = r.measured_load;
             } else {
-                const auto r = replay(plan_apps, box_latency, stream_fps, frames, box_second_copy);
+                const auto r = replay(plan_apps, box_latency, stream_fps, frames, box_second_copy, box_step);
                 m = detail::score(detail::decisions_of(r, chosen), in.apps, frames, window);
                 m.achieved_fps = r.achieved_fps;
                 m.dropped = r.dropped_frames;

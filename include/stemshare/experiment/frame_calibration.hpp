@@ -1,0 +1,252 @@
+#pragma once
+/// \file
+/// `experiment::calibrate_frames`: the frame cost model fitted to frames the live executor runs,
+/// in the regime it runs them (an idle gap before every frame, one stem and many suffixes).
+///
+/// A latency table times one model after an idle gap; a live frame of many apps runs a chain of
+/// stem steps and one suffix per app, each a compiled segment of its own. What that costs beyond
+/// the table: the live first run of a layer after the gap is colder or warmer than the
+/// profiler's (it depends on the gap and on what ran in it), a further app's copy costs what
+/// `profile_options::second_copy` times only roughly, and every step pays its call, the reorders
+/// at its boundaries and the executor's bookkeeping, which no layer of a whole-model table does.
+/// So the live frame time is modelled as
+///
+///     first_scale x (table time of each layer's first run in the frame)
+///   + further_scale x (table time of every further copy: second-copy times when profiled)
+///   + step_seconds x (steps run: stem steps + suffixes, `frame_work::steps`)
+///
+/// and the three numbers are fitted (least squares on relative error, none negative) to the
+/// median frame times of a few configurations run on a real `runtime::executor`: one app, many
+/// apps without a stem, many apps under a short and under a long stem. The configurations are
+/// the base model with every layer from the branch point on re-drawn per app (as fine-tuning
+/// does), so the stem trie shares exactly the stem. `apply` writes the fit into a table
+/// (`sweep_input::step_seconds` takes the third number), so planners, replays and burst fitting
+/// all charge it; a live run on another segment of the stream checks it.
+
+#include <algorithm>
+#include <array>
+#include <chrono>
+#include <cmath>
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <thread>
+#include <utility>
+#include <vector>
+
+#include <stemshare/core/error.hpp>
+#include <stemshare/experiment/replay.hpp>
+#include <stemshare/experiment/sweep.hpp>
+#include <stemshare/graph/graph.hpp>
+#include <stemshare/profiling/latency_table.hpp>
+#include <stemshare/runtime/executor.hpp>
+#include <stemshare/tensor/fill.hpp>
+#include <stemshare/tensor/tensor.hpp>
+
+namespace stemshare::experiment {
+
+struct frame_calibration_options {
+    /// oneDNN threads per step, as the live runner uses.
+    int threads = 1;
+    /// Idle seconds before every timed frame. Frame costs rise with the gap and level off (on the
+    /// 2-core box: 90 us after 10 ms, 304 us after 67 ms, 328 us after 250 ms for ten apps), so
+    /// a gap past that level charges a sparse stream's frames what they cost at any lower rate.
+    double gap_seconds = 0.25;
+    /// Apps in the many-app configurations.
+    std::size_t apps = 10;
+    /// Timed frames per configuration (the median is fitted), after `warmup` untimed ones.
+    std::size_t frames = 15;
+    std::size_t warmup = 3;
+    /// Seed of the re-drawn suffix weights and of the input frame.
+    std::uint64_t seed = 1;
+};
+
+/// One configuration's measured median frame and its parts by the table.
+struct frame_calibration_point {
+    std::size_t num_frozen = 0;
+    std::size_t apps = 0;
+    frame_work table;
+    double measured_seconds = 0.0;
+    /// The fitted model's frame time.
+    double predicted_seconds = 0.0;
+};
+
+struct frame_calibration {
+    double first_scale = 1.0;
+    double further_scale = 1.0;
+    double step_seconds = 0.0;
+    double gap_seconds = 0.0;
+    std::vector<frame_calibration_point> points;
+
+    [[nodiscard]] double predict(const frame_work& w) const {
+        return first_scale * w.first_seconds + further_scale * w.further_seconds +
+               step_seconds * static_cast<double>(w.steps);
+    }
+    /// Largest |predicted / measured - 1| over the configurations.
+    [[nodiscard]] double worst_fit_error() const {
+        double worst = 0.0;
+        for (const auto& p : points)
+            worst = std::max(worst, std::abs(p.predicted_seconds / p.measured_seconds - 1.0));
+        return worst;
+    }
+    /// Scales `table`'s layer timings by `first_scale` and sets every layer's second-copy timing
+    /// to `further_scale` x (its second-copy timing, or its timing when the table has none), so
+    /// `layer_seconds` and `second_copy_seconds` of the table give the fitted model;
+    /// `step_seconds` goes to `sweep_input::step_seconds` (or `frame_seconds`) separately.
+    void apply(profiling::latency_table& table) const {
+        const bool had_copy = table.has_second_copy();
+        for (auto& l : table.layers) {
+            const profiling::timing further = had_copy ? *l.second_copy : l.time;
+            l.second_copy =
+                profiling::timing{further.median_us * further_scale, further.p90_us * further_scale};
+            l.time.median_us *= first_scale;
+            l.time.p90_us *= first_scale;
+        }
+    }
+};
+
+namespace detail {
+
+/// min sum_i ((x . a_i) / y_i - 1)^2 over x >= 0 (three unknowns): every subset of free unknowns
+/// solved by its normal equations, the best feasible kept.
+[[nodiscard]] inline std::array<double, 3> fit_nonnegative(const std::vector<std::array<double, 3>>& a,
+                                                           const std::vector<double>& y) {
+    std::array<double, 3> best{0.0, 0.0, 0.0};
+    double best_residual = static_cast<double>(y.size());  // x = 0
+    for (int mask = 1; mask < 8; ++mask) {
+        std::vector<int> free;
+        for (int j = 0; j < 3; ++j)
+            if (mask & (1 << j)) free.push_back(j);
+        const std::size_t n = free.size();
+        std::array<std::array<double, 4>, 3> m{};
+        for (std::size_t i = 0; i < y.size(); ++i)
+            for (std::size_t r = 0; r < n; ++r) {
+                const double ar = a[i][static_cast<std::size_t>(free[r])] / y[i];
+                for (std::size_t c = 0; c < n; ++c)
+                    m[r][c] += ar * a[i][static_cast<std::size_t>(free[c])] / y[i];
+                m[r][3] += ar;
+            }
+        bool singular = false;
+        for (std::size_t c = 0; c < n && !singular; ++c) {  // Gauss-Jordan, partial pivoting
+            std::size_t pivot = c;
+            for (std::size_t r = c + 1; r < n; ++r)
+                if (std::abs(m[r][c]) > std::abs(m[pivot][c])) pivot = r;
+            if (std::abs(m[pivot][c]) < 1e-12 * (1.0 + std::abs(m[c][c]))) {
+                singular = true;
+                break;
+            }
+            std::swap(m[c], m[pivot]);
+            for (std::size_t r = 0; r < n; ++r) {
+                if (r == c) continue;
+                const double f = m[r][c] / m[c][c];
+                for (std::size_t k = c; k < 4; ++k) m[r][k] -= f * m[c][k];
+            }
+        }
+        if (singular) continue;
+        std::array<double, 3> x{0.0, 0.0, 0.0};
+        bool feasible = true;
+        for (std::size_t r = 0; r < n; ++r) {
+            x[static_cast<std::size_t>(free[r])] = m[r][3] / m[r][r];
+            feasible = feasible && x[static_cast<std::size_t>(free[r])] >= 0.0;
+        }
+        if (!feasible) continue;
+        double residual = 0.0;
+        for (std::size_t i = 0; i < y.size(); ++i) {
+            const double e = (x[0] * a[i][0] + x[1] * a[i][1] + x[2] * a[i][2]) / y[i] - 1.0;
+            residual += e * e;
+        }
+        if (residual < best_residual) {
+            best_residual = residual;
+            best = x;
+        }
+    }
+    return best;
+}
+
+/// `base` with layers [k, size) re-drawn from `seed`: an app fine-tuned with k layers frozen.
+[[nodiscard]] inline graph redrawn_suffix(const graph& base, std::size_t k, std::uint64_t seed) {
+    graph g = base;
+    graph own = base.slice(k, base.size());
+    own.bind_random(seed);
+    for (std::size_t i = k; i < g.size(); ++i) g.bind(i, own.nodes()[i - k].params);
+    return g;
+}
+
+}  // namespace detail
+
+/// Runs the configurations (see the file comment) of `base` (weights bound) on a live executor
+/// and fits the frame cost model to them and to `table` (the latency table of `base` the plans
+/// use). Takes about 5 x (warmup + frames) x gap seconds. Throws `stemshare::error` on bad
+/// options, a table of another length than `base`, or a base the executor refuses.
+[[nodiscard]] inline frame_calibration calibrate_frames(const graph& base,
+                                                        const profiling::latency_table& table,
+                                                        const frame_calibration_options& o = {}) {
+    const std::string who = "experiment::calibrate_frames";
+    if (table.layers.size() != base.size())
+        throw error(who + ": table", "has " + std::to_string(table.layers.size()) +
+                                         " layers; the model has " + std::to_string(base.size()));
+    if (!(o.gap_seconds >= 0.0) || !(o.gap_seconds <= 60.0))
+        throw error(who + ": gap_seconds", "must be in [0, 60], got " + std::to_string(o.gap_seconds));
+    if (o.apps < 2 || o.frames < 1) throw error(who, "needs apps >= 2 and frames >= 1");
+    std::vector<std::size_t> points;
+    for (std::size_t k : base.branch_points())
+        if (k > 0 && k < base.size()) points.push_back(k);
+    if (points.empty())
+        throw error(who, "the model has no branch point inside it; a stem cannot be calibrated");
+    const std::vector<double> first = layer_seconds(table);
+    const std::vector<double> further = second_copy_seconds(table);
+    const std::size_t mid = points[points.size() / 2];
+    const std::array<std::pair<std::size_t, std::size_t>, 5> configs{
+        {{0, 1}, {mid, 1}, {0, o.apps}, {mid, o.apps}, {points.back(), o.apps}}};
+
+    const shape in = base.input_shape();
+    tensor<float> frame(dims{1, in.c, in.h, in.w});
+    fill_uniform(frame.values(), o.seed, 0.0F, 1.0F);
+    const auto gap = std::chrono::duration_cast<std::chrono::steady_clock::duration>(
+        std::chrono::duration<double>(o.gap_seconds));
+    frame_calibration cal;
+    cal.gap_seconds = o.gap_seconds;
+    std::vector<std::array<double, 3>> rows;
+    std::vector<double> measured;
+    for (const auto& [k, count] : configs) {
+        // fps 0: every app takes every frame, whatever the stream's nominal rate.
+        runtime::executor box({.input = in, .stream_fps = 15.0, .threads = o.threads});
+        std::vector<replay_app> apps;
+        for (std::size_t a = 0; a < count; ++a) {
+            box.add_app("calibration_" + std::to_string(a), detail::redrawn_suffix(base, k, o.seed + 1 + a),
+                        {.num_frozen = k, .fps = 0.0});
+            apps.push_back({k, 1.0, 0});
+        }
+        std::vector<double> times;
+        for (std::size_t i = 0; i < o.warmup + o.frames; ++i) {
+            std::this_thread::sleep_until(std::chrono::steady_clock::now() + gap);
+            const auto start = std::chrono::steady_clock::now();
+            const runtime::frame_result& r = box.process(std::as_const(frame).view());
+            const double spent =
+                std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+            if (r.suffix_runs != count)
+                throw error(who, "the executor ran " + std::to_string(r.suffix_runs) + " of " +
+                                     std::to_string(count) + " apps on a frame");
+            if (i >= o.warmup) times.push_back(spent);
+        }
+        std::nth_element(times.begin(), times.begin() + static_cast<std::ptrdiff_t>(times.size() / 2),
+                         times.end());
+        frame_calibration_point p{.num_frozen = k,
+                                  .apps = count,
+                                  .table = frame_parts(apps, std::vector<bool>(count, true), first, further),
+                                  .measured_seconds = times[times.size() / 2]};
+        rows.push_back({p.table.first_seconds, p.table.further_seconds, static_cast<double>(p.table.steps)});
+        measured.push_back(p.measured_seconds);
+        cal.points.push_back(p);
+    }
+    const std::array<double, 3> x = detail::fit_nonnegative(rows, measured);
+    cal.first_scale = x[0];
+    cal.further_scale = x[1];
+    cal.step_seconds = x[2];
+    if (!(cal.first_scale > 0.0))
+        throw error(who, "the fit charges nothing for a layer's first run; the measurements are unusable");
+    for (auto& p : cal.points) p.predicted_seconds = cal.predict(p.table);
+    return cal;
+}
+
+}  // namespace stemshare::experiment

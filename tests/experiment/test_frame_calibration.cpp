@@ -1,0 +1,108 @@
+// The frame cost model: its non-negative fit, its configurations on a live executor, and how it
+// is written into a latency table.
+#include <doctest/doctest.h>
+
+#include <array>
+#include <cmath>
+#include <vector>
+
+#include <stemshare/experiment/frame_calibration.hpp>
+#include <stemshare/profiling/profile.hpp>
+#include <stemshare/zoo/fashion_mobilenet.hpp>
+
+using namespace stemshare;
+
+namespace {
+profiling::latency_table made_up_table(std::size_t layers) {
+    profiling::latency_table t;
+    for (std::size_t l = 0; l < layers; ++l) {
+        profiling::layer_latency row;
+        row.index = l;
+        row.time = {10.0 + static_cast<double>(l), 20.0 + static_cast<double>(l)};
+        t.layers.push_back(row);
+    }
+    return t;
+}
+}  // namespace
+
+TEST_CASE("frame_calibration: the fit recovers exact coefficients and keeps every one non-negative") {
+    const std::array<double, 3> truth{1.3, 0.8, 4e-6};
+    std::vector<std::array<double, 3>> rows{
+        {1e-4, 0.0, 1.0}, {1e-4, 0.0, 2.0}, {1e-4, 9e-4, 10.0}, {1e-4, 3e-4, 11.0}, {1e-4, 2e-5, 11.0}};
+    std::vector<double> y;
+    for (const auto& r : rows) y.push_back(truth[0] * r[0] + truth[1] * r[1] + truth[2] * r[2]);
+    const auto x = experiment::detail::fit_nonnegative(rows, y);
+    for (std::size_t j = 0; j < 3; ++j) CHECK(x[j] == doctest::Approx(truth[j]).epsilon(1e-9));
+
+    // Frames that get cheaper with more steps would need a negative step cost: the fit drops it
+    // and fits the other two instead.
+    std::vector<double> falling{2e-4, 1.9e-4, 9e-4, 4e-4, 1.5e-4};
+    const auto clamped = experiment::detail::fit_nonnegative(rows, falling);
+    CHECK(clamped[2] == 0.0);
+    CHECK(clamped[0] > 0.0);
+    CHECK(clamped[1] >= 0.0);
+}
+
+TEST_CASE("frame_calibration: apply scales first runs and writes every further copy") {
+    profiling::latency_table t = made_up_table(3);
+    experiment::frame_calibration fit;
+    fit.first_scale = 2.0;
+    fit.further_scale = 0.5;
+    fit.step_seconds = 1e-6;
+    fit.apply(t);
+    REQUIRE(t.has_second_copy());
+    // Without a second-copy table, further copies are scaled first-run times.
+    CHECK(t.layers[1].time.median_us == doctest::Approx(22.0));
+    CHECK(t.layers[1].second_copy->median_us == doctest::Approx(5.5));
+    // With one, its times are scaled.
+    profiling::latency_table with = made_up_table(2);
+    for (auto& l : with.layers) l.second_copy = profiling::timing{4.0, 6.0};
+    fit.apply(with);
+    CHECK(with.layers[0].time.median_us == doctest::Approx(20.0));
+    CHECK(with.layers[0].second_copy->median_us == doctest::Approx(2.0));
+    // The fitted model is what frame_seconds then charges.
+    const std::vector<experiment::replay_app> apps{{0, 5.0}, {0, 5.0}};
+    const auto w = experiment::frame_parts(apps, {true, true}, experiment::layer_seconds(made_up_table(3)));
+    CHECK(experiment::frame_seconds(apps, {true, true}, experiment::layer_seconds(t),
+                                    experiment::second_copy_seconds(t),
+                                    fit.step_seconds) == doctest::Approx(fit.predict(w)));
+}
+
+TEST_CASE(
+    "frame_calibration: five configurations run on a live executor and the fit reproduces its own numbers") {
+    graph base = zoo::fashion_mobilenet.to_graph();
+    base.bind_random(3);
+    const profiling::latency_table table = profiling::profile(
+        base, "fashion_mobilenet", {.threads = 1, .runs = 3, .warmup = 1, .second_copy = true});
+    const experiment::frame_calibration fit = experiment::calibrate_frames(
+        base, table, {.gap_seconds = 0.002, .apps = 3, .frames = 3, .warmup = 1});
+    REQUIRE(fit.points.size() == 5);
+    // One app, one app under a stem, three apps without, under a short and under a long stem.
+    const std::array<std::size_t, 5> steps{1, 2, 3, 4, 4};
+    for (std::size_t i = 0; i < 5; ++i) {
+        const auto& p = fit.points[i];
+        CHECK(p.table.steps == steps[i]);
+        CHECK(p.measured_seconds > 0.0);
+        CHECK(p.table.first_seconds > 0.0);
+        CHECK(p.predicted_seconds == doctest::Approx(fit.predict(p.table)));
+        CHECK(std::isfinite(p.predicted_seconds));
+    }
+    CHECK(fit.points[0].table.further_seconds == 0.0);
+    CHECK(fit.points[2].table.further_seconds > fit.points[3].table.further_seconds);
+    CHECK(fit.points[3].table.further_seconds > fit.points[4].table.further_seconds);
+    CHECK(fit.first_scale > 0.0);
+    CHECK(fit.further_scale >= 0.0);
+    CHECK(fit.step_seconds >= 0.0);
+}
+
+TEST_CASE("frame_calibration: a table of another model or a bad gap is refused by name") {
+    graph base = zoo::fashion_mobilenet.to_graph();
+    base.bind_random(3);
+    CHECK_THROWS_WITH_AS((void)experiment::calibrate_frames(base, made_up_table(3)),
+                         doctest::Contains("calibrate_frames: table"), stemshare::error);
+    CHECK_THROWS_WITH_AS(
+        (void)experiment::calibrate_frames(base, made_up_table(base.size()), {.gap_seconds = -1.0}),
+        doctest::Contains("gap_seconds"), stemshare::error);
+    CHECK_THROWS_WITH_AS((void)experiment::calibrate_frames(base, made_up_table(base.size()), {.apps = 1}),
+                         doctest::Contains("apps >= 2"), stemshare::error);
+}
