@@ -115,11 +115,14 @@ struct frame_work {
             deepest = std::max(deepest, apps[a].num_frozen);
             ++w.steps;
         }
-    std::vector<std::size_t> levels;
-    for (const auto& a : apps)
-        if (a.num_frozen > 0 && a.num_frozen <= deepest) levels.push_back(a.num_frozen);
-    std::sort(levels.begin(), levels.end());
-    w.steps += static_cast<std::size_t>(std::unique(levels.begin(), levels.end()) - levels.begin());
+    // Distinct branch points in (0, deepest], without allocating: replay calls this every frame.
+    for (std::size_t a = 0; a < apps.size(); ++a) {
+        const std::size_t k = apps[a].num_frozen;
+        if (k == 0 || k > deepest) continue;
+        bool seen = false;
+        for (std::size_t b = 0; b < a && !seen; ++b) seen = apps[b].num_frozen == k;
+        w.steps += seen ? 0 : 1;
+    }
     return w;
 }
 
