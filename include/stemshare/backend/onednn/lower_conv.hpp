@@ -182,35 +182,46 @@ inline bool fused_matches_unfused(const std::string& key, const cached_primitive
     return same;
 }
 
+/// Whether conv `d`, with the residual add that `append_add` appends to its post-ops (then the
+/// fused activation, if any), gets a fast kernel: not the reference or gemm one oneDNN 2.6 falls
+/// back to where it has no jit kernel for the combination.
+template <class AppendAdd>
+bool fast_with_add(const dnnl::convolution_forward::desc& d, lowering& cx, const conv_post_ops& fused,
+                   const AppendAdd& append_add) {
+    dnnl::post_ops po;
+    append_add(po);
+    std::string unused_key;
+    if (fused.act_node) append_activation(cx.node_at(*fused.act_node).spec, po, unused_key);
+    dnnl::primitive_attr attr = base_attr();
+    attr.set_post_ops(po);
+    try {
+        const std::string impl =
+            dnnl::convolution_forward::primitive_desc(d, attr, cpu_engine()).impl_info_str();
+        return !impl.starts_with("ref") && impl.find("gemm") == std::string::npos;
+    } catch (const dnnl::error&) {
+        return false;
+    }
+}
+
 /// The layout in which a conv with a fused residual add (conv `d`, addend now in `current`) reads
-/// its addend. oneDNN 2.6's binary post-op takes the addend as it is laid out; where that layout
-/// is not one its fast kernels add in (plain NCHW, or the NHWC that brgconv picks for its own
-/// result), it has only x64:gemm:jit or ref:any for the pair: MobileNetV3-Large spent 79% of its
-/// time in such 1x1 convs on AVX-512. So the addend keeps its layout where a fast kernel takes it,
-/// and is otherwise reordered once (cached per layout) to the first blocked or channels-last layout
-/// that gets one; where none does, it stays as it is.
+/// its addend as a binary post-op. oneDNN 2.6's binary post-op takes the addend as it is laid out;
+/// where that layout is not one its fast kernels add in (plain NCHW, or the NHWC that brgconv
+/// picks for its own result), it has only x64:gemm:jit or ref:any for the pair: MobileNetV3-Large
+/// spent 79% of its time in such 1x1 convs on AVX-512. So the addend keeps its layout where a fast
+/// kernel takes it, and is otherwise reordered once (cached per layout) to the first blocked or
+/// channels-last layout that gets one; where none does, it stays as it is. Used only where the
+/// conv cannot sum into the addend (`sum_is_fast`).
 inline dnnl::memory::desc addend_layout(const dnnl::convolution_forward::desc& d,
                                         const dnnl::memory::desc& current, lowering& cx,
                                         const conv_post_ops& fused) {
-    const auto slow = [&](const dnnl::memory::desc& md) {
-        dnnl::post_ops po;
-        po.append_binary(dnnl::algorithm::binary_add, md);
-        std::string unused_key;
-        if (fused.act_node) append_activation(cx.node_at(*fused.act_node).spec, po, unused_key);
-        dnnl::primitive_attr attr = base_attr();
-        attr.set_post_ops(po);
-        try {
-            const std::string impl =
-                dnnl::convolution_forward::primitive_desc(d, attr, cpu_engine()).impl_info_str();
-            return impl.starts_with("ref") || impl.find("gemm") != std::string::npos;
-        } catch (const dnnl::error&) {
-            return true;
-        }
+    const auto fast = [&](const dnnl::memory::desc& md) {
+        return fast_with_add(d, cx, fused,
+                             [&](dnnl::post_ops& po) { po.append_binary(dnnl::algorithm::binary_add, md); });
     };
-    if (!slow(current)) return current;
+    if (fast(current)) return current;
     for (const tag t : {tag::nChw16c, tag::nChw8c, tag::nhwc}) {
         const dnnl::memory::desc md(current.dims(), current.data_type(), t);
-        if (!slow(md)) return md;
+        if (fast(md)) return md;
     }
     return current;
 }
@@ -224,20 +235,8 @@ inline dnnl::memory::desc addend_layout(const dnnl::convolution_forward::desc& d
 /// once, as the binary add does.
 inline bool sum_is_fast(const dnnl::convolution_forward::desc& d, const dnnl::memory::desc& addend,
                         dt dst_type, lowering& cx, const conv_post_ops& fused) {
-    if (addend.data_type() != dst_type) return false;
-    dnnl::post_ops po;
-    po.append_sum(1.0F);
-    std::string unused_key;
-    if (fused.act_node) append_activation(cx.node_at(*fused.act_node).spec, po, unused_key);
-    dnnl::primitive_attr attr = base_attr();
-    attr.set_post_ops(po);
-    try {
-        const std::string impl =
-            dnnl::convolution_forward::primitive_desc(d, attr, cpu_engine()).impl_info_str();
-        return !impl.starts_with("ref") && impl.find("gemm") == std::string::npos;
-    } catch (const dnnl::error&) {
-        return false;
-    }
+    return addend.data_type() == dst_type &&
+           fast_with_add(d, cx, fused, [](dnnl::post_ops& po) { po.append_sum(1.0F); });
 }
 
 inline void lower(lowering& cx, std::size_t i, const node& n, const conv2d_spec& s) {
