@@ -344,6 +344,13 @@ TEST_CASE("parity: multiply, same shape and per channel (squeeze-and-excitation)
     CHECK(f == 0);
     check_parity(se, 2, 1, 15);
     check_parity(se, 1, 2, 17);
+    // The multiply writes over its first input only where nothing reads that later: here the
+    // block's input to the scale is also the addend of a residual add after it.
+    graph se_skip = se;
+    se_skip.add("expand", conv2d_spec{.out_channels = 16, .kernel = 1});
+    se_skip.add("skip", add_spec{}, {se_skip.last_value(), act});
+    check_parity(se_skip, 2, 1, 19);
+    check_parity(se_skip, 1, 2, 21);
     // Shapes that neither match nor broadcast per channel are refused by name.
     graph bad({4, 5, 5});
     const auto a = bad.add("a", conv2d_spec{.out_channels = 4, .kernel = 1});
