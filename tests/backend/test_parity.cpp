@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -343,6 +344,13 @@ TEST_CASE("parity: multiply, same shape and per channel (squeeze-and-excitation)
     CHECK(f == 0);
     check_parity(se, 2, 1, 15);
     check_parity(se, 1, 2, 17);
+    // The multiply writes over its first input only where nothing reads that later: here the
+    // block's input to the scale is also the addend of a residual add after it.
+    graph se_skip = se;
+    se_skip.add("expand", conv2d_spec{.out_channels = 16, .kernel = 1});
+    se_skip.add("skip", add_spec{}, {se_skip.last_value(), act});
+    check_parity(se_skip, 2, 1, 19);
+    check_parity(se_skip, 1, 2, 21);
     // Shapes that neither match nor broadcast per channel are refused by name.
     graph bad({4, 5, 5});
     const auto a = bad.add("a", conv2d_spec{.out_channels = 4, .kernel = 1});
@@ -421,6 +429,81 @@ TEST_CASE("onednn: a 1x1 conv with a fused residual add runs on the kernel the c
         CAPTURE(alone);
         CHECK(fused.find("+ add") != std::string::npos);
         if (!is_slow(alone)) CHECK_FALSE(is_slow(fused));
+    }
+}
+
+TEST_CASE("parity: a residual add summed into its addend keeps every other reader of the addend intact") {
+    // A conv's fused residual add may run as oneDNN's sum post-op over the addend's own bytes, but
+    // only where nothing reads them afterwards; each graph here has a reader that an overwrite in the
+    // wrong place would corrupt, and the reference backend would tell.
+    const conv2d_spec pointwise{.out_channels = 16, .kernel = 1};
+    const conv2d_spec spatial{.out_channels = 16, .kernel = 3, .padding = 1};
+    const auto addend_read_later = [&] {  // x is read again after the add: summed into a copy
+        graph g({16, 9, 9});
+        const auto x = g.add("stem", pointwise);
+        const auto c = g.add("c", spatial);
+        const auto sum = g.add("sum", add_spec{}, {c, x});
+        const auto tail = g.add("tail", pointwise, {x});
+        g.add("join", add_spec{}, {sum, tail});
+        return g;
+    };
+    const auto conv_reads_its_addend = [&] {  // y = conv(x) + x: the conv reads what it sums into
+        graph g({16, 9, 9});
+        const auto x = g.add("stem", pointwise);
+        const auto c = g.add("c", spatial, {x});
+        g.add("sum", add_spec{}, {c, x});
+        g.add("relu", activation_spec{activation_kind::relu});
+        return g;
+    };
+    const auto two_blocks_one_addend = [&] {  // x + f(x), then x + g(x): only the second overwrites x
+        graph g({16, 9, 9});
+        const auto x = g.add("stem", pointwise);
+        g.add("f", spatial, {x});
+        const auto a = g.add("sum_a", add_spec{}, {g.last_value(), x});
+        g.add("g", spatial, {x});
+        const auto b = g.add("sum_b", add_spec{}, {g.last_value(), x});
+        g.add("join", add_spec{}, {a, b});
+        return g;
+    };
+    const auto input_as_addend = [&] {  // the graph input, read by two layers, converted first
+        graph g({16, 9, 9});
+        g.add("c", spatial, {graph_input});
+        g.add("sum", add_spec{}, {g.last_value(), graph_input});
+        g.add("pool", pool2d_spec{.kind = pool_kind::max, .kernel = 3, .stride = 1, .padding = 1},
+              {graph_input});
+        return g;
+    };
+    const auto chain_of_blocks = [&] {  // inverted residuals in a row, each addend read by the next
+        graph g({16, 9, 9});
+        value_id x = g.add("stem", pointwise);
+        for (int k = 0; k < 3; ++k) {
+            const std::string b = std::to_string(k);
+            g.add("expand" + b, conv2d_spec{.out_channels = 48, .kernel = 1}, {x});
+            g.add("act" + b, activation_spec{activation_kind::relu6});
+            g.add("dw" + b, conv2d_spec{.out_channels = 48, .kernel = 3, .padding = 1, .groups = 48});
+            g.add("project" + b, pointwise);
+            x = g.add("sum" + b, add_spec{}, {g.last_value(), x});
+        }
+        g.add("head", pointwise, {x});
+        return g;
+    };
+    const std::vector<std::function<graph()>> graphs{addend_read_later, conv_reads_its_addend,
+                                                     two_blocks_one_addend, input_as_addend, chain_of_blocks};
+    for (const auto& make : graphs) {
+        check_parity(make(), 1);
+        check_parity(make(), 2, 2, 7);
+    }
+    // Where the sum path is taken, an addend that is read later is summed into a copy of it.
+    graph g = addend_read_later();
+    g.bind_random(1);
+    const auto steps = onednn::compiled_graph(g).steps();
+    const auto has = [&](const std::string& text) {
+        return std::any_of(steps.begin(), steps.end(),
+                           [&](const std::string& s) { return s.find(text) != std::string::npos; });
+    };
+    if (has("(summed")) {
+        CHECK(has("copy of the addend of layer 'c'"));
+        CHECK(has("(summed into a copy)"));
     }
 }
 

@@ -12,6 +12,7 @@
 #include <memory>
 #include <new>
 #include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 #include <stemshare/backend/onednn/engine.hpp>
@@ -26,6 +27,7 @@ public:
         dnnl::memory m(md, cpu_engine(), DNNL_MEMORY_NONE);
         lifetimes_.push_back({.bytes = md.get_size()});
         register_view(m, lifetimes_.size() - 1, 0);
+        owners_.insert(m.get());
         return m;
     }
 
@@ -40,6 +42,10 @@ public:
     /// Whether `m` is a value (or a view of one) of this arena; the graph input the caller passes
     /// is not.
     [[nodiscard]] bool holds(const dnnl::memory& m) const { return view_of_.contains(m.get()); }
+    /// Whether `m` is a value made by `add` (all of its bytes, in the layout they were made for),
+    /// not a view of part of another value (a concat's range, a slice): a step may then overwrite
+    /// it in place once nothing else reads it.
+    [[nodiscard]] bool owns(const dnnl::memory& m) const { return owners_.contains(m.get()); }
 
     /// A view of the scratchpad all primitives share, for a primitive whose scratchpad is `md`.
     dnnl::memory scratchpad(const dnnl::memory::desc& md) {
@@ -77,6 +83,7 @@ public:
         lifetimes_.clear();
         buffer_of_.clear();
         view_of_.clear();
+        owners_.clear();
     }
 
     /// Bytes of the arena (all values, overlapping where lifetimes allow).
@@ -121,6 +128,7 @@ private:
     std::vector<lifetime> lifetimes_;
     std::unordered_map<dnnl_memory_t, std::size_t> buffer_of_;
     std::unordered_map<dnnl_memory_t, std::size_t> view_of_;
+    std::unordered_set<dnnl_memory_t> owners_;
 };
 
 }  // namespace stemshare::onednn::detail

@@ -1,10 +1,10 @@
 #pragma once
 /// \file
 /// Which layers run inside the primitive of the layer before them (oneDNN post-ops):
-/// conv -> activation, conv -> residual add [-> activation] (a binary post-op), dense ->
-/// activation, and a 1x1 conv [-> activation] -> 3x3 stride-2 depthwise conv [-> activation]
-/// (oneDNN's `dw_k3s2p1` post-op). The lowering of a conv or dense layer asks here what follows it;
-/// a layer fused into another is absorbed and gets no step of its own.
+/// conv -> activation, conv -> residual add [-> activation] (a sum or a binary post-op, chosen in
+/// lower_conv.hpp), dense -> activation, and a 1x1 conv [-> activation] -> 3x3 stride-2 depthwise
+/// conv [-> activation] (oneDNN's `dw_k3s2p1` post-op). The lowering of a conv or dense layer asks
+/// here what follows it; a layer fused into another is absorbed and gets no step of its own.
 
 #include <cstddef>
 #include <optional>

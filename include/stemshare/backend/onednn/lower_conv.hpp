@@ -1,7 +1,8 @@
 #pragma once
 /// \file
 /// Lowering of conv2d (grouped and depthwise too) to one oneDNN convolution, with whatever follows
-/// it fused as post-ops (fusion.hpp): an activation, a residual add [+ activation], or a 3x3
+/// it fused as post-ops (fusion.hpp): an activation, a residual add [+ activation] (a `sum` into the
+/// addend's bytes where a fast kernel takes its layout, else a binary add), or a 3x3
 /// stride-2 depthwise conv [+ activation] after a 1x1 conv, the last only where its bits match the
 /// pair run unfused (`fused_matches_unfused`). `fused_depthwise_implementation` and
 /// `fused_depthwise_matches_unfused` ask, without compiling a graph, which kernel oneDNN has for such
@@ -36,12 +37,14 @@ inline dnnl::memory::dims conv_weight_dims(const conv2d_spec& s, std::int64_t in
 }
 
 /// oneDNN's description of conv `s` from `src_dims` to `dst_dims` (activations in `act_dt`, the
-/// result in `dst_type`), every layout left to oneDNN.
+/// result in `dst_type`), every layout left to oneDNN but the result's where `dst_layout` is given.
 inline dnnl::convolution_forward::desc conv_desc(const conv2d_spec& s, const dnnl::memory::dims& src_dims,
-                                                 const dnnl::memory::dims& dst_dims, dt act_dt, dt dst_type) {
+                                                 const dnnl::memory::dims& dst_dims, dt act_dt, dt dst_type,
+                                                 const dnnl::memory::desc* dst_layout = nullptr) {
     const dnnl::memory::desc src_md(src_dims, act_dt, tag::any);
     const dnnl::memory::desc w_md(conv_weight_dims(s, src_dims[1]), act_dt, tag::any);
-    const dnnl::memory::desc dst_md(dst_dims, dst_type, tag::any);
+    const dnnl::memory::desc dst_md =
+        dst_layout ? *dst_layout : dnnl::memory::desc(dst_dims, dst_type, tag::any);
     const dnnl::memory::desc b_md({s.out_channels}, dt::f32, tag::x);
     const dnnl::memory::dims strides{s.stride.h, s.stride.w};
     const dnnl::memory::dims pad_l{s.padding.top, s.padding.left};
@@ -179,37 +182,61 @@ inline bool fused_matches_unfused(const std::string& key, const cached_primitive
     return same;
 }
 
+/// Whether conv `d`, with the residual add that `append_add` appends to its post-ops (then the
+/// fused activation, if any), gets a fast kernel: not the reference or gemm one oneDNN 2.6 falls
+/// back to where it has no jit kernel for the combination.
+template <class AppendAdd>
+bool fast_with_add(const dnnl::convolution_forward::desc& d, lowering& cx, const conv_post_ops& fused,
+                   const AppendAdd& append_add) {
+    dnnl::post_ops po;
+    append_add(po);
+    std::string unused_key;
+    if (fused.act_node) append_activation(cx.node_at(*fused.act_node).spec, po, unused_key);
+    dnnl::primitive_attr attr = base_attr();
+    attr.set_post_ops(po);
+    try {
+        const std::string impl =
+            dnnl::convolution_forward::primitive_desc(d, attr, cpu_engine()).impl_info_str();
+        return !impl.starts_with("ref") && impl.find("gemm") == std::string::npos;
+    } catch (const dnnl::error&) {
+        return false;
+    }
+}
+
 /// The layout in which a conv with a fused residual add (conv `d`, addend now in `current`) reads
-/// its addend. oneDNN 2.6's binary post-op takes the addend as it is laid out; where that layout
-/// is not one its fast kernels add in (plain NCHW, or the NHWC that brgconv picks for its own
-/// result), it has only x64:gemm:jit or ref:any for the pair: MobileNetV3-Large spent 79% of its
-/// time in such 1x1 convs on AVX-512. So the addend keeps its layout where a fast kernel takes it,
-/// and is otherwise reordered once (cached per layout) to the first blocked or channels-last layout
-/// that gets one; where none does, it stays as it is.
+/// its addend as a binary post-op. oneDNN 2.6's binary post-op takes the addend as it is laid out;
+/// where that layout is not one its fast kernels add in (plain NCHW, or the NHWC that brgconv
+/// picks for its own result), it has only x64:gemm:jit or ref:any for the pair: MobileNetV3-Large
+/// spent 79% of its time in such 1x1 convs on AVX-512. So the addend keeps its layout where a fast
+/// kernel takes it, and is otherwise reordered once (cached per layout) to the first blocked or
+/// channels-last layout that gets one; where none does, it stays as it is. Used only where the
+/// conv cannot sum into the addend (`sum_is_fast`).
 inline dnnl::memory::desc addend_layout(const dnnl::convolution_forward::desc& d,
                                         const dnnl::memory::desc& current, lowering& cx,
                                         const conv_post_ops& fused) {
-    const auto slow = [&](const dnnl::memory::desc& md) {
-        dnnl::post_ops po;
-        po.append_binary(dnnl::algorithm::binary_add, md);
-        std::string unused_key;
-        if (fused.act_node) append_activation(cx.node_at(*fused.act_node).spec, po, unused_key);
-        dnnl::primitive_attr attr = base_attr();
-        attr.set_post_ops(po);
-        try {
-            const std::string impl =
-                dnnl::convolution_forward::primitive_desc(d, attr, cpu_engine()).impl_info_str();
-            return impl.starts_with("ref") || impl.find("gemm") != std::string::npos;
-        } catch (const dnnl::error&) {
-            return true;
-        }
+    const auto fast = [&](const dnnl::memory::desc& md) {
+        return fast_with_add(d, cx, fused,
+                             [&](dnnl::post_ops& po) { po.append_binary(dnnl::algorithm::binary_add, md); });
     };
-    if (!slow(current)) return current;
+    if (fast(current)) return current;
     for (const tag t : {tag::nChw16c, tag::nChw8c, tag::nhwc}) {
         const dnnl::memory::desc md(current.dims(), current.data_type(), t);
-        if (!slow(md)) return md;
+        if (fast(md)) return md;
     }
     return current;
+}
+
+/// Whether a conv with a fused residual add can run it as oneDNN's `sum` post-op (dst += conv, the
+/// destination holding the addend beforehand) in the addend's layout `addend` on a fast kernel.
+/// The binary post-op (`addend_layout`) takes NHWC addends only on slow kernels in oneDNN 2.6, so
+/// on AVX-512, where brgconv keeps activations NHWC, every residual conv there ran on jit_1x1 in
+/// nChw16c between two or three reorders (ResNet-50, MobileNetV2/V3, EfficientNet); summing into
+/// the NHWC addend keeps brgconv and drops the reorders. The sum adds the same two f32 values
+/// once, as the binary add does.
+inline bool sum_is_fast(const dnnl::convolution_forward::desc& d, const dnnl::memory::desc& addend,
+                        dt dst_type, lowering& cx, const conv_post_ops& fused) {
+    return addend.data_type() == dst_type &&
+           fast_with_add(d, cx, fused, [](dnnl::post_ops& po) { po.append_sum(1.0F); });
 }
 
 inline void lower(lowering& cx, std::size_t i, const node& n, const conv2d_spec& s) {
@@ -227,19 +254,29 @@ inline void lower(lowering& cx, std::size_t i, const node& n, const conv2d_spec&
     std::string key = "conv|" + describe(n.spec) + "|in" + describe(plain_desc(src_dims)) + "|out" +
                       std::to_string(static_cast<int>(dst_type));
     dnnl::memory other_mem;
+    std::optional<dnnl::memory::desc> sum_into;  // the fused add runs as `sum` into this layout
     if (fused.add_node) {
         other_mem = cx.value(fused.other);
-        const dnnl::memory::desc md = addend_layout(conv_desc(s, src_dims, dst_dims, act_dt, dst_type),
-                                                    other_mem.get_desc(), cx, fused);
-        if (md != other_mem.get_desc()) other_mem = cx.as_layout(fused.other, md, "layer '" + n.name + "'");
-        po.append_binary(dnnl::algorithm::binary_add, other_mem.get_desc());
-        key += "|add" + describe(other_mem.get_desc());
+        const dnnl::memory::desc addend = other_mem.get_desc();
+        if (sum_is_fast(conv_desc(s, src_dims, dst_dims, act_dt, dst_type, &addend), addend, dst_type, cx,
+                        fused)) {
+            sum_into = addend;
+            po.append_sum(1.0F);
+            key += "|sum" + describe(addend);
+        } else {
+            const dnnl::memory::desc md =
+                addend_layout(conv_desc(s, src_dims, dst_dims, act_dt, dst_type), addend, cx, fused);
+            if (md != addend) other_mem = cx.as_layout(fused.other, md, "layer '" + n.name + "'");
+            po.append_binary(dnnl::algorithm::binary_add, other_mem.get_desc());
+            key += "|add" + describe(other_mem.get_desc());
+        }
     }
     if (fused.act_node) append_activation(cx.node_at(*fused.act_node).spec, po, key);
     attr.set_post_ops(po);
     const auto make = [&](const dnnl::primitive_attr& with) {
-        dnnl::convolution_forward::primitive_desc pd(conv_desc(s, src_dims, dst_dims, act_dt, dst_type), with,
-                                                     cpu_engine());
+        dnnl::convolution_forward::primitive_desc pd(
+            conv_desc(s, src_dims, dst_dims, act_dt, dst_type, sum_into ? &*sum_into : nullptr), with,
+            cpu_engine());
         return cached_primitive{pd, dnnl::convolution_forward(pd)};
     };
     std::optional<depthwise_fusion> dw =
@@ -277,11 +314,20 @@ inline void lower(lowering& cx, std::size_t i, const node& n, const conv2d_spec&
                               ? cx.load_weights(d.params[1], {s.out_channels}, md(DNNL_ARG_BIAS))
                               : cx.zero_weights(md(DNNL_ARG_BIAS)));
     }
-    cx.set_value(i, cx.output_value(dw ? dw->last : last_fused, pd.dst_desc(0)));
-    args.emplace_back(DNNL_ARG_DST, cx.value(static_cast<value_id>(i)));
     std::string what = "conv '" + n.name + "'";
+    const bool in_place = sum_into && cx.overwritable(fused.other, i, *fused.add_node);
+    if (in_place) {
+        cx.set_value(i, other_mem);  // dst += conv over the addend's bytes: nothing reads them later
+    } else if (sum_into) {
+        cx.set_value(i, cx.new_value(*sum_into));
+        cx.add_reorder(other_mem, cx.value(static_cast<value_id>(i)),
+                       "copy of the addend of layer '" + n.name + "'");
+    } else {
+        cx.set_value(i, cx.output_value(dw ? dw->last : last_fused, pd.dst_desc(0)));
+    }
+    args.emplace_back(DNNL_ARG_DST, cx.value(static_cast<value_id>(i)));
     if (fused.add_node) {
-        args.emplace_back(DNNL_ARG_ATTR_MULTIPLE_POST_OP(0) | DNNL_ARG_SRC_1, other_mem);
+        if (!sum_into) args.emplace_back(DNNL_ARG_ATTR_MULTIPLE_POST_OP(0) | DNNL_ARG_SRC_1, other_mem);
         cx.absorb(i, *fused.add_node);
         what += " + add";
     }
@@ -297,6 +343,7 @@ inline void lower(lowering& cx, std::size_t i, const node& n, const conv2d_spec&
             what += " + " + describe(cx.node_at(dw->last).spec);
         }
     }
+    if (sum_into) what += in_place ? " (summed in place)" : " (summed into a copy)";
     cx.push_step(cached.primitive, pd, std::move(args), what + ": " + pd.impl_info_str());
 }
 

@@ -22,7 +22,13 @@ inline void lower(lowering& cx, std::size_t i, const node& n, const multiply_spe
     const bool per_channel = second_shape != cx.source().shape_of(n.inputs[0]);
     const dnnl::memory second =
         per_channel ? cx.in_precision(n.inputs[1], who) : cx.as_layout(n.inputs[1], md, who);
-    cx.set_value(i, cx.output_value(i, md));
+    // In place over the first input where nothing reads it later (the squeeze-and-excitation
+    // scale: the pooling that made the gate read it before): the product lands in bytes that are
+    // in cache already, and the arena needs no buffer for it.
+    if (md == cx.value(n.inputs[0]).get_desc() && cx.overwritable(n.inputs[0], i, i))
+        cx.set_value(i, first);
+    else
+        cx.set_value(i, cx.output_value(i, md));
     const std::string key = "multiply|in" + describe(md) + "|by" + describe(second.get_desc());
     auto cached = cx.create(key, n, [&] {
         dnnl::binary::desc d(dnnl::algorithm::binary_mul, md, second.get_desc(), md);

@@ -5,6 +5,7 @@
 /// weights packed once, primitives from the process-wide cache, and steps appended in run order.
 /// The lowering of each layer kind is one function in lower_<kind>.hpp; lower_graph.hpp drives them.
 
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
@@ -119,6 +120,28 @@ public:
     dnnl::memory output_value(std::size_t j, const dnnl::memory::desc& md) {
         if (auto part = concats_.claim(j, md)) return *part;
         return new_value(md);
+    }
+    /// True when the step of node `at` may write over value v's bytes (a residual add summed into
+    /// its addend, a multiply in place): v has bytes of its own, made by a layer that writes a new
+    /// buffer, and every layer reading it but `except` runs before `at` and makes no view of it.
+    /// The graph input counts when it was converted into the arena (as a model cut at a residual
+    /// block's input has it), so a cut changes no kernel.
+    [[nodiscard]] bool overwritable(value_id v, std::size_t at, std::size_t except) const {
+        const auto writes_new_buffer = [](const layer_spec& s) {
+            return std::holds_alternative<conv2d_spec>(s) || std::holds_alternative<pool2d_spec>(s) ||
+                   std::holds_alternative<global_avg_pool_spec>(s) || std::holds_alternative<add_spec>(s) ||
+                   std::holds_alternative<multiply_spec>(s) || std::holds_alternative<activation_spec>(s) ||
+                   std::holds_alternative<gate_activation_spec>(s);
+        };
+        const dnnl::memory& m = v == graph_input ? input_ : values_[static_cast<std::size_t>(v)];
+        if (!program_.arena.owns(m)) return false;
+        if (v != graph_input && !writes_new_buffer(node_at(static_cast<std::size_t>(v)).spec)) return false;
+        for (std::size_t r = 0; r < graph_.size(); ++r) {
+            const auto& in = node_at(r).inputs;
+            if (r == except || std::find(in.begin(), in.end(), v) == in.end()) continue;
+            if (r >= at || !writes_new_buffer(node_at(r).spec)) return false;
+        }
+        return true;
     }
     /// Value v in layout `md`, reordering once per (value, layout) when it is stored otherwise.
     dnnl::memory as_layout(value_id v, const dnnl::memory::desc& md, const std::string& who) {
