@@ -74,16 +74,19 @@ struct conv_and_dense_kinds {
         const md b_md({s.out_features}, dt::f32, tag::x);
         const md dst_md({g.batch_, s.out_features}, dt::f32, tag::nc);
         const md src_any(g.act_dims(in), dt::f32, tag::any);
-        const md w_any(w_dims, dt::f32, tag::any);
+        // Plain weights, the parameter's own layout: at training batch sizes reordering them into
+        // oneDNN's blocked layout and their gradient back costs more than its faster kernel saves
+        // (ResNet-50's 2048x1000 head, batch 32, one core: 2.8 ms a step against 6.8 ms).
+        const md w_plain(w_dims, dt::f32, tag::oihw);
         const auto d = s.bias ? dnnl::inner_product_forward::desc(dnnl::prop_kind::forward_training, src_any,
-                                                                  w_any, b_md, dst_md)
+                                                                  w_plain, b_md, dst_md)
                               : dnnl::inner_product_forward::desc(dnnl::prop_kind::forward_training, src_any,
-                                                                  w_any, dst_md);
+                                                                  w_plain, dst_md);
         auto pd = std::make_shared<dnnl::inner_product_forward::primitive_desc>(d, cpu_engine());
         L.fwd_pd = pd;
         L.src = g.in_layout(g.value(n.inputs[0]).mem, pd->src_desc(), true, nullptr, n.name + " src");
-        L.weights_user = g.param(i, 0, md(w_dims, dt::f32, tag::oihw));
-        L.weights = g.in_layout(L.weights_user, pd->weights_desc(), true, nullptr, n.name + " weights");
+        L.weights_user = g.param(i, 0, w_plain);
+        L.weights = L.weights_user;
         const dnnl::memory dst = g.new_value(i, g.plain(n.output));
         L.dst_2d = g.arena_.alias(dst, dst_md);
         L.diff_dst_2d = g.arena_.alias(g.value(static_cast<value_id>(i)).diff, dst_md);
@@ -141,9 +144,7 @@ struct conv_and_dense_kinds {
             {DNNL_ARG_SRC, w_src}, {DNNL_ARG_DIFF_DST, w_diff_dst}, {DNNL_ARG_DIFF_WEIGHTS, dw}};
         if (s.bias) wargs.emplace_back(DNNL_ARG_DIFF_BIAS, g.gradient(i, 1, b_md));
         g.backward_.add(dnnl::convolution_backward_weights(wpd), wargs, what + " weights");
-        if (dw.get() != dw_user.get())
-            g.backward_.add(dnnl::reorder(dw, dw_user), {{DNNL_ARG_FROM, dw}, {DNNL_ARG_TO, dw_user}},
-                            what + " weights reorder");
+        if (dw.get() != dw_user.get()) g.reorder_weights(g.backward_, dw, dw_user, what + " weights reorder");
 
         const value_id sv = n.inputs[0];
         if (!g.wants_gradient(sv)) return;
@@ -168,38 +169,32 @@ struct conv_and_dense_kinds {
         auto& L = g.layers_[i];
         auto& fpd = g.template fwd_pd<dnnl::inner_product_forward::primitive_desc>(i);
         const shape in = n.input_shapes[0];
-        const md w_any({s.out_features, in.c, in.h, in.w}, dt::f32, tag::any);
+        const md w_plain({s.out_features, in.c, in.h, in.w}, dt::f32, tag::oihw);
         const md b_md({s.out_features}, dt::f32, tag::x);
         const md dy_md = L.diff_dst_2d.get_desc();
         const std::string what = "dense '" + n.name + "' backward";
-        const auto wd = s.bias
-                            ? dnnl::inner_product_backward_weights::desc(L.src.get_desc(), w_any, b_md, dy_md)
-                            : dnnl::inner_product_backward_weights::desc(L.src.get_desc(), w_any, dy_md);
+        const auto wd =
+            s.bias ? dnnl::inner_product_backward_weights::desc(L.src.get_desc(), w_plain, b_md, dy_md)
+                   : dnnl::inner_product_backward_weights::desc(L.src.get_desc(), w_plain, dy_md);
         const dnnl::inner_product_backward_weights::primitive_desc wpd(wd, cpu_engine(), fpd);
-        const dnnl::memory dw_user = g.gradient(i, 0, L.weights_user.get_desc());
-        const dnnl::memory dw =
-            wpd.diff_weights_desc() == dw_user.get_desc() ? dw_user : g.arena_.make(wpd.diff_weights_desc());
-        step_list::arg_list wargs{
-            {DNNL_ARG_SRC, L.src}, {DNNL_ARG_DIFF_DST, L.diff_dst_2d}, {DNNL_ARG_DIFF_WEIGHTS, dw}};
+        // The weights are plain in all three passes: the gradient is written in place, and the
+        // backward-data pass reads the parameter itself.
+        step_list::arg_list wargs{{DNNL_ARG_SRC, L.src},
+                                  {DNNL_ARG_DIFF_DST, L.diff_dst_2d},
+                                  {DNNL_ARG_DIFF_WEIGHTS, g.gradient(i, 0, w_plain)}};
         if (s.bias) wargs.emplace_back(DNNL_ARG_DIFF_BIAS, g.gradient(i, 1, b_md));
         g.backward_.add(dnnl::inner_product_backward_weights(wpd), wargs, what + " weights");
-        if (dw.get() != dw_user.get())
-            g.backward_.add(dnnl::reorder(dw, dw_user), {{DNNL_ARG_FROM, dw}, {DNNL_ARG_TO, dw_user}},
-                            what + " weights reorder");
 
         const value_id sv = n.inputs[0];
         if (!g.wants_gradient(sv)) return;
         const dnnl::inner_product_backward_data::primitive_desc dpd(
-            dnnl::inner_product_backward_data::desc(md(g.act_dims(in), dt::f32, tag::any), w_any, dy_md),
+            dnnl::inner_product_backward_data::desc(md(g.act_dims(in), dt::f32, tag::any), w_plain, dy_md),
             cpu_engine(), fpd);
-        const dnnl::memory w =
-            dpd.weights_desc() == L.weights.get_desc()
-                ? L.weights
-                : g.in_layout(L.weights_user, dpd.weights_desc(), false, &g.backward_, what + " weights");
         const dnnl::memory dx = g.diff_target(sv, dpd.diff_src_desc());
-        g.backward_.add(dnnl::inner_product_backward_data(dpd),
-                        {{DNNL_ARG_DIFF_DST, L.diff_dst_2d}, {DNNL_ARG_WEIGHTS, w}, {DNNL_ARG_DIFF_SRC, dx}},
-                        what + " data");
+        g.backward_.add(
+            dnnl::inner_product_backward_data(dpd),
+            {{DNNL_ARG_DIFF_DST, L.diff_dst_2d}, {DNNL_ARG_WEIGHTS, L.weights_user}, {DNNL_ARG_DIFF_SRC, dx}},
+            what + " data");
         g.contribute(sv, dx);
     }
 };
