@@ -211,6 +211,22 @@ TEST_CASE("train: batch-statistics batch-norm gradient matches finite difference
     CHECK(r.worst <= 1.0);
 }
 
+// The trainer runs a batch-norm and the relu reading it as one oneDNN primitive (fuse_norm_relu),
+// in both modes (finite differences would be off where a nudge moves a batch-norm output across 0,
+// the relu's kink; with these seeds none does).
+TEST_CASE("train: a batch-norm followed by a relu (run fused) matches finite differences") {
+    graph g(shape{4, 3, 3});
+    g.add("bn", batch_norm_spec{});
+    g.add("relu", activation_spec{activation_kind::relu});
+    g.bind_random(5);
+    for (auto mode : {train::batch_norm_mode::frozen, train::batch_norm_mode::batch_statistics}) {
+        CAPTURE(static_cast<int>(mode));
+        const auto r = check_graph(g, mode, 3, 70);
+        CHECK(r.checked > 20);
+        CHECK(r.worst <= 1.0);
+    }
+}
+
 TEST_CASE("train: activation gradients match finite differences away from the kinks") {
     for (activation_kind kind : {activation_kind::relu, activation_kind::relu6, activation_kind::sigmoid}) {
         CAPTURE(std::string(to_string(kind)));

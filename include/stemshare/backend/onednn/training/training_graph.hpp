@@ -59,6 +59,7 @@ public:
         if (options_.input_gradient) value(graph_input).diff = arena_.make(in_md);
         forward_both(dnnl::reorder(in_user_, value(graph_input).mem),
                      {{DNNL_ARG_FROM, in_user_}, {DNNL_ARG_TO, value(graph_input).mem}}, "input");
+        find_fused_relus(g);
         for (std::size_t i = 0; i < g.size(); ++i) {
             const node& n = g.at(i);
             try {
@@ -261,6 +262,32 @@ private:
         b.diff_started = true;
     }
 
+    /// A batch-norm whose only reader is a relu runs it too (oneDNN's fuse_norm_relu, the relu's
+    /// mask in the batch-norm's workspace): one pass over the data each way instead of two. The
+    /// relu's value is then the batch-norm's buffer, and the batch-norm's backward reads the relu's
+    /// output gradient.
+    void find_fused_relus(const graph& g) {
+        fused_relu_.assign(g.size(), 0);
+        std::vector<int> readers(g.size(), 0);
+        for (std::size_t j = 0; j < g.size(); ++j)
+            for (value_id v : g.at(j).inputs)
+                if (v != graph_input) ++readers[static_cast<std::size_t>(v)];
+        for (std::size_t j = 0; j < g.size(); ++j) {
+            const auto* act = std::get_if<activation_spec>(&g.at(j).spec);
+            const value_id v = g.at(j).inputs[0];
+            if (act == nullptr || act->kind != activation_kind::relu || v == graph_input) continue;
+            const auto bn = static_cast<std::size_t>(v);
+            if (readers[bn] == 1 && std::holds_alternative<batch_norm_spec>(g.at(bn).spec))
+                fused_relu_[bn] = j;
+        }
+    }
+    /// The relu batch-norm layer `i` runs (0: none), and whether activation layer `j` is one.
+    [[nodiscard]] std::size_t fused_relu(std::size_t i) const { return fused_relu_[i]; }
+    [[nodiscard]] bool is_fused_relu(const node& n) const {
+        const value_id v = n.inputs[0];
+        return v != graph_input && fused_relu_[static_cast<std::size_t>(v)] != 0;
+    }
+
     template <class PD>
     PD& fwd_pd(std::size_t i) {
         return *static_cast<PD*>(layers_[i].fwd_pd.get());
@@ -280,7 +307,8 @@ private:
         layer_state& L = layers_[i];
         const dnnl::memory src = value(n.inputs[0]).mem;
         const md x = src.get_desc();
-        const auto scale_shift = dnnl::normalization_flags::use_scale | dnnl::normalization_flags::use_shift;
+        auto scale_shift = dnnl::normalization_flags::use_scale | dnnl::normalization_flags::use_shift;
+        if (fused_relu(i) != 0) scale_shift = scale_shift | dnnl::normalization_flags::fuse_norm_relu;
         const auto global = scale_shift | dnnl::normalization_flags::use_global_stats;
         const auto train_flags = options_.batch_statistics ? scale_shift : global;
         auto pd = std::make_shared<dnnl::batch_normalization_forward::primitive_desc>(
@@ -354,6 +382,15 @@ private:
                 break;
         }
         L.src = value(n.inputs[0]).mem;
+        if (is_fused_relu(n)) {
+            // The batch-norm before it computes it: its value shares the batch-norm's buffer, and the
+            // batch-norm's own output gradient is never formed.
+            value_buffers& v = value(static_cast<value_id>(i));
+            v.mem = L.src;
+            v.diff = arena_.make(L.src.get_desc());
+            value(n.inputs[0]).diff_started = true;
+            return;
+        }
         auto pd = std::make_shared<dnnl::eltwise_forward::primitive_desc>(
             dnnl::eltwise_forward::desc(dnnl::prop_kind::forward_training, L.algorithm, L.src.get_desc(),
                                         L.alpha, L.beta),
@@ -435,9 +472,11 @@ private:
     void plan_backward(std::size_t i, const node& n, const batch_norm_spec& s) {
         layer_state& L = layers_[i];
         auto& fpd = fwd_pd<dnnl::batch_normalization_forward::primitive_desc>(i);
-        const dnnl::memory diff_dst = value(static_cast<value_id>(i)).diff;
+        const std::size_t relu = fused_relu(i);
+        const dnnl::memory diff_dst = value(static_cast<value_id>(relu != 0 ? relu : i)).diff;
         auto flags = dnnl::normalization_flags::use_scale | dnnl::normalization_flags::use_shift;
         if (!options_.batch_statistics) flags = flags | dnnl::normalization_flags::use_global_stats;
+        if (relu != 0) flags = flags | dnnl::normalization_flags::fuse_norm_relu;
         const md x = L.src.get_desc();
         const dnnl::batch_normalization_backward::primitive_desc pd(
             dnnl::batch_normalization_backward::desc(dnnl::prop_kind::backward, diff_dst.get_desc(), x,
@@ -463,7 +502,7 @@ private:
 
     void plan_backward(std::size_t i, const node& n, const activation_spec&) {
         const value_id sv = n.inputs[0];
-        if (!wants_gradient(sv)) return;
+        if (!wants_gradient(sv) || is_fused_relu(n)) return;
         layer_state& L = layers_[i];
         auto& fpd = fwd_pd<dnnl::eltwise_forward::primitive_desc>(i);
         const dnnl::memory diff_dst = value(static_cast<value_id>(i)).diff;
@@ -542,6 +581,7 @@ private:
     std::vector<binding> params_;
     std::vector<binding> grads_;
     std::vector<std::pair<dnnl::memory, dnnl::memory>> forward_copies_;  // (value, its copy)
+    std::vector<std::size_t> fused_relu_;                                // see find_fused_relus
     training_arena arena_;
     step_list forward_train_;
     step_list forward_eval_;
