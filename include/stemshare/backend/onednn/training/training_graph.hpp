@@ -268,16 +268,16 @@ private:
     /// output gradient.
     void find_fused_relus(const graph& g) {
         fused_relu_.assign(g.size(), 0);
-        std::vector<int> readers(g.size(), 0);
+        readers_.assign(g.size(), 0);
         for (std::size_t j = 0; j < g.size(); ++j)
             for (value_id v : g.at(j).inputs)
-                if (v != graph_input) ++readers[static_cast<std::size_t>(v)];
+                if (v != graph_input) ++readers_[static_cast<std::size_t>(v)];
         for (std::size_t j = 0; j < g.size(); ++j) {
             const auto* act = std::get_if<activation_spec>(&g.at(j).spec);
             const value_id v = g.at(j).inputs[0];
             if (act == nullptr || act->kind != activation_kind::relu || v == graph_input) continue;
             const auto bn = static_cast<std::size_t>(v);
-            if (readers[bn] == 1 && std::holds_alternative<batch_norm_spec>(g.at(bn).spec))
+            if (readers_[bn] == 1 && std::holds_alternative<batch_norm_spec>(g.at(bn).spec))
                 fused_relu_[bn] = j;
         }
     }
@@ -543,8 +543,19 @@ private:
 
     void plan_backward(std::size_t i, const node& n, const add_spec&) {
         const dnnl::memory diff = value(static_cast<value_id>(i)).diff;
-        for (value_id v : n.inputs)
-            if (wants_gradient(v)) contribute(v, diff);
+        for (value_id v : n.inputs) {
+            if (!wants_gradient(v)) continue;
+            value_buffers& b = value(v);
+            // An input only this add reads takes the add's gradient as its own, uncopied: nothing
+            // writes either buffer after this point.
+            if (v != graph_input && readers_[static_cast<std::size_t>(v)] == 1 && !b.diff_started &&
+                b.diff.get_desc() == diff.get_desc()) {
+                b.diff = diff;
+                b.diff_started = true;
+                continue;
+            }
+            contribute(v, diff);
+        }
     }
 
     void plan_backward(std::size_t i, const node& n, const concat_spec&) {
@@ -582,6 +593,7 @@ private:
     std::vector<binding> grads_;
     std::vector<std::pair<dnnl::memory, dnnl::memory>> forward_copies_;  // (value, its copy)
     std::vector<std::size_t> fused_relu_;                                // see find_fused_relus
+    std::vector<int> readers_;                                           // layers reading each value
     training_arena arena_;
     step_list forward_train_;
     step_list forward_eval_;
