@@ -123,9 +123,9 @@ TEST_CASE("train: conv2d gradient matches finite differences") {
     CHECK(r.worst <= 1.0);
 }
 
-// The trainer asks oneDNN for convolution_auto. oneDNN 2.6 keeps direct convolution for the small
-// shapes above but takes its Winograd kernels (jit_wino_4x3) for wide 3x3 stride-1 convs on larger
-// batches: at 256 channels, 8x8 and batch 16 it picks them for the forward, backward-data and
+// The trainer asks oneDNN for convolution_auto on convs of 64 channels or more (the others stay
+// direct). oneDNN 2.6 then takes its Winograd kernels (jit_wino_4x3) for wide 3x3 stride-1 convs
+// on larger batches: at 256 channels, 8x8 and batch 16 it picks them for the forward, backward-data and
 // backward-weights passes at 1 and 2 threads (seen with ONEDNN_VERBOSE=1), so this covers that path.
 // Its outputs and gradients differ from direct convolution's by ~2e-6 of their range, but a nudged
 // input moves ~16k outputs of the projected loss, and that rounding noise shifts an input gradient's

@@ -25,11 +25,16 @@ struct conv_and_dense_kinds {
     using tag = dnnl::memory::format_tag;
     using dt = dnnl::memory::data_type;
 
-    // oneDNN picks each conv's algorithm: direct, or Winograd F(4x4, 3x3) for wide 3x3 stride-1
+    // Wide convs let oneDNN pick their algorithm: direct, or Winograd F(4x4, 3x3) for 3x3 stride-1
     // convs on larger batches, where it halves the time of all three passes (ResNet-50's last stage
     // at batch 32: 512 channels at 7x7). Its results differ from direct convolution's by ~2e-6 of
     // their range; tests/train/test_gradients.cpp checks that path against finite differences.
-    static constexpr dnnl::algorithm conv_algorithm = dnnl::algorithm::convolution_auto;
+    // Narrow ones stay direct: oneDNN 2.6 also takes Winograd for fashion_mobilenet's 1 -> 16 stem
+    // conv at batch 64, where it is slower.
+    static dnnl::algorithm conv_algorithm(const conv2d_spec& s, std::int64_t in_channels) {
+        const bool wide = s.groups == 1 && in_channels >= 64 && s.out_channels >= 64;
+        return wide ? dnnl::algorithm::convolution_auto : dnnl::algorithm::convolution_direct;
+    }
 
     static dnnl::memory::dims conv_weight_dims(const conv2d_spec& s, std::int64_t in_channels) {
         return s.groups > 1 ? dnnl::memory::dims{s.groups, s.out_channels / s.groups, in_channels / s.groups,
@@ -49,12 +54,12 @@ struct conv_and_dense_kinds {
         const dnnl::memory::dims pad_l{s.padding.top, s.padding.left};
         const dnnl::memory::dims pad_r{s.padding.bottom, s.padding.right};
         const dnnl::memory::dims dilates = onednn_dilates(s.dilation);
+        const auto alg = conv_algorithm(s, n.input_shapes[0].c);
         const auto d =
-            s.bias
-                ? dnnl::convolution_forward::desc(dnnl::prop_kind::forward_training, conv_algorithm, src_any,
-                                                  w_any, b_md, dst_any, strides, dilates, pad_l, pad_r)
-                : dnnl::convolution_forward::desc(dnnl::prop_kind::forward_training, conv_algorithm, src_any,
-                                                  w_any, dst_any, strides, dilates, pad_l, pad_r);
+            s.bias ? dnnl::convolution_forward::desc(dnnl::prop_kind::forward_training, alg, src_any, w_any,
+                                                     b_md, dst_any, strides, dilates, pad_l, pad_r)
+                   : dnnl::convolution_forward::desc(dnnl::prop_kind::forward_training, alg, src_any, w_any,
+                                                     dst_any, strides, dilates, pad_l, pad_r);
         auto pd = std::make_shared<dnnl::convolution_forward::primitive_desc>(d, cpu_engine());
         L.fwd_pd = pd;
         L.src = g.in_layout(g.value(n.inputs[0]).mem, pd->src_desc(), true, nullptr, n.name + " src");
@@ -108,7 +113,7 @@ struct conv_and_dense_kinds {
         const dnnl::memory::dims pad_l{s.padding.top, s.padding.left};
         const dnnl::memory::dims pad_r{s.padding.bottom, s.padding.right};
         const dnnl::memory::dims dilates = onednn_dilates(s.dilation);
-        const auto alg = conv_algorithm;
+        const auto alg = conv_algorithm(s, n.input_shapes[0].c);
         const std::string what = "conv '" + n.name + "' backward";
 
         const auto weights_pd = [&](const md& src, const md& dst) {
