@@ -36,6 +36,19 @@ struct conv_and_dense_kinds {
         return wide ? dnnl::algorithm::convolution_auto : dnnl::algorithm::convolution_direct;
     }
 
+    /// A conv's algorithm, strides, dilations and paddings in oneDNN's terms.
+    struct conv_geometry {
+        dnnl::algorithm alg;
+        dnnl::memory::dims strides, dilates, pad_l, pad_r;
+    };
+    static conv_geometry geometry(const conv2d_spec& s, std::int64_t in_channels) {
+        return {conv_algorithm(s, in_channels),
+                {s.stride.h, s.stride.w},
+                onednn_dilates(s.dilation),
+                {s.padding.top, s.padding.left},
+                {s.padding.bottom, s.padding.right}};
+    }
+
     static dnnl::memory::dims conv_weight_dims(const conv2d_spec& s, std::int64_t in_channels) {
         return s.groups > 1 ? dnnl::memory::dims{s.groups, s.out_channels / s.groups, in_channels / s.groups,
                                                  s.kernel.h, s.kernel.w}
@@ -50,16 +63,12 @@ struct conv_and_dense_kinds {
         const md w_any(w_dims, dt::f32, tag::any);
         const md dst_any(g.act_dims(n.output), dt::f32, tag::any);
         const md b_md({s.out_channels}, dt::f32, tag::x);
-        const dnnl::memory::dims strides{s.stride.h, s.stride.w};
-        const dnnl::memory::dims pad_l{s.padding.top, s.padding.left};
-        const dnnl::memory::dims pad_r{s.padding.bottom, s.padding.right};
-        const dnnl::memory::dims dilates = onednn_dilates(s.dilation);
-        const auto alg = conv_algorithm(s, n.input_shapes[0].c);
+        const conv_geometry c = geometry(s, n.input_shapes[0].c);
         const auto d =
-            s.bias ? dnnl::convolution_forward::desc(dnnl::prop_kind::forward_training, alg, src_any, w_any,
-                                                     b_md, dst_any, strides, dilates, pad_l, pad_r)
-                   : dnnl::convolution_forward::desc(dnnl::prop_kind::forward_training, alg, src_any, w_any,
-                                                     dst_any, strides, dilates, pad_l, pad_r);
+            s.bias ? dnnl::convolution_forward::desc(dnnl::prop_kind::forward_training, c.alg, src_any, w_any,
+                                                     b_md, dst_any, c.strides, c.dilates, c.pad_l, c.pad_r)
+                   : dnnl::convolution_forward::desc(dnnl::prop_kind::forward_training, c.alg, src_any, w_any,
+                                                     dst_any, c.strides, c.dilates, c.pad_l, c.pad_r);
         auto pd = std::make_shared<dnnl::convolution_forward::primitive_desc>(d, cpu_engine());
         L.fwd_pd = pd;
         L.src = g.in_layout(g.value(n.inputs[0]).mem, pd->src_desc(), true, nullptr, n.name + " src");
@@ -109,18 +118,14 @@ struct conv_and_dense_kinds {
         const auto w_dims = conv_weight_dims(s, n.input_shapes[0].c);
         const md w_any(w_dims, dt::f32, tag::any);
         const md b_md({s.out_channels}, dt::f32, tag::x);
-        const dnnl::memory::dims strides{s.stride.h, s.stride.w};
-        const dnnl::memory::dims pad_l{s.padding.top, s.padding.left};
-        const dnnl::memory::dims pad_r{s.padding.bottom, s.padding.right};
-        const dnnl::memory::dims dilates = onednn_dilates(s.dilation);
-        const auto alg = conv_algorithm(s, n.input_shapes[0].c);
+        const conv_geometry c = geometry(s, n.input_shapes[0].c);
         const std::string what = "conv '" + n.name + "' backward";
 
         const auto weights_pd = [&](const md& src, const md& dst) {
-            const auto wd = s.bias ? dnnl::convolution_backward_weights::desc(alg, src, w_any, b_md, dst,
-                                                                              strides, dilates, pad_l, pad_r)
-                                   : dnnl::convolution_backward_weights::desc(alg, src, w_any, dst, strides,
-                                                                              dilates, pad_l, pad_r);
+            const auto wd = s.bias ? dnnl::convolution_backward_weights::desc(
+                                         c.alg, src, w_any, b_md, dst, c.strides, c.dilates, c.pad_l, c.pad_r)
+                                   : dnnl::convolution_backward_weights::desc(
+                                         c.alg, src, w_any, dst, c.strides, c.dilates, c.pad_l, c.pad_r);
             return dnnl::convolution_backward_weights::primitive_desc(wd, cpu_engine(), fpd);
         };
         dnnl::convolution_backward_weights::primitive_desc wpd =
@@ -155,8 +160,8 @@ struct conv_and_dense_kinds {
         if (!g.wants_gradient(sv)) return;
         const md src_any(g.act_dims(n.input_shapes[0]), dt::f32, tag::any);
         const dnnl::convolution_backward_data::primitive_desc dpd(
-            dnnl::convolution_backward_data::desc(alg, src_any, w_any, diff_dst.get_desc(), strides, dilates,
-                                                  pad_l, pad_r),
+            dnnl::convolution_backward_data::desc(c.alg, src_any, w_any, diff_dst.get_desc(), c.strides,
+                                                  c.dilates, c.pad_l, c.pad_r),
             cpu_engine(), fpd);
         const dnnl::memory w =
             dpd.weights_desc() == L.weights.get_desc()
