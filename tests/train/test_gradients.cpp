@@ -123,6 +123,22 @@ TEST_CASE("train: conv2d gradient matches finite differences") {
     CHECK(r.worst <= 1.0);
 }
 
+// The trainer asks oneDNN for convolution_auto on convs of 64 channels or more (the others stay
+// direct). oneDNN 2.6 then takes its Winograd kernels (jit_wino_4x3) for wide 3x3 stride-1 convs
+// on larger batches: at 256 channels, 8x8 and batch 16 it picks them for the forward, backward-data and
+// backward-weights passes at 1 and 2 threads (seen with ONEDNN_VERBOSE=1), so this covers that path.
+// Its outputs and gradients differ from direct convolution's by ~2e-6 of their range, but a nudged
+// input moves ~16k outputs of the projected loss, and that rounding noise shifts an input gradient's
+// finite difference by up to ~5% at inputs in [-1, 1] (direct: < 1%); inputs in [-0.25, 0.25]
+// scale the outputs, and so the noise, down 4x.
+TEST_CASE("train: a wide 3x3 conv2d (oneDNN's Winograd path) matches finite differences") {
+    const auto r = check_graph(
+        single({256, 8, 8}, conv2d_spec{.out_channels = 256, .kernel = 3, .padding = 1, .bias = true}),
+        train::batch_norm_mode::frozen, 16, 19, -0.25F, 0.25F);
+    CHECK(r.checked > 40);
+    CHECK(r.worst <= 1.0);
+}
+
 TEST_CASE("train: pointwise conv2d gradient matches finite differences") {
     const auto r = check_graph(single({5, 4, 4}, conv2d_spec{.out_channels = 6, .bias = true}),
                                train::batch_norm_mode::frozen, 3, 12);
@@ -193,6 +209,22 @@ TEST_CASE("train: batch-statistics batch-norm gradient matches finite difference
         check_graph(single({4, 3, 3}, batch_norm_spec{}), train::batch_norm_mode::batch_statistics, 3, 17);
     CHECK(r.checked > 20);
     CHECK(r.worst <= 1.0);
+}
+
+// The trainer runs a batch-norm and the relu reading it as one oneDNN primitive (fuse_norm_relu),
+// in both modes (finite differences would be off where a nudge moves a batch-norm output across 0,
+// the relu's kink; with these seeds none does).
+TEST_CASE("train: a batch-norm followed by a relu (run fused) matches finite differences") {
+    graph g(shape{4, 3, 3});
+    g.add("bn", batch_norm_spec{});
+    g.add("relu", activation_spec{activation_kind::relu});
+    g.bind_random(5);
+    for (auto mode : {train::batch_norm_mode::frozen, train::batch_norm_mode::batch_statistics}) {
+        CAPTURE(static_cast<int>(mode));
+        const auto r = check_graph(g, mode, 3, 70);
+        CHECK(r.checked > 20);
+        CHECK(r.worst <= 1.0);
+    }
 }
 
 TEST_CASE("train: activation gradients match finite differences away from the kinks") {

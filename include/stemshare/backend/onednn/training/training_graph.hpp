@@ -27,6 +27,7 @@
 #include <stemshare/backend/onednn/engine.hpp>
 #include <stemshare/backend/onednn/threading.hpp>
 #include <stemshare/backend/onednn/training/arena.hpp>
+#include <stemshare/backend/onednn/training/conv_and_dense_kinds.hpp>
 #include <stemshare/backend/onednn/training/gate_and_channel_kinds.hpp>
 #include <stemshare/backend/onednn/training/pooling_kinds.hpp>
 #include <stemshare/backend/onednn/training/step_list.hpp>
@@ -58,6 +59,7 @@ public:
         if (options_.input_gradient) value(graph_input).diff = arena_.make(in_md);
         forward_both(dnnl::reorder(in_user_, value(graph_input).mem),
                      {{DNNL_ARG_FROM, in_user_}, {DNNL_ARG_TO, value(graph_input).mem}}, "input");
+        find_fused_relus(g);
         for (std::size_t i = 0; i < g.size(); ++i) {
             const node& n = g.at(i);
             try {
@@ -154,19 +156,59 @@ private:
         return v.mem;
     }
 
-    /// `mem` in layout `m`: itself, or a reorder into a new buffer (recorded in `steps`).
+    /// `mem` in layout `m`: itself, or a reorder into a new buffer (recorded in `steps`). In the
+    /// forwards a value is written once, so a second reader wanting the same layout (a residual
+    /// block's input, read by its first conv and its projection) shares the first one's copy.
     dnnl::memory in_layout(const dnnl::memory& mem, const md& m, bool both_forwards, step_list* steps,
                            const std::string& what) {
         if (mem.get_desc() == m) return mem;
+        if (both_forwards)
+            for (const auto& [from, to] : forward_copies_)
+                if (from.get() == mem.get() && to.get_desc() == m) return to;
         dnnl::memory out = arena_.make(m);
         const dnnl::reorder r(mem, out);
         const step_list::arg_list args{{DNNL_ARG_FROM, mem}, {DNNL_ARG_TO, out}};
         if (both_forwards) {
             forward_both(r, args, what);
+            forward_copies_.emplace_back(mem, out);
         } else {
             steps->add(r, args, what);
         }
         return out;
+    }
+
+    /// A view of `mem` (an arena buffer or a parameter binding) with descriptor `m`.
+    dnnl::memory view(const dnnl::memory& mem, const md& m) {
+        for (auto* list : {&params_, &grads_})
+            for (std::size_t k = 0; k < list->size(); ++k)
+                if ((*list)[k].mem.get() == mem.get()) {
+                    dnnl::memory v(m, cpu_engine(), DNNL_MEMORY_NONE);
+                    list->push_back({v, (*list)[k].layer, (*list)[k].index});
+                    return v;
+                }
+        return arena_.alias(mem, m);
+    }
+
+    /// Records in `steps` the reorder of weights `from` into `to` (same dims, other layouts). A 1x1
+    /// conv's weights are reordered as {O, I} matrices: oneDNN 2.6's 4D reorder from its blocked
+    /// layout back to oihw is up to 8x slower than the 2D one (2048x1024: 4.0 ms against 0.5 ms on
+    /// one core).
+    void reorder_weights(step_list& steps, const dnnl::memory& from, const dnnl::memory& to,
+                         const std::string& what) {
+        dnnl::memory src = from;
+        dnnl::memory dst = to;
+        const dnnl::memory::dims d = from.get_desc().dims();
+        if (d.size() == 4 && d[2] == 1 && d[3] == 1) {
+            try {
+                const md from_2d = from.get_desc().reshape({d[0], d[1]});
+                const md to_2d = to.get_desc().reshape({d[0], d[1]});
+                src = view(from, from_2d);
+                dst = view(to, to_2d);
+            } catch (const dnnl::error&) {
+                // A layout oneDNN cannot view as 2D: the 4D reorder.
+            }
+        }
+        steps.add(dnnl::reorder(src, dst), {{DNNL_ARG_FROM, src}, {DNNL_ARG_TO, dst}}, what);
     }
 
     dnnl::memory param(std::size_t layer, std::size_t index, const md& m) {
@@ -220,6 +262,32 @@ private:
         b.diff_started = true;
     }
 
+    /// A batch-norm whose only reader is a relu runs it too (oneDNN's fuse_norm_relu, the relu's
+    /// mask in the batch-norm's workspace): one pass over the data each way instead of two. The
+    /// relu's value is then the batch-norm's buffer, and the batch-norm's backward reads the relu's
+    /// output gradient.
+    void find_fused_relus(const graph& g) {
+        fused_relu_.assign(g.size(), 0);
+        readers_.assign(g.size(), 0);
+        for (std::size_t j = 0; j < g.size(); ++j)
+            for (value_id v : g.at(j).inputs)
+                if (v != graph_input) ++readers_[static_cast<std::size_t>(v)];
+        for (std::size_t j = 0; j < g.size(); ++j) {
+            const auto* act = std::get_if<activation_spec>(&g.at(j).spec);
+            const value_id v = g.at(j).inputs[0];
+            if (act == nullptr || act->kind != activation_kind::relu || v == graph_input) continue;
+            const auto bn = static_cast<std::size_t>(v);
+            if (readers_[bn] == 1 && std::holds_alternative<batch_norm_spec>(g.at(bn).spec))
+                fused_relu_[bn] = j;
+        }
+    }
+    /// The relu batch-norm layer `i` runs (0: none), and whether activation layer `j` is one.
+    [[nodiscard]] std::size_t fused_relu(std::size_t i) const { return fused_relu_[i]; }
+    [[nodiscard]] bool is_fused_relu(const node& n) const {
+        const value_id v = n.inputs[0];
+        return v != graph_input && fused_relu_[static_cast<std::size_t>(v)] != 0;
+    }
+
     template <class PD>
     PD& fwd_pd(std::size_t i) {
         return *static_cast<PD*>(layers_[i].fwd_pd.get());
@@ -227,71 +295,20 @@ private:
 
     // ---- forward planning, one overload per layer kind ----
 
-    static dnnl::memory::dims conv_weight_dims(const conv2d_spec& s, std::int64_t in_channels) {
-        return s.groups > 1 ? dnnl::memory::dims{s.groups, s.out_channels / s.groups, in_channels / s.groups,
-                                                 s.kernel.h, s.kernel.w}
-                            : dnnl::memory::dims{s.out_channels, in_channels, s.kernel.h, s.kernel.w};
-    }
-
+    // Conv and dense: conv_and_dense_kinds.hpp.
     void plan_forward(std::size_t i, const node& n, const conv2d_spec& s) {
-        layer_state& L = layers_[i];
-        const auto w_dims = conv_weight_dims(s, n.input_shapes[0].c);
-        const md src_any(act_dims(n.input_shapes[0]), dt::f32, tag::any);
-        const md w_any(w_dims, dt::f32, tag::any);
-        const md dst_any(act_dims(n.output), dt::f32, tag::any);
-        const md b_md({s.out_channels}, dt::f32, tag::x);
-        const dnnl::memory::dims strides{s.stride.h, s.stride.w};
-        const dnnl::memory::dims pad_l{s.padding.top, s.padding.left};
-        const dnnl::memory::dims pad_r{s.padding.bottom, s.padding.right};
-        const dnnl::memory::dims dilates = onednn_dilates(s.dilation);
-        const auto d = s.bias ? dnnl::convolution_forward::desc(
-                                    dnnl::prop_kind::forward_training, dnnl::algorithm::convolution_direct,
-                                    src_any, w_any, b_md, dst_any, strides, dilates, pad_l, pad_r)
-                              : dnnl::convolution_forward::desc(
-                                    dnnl::prop_kind::forward_training, dnnl::algorithm::convolution_direct,
-                                    src_any, w_any, dst_any, strides, dilates, pad_l, pad_r);
-        auto pd = std::make_shared<dnnl::convolution_forward::primitive_desc>(d, cpu_engine());
-        L.fwd_pd = pd;
-        L.src = in_layout(value(n.inputs[0]).mem, pd->src_desc(), true, nullptr, n.name + " src");
-        L.weights_user = param(i, 0, md(w_dims, dt::f32, s.groups > 1 ? tag::goihw : tag::oihw));
-        L.weights = in_layout(L.weights_user, pd->weights_desc(), true, nullptr, n.name + " weights");
-        const dnnl::memory dst = new_value(i, pd->dst_desc());
-        step_list::arg_list args{{DNNL_ARG_SRC, L.src}, {DNNL_ARG_WEIGHTS, L.weights}, {DNNL_ARG_DST, dst}};
-        if (s.bias) args.emplace_back(DNNL_ARG_BIAS, param(i, 1, b_md));
-        forward_both(dnnl::convolution_forward(*pd), args, "conv '" + n.name + "'");
+        training_detail::conv_and_dense_kinds::plan_forward(*this, i, n, s);
     }
-
     void plan_forward(std::size_t i, const node& n, const dense_spec& s) {
-        layer_state& L = layers_[i];
-        const shape in = n.input_shapes[0];
-        const dnnl::memory::dims w_dims{s.out_features, in.c, in.h, in.w};
-        const md b_md({s.out_features}, dt::f32, tag::x);
-        const md dst_md({batch_, s.out_features}, dt::f32, tag::nc);
-        const md src_any(act_dims(in), dt::f32, tag::any);
-        const md w_any(w_dims, dt::f32, tag::any);
-        const auto d = s.bias ? dnnl::inner_product_forward::desc(dnnl::prop_kind::forward_training, src_any,
-                                                                  w_any, b_md, dst_md)
-                              : dnnl::inner_product_forward::desc(dnnl::prop_kind::forward_training, src_any,
-                                                                  w_any, dst_md);
-        auto pd = std::make_shared<dnnl::inner_product_forward::primitive_desc>(d, cpu_engine());
-        L.fwd_pd = pd;
-        L.src = in_layout(value(n.inputs[0]).mem, pd->src_desc(), true, nullptr, n.name + " src");
-        L.weights_user = param(i, 0, md(w_dims, dt::f32, tag::oihw));
-        L.weights = in_layout(L.weights_user, pd->weights_desc(), true, nullptr, n.name + " weights");
-        const dnnl::memory dst = new_value(i, plain(n.output));
-        L.dst_2d = arena_.alias(dst, dst_md);
-        L.diff_dst_2d = arena_.alias(value(static_cast<value_id>(i)).diff, dst_md);
-        step_list::arg_list args{
-            {DNNL_ARG_SRC, L.src}, {DNNL_ARG_WEIGHTS, L.weights}, {DNNL_ARG_DST, L.dst_2d}};
-        if (s.bias) args.emplace_back(DNNL_ARG_BIAS, param(i, 1, b_md));
-        forward_both(dnnl::inner_product_forward(*pd), args, "dense '" + n.name + "'");
+        training_detail::conv_and_dense_kinds::plan_forward(*this, i, n, s);
     }
 
     void plan_forward(std::size_t i, const node& n, const batch_norm_spec& s) {
         layer_state& L = layers_[i];
         const dnnl::memory src = value(n.inputs[0]).mem;
         const md x = src.get_desc();
-        const auto scale_shift = dnnl::normalization_flags::use_scale | dnnl::normalization_flags::use_shift;
+        auto scale_shift = dnnl::normalization_flags::use_scale | dnnl::normalization_flags::use_shift;
+        if (fused_relu(i) != 0) scale_shift = scale_shift | dnnl::normalization_flags::fuse_norm_relu;
         const auto global = scale_shift | dnnl::normalization_flags::use_global_stats;
         const auto train_flags = options_.batch_statistics ? scale_shift : global;
         auto pd = std::make_shared<dnnl::batch_normalization_forward::primitive_desc>(
@@ -365,6 +382,15 @@ private:
                 break;
         }
         L.src = value(n.inputs[0]).mem;
+        if (is_fused_relu(n)) {
+            // The batch-norm before it computes it: its value shares the batch-norm's buffer, and the
+            // batch-norm's own output gradient is never formed.
+            value_buffers& v = value(static_cast<value_id>(i));
+            v.mem = L.src;
+            v.diff = arena_.make(L.src.get_desc());
+            value(n.inputs[0]).diff_started = true;
+            return;
+        }
         auto pd = std::make_shared<dnnl::eltwise_forward::primitive_desc>(
             dnnl::eltwise_forward::desc(dnnl::prop_kind::forward_training, L.algorithm, L.src.get_desc(),
                                         L.alpha, L.beta),
@@ -437,118 +463,20 @@ private:
     // ---- backward planning ----
 
     void plan_backward(std::size_t i, const node& n, const conv2d_spec& s) {
-        layer_state& L = layers_[i];
-        auto& fpd = fwd_pd<dnnl::convolution_forward::primitive_desc>(i);
-        const dnnl::memory diff_dst = value(static_cast<value_id>(i)).diff;
-        const auto w_dims = conv_weight_dims(s, n.input_shapes[0].c);
-        const md w_any(w_dims, dt::f32, tag::any);
-        const md b_md({s.out_channels}, dt::f32, tag::x);
-        const dnnl::memory::dims strides{s.stride.h, s.stride.w};
-        const dnnl::memory::dims pad_l{s.padding.top, s.padding.left};
-        const dnnl::memory::dims pad_r{s.padding.bottom, s.padding.right};
-        const dnnl::memory::dims dilates = onednn_dilates(s.dilation);
-        const auto alg = dnnl::algorithm::convolution_direct;
-        const std::string what = "conv '" + n.name + "' backward";
-
-        const auto weights_pd = [&](const md& src, const md& dst) {
-            const auto wd = s.bias ? dnnl::convolution_backward_weights::desc(alg, src, w_any, b_md, dst,
-                                                                              strides, dilates, pad_l, pad_r)
-                                   : dnnl::convolution_backward_weights::desc(alg, src, w_any, dst, strides,
-                                                                              dilates, pad_l, pad_r);
-            return dnnl::convolution_backward_weights::primitive_desc(wd, cpu_engine(), fpd);
-        };
-        dnnl::convolution_backward_weights::primitive_desc wpd =
-            weights_pd(L.src.get_desc(), diff_dst.get_desc());
-        dnnl::memory w_src = L.src;
-        dnnl::memory w_diff_dst = diff_dst;
-        // oneDNN 2.6 has no JIT backward-weights kernel for depthwise kernels above 3x3 in the
-        // channel-blocked layouts its forward picks: it falls back to the reference one, ~50x
-        // slower than its nhwc kernel (32x960x7x7, 5x5: 526 ms against 10 ms on one core). Such a
-        // conv's weight gradient reads nhwc copies of its input and output gradient instead.
-        if (std::string_view(wpd.impl_info_str()).starts_with("ref")) {
-            const md src_nhwc(act_dims(n.input_shapes[0]), dt::f32, tag::nhwc);
-            const md dst_nhwc(act_dims(n.output), dt::f32, tag::nhwc);
-            const auto nhwc_pd = weights_pd(src_nhwc, dst_nhwc);
-            if (!std::string_view(nhwc_pd.impl_info_str()).starts_with("ref")) {
-                wpd = nhwc_pd;
-                w_src = in_layout(L.src, src_nhwc, false, &backward_, what + " src nhwc");
-                w_diff_dst = in_layout(diff_dst, dst_nhwc, false, &backward_, what + " output gradient nhwc");
-            }
-        }
-        const dnnl::memory dw_user = gradient(i, 0, L.weights_user.get_desc());
-        const dnnl::memory dw =
-            wpd.diff_weights_desc() == dw_user.get_desc() ? dw_user : arena_.make(wpd.diff_weights_desc());
-        step_list::arg_list wargs{
-            {DNNL_ARG_SRC, w_src}, {DNNL_ARG_DIFF_DST, w_diff_dst}, {DNNL_ARG_DIFF_WEIGHTS, dw}};
-        if (s.bias) wargs.emplace_back(DNNL_ARG_DIFF_BIAS, gradient(i, 1, b_md));
-        backward_.add(dnnl::convolution_backward_weights(wpd), wargs, what + " weights");
-        if (dw.get() != dw_user.get())
-            backward_.add(dnnl::reorder(dw, dw_user), {{DNNL_ARG_FROM, dw}, {DNNL_ARG_TO, dw_user}},
-                          what + " weights reorder");
-
-        const value_id sv = n.inputs[0];
-        if (!wants_gradient(sv)) return;
-        const md src_any(act_dims(n.input_shapes[0]), dt::f32, tag::any);
-        const dnnl::convolution_backward_data::primitive_desc dpd(
-            dnnl::convolution_backward_data::desc(alg, src_any, w_any, diff_dst.get_desc(), strides, dilates,
-                                                  pad_l, pad_r),
-            cpu_engine(), fpd);
-        const dnnl::memory w =
-            dpd.weights_desc() == L.weights.get_desc()
-                ? L.weights
-                : in_layout(L.weights_user, dpd.weights_desc(), false, &backward_, what + " weights");
-        const dnnl::memory dx = diff_target(sv, dpd.diff_src_desc());
-        backward_.add(dnnl::convolution_backward_data(dpd),
-                      {{DNNL_ARG_DIFF_DST, diff_dst}, {DNNL_ARG_WEIGHTS, w}, {DNNL_ARG_DIFF_SRC, dx}},
-                      what + " data");
-        contribute(sv, dx);
+        training_detail::conv_and_dense_kinds::plan_backward(*this, i, n, s);
     }
-
     void plan_backward(std::size_t i, const node& n, const dense_spec& s) {
-        layer_state& L = layers_[i];
-        auto& fpd = fwd_pd<dnnl::inner_product_forward::primitive_desc>(i);
-        const shape in = n.input_shapes[0];
-        const md w_any({s.out_features, in.c, in.h, in.w}, dt::f32, tag::any);
-        const md b_md({s.out_features}, dt::f32, tag::x);
-        const md dy_md = L.diff_dst_2d.get_desc();
-        const std::string what = "dense '" + n.name + "' backward";
-        const auto wd = s.bias
-                            ? dnnl::inner_product_backward_weights::desc(L.src.get_desc(), w_any, b_md, dy_md)
-                            : dnnl::inner_product_backward_weights::desc(L.src.get_desc(), w_any, dy_md);
-        const dnnl::inner_product_backward_weights::primitive_desc wpd(wd, cpu_engine(), fpd);
-        const dnnl::memory dw_user = gradient(i, 0, L.weights_user.get_desc());
-        const dnnl::memory dw =
-            wpd.diff_weights_desc() == dw_user.get_desc() ? dw_user : arena_.make(wpd.diff_weights_desc());
-        step_list::arg_list wargs{
-            {DNNL_ARG_SRC, L.src}, {DNNL_ARG_DIFF_DST, L.diff_dst_2d}, {DNNL_ARG_DIFF_WEIGHTS, dw}};
-        if (s.bias) wargs.emplace_back(DNNL_ARG_DIFF_BIAS, gradient(i, 1, b_md));
-        backward_.add(dnnl::inner_product_backward_weights(wpd), wargs, what + " weights");
-        if (dw.get() != dw_user.get())
-            backward_.add(dnnl::reorder(dw, dw_user), {{DNNL_ARG_FROM, dw}, {DNNL_ARG_TO, dw_user}},
-                          what + " weights reorder");
-
-        const value_id sv = n.inputs[0];
-        if (!wants_gradient(sv)) return;
-        const dnnl::inner_product_backward_data::primitive_desc dpd(
-            dnnl::inner_product_backward_data::desc(md(act_dims(in), dt::f32, tag::any), w_any, dy_md),
-            cpu_engine(), fpd);
-        const dnnl::memory w =
-            dpd.weights_desc() == L.weights.get_desc()
-                ? L.weights
-                : in_layout(L.weights_user, dpd.weights_desc(), false, &backward_, what + " weights");
-        const dnnl::memory dx = diff_target(sv, dpd.diff_src_desc());
-        backward_.add(dnnl::inner_product_backward_data(dpd),
-                      {{DNNL_ARG_DIFF_DST, L.diff_dst_2d}, {DNNL_ARG_WEIGHTS, w}, {DNNL_ARG_DIFF_SRC, dx}},
-                      what + " data");
-        contribute(sv, dx);
+        training_detail::conv_and_dense_kinds::plan_backward(*this, i, n, s);
     }
 
     void plan_backward(std::size_t i, const node& n, const batch_norm_spec& s) {
         layer_state& L = layers_[i];
         auto& fpd = fwd_pd<dnnl::batch_normalization_forward::primitive_desc>(i);
-        const dnnl::memory diff_dst = value(static_cast<value_id>(i)).diff;
+        const std::size_t relu = fused_relu(i);
+        const dnnl::memory diff_dst = value(static_cast<value_id>(relu != 0 ? relu : i)).diff;
         auto flags = dnnl::normalization_flags::use_scale | dnnl::normalization_flags::use_shift;
         if (!options_.batch_statistics) flags = flags | dnnl::normalization_flags::use_global_stats;
+        if (relu != 0) flags = flags | dnnl::normalization_flags::fuse_norm_relu;
         const md x = L.src.get_desc();
         const dnnl::batch_normalization_backward::primitive_desc pd(
             dnnl::batch_normalization_backward::desc(dnnl::prop_kind::backward, diff_dst.get_desc(), x,
@@ -574,7 +502,7 @@ private:
 
     void plan_backward(std::size_t i, const node& n, const activation_spec&) {
         const value_id sv = n.inputs[0];
-        if (!wants_gradient(sv)) return;
+        if (!wants_gradient(sv) || is_fused_relu(n)) return;
         layer_state& L = layers_[i];
         auto& fpd = fwd_pd<dnnl::eltwise_forward::primitive_desc>(i);
         const dnnl::memory diff_dst = value(static_cast<value_id>(i)).diff;
@@ -615,8 +543,19 @@ private:
 
     void plan_backward(std::size_t i, const node& n, const add_spec&) {
         const dnnl::memory diff = value(static_cast<value_id>(i)).diff;
-        for (value_id v : n.inputs)
-            if (wants_gradient(v)) contribute(v, diff);
+        for (value_id v : n.inputs) {
+            if (!wants_gradient(v)) continue;
+            value_buffers& b = value(v);
+            // An input only this add reads takes the add's gradient as its own, uncopied: nothing
+            // writes either buffer after this point.
+            if (v != graph_input && readers_[static_cast<std::size_t>(v)] == 1 && !b.diff_started &&
+                b.diff.get_desc() == diff.get_desc()) {
+                b.diff = diff;
+                b.diff_started = true;
+                continue;
+            }
+            contribute(v, diff);
+        }
     }
 
     void plan_backward(std::size_t i, const node& n, const concat_spec&) {
@@ -633,6 +572,7 @@ private:
     }
 
     // Gate activations, multiply, channel shuffle and channel slice: gate_and_channel_kinds.hpp.
+    friend struct training_detail::conv_and_dense_kinds;
     friend struct training_detail::gate_and_channel_kinds;
     friend struct training_detail::pooling_kinds;
     template <typename Spec>
@@ -651,6 +591,9 @@ private:
     std::vector<value_buffers> values_;
     std::vector<binding> params_;
     std::vector<binding> grads_;
+    std::vector<std::pair<dnnl::memory, dnnl::memory>> forward_copies_;  // (value, its copy)
+    std::vector<std::size_t> fused_relu_;                                // see find_fused_relus
+    std::vector<int> readers_;                                           // layers reading each value
     training_arena arena_;
     step_list forward_train_;
     step_list forward_eval_;
