@@ -343,7 +343,8 @@ inline void register_demo_command(CLI::App& app) {
     sub->add_flag(
         "--second-copy", o->second_copy,
         "Profile each layer's second copy too (right after the first) and charge a frame's further "
-        "copies of a layer that time in replay and burst fitting (default: every copy at the table's time)");
+        "copies of a layer that time in replay and burst fitting (always so when the frame cost model is "
+        "fitted; with --no-frame-calibration the default is every copy at the table's time)");
     add_frame_calibration_flags(sub, o->costs);
     sub->add_option(
         "--profile-gap-ms", o->profile_gap_ms,

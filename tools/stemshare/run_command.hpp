@@ -757,7 +757,8 @@ inline void register_run_command(CLI::App& app) {
     sub->add_flag(
         "--second-copy", o->second_copy,
         "Profile each layer's second copy too and charge a frame's further copies of a layer that time "
-        "(table cost per frame, --burst-fit); ignored with --latencies");
+        "(table cost per frame, --burst-fit); always so when the frame cost model is fitted, ignored with "
+        "--latencies");
     add_frame_calibration_flags(sub, o->costs);
     sub->add_option(
         "--profile-gap-ms", o->profile_gap_ms,
