@@ -48,9 +48,10 @@ namespace stemshare::experiment {
 struct frame_calibration_options {
     /// oneDNN threads per step, as the live runner uses.
     int threads = 1;
-    /// Idle seconds before every timed frame. Frame costs rise with the gap and level off (on the
-    /// 2-core box: 90 us after 10 ms, 304 us after 67 ms, 328 us after 250 ms for ten apps), so
-    /// a gap past that level charges a sparse stream's frames what they cost at any lower rate.
+    /// Idle seconds before every timed frame. Frame costs rise with the gap (one measurement with an
+    /// uncommitted diagnostic, ten apps, 2-core box shared with builds: 90 us after 10 ms, 304 us
+    /// after 67 ms, 328 us after 250 ms); the default is the gap before a frame of apps at about
+    /// 4 of 15 fps. Frames after much longer gaps (apps at 0.1 fps) are not fitted exactly.
     double gap_seconds = 0.25;
     /// Apps in the many-app configurations.
     std::size_t apps = 10;
