@@ -2,7 +2,7 @@
 # in [0, 1]; no value anywhere is null (nlohmann::json writes NaN and infinity as null) or a
 # string spelling NaN/inf; one live run per policy; on this seeded run Mainstream's replayed F1
 # with every app is not below No-sharing's; and every mainstream+burst row whose frames fit
-# replays without a dropped frame; the frame cost model was fitted to five live configurations.
+# replays without a dropped frame; the frame cost model was fitted to seven live configurations.
 file(READ ${FILE} json)
 
 # Walks every value of the document; fails on null and on NaN/inf written as a string or number.
@@ -112,18 +112,24 @@ foreach(i RANGE 4)
   if(NOT us GREATER 0)
     message(FATAL_ERROR "${FILE}: live[${i}].executor_frame_us_mean = ${us}: no frame ran live")
   endif()
+  # Every processed frame is listed beside the table's time of it.
+  string(JSON traced LENGTH "${json}" live ${i} frames)
+  string(JSON table_us GET "${json}" live ${i} table_live_frames_us)
+  if(traced EQUAL 0 OR NOT table_us GREATER 0)
+    message(FATAL_ERROR "${FILE}: live[${i}] lists ${traced} frames, table ${table_us} us per frame")
+  endif()
 endforeach()
 message(STATUS "results.json: ${rows} rows, ${live} live runs, no null or NaN, Mainstream ${mainstream_f1} >= No-sharing ${nosharing_f1}")
 
 string(JSON configurations LENGTH "${json}" frame_calibration configurations)
-if(NOT configurations EQUAL 5)
-  message(FATAL_ERROR "${FILE}: frame_calibration has ${configurations} configurations, expected 5")
+if(NOT configurations EQUAL 7)
+  message(FATAL_ERROR "${FILE}: frame_calibration has ${configurations} configurations, expected 7")
 endif()
 string(JSON first_scale GET "${json}" frame_calibration first_scale)
 if(NOT first_scale GREATER 0)
   message(FATAL_ERROR "${FILE}: frame_calibration.first_scale = ${first_scale} must be positive")
 endif()
-foreach(i RANGE 4)
+foreach(i RANGE 6)
   string(JSON live_us GET "${json}" frame_calibration configurations ${i} live_median_us)
   string(JSON fitted_us GET "${json}" frame_calibration configurations ${i} fitted_us)
   if(NOT live_us GREATER 0 OR NOT fitted_us GREATER 0)

@@ -2,6 +2,7 @@
 // is written into a latency table.
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <array>
 #include <cmath>
 #include <vector>
@@ -69,19 +70,24 @@ TEST_CASE("frame_calibration: apply scales first runs and writes every further c
 }
 
 TEST_CASE(
-    "frame_calibration: five configurations run on a live executor and the fit reproduces its own numbers") {
+    "frame_calibration: seven configurations run on a live executor and the fit reproduces its own numbers") {
     graph base = zoo::fashion_mobilenet.to_graph();
     base.bind_random(3);
     const profiling::latency_table table = profiling::profile(
         base, "fashion_mobilenet", {.threads = 1, .runs = 3, .warmup = 1, .second_copy = true});
     const experiment::frame_calibration fit = experiment::calibrate_frames(
         base, table, {.gap_seconds = 0.002, .apps = 3, .frames = 3, .warmup = 1});
-    REQUIRE(fit.points.size() == 5);
-    // One app, one app under a stem, three apps without, under a short and under a long stem.
+    REQUIRE(fit.points.size() == 7);
+    // One app, one app under a stem, three apps without, under a middle and under the last stem;
+    // then three apps over a mix of branch points, twice: a step per app and per distinct stem.
     const std::array<std::size_t, 5> steps{1, 2, 3, 4, 4};
-    for (std::size_t i = 0; i < 5; ++i) {
+    for (std::size_t i = 0; i < 7; ++i) {
         const auto& p = fit.points[i];
-        CHECK(p.table.steps == steps[i]);
+        std::vector<std::size_t> stems;
+        for (std::size_t k : p.branch_points)
+            if (k > 0 && std::find(stems.begin(), stems.end(), k) == stems.end()) stems.push_back(k);
+        CHECK(p.table.steps == (i < 5 ? steps[i] : p.apps + stems.size()));
+        if (i >= 5) CHECK(stems.size() >= 2);
         CHECK(p.measured_seconds > 0.0);
         CHECK(p.table.first_seconds > 0.0);
         CHECK(p.predicted_seconds == doctest::Approx(fit.predict(p.table)));
@@ -93,6 +99,38 @@ TEST_CASE(
     CHECK(fit.first_scale > 0.0);
     CHECK(fit.further_scale >= 0.0);
     CHECK(fit.step_seconds >= 0.0);
+    // One speed per round of timed frames.
+    REQUIRE(fit.round_speed.size() == 3);
+    for (double v : fit.round_speed) CHECK(v > 0.0);
+    CHECK(fit.speed_range() >= 1.0);
+}
+
+TEST_CASE("frame_calibration: caller's configurations run as given, mixed branch points and all") {
+    graph base = zoo::fashion_mobilenet.to_graph();
+    base.bind_random(3);
+    const profiling::latency_table table = profiling::profile(
+        base, "fashion_mobilenet", {.threads = 1, .runs = 3, .warmup = 1, .second_copy = true});
+    std::vector<std::size_t> points;
+    for (std::size_t k : base.branch_points())
+        if (k > 0 && k < base.size()) points.push_back(k);
+    REQUIRE(points.size() >= 2);
+    const std::size_t a = points.front();
+    const std::size_t b = points.back();
+    const std::vector<std::vector<std::size_t>> configs{{0}, {a, b, b}, {0, a}, {b, a, 0, b}};
+    const experiment::frame_calibration fit = experiment::calibrate_frames(
+        base, table, {.gap_seconds = 0.001, .frames = 2, .warmup = 1, .configurations = configs});
+    REQUIRE(fit.points.size() == configs.size());
+    // Steps: one per distinct branch point > 0, one per app.
+    const std::array<std::size_t, 4> steps{1, 5, 3, 6};
+    for (std::size_t i = 0; i < configs.size(); ++i) {
+        CHECK(fit.points[i].branch_points == configs[i]);
+        CHECK(fit.points[i].apps == configs[i].size());
+        CHECK(fit.points[i].table.steps == steps[i]);
+        CHECK(fit.points[i].measured_seconds > 0.0);
+    }
+    CHECK(fit.points[1].num_frozen == b);
+    CHECK(fit.points[2].table.further_seconds > 0.0);
+    CHECK(fit.round_speed.size() == 2);
 }
 
 TEST_CASE("frame_calibration: a table of another model or a bad gap is refused by name") {
@@ -105,4 +143,17 @@ TEST_CASE("frame_calibration: a table of another model or a bad gap is refused b
         doctest::Contains("gap_seconds"), stemshare::error);
     CHECK_THROWS_WITH_AS((void)experiment::calibrate_frames(base, made_up_table(base.size()), {.apps = 1}),
                          doctest::Contains("apps >= 2"), stemshare::error);
+    const std::vector<std::size_t> points = base.branch_points();
+    std::size_t not_a_point = 1;
+    while (std::find(points.begin(), points.end(), not_a_point) != points.end()) ++not_a_point;
+    REQUIRE(not_a_point < base.size());
+    CHECK_THROWS_WITH_AS((void)experiment::calibrate_frames(base, made_up_table(base.size()),
+                                                            {.configurations = {{0}, {not_a_point}, {0, 0}}}),
+                         doctest::Contains("configuration 1"), stemshare::error);
+    CHECK_THROWS_WITH_AS((void)experiment::calibrate_frames(base, made_up_table(base.size()),
+                                                            {.configurations = {{0}, {}, {0, 0}}}),
+                         doctest::Contains("has no app"), stemshare::error);
+    CHECK_THROWS_WITH_AS((void)experiment::calibrate_frames(base, made_up_table(base.size()),
+                                                            {.configurations = {{0}, {0, 0}}}),
+                         doctest::Contains("at least 3 configurations"), stemshare::error);
 }

@@ -63,6 +63,30 @@ TEST_CASE(
     CHECK(r.processed_frames + r.dropped_frames == wanted_frames);
     CHECK(r.decisions[0][0] != experiment::frame_decision::not_processed);  // the box is idle at frame 0
     CHECK(r.duration_seconds == doctest::Approx(1.0));
+    // The trace: one row per processed frame, in stream order, each a frame some app ran, starting
+    // after the previous one ended.
+    REQUIRE(r.frames_run.size() == static_cast<std::size_t>(r.processed_frames));
+    double spent = 0.0;
+    for (std::size_t i = 0; i < r.frames_run.size(); ++i) {
+        const experiment::live_frame& f = r.frames_run[i];
+        bool ran = false;
+        for (const auto& decided : r.decisions)
+            ran = ran ||
+                  decided[static_cast<std::size_t>(f.frame)] != experiment::frame_decision::not_processed;
+        CHECK(ran);
+        CHECK(f.spent_seconds > 0.0);
+        CHECK(f.idle_seconds >= 0.0);
+        if (i > 0) {
+            const experiment::live_frame& before = r.frames_run[i - 1];
+            CHECK(f.frame > before.frame);
+            CHECK(f.start_seconds >= before.start_seconds + before.spent_seconds);
+            CHECK(
+                f.idle_seconds ==
+                doctest::Approx(f.start_seconds - before.start_seconds - before.spent_seconds).epsilon(1e-6));
+        }
+        spent += f.spent_seconds;
+    }
+    CHECK(spent / static_cast<double>(r.processed_frames) == doctest::Approx(r.mean_frame_seconds));
 }
 
 TEST_CASE("run_realtime: refuses bad input") {

@@ -357,6 +357,22 @@ TEST_CASE("sweep: the real-time runner and the real-time check run a tiny model 
     CHECK(check.seconds == doctest::Approx(0.5));
     CHECK(check.realtime_seconds > 0.0);
     CHECK(check.fps_replay > 0.0);
+    // Each processed frame beside the table's time for the same apps, and the windows over them.
+    REQUIRE(!check.frames.empty());
+    double table = 0.0;
+    for (const auto& f : check.frames) {
+        CHECK(f.apps == 1);
+        CHECK(f.steps == 1);
+        CHECK(f.executor_seconds > 0.0);
+        CHECK(f.table_seconds > 0.0);
+        table += f.table_seconds;
+    }
+    CHECK(check.table_live_frames_us ==
+          doctest::Approx(table / static_cast<double>(check.frames.size()) * 1e6));
+    CHECK(check.median_executor_over_table > 0.0);
+    REQUIRE(check.window_executor_over_table.size() == 1);  // half a second: one 10 s window
+    CHECK(check.window_executor_over_table[0] ==
+          doctest::Approx(check.executor_frame_us / check.table_live_frames_us));
     CHECK_THROWS_WITH_AS((void)experiment::compare_realtime(in, rows[0], 0), doctest::Contains("frames"),
                          stemshare::error);
 }

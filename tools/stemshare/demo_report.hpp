@@ -109,19 +109,30 @@ inline void print_live(const std::vector<experiment::realtime_comparison>& live)
         "\nLIVE (the executor on the wall clock, %zu apps, first %.1f s of the stream, frame wait %s) "
         "vs replay of the same frames (prediction):\n",
         first.app_count, first.seconds, std::string(runtime::to_string(first.wait)).c_str());
-    std::printf("%-18s %-8s %-8s %-9s %-9s %-11s %-11s %-10s %-10s %s\n", "policy", "F1 live", "F1 repl",
-                "fps live", "fps repl", "min fps/pl", "drops l/r", "frame us", "table us", "warm us");
+    std::printf("%-18s %-8s %-8s %-9s %-9s %-11s %-11s %-12s %-10s %-9s %s\n", "policy", "F1 live", "F1 repl",
+                "fps live", "fps repl", "min fps/pl", "drops l/r", "frame us", "table us", "ex/table",
+                "warm us");
     for (const auto& c : live)
-        std::printf("%-18s %-8s %-8s %-9s %-9s %-11s %-11s %-10s %-10s %s\n", c.policy.c_str(),
-                    fixed(c.f1_realtime, 3).c_str(), fixed(c.f1_replay, 3).c_str(),
-                    fixed(c.fps_realtime, 2).c_str(), fixed(c.fps_replay, 2).c_str(),
-                    fixed(c.min_fps_ratio, 2).c_str(),
-                    (std::to_string(c.drops_realtime) + "/" + std::to_string(c.drops_replay)).c_str(),
-                    (fixed(c.executor_frame_us, 1) + "/" + fixed(c.executor_frame_median_us, 1)).c_str(),
-                    fixed(c.table_frame_us, 1).c_str(), fixed(c.warm_frame_us, 1).c_str());
+        std::printf(
+            "%-18s %-8s %-8s %-9s %-9s %-11s %-11s %-12s %-10s %-9s %s\n", c.policy.c_str(),
+            fixed(c.f1_realtime, 3).c_str(), fixed(c.f1_replay, 3).c_str(), fixed(c.fps_realtime, 2).c_str(),
+            fixed(c.fps_replay, 2).c_str(), fixed(c.min_fps_ratio, 2).c_str(),
+            (std::to_string(c.drops_realtime) + "/" + std::to_string(c.drops_replay)).c_str(),
+            (fixed(c.executor_frame_us, 1) + "/" + fixed(c.executor_frame_median_us, 1)).c_str(),
+            fixed(c.table_live_frames_us, 1).c_str(),
+            fixed(c.table_live_frames_us > 0.0 ? c.executor_frame_us / c.table_live_frames_us : 0.0, 2)
+                .c_str(),
+            fixed(c.warm_frame_us, 1).c_str());
     std::printf(
-        "(frame us: mean/median executor time of a processed frame; table us: what the latency table "
-        "adds up to for the same frames; min fps/pl: smallest live/planned fps over the apps)\n");
+        "(frame us: mean/median executor time of a processed frame; table us: what the frame cost model "
+        "adds up to for the same frames; ex/table: their means' ratio; min fps/pl: smallest live/planned "
+        "fps over the apps)\n");
+    std::printf("ex/table per %.0f s of stream (the box's speed drifts):\n", first.window_seconds);
+    for (const auto& c : live) {
+        std::string windows;
+        for (double r : c.window_executor_over_table) windows += " " + fixed(r, 2);
+        std::printf("  %-18s%s\n", c.policy.c_str(), windows.c_str());
+    }
 }
 
 inline void print_prediction_gap(const experiment::prediction_gap& g, sched::quality_model planned_with) {
@@ -130,6 +141,17 @@ inline void print_prediction_gap(const experiment::prediction_gap& g, sched::qua
         "(plans by '%s': its bias %+.3f)\n",
         g.rows, g.mean_abs_gap_mainstream, g.mean_abs_gap_sampled,
         std::string(sched::to_string(planned_with)).c_str(), g.mean_bias);
+}
+
+/// A live run's frames as rows [frame, idle ms, executor us, table us, apps, steps]: compact,
+/// since a minute of stream is about 900 of them per policy.
+[[nodiscard]] inline nlohmann::ordered_json live_frames_json(
+    const std::vector<experiment::live_frame_cost>& frames) {
+    nlohmann::ordered_json rows = nlohmann::ordered_json::array();
+    for (const auto& f : frames)
+        rows.push_back({f.frame, f.idle_seconds * 1e3, f.executor_seconds * 1e6, f.table_seconds * 1e6,
+                        f.apps, f.steps});
+    return rows;
 }
 
 /// OUT/results.json: the stream, the budget, the latencies, the apps, every row, the real-time
@@ -177,23 +199,30 @@ inline void print_prediction_gap(const experiment::prediction_gap& g, sched::qua
     }
     ordered_json live_json = ordered_json::array();
     for (const auto& c : live)
-        live_json.push_back({{"apps", c.app_count},
-                             {"policy", c.policy},
-                             {"seconds", c.seconds},
-                             {"frame_wait", std::string(runtime::to_string(c.wait))},
-                             {"mean_f1_live", c.f1_realtime},
-                             {"mean_f1_replay_prediction", c.f1_replay},
-                             {"mean_fps_live", c.fps_realtime},
-                             {"mean_fps_replay_prediction", c.fps_replay},
-                             {"min_live_over_planned_fps", c.min_fps_ratio},
-                             {"drops_live", c.drops_realtime},
-                             {"drops_replay_prediction", c.drops_replay},
-                             {"box_busy_seconds_per_stream_second_live", c.load_realtime},
-                             {"box_busy_seconds_per_stream_second_replay", c.load_replay},
-                             {"executor_frame_us_mean", c.executor_frame_us},
-                             {"executor_frame_us_median", c.executor_frame_median_us},
-                             {"warm_frame_us", c.warm_frame_us},
-                             {"table_frame_us", c.table_frame_us}});
+        live_json.push_back(
+            {{"apps", c.app_count},
+             {"policy", c.policy},
+             {"seconds", c.seconds},
+             {"frame_wait", std::string(runtime::to_string(c.wait))},
+             {"mean_f1_live", c.f1_realtime},
+             {"mean_f1_replay_prediction", c.f1_replay},
+             {"mean_fps_live", c.fps_realtime},
+             {"mean_fps_replay_prediction", c.fps_replay},
+             {"min_live_over_planned_fps", c.min_fps_ratio},
+             {"drops_live", c.drops_realtime},
+             {"drops_replay_prediction", c.drops_replay},
+             {"box_busy_seconds_per_stream_second_live", c.load_realtime},
+             {"box_busy_seconds_per_stream_second_replay", c.load_replay},
+             {"executor_frame_us_mean", c.executor_frame_us},
+             {"executor_frame_us_median", c.executor_frame_median_us},
+             {"warm_frame_us", c.warm_frame_us},
+             {"table_frame_us", c.table_frame_us},
+             {"table_live_frames_us", c.table_live_frames_us},
+             {"median_executor_over_table", c.median_executor_over_table},
+             {"window_seconds", c.window_seconds},
+             {"window_executor_over_table", c.window_executor_over_table},
+             {"frames_columns", {"frame", "idle_ms", "executor_us", "table_us", "apps", "steps"}},
+             {"frames", live_frames_json(c.frames)}});
     ordered_json apps_json = ordered_json::array();
     for (std::size_t a = 0; a < in.apps.size(); ++a) {
         const experiment::sweep_app& app = in.apps[a];

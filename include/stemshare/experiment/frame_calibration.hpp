@@ -16,8 +16,10 @@
 ///   + step_seconds x (steps run: stem steps + suffixes, `frame_work::steps`)
 ///
 /// and the three numbers are fitted (least squares on relative error, none negative) to the
-/// median frame times of a few configurations run on a real `runtime::executor`: one app, many
-/// apps without a stem, many apps under a short and under a long stem. The configurations are
+/// median frame times of a few configurations run on a real `runtime::executor`: one app, one
+/// under a stem, many apps without a stem, under a middle and under the last stem, and many apps
+/// over a mix of branch points as plans have them (or the caller's configurations), timed
+/// round robin so that the box's drifting speed is spread over all of them. The configurations are
 /// the base model with every layer from the branch point on re-drawn per app (as fine-tuning
 /// does), so the stem trie shares exactly the stem. `apply` writes the fit into a table
 /// (`sweep_input::step_seconds` takes the third number), so planners, replays and burst fitting
@@ -29,6 +31,7 @@
 #include <cmath>
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <thread>
 #include <utility>
@@ -60,12 +63,18 @@ struct frame_calibration_options {
     std::size_t warmup = 3;
     /// Seed of the re-drawn suffix weights and of the input frame.
     std::uint64_t seed = 1;
+    /// The configurations to run, each the branch points of its apps (one app per entry). Empty:
+    /// the seven of the file comment.
+    std::vector<std::vector<std::size_t>> configurations{};
 };
 
 /// One configuration's measured median frame and its parts by the table.
 struct frame_calibration_point {
+    /// The deepest app's branch point, and the number of apps.
     std::size_t num_frozen = 0;
     std::size_t apps = 0;
+    /// Every app's branch point.
+    std::vector<std::size_t> branch_points{};
     frame_work table;
     double measured_seconds = 0.0;
     /// The fitted model's frame time.
@@ -78,10 +87,20 @@ struct frame_calibration {
     double step_seconds = 0.0;
     double gap_seconds = 0.0;
     std::vector<frame_calibration_point> points;
+    /// Per round of timed frames (one frame of every configuration), the median over the
+    /// configurations of frame time / the configuration's median: how the box's speed drifted
+    /// during the calibration (1: as the fit; 1.2: 20% slower).
+    std::vector<double> round_speed;
 
     [[nodiscard]] double predict(const frame_work& w) const {
         return first_scale * w.first_seconds + further_scale * w.further_seconds +
                step_seconds * static_cast<double>(w.steps);
+    }
+    /// The slowest round's `round_speed` over the fastest's (1 when no round was timed).
+    [[nodiscard]] double speed_range() const {
+        if (round_speed.empty()) return 1.0;
+        const auto [lo, hi] = std::minmax_element(round_speed.begin(), round_speed.end());
+        return *hi / *lo;
     }
     /// Largest |predicted / measured - 1| over the configurations.
     [[nodiscard]] double worst_fit_error() const {
@@ -107,6 +126,14 @@ struct frame_calibration {
 };
 
 namespace detail {
+
+/// The median of `v` (the upper one of an even count); 0 when empty.
+[[nodiscard]] inline double median_of(std::vector<double> v) {
+    if (v.empty()) return 0.0;
+    const auto mid = v.begin() + static_cast<std::ptrdiff_t>(v.size() / 2);
+    std::nth_element(v.begin(), mid, v.end());
+    return *mid;
+}
 
 /// min sum_i ((x . a_i) / y_i - 1)^2 over x >= 0 (three unknowns): every subset of free unknowns
 /// solved by its normal equations, the best feasible kept.
@@ -177,7 +204,7 @@ namespace detail {
 
 /// Runs the configurations (see the file comment) of `base` (weights bound) on a live executor
 /// and fits the frame cost model to them and to `table` (the latency table of `base` the plans
-/// use). Takes about 5 x (warmup + frames) x gap seconds. Throws `stemshare::error` on bad
+/// use). Takes about (configurations) x (warmup + frames) x gap seconds. Throws `stemshare::error` on bad
 /// options, a table of another length than `base`, or a base the executor refuses.
 [[nodiscard]] inline frame_calibration calibrate_frames(const graph& base,
                                                         const profiling::latency_table& table,
@@ -197,8 +224,38 @@ namespace detail {
     const std::vector<double> first = layer_seconds(table);
     const std::vector<double> further = second_copy_seconds(table);
     const std::size_t mid = points[points.size() / 2];
-    const std::array<std::pair<std::size_t, std::size_t>, 5> configs{
-        {{0, 1}, {mid, 1}, {0, o.apps}, {mid, o.apps}, {points.back(), o.apps}}};
+    std::vector<std::vector<std::size_t>> configs = o.configurations;
+    if (configs.empty()) {
+        configs = {{0},
+                   {mid},
+                   std::vector<std::size_t>(o.apps, 0),
+                   std::vector<std::size_t>(o.apps, mid),
+                   std::vector<std::size_t>(o.apps, points.back())};
+        // Plans mix branch points, so a frame runs several stem steps; frames of one branch point
+        // alone fit them 7-12% low (measured round robin, docs/experiment.md). One mix over every
+        // point (0 included) and one over the deeper half.
+        std::vector<std::size_t> all{0};
+        all.insert(all.end(), points.begin(), points.end());
+        const std::size_t half = points.size() / 2;
+        std::vector<std::size_t> spread;
+        std::vector<std::size_t> deep;
+        for (std::size_t a = 0; a < o.apps; ++a) {
+            spread.push_back(all[a * all.size() / o.apps]);
+            deep.push_back(points[half + a * (points.size() - half) / o.apps]);
+        }
+        configs.push_back(spread);
+        configs.push_back(deep);
+    }
+    for (std::size_t c = 0; c < configs.size(); ++c) {
+        if (configs[c].empty()) throw error(who + ": configuration " + std::to_string(c), "has no app");
+        for (std::size_t k : configs[c])
+            if (k != 0 && std::find(points.begin(), points.end(), k) == points.end())
+                throw error(who + ": configuration " + std::to_string(c),
+                            "branch point " + std::to_string(k) + " is not one of the model's");
+    }
+    if (configs.size() < 3)
+        throw error(
+            who, "needs at least 3 configurations to fit 3 numbers, got " + std::to_string(configs.size()));
 
     const shape in = base.input_shape();
     tensor<float> frame(dims{1, in.c, in.h, in.w});
@@ -209,36 +266,53 @@ namespace detail {
     cal.gap_seconds = o.gap_seconds;
     std::vector<std::array<double, 3>> rows;
     std::vector<double> measured;
-    for (const auto& [k, count] : configs) {
+    // Every configuration's executor first, then the frames round robin (one frame of each per
+    // round): this box's speed drifts by tens of percent over tens of seconds, and a configuration
+    // timed all at once would fit whatever speed its stretch of time had, distorting the fit.
+    std::vector<std::unique_ptr<runtime::executor>> boxes;
+    std::vector<std::vector<replay_app>> apps(configs.size());
+    for (std::size_t c = 0; c < configs.size(); ++c) {
         // fps 0: every app takes every frame, whatever the stream's nominal rate.
-        runtime::executor box({.input = in, .stream_fps = 15.0, .threads = o.threads});
-        std::vector<replay_app> apps;
-        for (std::size_t a = 0; a < count; ++a) {
-            box.add_app("calibration_" + std::to_string(a), detail::redrawn_suffix(base, k, o.seed + 1 + a),
-                        {.num_frozen = k, .fps = 0.0});
-            apps.push_back({k, 1.0, 0});
+        boxes.push_back(std::make_unique<runtime::executor>(
+            runtime::executor_options{.input = in, .stream_fps = 15.0, .threads = o.threads}));
+        for (std::size_t a = 0; a < configs[c].size(); ++a) {
+            boxes.back()->add_app("calibration_" + std::to_string(a),
+                                  detail::redrawn_suffix(base, configs[c][a], o.seed + 1 + a),
+                                  {.num_frozen = configs[c][a], .fps = 0.0});
+            apps[c].push_back({configs[c][a], 1.0, 0});
         }
-        std::vector<double> times;
-        for (std::size_t i = 0; i < o.warmup + o.frames; ++i) {
+    }
+    std::vector<std::vector<double>> times(configs.size());
+    for (std::size_t i = 0; i < o.warmup + o.frames; ++i)
+        for (std::size_t c = 0; c < configs.size(); ++c) {
             std::this_thread::sleep_until(std::chrono::steady_clock::now() + gap);
             const auto start = std::chrono::steady_clock::now();
-            const runtime::frame_result& r = box.process(std::as_const(frame).view());
+            const runtime::frame_result& r = boxes[c]->process(std::as_const(frame).view());
             const double spent =
                 std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-            if (r.suffix_runs != count)
+            if (r.suffix_runs != configs[c].size())
                 throw error(who, "the executor ran " + std::to_string(r.suffix_runs) + " of " +
-                                     std::to_string(count) + " apps on a frame");
-            if (i >= o.warmup) times.push_back(spent);
+                                     std::to_string(configs[c].size()) + " apps on a frame");
+            if (i >= o.warmup) times[c].push_back(spent);
         }
-        std::nth_element(times.begin(), times.begin() + static_cast<std::ptrdiff_t>(times.size() / 2),
-                         times.end());
-        frame_calibration_point p{.num_frozen = k,
-                                  .apps = count,
-                                  .table = frame_parts(apps, std::vector<bool>(count, true), first, further),
-                                  .measured_seconds = times[times.size() / 2]};
+    boxes.clear();
+    for (std::size_t c = 0; c < configs.size(); ++c) {
+        const double median = detail::median_of(times[c]);
+        frame_calibration_point p{
+            .num_frozen = *std::max_element(configs[c].begin(), configs[c].end()),
+            .apps = configs[c].size(),
+            .branch_points = configs[c],
+            .table = frame_parts(apps[c], std::vector<bool>(configs[c].size(), true), first, further),
+            .measured_seconds = median};
         rows.push_back({p.table.first_seconds, p.table.further_seconds, static_cast<double>(p.table.steps)});
         measured.push_back(p.measured_seconds);
         cal.points.push_back(p);
+    }
+    // The box's speed per round: the median over configurations of frame time / its median.
+    for (std::size_t i = 0; i < o.frames; ++i) {
+        std::vector<double> relative;
+        for (std::size_t c = 0; c < configs.size(); ++c) relative.push_back(times[c][i] / measured[c]);
+        cal.round_speed.push_back(detail::median_of(relative));
     }
     const std::array<double, 3> x = detail::fit_nonnegative(rows, measured);
     cal.first_scale = x[0];

@@ -51,6 +51,19 @@ struct realtime_options {
     runtime::frame_wait wait{};
 };
 
+/// One frame the box ran, as the stream thread timed it.
+struct live_frame {
+    std::int64_t frame = 0;
+    /// Seconds from the stream's start to the frame's start.
+    double start_seconds = 0.0;
+    /// Measured executor time of the frame, on this machine (before box_share).
+    double spent_seconds = 0.0;
+    /// Seconds the executor sat idle before it: since the previous processed frame ended (since the
+    /// warm-up ended for the first; a `sleep_warm` rehearsal counts as idle). Layers run colder
+    /// after longer gaps (experiment/frame_calibration.hpp).
+    double idle_seconds = 0.0;
+};
+
 struct realtime_result {
     /// decisions[a][j]: app a's decision on stream frame j.
     std::vector<std::vector<frame_decision>> decisions;
@@ -69,6 +82,8 @@ struct realtime_result {
     double median_frame_seconds = 0.0;
     /// Measured time of `sleep_warm`'s rehearsals, per processed frame (0 with other waits).
     double mean_warm_seconds = 0.0;
+    /// Every processed frame, in stream order.
+    std::vector<live_frame> frames_run;
 };
 
 /// Runs `frame_count` frames of `frames` {N, c, h, w} at `stream_fps` under `apps`, in real time.
@@ -118,7 +133,8 @@ struct realtime_result {
     double measured = 0.0;
     double warmed = 0.0;
     std::vector<double> frame_times;
-    const steady::time_point t0 = steady::now() + std::chrono::milliseconds(20);
+    steady::time_point last_end = steady::now();
+    const steady::time_point t0 = last_end + std::chrono::milliseconds(20);
     steady::time_point busy_until = t0;
     for (std::int64_t j = 0; j < frame_count; ++j) {
         const steady::time_point arrival =
@@ -148,8 +164,14 @@ struct realtime_result {
         }
         const steady::time_point start = steady::now();
         const runtime::frame_result& out = box.process(frame);
-        const double spent = seconds(steady::now() - start);
+        const steady::time_point end = steady::now();
+        const double spent = seconds(end - start);
         if (out.stem_runs + out.suffix_runs == 0) continue;
+        r.frames_run.push_back({.frame = j,
+                                .start_seconds = seconds(start - t0),
+                                .spent_seconds = spent,
+                                .idle_seconds = seconds(start - last_end)});
+        last_end = end;
         measured += spent;
         warmed += warm_spent;
         frame_times.push_back(spent);

@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <cstddef>
 #include <cstdint>
 #include <string>
@@ -18,6 +19,18 @@
 #include <stemshare/experiment/sweep.hpp>
 
 namespace stemshare::experiment {
+
+/// One frame the live run processed: its measured executor time beside the table's for the same
+/// apps (`frame_seconds` with the sweep's step cost), before the box's share.
+struct live_frame_cost {
+    std::int64_t frame = 0;
+    double idle_seconds = 0.0;
+    double executor_seconds = 0.0;
+    double table_seconds = 0.0;
+    /// Apps that ran on it and steps the executor ran (`frame_work::steps`).
+    std::size_t apps = 0;
+    std::size_t steps = 0;
+};
 
 /// Real time against replay for one plan; each pair is (real time, replay), means over apps.
 struct realtime_comparison {
@@ -37,6 +50,17 @@ struct realtime_comparison {
     /// the latency table adds up to for the same frames.
     double executor_frame_us = 0.0;
     double table_frame_us = 0.0;
+    /// The table's mean time of the frames the live run processed (`table_frame_us` is over the
+    /// frames the replay processed: the same set unless either dropped one), and the median over
+    /// those frames of executor / table time.
+    double table_live_frames_us = 0.0;
+    double median_executor_over_table = 0.0;
+    /// Every frame the live run processed.
+    std::vector<live_frame_cost> frames;
+    /// Executor / table time (sums) per `window_seconds` of stream, over the windows with frames:
+    /// this box's speed drifts over tens of seconds, and these show how much within the run.
+    double window_seconds = 10.0;
+    std::vector<double> window_executor_over_table;
     /// Median measured executor time of a processed frame, and `sleep_warm`'s rehearsal time per
     /// processed frame (charged to the box too; 0 with other waits).
     double executor_frame_median_us = 0.0;
@@ -116,6 +140,46 @@ struct realtime_comparison {
     c.table_frame_us = rp.processed_frames > 0
                            ? rp.busy_seconds * in.budget / static_cast<double>(rp.processed_frames) * 1e6
                            : 0.0;
+
+    const std::vector<double> first = layer_seconds(in.latencies);
+    const std::vector<double> further = second_copy_seconds(in.latencies);
+    std::vector<bool> ran(n);
+    std::vector<double> ratios;
+    double table_sum = 0.0;
+    for (const live_frame& f : rt.frames_run) {
+        std::size_t apps = 0;
+        for (std::size_t a = 0; a < n; ++a) {
+            ran[a] = rt.decisions[a][static_cast<std::size_t>(f.frame)] != frame_decision::not_processed;
+            apps += ran[a] ? 1 : 0;
+        }
+        const frame_work w = frame_parts(plan_apps, ran, first, further);
+        const double table =
+            w.first_seconds + w.further_seconds + in.step_seconds * static_cast<double>(w.steps);
+        c.frames.push_back({.frame = f.frame,
+                            .idle_seconds = f.idle_seconds,
+                            .executor_seconds = f.spent_seconds,
+                            .table_seconds = table,
+                            .apps = apps,
+                            .steps = w.steps});
+        table_sum += table;
+        if (table > 0.0) ratios.push_back(f.spent_seconds / table);
+    }
+    if (!c.frames.empty()) c.table_live_frames_us = table_sum / static_cast<double>(c.frames.size()) * 1e6;
+    const auto window_frames = std::max<std::int64_t>(1, std::llround(c.window_seconds * stream_fps));
+    const std::int64_t windows = (frames + window_frames - 1) / window_frames;
+    std::vector<double> executor_in(static_cast<std::size_t>(windows), 0.0);
+    std::vector<double> table_in(static_cast<std::size_t>(windows), 0.0);
+    for (const live_frame_cost& f : c.frames) {
+        executor_in[static_cast<std::size_t>(f.frame / window_frames)] += f.executor_seconds;
+        table_in[static_cast<std::size_t>(f.frame / window_frames)] += f.table_seconds;
+    }
+    for (std::size_t w = 0; w < executor_in.size(); ++w)
+        if (table_in[w] > 0.0) c.window_executor_over_table.push_back(executor_in[w] / table_in[w]);
+    if (!ratios.empty()) {
+        const auto mid = ratios.begin() + static_cast<std::ptrdiff_t>(ratios.size() / 2);
+        std::nth_element(ratios.begin(), mid, ratios.end());
+        c.median_executor_over_table = *mid;
+    }
     return c;
 }
 
