@@ -176,12 +176,16 @@ TEST_CASE("run: a generated Fashion-MNIST video gives one line per decision and 
     CHECK(s["frames"]["dropped"] == 0);
     CHECK(s["per_frame_cost_us"]["executor_mean"].get<double>() > 0.0);
     CHECK(s["per_frame_cost_us"]["table_mean"].get<double>() > 0.0);
-    // The table the plan and the table cost used was fitted to five live configurations.
-    REQUIRE(s["frame_calibration"]["configurations"].size() == 5);
+    // The table the plan and the table cost used was fitted to seven live configurations.
+    REQUIRE(s["frame_calibration"]["configurations"].size() == 7);
     CHECK(s["frame_calibration"]["gap_ms"].get<double>() == doctest::Approx(5.0));
     CHECK(s["frame_calibration"]["first_scale"].get<double>() > 0.0);
     for (const auto& c : s["frame_calibration"]["configurations"])
         CHECK(c["live_median_us"].get<double>() > 0.0);
+    CHECK(!s["frame_calibration"]["round_speed"].empty());
+    // 4 s of stream close no 10 s window of the speed tracker: nothing re-planned.
+    CHECK(s["speed"]["windows"].empty());
+    CHECK(s["speed"]["changes"] == 0);
     REQUIRE(s["apps"].size() == 2);
     for (const auto& a : s["apps"]) {
         const std::string name = a["name"];
@@ -193,6 +197,48 @@ TEST_CASE("run: a generated Fashion-MNIST video gives one line per decision and 
     }
     REQUIRE(s["plans"].size() == 1);
     CHECK(s["plans"][0]["frames_arrived"] == 60);
+    fs::remove_all(dir);
+}
+
+TEST_CASE("run: a cost model far off the box's speed is scaled to it and re-planned after a window") {
+    STEMSHARE_SKIP_IF(!stemshare::test::have_ffmpeg(), "the ffmpeg tool is not installed");
+    STEMSHARE_SKIP_IF(!have_data(), "Fashion-MNIST is not installed (dataset-fashion-mnist)");
+    const auto dir = stemshare::test::video_scratch("speed");
+    const auto video = dir / "fashion.mkv";
+    make_fashion_video(video, 30);
+    // A given table of 0.1 us a layer: a real frame of two apps takes tens of microseconds, so the
+    // first 2 s window (8 frames at 4 fps) finds the box many times slower than the table. The
+    // budget binds at neither speed, so the re-plan keeps the plan and only its cost moves.
+    const auto table = dir / "latencies.json";
+    std::ofstream(table) << json(std::vector<double>(41, 1e-7)).dump();
+    const run_output r =
+        run_on(dir, video,
+               "--select sneaker,coat --budget 0.05 --box-share 1 --planner greedy --latencies " +
+                   table.string() + " --speed-window-s 2");
+    REQUIRE(r.plans.size() >= 2);
+    check_decisions_follow_plans(r);
+    CHECK(r.plans[0]["speed"].get<double>() == 1.0);
+    CHECK(r.plans[1]["reason"].get<std::string>().starts_with("box speed"));
+    const double speed = r.plans[1]["speed"].get<double>();
+    CHECK(speed > 5.0);
+    for (std::size_t i = 0; i < 2; ++i) {
+        CAPTURE(i);
+        CHECK(r.plans[1]["apps"][i]["num_frozen"] == r.plans[0]["apps"][i]["num_frozen"]);
+        CHECK(r.plans[1]["apps"][i]["fps"] == r.plans[0]["apps"][i]["fps"]);
+    }
+    CHECK(r.plans[1]["cost"].get<double>() == doctest::Approx(r.plans[0]["cost"].get<double>() * speed));
+
+    const json& s = r.summary;
+    REQUIRE(s["speed"]["windows"].size() >= 1);
+    CHECK(s["speed"]["windows"][0].get<double>() == doctest::Approx(speed));
+    CHECK(s["speed"]["changes"].get<int>() == static_cast<int>(r.plans.size()) - 1);
+    // Every frame is counted under exactly one plan; the table charged at the running plan's speed.
+    std::int64_t arrived = 0;
+    for (const auto& p : s["plans"]) arrived += p["frames_arrived"].get<std::int64_t>();
+    CHECK(arrived == 60);
+    CHECK(s["plans"][1]["frames_processed"].get<std::int64_t>() > 0);
+    CHECK(s["per_frame_cost_us"]["table_mean"].get<double>() >
+          2.0 * s["per_frame_cost_us"]["table_at_startup_speed_mean"].get<double>());
     fs::remove_all(dir);
 }
 
@@ -393,4 +439,12 @@ TEST_CASE("run: a missing video or a bad flag is an error naming it") {
                                       "/run-apps.json --budget 0.002 --frame-calibration-gap-ms -1");
     CHECK(result.status == 1);
     CHECK(result.output.find("--frame-calibration-gap-ms: must be in [0, 60000]") != std::string::npos);
+    result = stemshare::test::run_cli("run --video x.mp4 --apps " + models() +
+                                      "/run-apps.json --budget 0.002 --speed-window-s 0");
+    CHECK(result.status == 1);
+    CHECK(result.output.find("--speed-window-s: must be in (0, 3600]") != std::string::npos);
+    result = stemshare::test::run_cli("run --video x.mp4 --apps " + models() +
+                                      "/run-apps.json --budget 0.002 --speed-tolerance -0.5");
+    CHECK(result.status == 1);
+    CHECK(result.output.find("--speed-tolerance: must be in [0, 10]") != std::string::npos);
 }

@@ -53,6 +53,7 @@
 #include <stemshare/profiling/latency_table.hpp>
 #include <stemshare/profiling/profile.hpp>
 #include <stemshare/runtime/executor.hpp>
+#include <stemshare/runtime/speed_tracker.hpp>
 #include <stemshare/sched.hpp>
 #include <stemshare/video/video_source.hpp>
 
@@ -60,52 +61,13 @@
 
 #include "frame_costs.hpp"
 #include "run_apps.hpp"
+#include "run_planner.hpp"
 
 namespace stemshare::tools {
 
 namespace run_detail {
 
-struct options {
-    std::string video;
-    std::string apps_path = "models/run-apps.json";
-    std::string select;
-    double budget = 0.0;
-    double fps = 0.0;
-    bool fps_given = false;
-    double box_share = 0.0;
-    std::string planner = "greedy";
-    std::string mode = "mainstream";
-    std::string latencies_path;
-    std::string control;
-    std::string out = "-";
-    std::int64_t max_frames = 0;
-    int threads = 1;
-    bool no_watch = false;
-    bool burst_fit = false;
-    double burst_margin = 0.0;
-    double profile_gap_ms = -1.0;
-    bool second_copy = false;
-    frame_cost_options costs;
-};
-
 using steady = std::chrono::steady_clock;
-
-struct planned_app {
-    std::string name;
-    std::size_t num_frozen = 0;
-    double fps = 0.0;
-    double f1 = 0.0;
-};
-
-/// One plan the run deployed.
-struct plan_record {
-    int index = 0;
-    std::string reason;
-    std::vector<planned_app> apps;
-    double cost = 0.0;
-    double mean_f1 = 0.0;
-    std::uint64_t executor_version = 0;
-};
 
 /// What the stream thread counted under one plan.
 struct plan_counts {
@@ -122,185 +84,6 @@ struct app_counts {
     std::int64_t dropped = 0;  ///< frames its rate selects that arrived while the box was busy
     std::int64_t frames_deployed = 0;
     double planned_fps = 0.0;
-};
-
-inline std::string num(double x) {
-    char buf[32];
-    std::snprintf(buf, sizeof buf, "%.6g", x);
-    return buf;
-}
-
-/// JSON lines from two threads, one line at a time.
-class line_writer {
-public:
-    explicit line_writer(const std::string& path) {
-        if (path != "-") {
-            file_.open(path);
-            if (!file_) throw error("--out", "cannot write '" + path + "'");
-        }
-    }
-    void write(const std::string& line) {
-        std::lock_guard lock(mutex_);
-        std::ostream& o = file_.is_open() ? static_cast<std::ostream&>(file_) : std::cout;
-        o << line << '\n';
-    }
-    void flush() {
-        std::lock_guard lock(mutex_);
-        (file_.is_open() ? static_cast<std::ostream&>(file_) : std::cout).flush();
-    }
-
-private:
-    std::mutex mutex_;
-    std::ofstream file_;
-};
-
-/// Plans an app set and deploys it on the executor in one swap. Used by the main thread before
-/// the stream starts and by the control thread after.
-class live_planner {
-public:
-    live_planner(const options& o, std::shared_ptr<const catalog> apps, std::vector<double> layer_seconds,
-                 std::vector<double> second_copy, double step_seconds, double stream_fps, double box_share,
-                 runtime::executor& ex, line_writer& out)
-        : o_(o),
-          box_share_(box_share),
-          kind_(sched::parse_planner(o.planner)),
-          mode_(sched::parse_mode(o.mode)),
-          catalog_(std::move(apps)),
-          layers_(std::move(layer_seconds)),
-          second_copy_(std::move(second_copy)),
-          step_seconds_(step_seconds),
-          stream_fps_(stream_fps),
-          ex_(ex),
-          out_(out) {}
-
-    /// Plans `names` and deploys the plan; throws `stemshare::error` (the running plan stays).
-    void deploy(const std::vector<std::string>& names, const std::string& reason) {
-        // Serialises changes; the stream thread never waits on it (records_mutex_ is held briefly).
-        std::lock_guard lock(deploy_mutex_);
-        const std::shared_ptr<const catalog> apps = this->apps();
-        std::vector<sched::app_spec> specs;
-        for (const auto& n : names) specs.push_back(apps->find(n).spec);
-        plan_record rec;
-        rec.reason = reason;
-        std::vector<runtime::executor::app_edit> edits;
-        std::vector<std::shared_ptr<const graph>> keep;
-        std::map<std::string, planned_app> next;
-        if (!specs.empty()) {
-            const sched::problem p(specs, sched::cost_model(layers_), stream_fps_, mode_);
-            sched::require_feasible_budget(p, o_.budget);
-            const sched::plan pl = plan(p);
-            rec.cost = pl.cost;
-            rec.mean_f1 = pl.mean_f1();
-            for (std::size_t a = 0; a < pl.apps.size(); ++a) {
-                const planned_app pa{names[a], static_cast<std::size_t>(pl.apps[a].num_frozen),
-                                     pl.apps[a].fps, pl.apps[a].quality.f1};
-                rec.apps.push_back(pa);
-                next[pa.name] = pa;
-            }
-        }
-        for (const auto& [name, old] : deployed_)
-            if (next.find(name) == next.end()) edits.push_back({.name = name, .remove = true});
-        for (const auto& [name, pa] : next) {
-            const runtime::app_options opt{.num_frozen = pa.num_frozen, .fps = pa.fps};
-            const auto it = deployed_.find(name);
-            if (it != deployed_.end() && it->second.num_frozen == pa.num_frozen) {
-                if (it->second.fps != pa.fps) edits.push_back({.name = name, .options = opt});
-                continue;
-            }
-            keep.push_back(apps->model(name, pa.num_frozen));
-            edits.push_back({.name = name, .model = keep.back().get(), .options = opt});
-        }
-        if (!edits.empty()) ex_.apply(edits);
-        deployed_ = std::move(next);
-        {
-            std::lock_guard records(records_mutex_);
-            rec.executor_version = ex_.plan_version();
-            rec.index = static_cast<int>(records_.size()) + 1;
-            names_ = names;
-            records_.push_back(rec);
-        }
-        out_.write(plan_json(rec));
-        out_.flush();
-    }
-
-    /// Re-reads the apps file; the app set becomes the file's (or --select's names in it).
-    void reload() {
-        auto fresh = std::make_shared<const catalog>(catalog::load(apps()->path()));
-        std::lock_guard lock(records_mutex_);
-        catalog_ = std::move(fresh);
-    }
-
-    [[nodiscard]] std::vector<std::string> names() const {
-        std::lock_guard lock(records_mutex_);
-        return names_;
-    }
-    [[nodiscard]] std::shared_ptr<const catalog> apps() const {
-        std::lock_guard lock(records_mutex_);
-        return catalog_;
-    }
-    /// The plan deployed as executor plan `version`. A swap is published inside `apply`, just
-    /// before its record is stored: the stream thread may see the version first and waits for it.
-    [[nodiscard]] plan_record record_for(std::uint64_t version) const {
-        for (;;) {
-            {
-                std::lock_guard lock(records_mutex_);
-                for (auto it = records_.rbegin(); it != records_.rend(); ++it)
-                    if (it->executor_version == version) return *it;
-            }
-            std::this_thread::sleep_for(std::chrono::microseconds(20));
-        }
-    }
-    [[nodiscard]] std::vector<plan_record> records() const {
-        std::lock_guard lock(records_mutex_);
-        return records_;
-    }
-    [[nodiscard]] const std::vector<double>& layer_seconds() const noexcept { return layers_; }
-
-    static std::string plan_json(const plan_record& r) {
-        std::string s = "{\"event\":\"plan\",\"plan\":" + std::to_string(r.index) +
-                        ",\"reason\":" + nlohmann::json(r.reason).dump() + ",\"cost\":" + num(r.cost) +
-                        ",\"mean_f1\":" + num(r.mean_f1) + ",\"apps\":[";
-        for (std::size_t i = 0; i < r.apps.size(); ++i)
-            s += std::string(i ? "," : "") + "{\"name\":" + nlohmann::json(r.apps[i].name).dump() +
-                 ",\"num_frozen\":" + std::to_string(r.apps[i].num_frozen) +
-                 ",\"fps\":" + num(r.apps[i].fps) + ",\"f1\":" + num(r.apps[i].f1) + "}";
-        return s + "]}";
-    }
-
-private:
-    /// The planner's plan, or with --burst-fit one whose frames fit the box one by one
-    /// (experiment/burst_fit.hpp, `burst_plan`; refused when none does).
-    [[nodiscard]] sched::plan plan(const sched::problem& p) const {
-        if (!o_.burst_fit) return sched::run_planner(kind_, p, o_.budget, sched::objective::mean);
-        const experiment::burst_fit_result fit = experiment::burst_plan(p, kind_, o_.budget, layers_,
-                                                                        {.margin = o_.burst_margin,
-                                                                         .box_share = box_share_,
-                                                                         .second_copy_seconds = second_copy_,
-                                                                         .step_seconds = step_seconds_});
-        if (!fit.fits)
-            throw error("--burst-fit",
-                        "no plan of these apps fits the box frame by frame: the last one tried (at " +
-                            std::to_string(fit.fitted_budget) + " core-seconds per second) drops " +
-                            std::to_string(fit.dropped_frames) + " frames of a period");
-        return fit.plan;
-    }
-
-    const options& o_;
-    double box_share_;
-    sched::planner_kind kind_;
-    sched::mode mode_;
-    std::mutex deploy_mutex_;
-    mutable std::mutex records_mutex_;  // guards catalog_, names_, records_
-    std::shared_ptr<const catalog> catalog_;
-    std::vector<double> layers_;
-    std::vector<double> second_copy_;
-    double step_seconds_;
-    double stream_fps_;
-    runtime::executor& ex_;
-    line_writer& out_;
-    std::map<std::string, planned_app> deployed_;
-    std::vector<std::string> names_;
-    std::vector<plan_record> records_;
 };
 
 /// Reads control lines and watches the apps file on its own thread; every change re-plans.
@@ -473,6 +256,10 @@ inline void run(const options& o) {
         throw error("--burst-margin", "must be in [0, 10), got " + std::to_string(o.burst_margin));
     if (o.profile_gap_ms > 60'000.0) throw error("--profile-gap-ms", "must be at most 60000");
     check_frame_cost_flags(o.costs);
+    if (!(o.speed_window_s > 0.0) || o.speed_window_s > 3600.0)
+        throw error("--speed-window-s", "must be in (0, 3600], got " + std::to_string(o.speed_window_s));
+    if (!(o.speed_tolerance >= 0.0) || o.speed_tolerance > 10.0)
+        throw error("--speed-tolerance", "must be in [0, 10], got " + std::to_string(o.speed_tolerance));
     av_log_set_level(AV_LOG_ERROR);
     auto apps = std::make_shared<const catalog>(catalog::load(o.apps_path));
     std::vector<std::string> names;
@@ -549,7 +336,9 @@ inline void run(const options& o) {
     std::map<int, plan_counts> per_plan;
     std::map<std::string, app_counts> per_app;
     std::vector<double> executor_seconds;
-    double table_seconds = 0.0;
+    double table_seconds = 0.0;         // the cost model at the speed the running plan was made with
+    double table_at_fit_seconds = 0.0;  // the cost model as measured at start-up (speed 1)
+    runtime::speed_tracker speed({.window_seconds = o.speed_window_s, .tolerance = o.speed_tolerance});
     std::vector<experiment::replay_app> ran_apps;  // the apps that ran the frame (reused)
     std::vector<bool> ran_wanting;
     std::int64_t arrived = 0;
@@ -640,9 +429,30 @@ inline void run(const options& o) {
             // per app whose own suffix holds it (further copies at `second_copy` when measured), plus
             // the fitted cost of every step it ran.
             ran_wanting.assign(ran_apps.size(), true);
-            table_seconds +=
+            const double model =
                 experiment::frame_seconds(ran_apps, ran_wanting, layers, second_copy, step_seconds);
+            table_seconds += model * ran.speed;
+            table_at_fit_seconds += model;
             out.flush();  // a reader on a pipe sees each frame's decisions as they happen
+            if (const std::optional<double> moved = speed.add(at, spent, model)) {
+                // The box is off the cost model by more than --speed-tolerance for a whole window:
+                // re-plan on the model scaled to it (between frames, on this thread: a plan takes
+                // milliseconds). An impossible budget at the new speed keeps the running plan.
+                try {
+                    planner.rescale(*moved);
+                    // A re-plan at a new speed may keep every app as it was: then the executor's
+                    // plan version stays, and the new record (its speed, its counts) is taken here.
+                    version = ex.plan_version();
+                    current = planner.record_for(version);
+                    ran = current;
+                    selector = selector_for(current);
+                    wanting.assign(current.apps.size(), false);
+                } catch (const error& e) {
+                    out.write(nlohmann::ordered_json{
+                        {"event", "replan_refused"}, {"frame", j}, {"speed", *moved}, {"error", e.what()}}
+                                  .dump());
+                }
+            }
         }
     } catch (const std::exception& e) {
         error_text = e.what();
@@ -677,7 +487,14 @@ inline void run(const options& o) {
     const double n = processed > 0 ? static_cast<double>(processed) : 1.0;
     s["per_frame_cost_us"] = {{"executor_mean", exec_total / n * 1e6},
                               {"executor_median", median(executor_seconds) * 1e6},
-                              {"table_mean", table_seconds / n * 1e6}};
+                              {"table_mean", table_seconds / n * 1e6},
+                              {"table_at_startup_speed_mean", table_at_fit_seconds / n * 1e6}};
+    // The box's speed against the start-up cost model, per window of stream, and the re-plans it caused.
+    s["speed"] = {{"window_seconds", o.speed_window_s},
+                  {"tolerance", o.speed_tolerance},
+                  {"windows", speed.windows()},
+                  {"changes", speed.changes()},
+                  {"last", speed.speed()}};
     nlohmann::ordered_json app_list = nlohmann::ordered_json::array();
     for (const auto& [name, ac] : per_app) {
         const double deployed_seconds = static_cast<double>(ac.frames_deployed) / stream_fps;
@@ -716,11 +533,13 @@ inline void run(const options& o) {
         stderr,
         "stemshare run: %s (%s %dx%d, %.3g fps): %lld frames, %lld processed, %lld dropped (%lld arrived "
         "while busy), "
-        "%.1f s; executor %.1f us/frame (median %.1f), table %.1f us/frame; %zu plan(s); ended: %s\n",
+        "%.1f s; executor %.1f us/frame (median %.1f), table %.1f us/frame (%.1f at start-up speed); box "
+        "speed %.2fx after %zu change(s); %zu plan(s); ended: %s\n",
         src.info().url.c_str(), src.info().codec.c_str(), src.info().width, src.info().height, stream_fps,
         static_cast<long long>(arrived), static_cast<long long>(processed), static_cast<long long>(dropped),
         static_cast<long long>(busy_arrivals), stream_seconds, exec_total / n * 1e6,
-        median(executor_seconds) * 1e6, table_seconds / n * 1e6, planner.records().size(), ended.c_str());
+        median(executor_seconds) * 1e6, table_seconds / n * 1e6, table_at_fit_seconds / n * 1e6,
+        speed.speed(), speed.changes(), planner.records().size(), ended.c_str());
     if (!error_text.empty()) throw error(error_text);
 }
 
@@ -766,6 +585,15 @@ inline void register_run_command(CLI::App& app) {
     sub->add_option("--out", o->out, "JSON lines output (- = stdout)")->capture_default_str();
     sub->add_option("--max-frames", o->max_frames, "Stop after this many frames (0: the whole video)");
     sub->add_option("--threads", o->threads, "oneDNN threads per step")->capture_default_str();
+    sub->add_option(
+           "--speed-window-s", o->speed_window_s,
+           "Seconds of stream per window in which the box's speed is measured against the cost model")
+        ->capture_default_str();
+    sub->add_option(
+           "--speed-tolerance", o->speed_tolerance,
+           "Re-plan on the cost model scaled to the box's speed when a window is off it by more than "
+           "this fraction (0: measure only)")
+        ->capture_default_str();
     sub->callback([o, sub] {
         o->fps_given = sub->count("--fps") > 0;
         run_detail::run(*o);
