@@ -237,6 +237,13 @@ TEST_CASE("run: a cost model far off the box's speed is scaled to it and re-plan
     for (const auto& p : s["plans"]) arrived += p["frames_arrived"].get<std::int64_t>();
     CHECK(arrived == 60);
     CHECK(s["plans"][1]["frames_processed"].get<std::int64_t>() > 0);
+    // Planned fps: the rates of the plans it ran under, over the time deployed (here all one rate).
+    for (const auto& a : s["apps"]) {
+        double rate = 0.0;
+        for (const auto& pa : r.plans[0]["apps"])
+            if (pa["name"] == a["name"]) rate = pa["fps"].get<double>();
+        CHECK(a["planned_fps"].get<double>() == doctest::Approx(rate));
+    }
     CHECK(s["per_frame_cost_us"]["table_mean"].get<double>() >
           2.0 * s["per_frame_cost_us"]["table_at_startup_speed_mean"].get<double>());
     fs::remove_all(dir);

@@ -83,7 +83,9 @@ struct app_counts {
     std::int64_t positives = 0;
     std::int64_t dropped = 0;  ///< frames its rate selects that arrived while the box was busy
     std::int64_t frames_deployed = 0;
-    double planned_fps = 0.0;
+    /// Decisions its plans asked for: its rate / the stream's, summed over the frames deployed
+    /// (plans at other rates count for the frames they ran).
+    double planned_decisions = 0.0;
 };
 
 /// Reads control lines and watches the apps file on its own thread; every change re-plans.
@@ -383,7 +385,7 @@ inline void run(const options& o) {
             for (std::size_t i = 0; i < current.apps.size(); ++i) {
                 app_counts& ac = per_app[current.apps[i].name];
                 ++ac.frames_deployed;
-                ac.planned_fps = current.apps[i].fps;
+                ac.planned_decisions += current.apps[i].fps / stream_fps;
                 if (wanting[i] && busy_until > arrival) ++ac.dropped;
             }
             if (busy_until > arrival) {
@@ -500,7 +502,7 @@ inline void run(const options& o) {
         const double deployed_seconds = static_cast<double>(ac.frames_deployed) / stream_fps;
         app_list.push_back(
             {{"name", name},
-             {"planned_fps", ac.planned_fps},
+             {"planned_fps", deployed_seconds > 0 ? ac.planned_decisions / deployed_seconds : 0.0},
              {"achieved_fps",
               deployed_seconds > 0 ? static_cast<double>(ac.decisions) / deployed_seconds : 0.0},
              {"decisions", ac.decisions},
