@@ -20,12 +20,11 @@
 #include <string>
 #include <utility>
 
+#include <stemshare/graph/redrawn_suffix.hpp>
 #include <stemshare/runtime/executor.hpp>
 #include <stemshare/runtime/frame_wait.hpp>
 #include <stemshare/tensor/fill.hpp>
 #include <stemshare/zoo/fashion_mobilenet.hpp>
-
-#include "support/fine_tuned.hpp"
 
 namespace {
 
@@ -45,7 +44,7 @@ void BM_SparseFrame(benchmark::State& state) {
     constexpr std::array<std::size_t, 5> points{33, 27, 21, 15, 9};
     runtime::executor box({.input = {1, 28, 28}, .stream_fps = 15.0, .threads = 1});
     for (std::size_t a = 0; a < apps; ++a)
-        box.add_app("app" + std::to_string(a), bench::fine_tuned(base, points[a % points.size()], 100 + a),
+        box.add_app("app" + std::to_string(a), redrawn_suffix(base, points[a % points.size()], 100 + a),
                     {.num_frozen = points[a % points.size()]});
     tensor<float> frame(dims{1, 1, 28, 28});
     fill_uniform(frame.values(), 7, 0.0F, 1.0F);

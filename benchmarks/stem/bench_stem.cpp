@@ -33,11 +33,10 @@
 
 #include <stemshare/backend/onednn/compiled_graph.hpp>
 #include <stemshare/graph/fold_batch_norms.hpp>
+#include <stemshare/graph/redrawn_suffix.hpp>
 #include <stemshare/runtime/executor.hpp>
 #include <stemshare/zoo/mobilenet_v2.hpp>
 #include <stemshare/zoo/resnet50.hpp>
-
-#include "support/fine_tuned.hpp"
 
 namespace {
 
@@ -243,7 +242,7 @@ void shared_stem(benchmark::State& state, const model_case& m, int share, int ap
                                                                               .suffixes = suffixes});
             for (int i = 0; i < apps; ++i)
                 out.shared->add_app("app" + std::to_string(i),
-                                    bench::fine_tuned(base, k, 100 + static_cast<std::uint64_t>(i)),
+                                    redrawn_suffix(base, k, 100 + static_cast<std::uint64_t>(i)),
                                     {.num_frozen = k});
             out.rss_mb = rss_mb() - rss_before;
             if (parallel) {
@@ -251,13 +250,13 @@ void shared_stem(benchmark::State& state, const model_case& m, int share, int ap
                     .input = base.input_shape(), .stream_fps = 30, .threads = bench_threads()});
                 for (int i = 0; i < apps; ++i)
                     out.serial->add_app("app" + std::to_string(i),
-                                        bench::fine_tuned(base, k, 100 + static_cast<std::uint64_t>(i)),
+                                        redrawn_suffix(base, k, 100 + static_cast<std::uint64_t>(i)),
                                         {.num_frozen = k});
                 out.frame = input_frame(base.input_shape());
             }
             if (k > 0) out.stem = std::make_unique<probe>(fold_batch_norms(base.slice(0, k)));
             const int workers = bench_threads() == 0 ? omp_get_num_procs() : bench_threads();
-            out.piece = std::make_unique<probe>(bench::fine_tuned(base, k, 100).slice(k, base.size()),
+            out.piece = std::make_unique<probe>(redrawn_suffix(base, k, 100).slice(k, base.size()),
                                                 parallel ? 1 : bench_threads());
             out.copies = parallel ? (apps + workers - 1) / workers : apps;
             const double base_mb = static_cast<double>(base.param_count()) * 4.0 / 1048576.0;
@@ -283,7 +282,7 @@ void independent(benchmark::State& state, const model_case& m, int apps) {
             const shape o = base.output_shape();
             for (int i = 0; i < apps; ++i) {
                 out.models.push_back(std::make_unique<onednn::compiled_graph>(
-                    bench::fine_tuned(base, 0, 100 + static_cast<std::uint64_t>(i)),
+                    redrawn_suffix(base, 0, 100 + static_cast<std::uint64_t>(i)),
                     onednn::compile_options{.threads = bench_threads()}));
                 out.outs.emplace_back(dims{1, o.c, o.h, o.w});
             }

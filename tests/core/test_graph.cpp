@@ -9,6 +9,7 @@
 #include <stemshare/chain/layers.hpp>
 #include <stemshare/graph/fold_batch_norms.hpp>
 #include <stemshare/graph/graph.hpp>
+#include <stemshare/graph/redrawn_suffix.hpp>
 
 using namespace stemshare;
 
@@ -149,4 +150,34 @@ TEST_CASE(
     // read past its end).
     g.at(0).params[2] = tensor<float>(dims{3});
     CHECK_FALSE(g.nodes()[0].is_bound());
+}
+
+TEST_CASE("redrawn_suffix: layers from k on are re-drawn, the ones before kept, bad k refused") {
+    graph base = residual_graph();
+    base.bind_random(1);
+    // k = 2 cuts before the relu that the residual block's sum also reads: c1 and bn1 stay.
+    const graph app = redrawn_suffix(base, 2, 7);
+    const auto same = [](const graph& a, const graph& b, std::size_t i) {
+        const auto& pa = a.nodes()[i].params;
+        const auto& pb = b.nodes()[i].params;
+        if (pa.size() != pb.size()) return false;
+        for (std::size_t t = 0; t < pa.size(); ++t)
+            for (std::int64_t e = 0; e < pa[t].numel(); ++e)
+                if (pa[t][e] != pb[t][e]) return false;
+        return true;
+    };
+    CHECK(same(app, base, 0));
+    CHECK(same(app, base, 1));
+    CHECK_FALSE(same(app, base, 3));  // c2 re-drawn
+    for (std::size_t i = 0; i < app.size(); ++i) CHECK(app.nodes()[i].is_bound());
+    // Another seed draws another suffix over the same stem; k = size keeps everything.
+    const graph other = redrawn_suffix(base, 2, 8);
+    CHECK(same(other, app, 0));
+    CHECK_FALSE(same(other, app, 3));
+    const graph whole = redrawn_suffix(base, base.size(), 7);
+    for (std::size_t i = 0; i < base.size(); ++i) CHECK(same(whole, base, i));
+    CHECK_THROWS_WITH_AS((void)redrawn_suffix(base, base.size() + 1, 7), doctest::Contains("redrawn_suffix"),
+                         stemshare::error);
+    // Inside the residual block two values cross the cut: no app can branch there.
+    CHECK_THROWS_WITH_AS((void)redrawn_suffix(base, 4, 7), doctest::Contains("cut points"), stemshare::error);
 }

@@ -45,6 +45,13 @@ TEST_CASE("speed_tracker: too few frames or a zero tolerance measure without mov
     CHECK(measure_only.windows().size() == 2);
     CHECK(measure_only.windows()[0] == doctest::Approx(3.0));
     CHECK(measure_only.changes() == 0);
+
+    // Frames that took no measurable time say nothing about the box's speed.
+    speed_tracker zero({.window_seconds = 1.0, .tolerance = 0.1, .min_frames = 1});
+    CHECK_FALSE(zero.add(0.0, 0.0, 100e-6).has_value());
+    CHECK_FALSE(zero.add(1.0, 0.0, 100e-6).has_value());
+    CHECK(zero.windows().size() == 1);
+    CHECK(zero.speed() == 1.0);
 }
 
 TEST_CASE("speed_tracker: a window that is not positive or a negative tolerance is refused by name") {

@@ -41,6 +41,7 @@
 #include <stemshare/experiment/replay.hpp>
 #include <stemshare/experiment/sweep.hpp>
 #include <stemshare/graph/graph.hpp>
+#include <stemshare/graph/redrawn_suffix.hpp>
 #include <stemshare/profiling/latency_table.hpp>
 #include <stemshare/runtime/executor.hpp>
 #include <stemshare/tensor/fill.hpp>
@@ -191,21 +192,13 @@ namespace detail {
     return best;
 }
 
-/// `base` with layers [k, size) re-drawn from `seed`: an app fine-tuned with k layers frozen.
-[[nodiscard]] inline graph redrawn_suffix(const graph& base, std::size_t k, std::uint64_t seed) {
-    graph g = base;
-    graph own = base.slice(k, base.size());
-    own.bind_random(seed);
-    for (std::size_t i = k; i < g.size(); ++i) g.bind(i, own.nodes()[i - k].params);
-    return g;
-}
-
 }  // namespace detail
 
 /// Runs the configurations (see the file comment) of `base` (weights bound) on a live executor
 /// and fits the frame cost model to them and to `table` (the latency table of `base` the plans
-/// use). Takes about (configurations) x (warmup + frames) x gap seconds. Throws `stemshare::error` on bad
-/// options, a table of another length than `base`, or a base the executor refuses.
+/// use). Takes about (configurations) x (warmup + frames) x gap seconds. Throws
+/// `stemshare::error` on bad options or configurations, a table of another length than `base`,
+/// or a base the executor refuses.
 [[nodiscard]] inline frame_calibration calibrate_frames(const graph& base,
                                                         const profiling::latency_table& table,
                                                         const frame_calibration_options& o = {}) {
@@ -277,7 +270,7 @@ namespace detail {
             runtime::executor_options{.input = in, .stream_fps = 15.0, .threads = o.threads}));
         for (std::size_t a = 0; a < configs[c].size(); ++a) {
             boxes.back()->add_app("calibration_" + std::to_string(a),
-                                  detail::redrawn_suffix(base, configs[c][a], o.seed + 1 + a),
+                                  redrawn_suffix(base, configs[c][a], o.seed + 1 + a),
                                   {.num_frozen = configs[c][a], .fps = 0.0});
             apps[c].push_back({configs[c][a], 1.0, 0});
         }

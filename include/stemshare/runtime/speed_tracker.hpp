@@ -75,7 +75,8 @@ private:
         if (frames_ > 0 && model_ > 0.0) {
             const double ratio = executor_ / model_;
             windows_.push_back(ratio);
-            if (o_.tolerance > 0.0 && frames_ >= o_.min_frames &&
+            // A ratio of 0 (frames that took no measurable time) says nothing about the box.
+            if (o_.tolerance > 0.0 && frames_ >= o_.min_frames && ratio > 0.0 && std::isfinite(ratio) &&
                 std::abs(ratio / speed_ - 1.0) > o_.tolerance) {
                 speed_ = ratio;
                 ++changes_;
