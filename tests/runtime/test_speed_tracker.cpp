@@ -60,3 +60,17 @@ TEST_CASE("speed_tracker: a window that is not positive or a negative tolerance 
     CHECK_THROWS_WITH_AS(speed_tracker({.window_seconds = 1.0, .tolerance = -0.1}),
                          doctest::Contains("tolerance"), stemshare::error);
 }
+
+TEST_CASE("speed_tracker: finish measures the last, partial window without moving the speed") {
+    speed_tracker t({.window_seconds = 10.0, .tolerance = 0.1, .min_frames = 1});
+    CHECK_FALSE(t.add(0.0, 200e-6, 100e-6).has_value());
+    CHECK_FALSE(t.add(3.0, 200e-6, 100e-6).has_value());
+    CHECK(t.windows().empty());  // no window closed yet
+    t.finish();
+    REQUIRE(t.windows().size() == 1);
+    CHECK(t.windows()[0] == doctest::Approx(2.0));
+    CHECK(t.speed() == 1.0);
+    CHECK(t.changes() == 0);
+    t.finish();  // nothing open: nothing added
+    CHECK(t.windows().size() == 1);
+}

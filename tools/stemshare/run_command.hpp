@@ -104,6 +104,10 @@ public:
     controller& operator=(const controller&) = delete;
     ~controller() { stop(); }
 
+    /// Asks for a re-plan at the box's measured `speed` (runtime::speed_tracker). Called by the
+    /// stream thread, which must not wait: the re-plan (and any compile it needs) runs here.
+    void request_speed(double speed) { speed_request_.store(speed); }
+
     void stop() {
         stop_ = true;
         if (thread_.joinable()) thread_.join();
@@ -167,6 +171,20 @@ private:
     void loop() {
         while (!stop_) {
             try {
+                if (const double speed = speed_request_.exchange(0.0); speed > 0.0) {
+                    try {
+                        planner_.rescale(speed);
+                    } catch (const error& e) {
+                        // An impossible budget at the new speed: the running plan stays.
+                        out_.write(nlohmann::ordered_json{
+                            {"event", "replan_refused"},
+                            {"frame", ex_.frames()},
+                            {"speed", speed},
+                            {"error",
+                             e.what()}}.dump());
+                        out_.flush();
+                    }
+                }
                 read_lines();
                 if (!o_.no_watch) {
                     const auto t = modified(planner_.apps()->path());
@@ -223,6 +241,7 @@ private:
     std::vector<command> pending_;
     std::filesystem::file_time_type mtime_;
     std::atomic<bool> stop_{false};
+    std::atomic<double> speed_request_{0.0};  // 0: none pending
     std::thread thread_;
 };
 
@@ -241,12 +260,6 @@ inline double positive_probability(std::span<const float> scores) {
     double z = 0.0;
     for (float x : scores) z += std::exp(static_cast<double>(x - top));
     return std::exp(static_cast<double>(scores[1] - top)) / z;
-}
-
-inline double median(std::vector<double> v) {
-    if (v.empty()) return 0.0;
-    std::sort(v.begin(), v.end());
-    return v[v.size() / 2];
 }
 
 inline void run(const options& o) {
@@ -348,6 +361,7 @@ inline void run(const options& o) {
     std::int64_t busy_arrivals = 0;
     std::string ended = "end of stream";
     std::uint64_t version = 0;
+    std::size_t plans_seen = 0;
     plan_record current = planner.record_for(ex.plan_version());
     plan_record ran = current;  // the plan of the last processed frame
     experiment::frame_selector selector = selector_for(current);
@@ -370,9 +384,12 @@ inline void run(const options& o) {
             const double at = o.fps_given ? static_cast<double>(j) / stream_fps : f.seconds - first_seconds;
             const steady::time_point arrival =
                 t0 + std::chrono::duration_cast<steady::duration>(std::chrono::duration<double>(at));
-            if (const auto newest = ex.plan_version(); newest != version) {
-                // The plan the next frame runs under (a swap is picked up at the start of a frame).
+            // The plan the next frame runs under (a swap is picked up at the start of a frame). A
+            // re-plan that changed no app keeps the executor's version but is a new record.
+            const std::size_t plans_made = planner.plans_made();
+            if (const auto newest = ex.plan_version(); newest != version || plans_made != plans_seen) {
                 version = newest;
+                plans_seen = plans_made;
                 current = planner.record_for(version);
                 selector = selector_for(current);
                 wanting.assign(current.apps.size(), false);
@@ -407,7 +424,10 @@ inline void run(const options& o) {
                                      std::chrono::duration<double>(spent / box_share));
             executor_seconds.push_back(spent);
             ++pc.processed;
-            if (r.plan_version != ran.executor_version) ran = planner.record_for(r.plan_version);
+            if (r.plan_version == current.executor_version)
+                ran = current;
+            else if (r.plan_version != ran.executor_version)
+                ran = planner.record_for(r.plan_version);
             const int plan_index = ran.index;
             ran_apps.clear();
             for (const runtime::app_result& a : r.apps) {
@@ -436,25 +456,10 @@ inline void run(const options& o) {
             table_seconds += model * ran.speed;
             table_at_fit_seconds += model;
             out.flush();  // a reader on a pipe sees each frame's decisions as they happen
-            if (const std::optional<double> moved = speed.add(at, spent, model)) {
-                // The box is off the cost model by more than --speed-tolerance for a whole window:
-                // re-plan on the model scaled to it (between frames, on this thread: a plan takes
-                // milliseconds). An impossible budget at the new speed keeps the running plan.
-                try {
-                    planner.rescale(*moved);
-                    // A re-plan at a new speed may keep every app as it was: then the executor's
-                    // plan version stays, and the new record (its speed, its counts) is taken here.
-                    version = ex.plan_version();
-                    current = planner.record_for(version);
-                    ran = current;
-                    selector = selector_for(current);
-                    wanting.assign(current.apps.size(), false);
-                } catch (const error& e) {
-                    out.write(nlohmann::ordered_json{
-                        {"event", "replan_refused"}, {"frame", j}, {"speed", *moved}, {"error", e.what()}}
-                                  .dump());
-                }
-            }
+            // The box is off the cost model by more than --speed-tolerance for a whole window:
+            // the control thread re-plans on the model scaled to it.
+            if (const std::optional<double> moved = speed.add(at, spent, model))
+                control.request_speed(*moved);
         }
     } catch (const std::exception& e) {
         error_text = e.what();
@@ -488,7 +493,7 @@ inline void run(const options& o) {
                    {"wall_seconds", wall}};
     const double n = processed > 0 ? static_cast<double>(processed) : 1.0;
     s["per_frame_cost_us"] = {{"executor_mean", exec_total / n * 1e6},
-                              {"executor_median", median(executor_seconds) * 1e6},
+                              {"executor_median", profiling::median(executor_seconds) * 1e6},
                               {"table_mean", table_seconds / n * 1e6},
                               {"table_at_startup_speed_mean", table_at_fit_seconds / n * 1e6}};
     // The box's speed against the start-up cost model, per window of stream, and the re-plans it caused.
@@ -540,7 +545,7 @@ inline void run(const options& o) {
         src.info().url.c_str(), src.info().codec.c_str(), src.info().width, src.info().height, stream_fps,
         static_cast<long long>(arrived), static_cast<long long>(processed), static_cast<long long>(dropped),
         static_cast<long long>(busy_arrivals), stream_seconds, exec_total / n * 1e6,
-        median(executor_seconds) * 1e6, table_seconds / n * 1e6, table_at_fit_seconds / n * 1e6,
+        profiling::median(executor_seconds) * 1e6, table_seconds / n * 1e6, table_at_fit_seconds / n * 1e6,
         speed.speed(), speed.changes(), planner.records().size(), ended.c_str());
     if (!error_text.empty()) throw error(error_text);
 }

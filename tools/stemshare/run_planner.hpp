@@ -3,6 +3,7 @@
 // in one swap; the plans it made, and the JSON lines the run writes from two threads.
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <cstdio>
@@ -167,14 +168,15 @@ public:
             rec.index = static_cast<int>(records_.size()) + 1;
             names_ = names;
             records_.push_back(rec);
+            plans_made_.store(records_.size());
         }
         out_.write(plan_json(rec));
         out_.flush();
     }
 
     /// Re-plans the deployed apps on the cost model scaled by `speed` (executor / model time,
-    /// runtime::speed_tracker). Throws `stemshare::error` as `deploy` does: the running plan stays,
-    /// and later plans use the new speed.
+    /// runtime::speed_tracker), on the control thread like every other change. Throws
+    /// `stemshare::error` as `deploy` does: the running plan stays, and later plans use the new speed.
     void rescale(double speed) {
         {
             std::lock_guard lock(deploy_mutex_);
@@ -210,6 +212,9 @@ public:
             std::this_thread::sleep_for(std::chrono::microseconds(20));
         }
     }
+    /// Plans deployed so far. A re-plan that changes no app leaves the executor's plan version as
+    /// it was; this count still moves, so the stream thread picks up the new record.
+    [[nodiscard]] std::size_t plans_made() const noexcept { return plans_made_.load(); }
     [[nodiscard]] std::vector<plan_record> records() const {
         std::lock_guard lock(records_mutex_);
         return records_;
@@ -269,6 +274,7 @@ private:
     std::map<std::string, planned_app> deployed_;
     std::vector<std::string> names_;
     std::vector<plan_record> records_;
+    std::atomic<std::size_t> plans_made_{0};
 };
 
 }  // namespace stemshare::tools::run_detail

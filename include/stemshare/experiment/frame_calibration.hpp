@@ -128,14 +128,6 @@ struct frame_calibration {
 
 namespace detail {
 
-/// The median of `v` (the upper one of an even count); 0 when empty.
-[[nodiscard]] inline double median_of(std::vector<double> v) {
-    if (v.empty()) return 0.0;
-    const auto mid = v.begin() + static_cast<std::ptrdiff_t>(v.size() / 2);
-    std::nth_element(v.begin(), mid, v.end());
-    return *mid;
-}
-
 /// min sum_i ((x . a_i) / y_i - 1)^2 over x >= 0 (three unknowns): every subset of free unknowns
 /// solved by its normal equations, the best feasible kept.
 [[nodiscard]] inline std::array<double, 3> fit_nonnegative(const std::vector<std::array<double, 3>>& a,
@@ -290,7 +282,7 @@ namespace detail {
         }
     boxes.clear();
     for (std::size_t c = 0; c < configs.size(); ++c) {
-        const double median = detail::median_of(times[c]);
+        const double median = profiling::median(times[c]);
         frame_calibration_point p{
             .num_frozen = *std::max_element(configs[c].begin(), configs[c].end()),
             .apps = configs[c].size(),
@@ -305,7 +297,7 @@ namespace detail {
     for (std::size_t i = 0; i < o.frames; ++i) {
         std::vector<double> relative;
         for (std::size_t c = 0; c < configs.size(); ++c) relative.push_back(times[c][i] / measured[c]);
-        cal.round_speed.push_back(detail::median_of(relative));
+        cal.round_speed.push_back(profiling::median(relative));
     }
     const std::array<double, 3> x = detail::fit_nonnegative(rows, measured);
     cal.first_scale = x[0];

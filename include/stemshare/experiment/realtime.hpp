@@ -25,6 +25,7 @@
 #include <stemshare/experiment/event_eval.hpp>
 #include <stemshare/experiment/replay.hpp>
 #include <stemshare/graph/graph.hpp>
+#include <stemshare/profiling/latency_table.hpp>
 #include <stemshare/runtime/executor.hpp>
 #include <stemshare/runtime/frame_wait.hpp>
 #include <stemshare/tensor/tensor.hpp>
@@ -132,7 +133,7 @@ struct realtime_result {
     const auto seconds = [](steady::duration x) { return std::chrono::duration<double>(x).count(); };
     double measured = 0.0;
     double warmed = 0.0;
-    std::vector<double> frame_times;
+    r.frames_run.reserve(static_cast<std::size_t>(frame_count));  // no allocation on the stream's clock
     steady::time_point last_end = steady::now();
     const steady::time_point t0 = last_end + std::chrono::milliseconds(20);
     steady::time_point busy_until = t0;
@@ -174,7 +175,6 @@ struct realtime_result {
         last_end = end;
         measured += spent;
         warmed += warm_spent;
-        frame_times.push_back(spent);
         ++r.processed_frames;
         const double charged = (spent + warm_spent) / options.box_share;
         r.busy_seconds += charged;
@@ -193,11 +193,10 @@ struct realtime_result {
     r.measured_load = r.busy_seconds / r.duration_seconds;
     r.mean_frame_seconds = r.processed_frames > 0 ? measured / static_cast<double>(r.processed_frames) : 0.0;
     r.mean_warm_seconds = r.processed_frames > 0 ? warmed / static_cast<double>(r.processed_frames) : 0.0;
-    if (!frame_times.empty()) {
-        const auto mid = frame_times.begin() + static_cast<std::ptrdiff_t>(frame_times.size() / 2);
-        std::nth_element(frame_times.begin(), mid, frame_times.end());
-        r.median_frame_seconds = *mid;
-    }
+    std::vector<double> spent;
+    spent.reserve(r.frames_run.size());
+    for (const live_frame& f : r.frames_run) spent.push_back(f.spent_seconds);
+    r.median_frame_seconds = profiling::median(std::move(spent));
     return r;
 }
 

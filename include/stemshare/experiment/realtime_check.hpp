@@ -7,7 +7,6 @@
 
 #include <algorithm>
 #include <chrono>
-#include <cmath>
 #include <cstddef>
 #include <cstdint>
 #include <string>
@@ -17,6 +16,8 @@
 #include <stemshare/experiment/realtime.hpp>
 #include <stemshare/experiment/replay.hpp>
 #include <stemshare/experiment/sweep.hpp>
+#include <stemshare/profiling/latency_table.hpp>
+#include <stemshare/runtime/speed_tracker.hpp>
 
 namespace stemshare::experiment {
 
@@ -57,8 +58,9 @@ struct realtime_comparison {
     double median_executor_over_table = 0.0;
     /// Every frame the live run processed.
     std::vector<live_frame_cost> frames;
-    /// Executor / table time (sums) per `window_seconds` of stream, over the windows with frames:
-    /// this box's speed drifts over tens of seconds, and these show how much within the run.
+    /// Executor / table time (sums) per `window_seconds` of stream, over the windows with frames
+    /// (`runtime::speed_tracker`, measuring only): this box's speed drifts over tens of seconds,
+    /// and these show how much within the run.
     double window_seconds = 10.0;
     std::vector<double> window_executor_over_table;
     /// Median measured executor time of a processed frame, and `sleep_warm`'s rehearsal time per
@@ -146,6 +148,7 @@ struct realtime_comparison {
     std::vector<bool> ran(n);
     std::vector<double> ratios;
     double table_sum = 0.0;
+    runtime::speed_tracker windows({.window_seconds = c.window_seconds, .tolerance = 0.0});
     for (const live_frame& f : rt.frames_run) {
         std::size_t apps = 0;
         for (std::size_t a = 0; a < n; ++a) {
@@ -163,23 +166,12 @@ struct realtime_comparison {
                             .steps = w.steps});
         table_sum += table;
         if (table > 0.0) ratios.push_back(f.spent_seconds / table);
+        (void)windows.add(static_cast<double>(f.frame) / stream_fps, f.spent_seconds, table);
     }
+    windows.finish();
+    c.window_executor_over_table = windows.windows();
     if (!c.frames.empty()) c.table_live_frames_us = table_sum / static_cast<double>(c.frames.size()) * 1e6;
-    const auto window_frames = std::max<std::int64_t>(1, std::llround(c.window_seconds * stream_fps));
-    const std::int64_t windows = (frames + window_frames - 1) / window_frames;
-    std::vector<double> executor_in(static_cast<std::size_t>(windows), 0.0);
-    std::vector<double> table_in(static_cast<std::size_t>(windows), 0.0);
-    for (const live_frame_cost& f : c.frames) {
-        executor_in[static_cast<std::size_t>(f.frame / window_frames)] += f.executor_seconds;
-        table_in[static_cast<std::size_t>(f.frame / window_frames)] += f.table_seconds;
-    }
-    for (std::size_t w = 0; w < executor_in.size(); ++w)
-        if (table_in[w] > 0.0) c.window_executor_over_table.push_back(executor_in[w] / table_in[w]);
-    if (!ratios.empty()) {
-        const auto mid = ratios.begin() + static_cast<std::ptrdiff_t>(ratios.size() / 2);
-        std::nth_element(ratios.begin(), mid, ratios.end());
-        c.median_executor_over_table = *mid;
-    }
+    c.median_executor_over_table = profiling::median(std::move(ratios));
     return c;
 }
 

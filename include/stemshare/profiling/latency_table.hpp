@@ -38,13 +38,20 @@ struct timing {
     return values[std::max<std::size_t>(rank, 1) - 1];
 }
 
+/// Median of `values` (the mean of the middle two for an even count; 0 when empty), in their own
+/// unit.
+[[nodiscard]] inline double median(std::vector<double> values) {
+    if (values.empty()) return 0;
+    std::sort(values.begin(), values.end());
+    const std::size_t n = values.size();
+    return n % 2 ? values[n / 2] : 0.5 * (values[n / 2 - 1] + values[n / 2]);
+}
+
 /// Median and p90 (nearest rank) of `seconds`, in microseconds.
 [[nodiscard]] inline timing summarize(std::vector<double> seconds) {
     if (seconds.empty()) return {};
-    std::sort(seconds.begin(), seconds.end());
-    const std::size_t n = seconds.size();
-    const double median = n % 2 ? seconds[n / 2] : 0.5 * (seconds[n / 2 - 1] + seconds[n / 2]);
-    return {median * 1e6, percentile_90(std::move(seconds)) * 1e6};
+    const double mid = median(seconds);
+    return {mid * 1e6, percentile_90(std::move(seconds)) * 1e6};
 }
 
 /// One layer of the graph as given (batch-norms not yet folded).

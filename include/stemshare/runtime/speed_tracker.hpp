@@ -62,9 +62,18 @@ public:
         return moved;
     }
 
+    /// Ends the open window at the end of the stream: measured into `windows()` when it holds a
+    /// frame, never moving the speed (a stream's last window is usually partial).
+    void finish() {
+        if (frames_ > 0 && model_ > 0.0) windows_.push_back(executor_ / model_);
+        executor_ = 0.0;
+        model_ = 0.0;
+        frames_ = 0;
+    }
+
     /// The speed in use: executor time / cost-model time (1: as the model; 1.2: 20% slower).
     [[nodiscard]] double speed() const noexcept { return speed_; }
-    /// Every closed window's executor / model time, in stream order.
+    /// Every closed (or finished) window's executor / model time, in stream order.
     [[nodiscard]] const std::vector<double>& windows() const noexcept { return windows_; }
     /// How many times the speed moved.
     [[nodiscard]] std::size_t changes() const noexcept { return changes_; }
