@@ -62,6 +62,8 @@ struct run_output {
     std::vector<json> plans;
     std::vector<json> decisions;
     std::vector<json> errors;
+    /// Every other event line (replan_refused, ...).
+    std::vector<json> events;
     json summary;
 };
 
@@ -77,6 +79,8 @@ run_output parse(const std::string& text) {
             r.plans.push_back(j);
         else if (j.value("event", "") == "error")
             r.errors.push_back(j);
+        else if (j.contains("event"))
+            r.events.push_back(j);
         else
             r.decisions.push_back(j);
     }
@@ -183,9 +187,12 @@ TEST_CASE("run: a generated Fashion-MNIST video gives one line per decision and 
     for (const auto& c : s["frame_calibration"]["configurations"])
         CHECK(c["live_median_us"].get<double>() > 0.0);
     CHECK(!s["frame_calibration"]["round_speed"].empty());
-    // 4 s of stream close no 10 s window of the speed tracker: nothing re-planned.
-    CHECK(s["speed"]["windows"].empty());
+    // 4 s of stream close no 10 s window of the speed tracker: nothing re-planned. The one window
+    // listed is the stream's end, cut short.
+    CHECK(s["speed"]["windows"].size() == 1);
     CHECK(s["speed"]["changes"] == 0);
+    CHECK(s["speed"]["replans_refused"] == 0);
+    CHECK(r.events.empty());
     REQUIRE(s["apps"].size() == 2);
     for (const auto& a : s["apps"]) {
         const std::string name = a["name"];
@@ -232,6 +239,8 @@ TEST_CASE("run: a cost model far off the box's speed is scaled to it and re-plan
     REQUIRE(s["speed"]["windows"].size() >= 1);
     CHECK(s["speed"]["windows"][0].get<double>() == doctest::Approx(speed));
     CHECK(s["speed"]["changes"].get<int>() == static_cast<int>(r.plans.size()) - 1);
+    CHECK(s["speed"]["replans_refused"] == 0);
+    CHECK(r.events.empty());
     // Every frame is counted under exactly one plan; the table charged at the running plan's speed.
     std::int64_t arrived = 0;
     for (const auto& p : s["plans"]) arrived += p["frames_arrived"].get<std::int64_t>();
@@ -246,6 +255,44 @@ TEST_CASE("run: a cost model far off the box's speed is scaled to it and re-plan
     }
     CHECK(s["per_frame_cost_us"]["table_mean"].get<double>() >
           2.0 * s["per_frame_cost_us"]["table_at_startup_speed_mean"].get<double>());
+    fs::remove_all(dir);
+}
+
+TEST_CASE("run: a re-plan the budget cannot fit at the box's measured speed is refused and the plan stays") {
+    STEMSHARE_SKIP_IF(!stemshare::test::have_ffmpeg(), "the ffmpeg tool is not installed");
+    STEMSHARE_SKIP_IF(!have_data(), "Fashion-MNIST is not installed (dataset-fashion-mnist)");
+    const auto dir = stemshare::test::video_scratch("refused");
+    const auto video = dir / "fashion.mkv";
+    make_fashion_video(video, 30);
+    // The 0.1 us-a-layer table of the case above, and a budget of 1.7e-5 box seconds a second:
+    // the cheapest plan (both apps under the 40-layer stem at 1 fps: 42 layers, 4.2e-6) fits it
+    // four times over at the table's speed, and not at all on a box more than 4x slower (the
+    // case above measures more than 5x).
+    const auto table = dir / "latencies.json";
+    std::ofstream(table) << json(std::vector<double>(41, 1e-7)).dump();
+    const run_output r =
+        run_on(dir, video,
+               "--select sneaker,coat --budget 1.7e-5 --box-share 1 --planner greedy --latencies " +
+                   table.string() + " --speed-window-s 2");
+    REQUIRE(r.plans.size() == 1);
+    check_decisions_follow_plans(r);
+    CHECK(!r.decisions.empty());
+    REQUIRE(r.events.size() == 1);
+    const json& refused = r.events[0];
+    CHECK(refused["event"] == "replan_refused");
+    CHECK(refused["speed"].get<double>() > 4.0);
+    CHECK(refused["error"].get<std::string>().find("budget") != std::string::npos);
+    CHECK(refused["frame"].get<std::int64_t>() >= 30);  // after the first 2 s window
+
+    const json& s = r.summary;
+    CHECK(s["speed"]["changes"] == 1);
+    CHECK(s["speed"]["replans_refused"] == 1);
+    CHECK(s["speed"]["last"].get<double>() == doctest::Approx(refused["speed"].get<double>()));
+    // The stream ran to its end under the first plan.
+    CHECK(s["ended"] == "end of stream");
+    CHECK(s["frames"]["arrived"] == 60);
+    REQUIRE(s["plans"].size() == 1);
+    CHECK(s["plans"][0]["frames_arrived"] == 60);
     fs::remove_all(dir);
 }
 

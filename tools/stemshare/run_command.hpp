@@ -16,6 +16,8 @@
 //   {"event":"plan", ...}   each plan: index, reason, apps (num_frozen, fps, predicted f1), cost
 //   {"frame":F,"t":T,"app":A,"score":S,"positive":B,"plan":P}   each app decision
 //   {"event":"error", ...}  a change that could not be applied (the running plan stays)
+//   {"event":"replan_refused", ...}  the box's new speed leaves no plan within the budget (the
+//                           running plan stays): frame, speed, error
 //   {"summary":{...}}       last: achieved fps per app, drops, per-frame cost, frames per plan
 // A short human summary goes to stderr.
 
@@ -107,6 +109,8 @@ public:
     /// Asks for a re-plan at the box's measured `speed` (runtime::speed_tracker). Called by the
     /// stream thread, which must not wait: the re-plan (and any compile it needs) runs here.
     void request_speed(double speed) { speed_request_.store(speed); }
+    /// Speed re-plans refused so far (no plan within the budget at the new speed).
+    [[nodiscard]] std::size_t refused() const noexcept { return refused_.load(); }
 
     void stop() {
         stop_ = true;
@@ -176,6 +180,7 @@ private:
                         planner_.rescale(speed);
                     } catch (const error& e) {
                         // An impossible budget at the new speed: the running plan stays.
+                        refused_.fetch_add(1);
                         out_.write(nlohmann::ordered_json{
                             {"event", "replan_refused"},
                             {"frame", ex_.frames()},
@@ -242,6 +247,7 @@ private:
     std::filesystem::file_time_type mtime_;
     std::atomic<bool> stop_{false};
     std::atomic<double> speed_request_{0.0};  // 0: none pending
+    std::atomic<std::size_t> refused_{0};
     std::thread thread_;
 };
 
@@ -467,6 +473,7 @@ inline void run(const options& o) {
     }
     const double wall = seconds(steady::now() - wall_start);
     control.stop();
+    speed.finish();
 
     // The summary.
     const double stream_seconds = static_cast<double>(arrived) / stream_fps;
@@ -496,12 +503,12 @@ inline void run(const options& o) {
                               {"executor_median", profiling::median(executor_seconds) * 1e6},
                               {"table_mean", table_seconds / n * 1e6},
                               {"table_at_startup_speed_mean", table_at_fit_seconds / n * 1e6}};
-    // The box's speed against the start-up cost model, per window of stream, and the re-plans it caused.
-    s["speed"] = {{"window_seconds", o.speed_window_s},
-                  {"tolerance", o.speed_tolerance},
-                  {"windows", speed.windows()},
-                  {"changes", speed.changes()},
-                  {"last", speed.speed()}};
+    // The box's speed against the start-up cost model, per window of stream (the last one the
+    // stream's end cut short, which never moves the speed), the re-plans it caused and those the
+    // budget refused.
+    s["speed"] = {{"window_seconds", o.speed_window_s},   {"tolerance", o.speed_tolerance},
+                  {"windows", speed.windows()},           {"changes", speed.changes()},
+                  {"replans_refused", control.refused()}, {"last", speed.speed()}};
     nlohmann::ordered_json app_list = nlohmann::ordered_json::array();
     for (const auto& [name, ac] : per_app) {
         const double deployed_seconds = static_cast<double>(ac.frames_deployed) / stream_fps;
