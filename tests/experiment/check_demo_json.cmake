@@ -118,6 +118,16 @@ foreach(i RANGE 4)
   if(traced EQUAL 0 OR NOT table_us GREATER 0)
     message(FATAL_ERROR "${FILE}: live[${i}] lists ${traced} frames, table ${table_us} us per frame")
   endif()
+  # The table at the tracked speed, and each frame's tracked speed (the last column).
+  string(JSON tracked_us GET "${json}" live ${i} table_tracked_live_frames_us)
+  string(JSON columns LENGTH "${json}" live ${i} frames_columns)
+  math(EXPR last "${columns} - 1")
+  string(JSON last_column GET "${json}" live ${i} frames_columns ${last})
+  string(JSON first_speed GET "${json}" live ${i} frames 0 ${last})
+  if(NOT tracked_us GREATER 0 OR NOT last_column STREQUAL "tracked_speed" OR NOT first_speed EQUAL 1)
+    message(FATAL_ERROR "${FILE}: live[${i}]: table at the tracked speed ${tracked_us} us, last frame "
+                        "column '${last_column}', first frame's tracked speed ${first_speed} (must be 1)")
+  endif()
 endforeach()
 message(STATUS "results.json: ${rows} rows, ${live} live runs, no null or NaN, Mainstream ${mainstream_f1} >= No-sharing ${nosharing_f1}")
 

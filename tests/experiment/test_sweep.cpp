@@ -1,8 +1,9 @@
 // The experiment's sweep on a small hand-made case: two apps on a short synthetic stream of 4x4
-// frames, hand-made per-frame predictions and a hand-made latency table. Replay only, except one
-// tiny real-time run, so the whole file takes about a second.
+// frames, hand-made per-frame predictions and a hand-made latency table. Replay only, except a
+// tiny real-time run of half a second and one of four, so the whole file takes about six seconds.
 #include <doctest/doctest.h>
 
+#include <cmath>
 #include <cstdint>
 #include <random>
 #include <span>
@@ -375,4 +376,34 @@ TEST_CASE("sweep: the real-time runner and the real-time check run a tiny model 
           doctest::Approx(check.executor_frame_us / check.table_live_frames_us));
     CHECK_THROWS_WITH_AS((void)experiment::compare_realtime(in, rows[0], 0), doctest::Contains("frames"),
                          stemshare::error);
+    CHECK(check.speed_changes == 0);  // one window, never closed
+    CHECK(check.table_tracked_live_frames_us == doctest::Approx(check.table_live_frames_us));
+
+    // Four seconds in windows of at least five of the app's frames (a window of fewer never moves
+    // the speed): the tiny model runs in microseconds against the table's 2.1 ms, so the first
+    // window moves the tracked speed by orders of magnitude, and the frames after it are charged at
+    // the speed the windows before them measured.
+    const double window = std::ceil(5.0 / rows[0].plan.apps[0].fps);
+    CAPTURE(rows[0].plan.apps[0].fps);
+    const auto tracked = experiment::compare_realtime(in, rows[0], 40, {.window_seconds = window});
+    CHECK(tracked.window_seconds == window);
+    REQUIRE(tracked.window_executor_over_table.size() >= 2);
+    REQUIRE(tracked.speed_changes >= 1);
+    double charged = 0.0;
+    for (const auto& f : tracked.frames) {
+        CAPTURE(f.frame);
+        if (static_cast<double>(f.frame) < window * stream_fps)
+            CHECK(f.tracked_speed == 1.0);  // the first window
+        CHECK(f.tracked_speed > 0.0);
+        charged += f.table_seconds * f.tracked_speed;
+    }
+    CHECK(tracked.frames.back().tracked_speed < 0.5);
+    CHECK(tracked.table_tracked_live_frames_us ==
+          doctest::Approx(charged / static_cast<double>(tracked.frames.size()) * 1e6));
+    const double off_table = std::abs(std::log(tracked.executor_frame_us / tracked.table_live_frames_us));
+    const double off_tracked =
+        std::abs(std::log(tracked.executor_frame_us / tracked.table_tracked_live_frames_us));
+    CHECK(off_tracked < off_table);
+    CHECK_THROWS_AS((void)experiment::compare_realtime(in, rows[0], 5, {.window_seconds = 0.0}),
+                    stemshare::error);
 }

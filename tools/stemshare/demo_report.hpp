@@ -127,11 +127,18 @@ inline void print_live(const std::vector<experiment::realtime_comparison>& live)
         "(frame us: mean/median executor time of a processed frame; table us: what the frame cost model "
         "adds up to for the same frames; ex/table: their means' ratio; min fps/pl: smallest live/planned "
         "fps over the apps)\n");
-    std::printf("ex/table per %.0f s of stream (the box's speed drifts):\n", first.window_seconds);
+    std::printf(
+        "ex/table per %.0f s of stream (the box's speed drifts), and ex/tracked: executor over the table at "
+        "the speed tracked from the windows before each frame, as `stemshare run` charges it (the plan "
+        "stays the start's here; run would re-plan at each change):\n",
+        first.window_seconds);
     for (const auto& c : live) {
         std::string windows;
         for (double r : c.window_executor_over_table) windows += " " + fixed(r, 2);
-        std::printf("  %-18s%s\n", c.policy.c_str(), windows.c_str());
+        const double tracked =
+            c.table_tracked_live_frames_us > 0.0 ? c.executor_frame_us / c.table_tracked_live_frames_us : 0.0;
+        std::printf("  %-18s%s; ex/tracked %s after %zu speed change(s)\n", c.policy.c_str(), windows.c_str(),
+                    fixed(tracked, 2).c_str(), c.speed_changes);
     }
 }
 
@@ -150,7 +157,7 @@ inline void print_prediction_gap(const experiment::prediction_gap& g, sched::qua
     nlohmann::ordered_json rows = nlohmann::ordered_json::array();
     for (const auto& f : frames)
         rows.push_back({f.frame, f.idle_seconds * 1e3, f.executor_seconds * 1e6, f.table_seconds * 1e6,
-                        f.apps, f.steps});
+                        f.apps, f.steps, f.tracked_speed});
     return rows;
 }
 
@@ -221,7 +228,10 @@ inline void print_prediction_gap(const experiment::prediction_gap& g, sched::qua
              {"median_executor_over_table", c.median_executor_over_table},
              {"window_seconds", c.window_seconds},
              {"window_executor_over_table", c.window_executor_over_table},
-             {"frames_columns", {"frame", "idle_ms", "executor_us", "table_us", "apps", "steps"}},
+             {"table_tracked_live_frames_us", c.table_tracked_live_frames_us},
+             {"tracked_speed_changes", c.speed_changes},
+             {"frames_columns",
+              {"frame", "idle_ms", "executor_us", "table_us", "apps", "steps", "tracked_speed"}},
              {"frames", live_frames_json(c.frames)}});
     ordered_json apps_json = ordered_json::array();
     for (std::size_t a = 0; a < in.apps.size(); ++a) {

@@ -28,9 +28,20 @@ struct live_frame_cost {
     double idle_seconds = 0.0;
     double executor_seconds = 0.0;
     double table_seconds = 0.0;
+    /// The box's speed a `runtime::speed_tracker` had tracked by this frame from the frames before
+    /// it (1 until a window moves it): `stemshare run` charges the frame table_seconds x speed.
+    double tracked_speed = 1.0;
     /// Apps that ran on it and steps the executor ran (`frame_work::steps`).
     std::size_t apps = 0;
     std::size_t steps = 0;
+};
+
+struct realtime_check_options {
+    /// Seconds of stream per window of `window_executor_over_table` and of the tracked speed.
+    double window_seconds = 10.0;
+    /// When a window moves the tracked speed (`runtime::speed_tracker_options::tolerance`;
+    /// `stemshare run --speed-tolerance`, whose default this is). 0: the speed stays 1.
+    double speed_tolerance = 0.1;
 };
 
 /// Real time against replay for one plan; each pair is (real time, replay), means over apps.
@@ -63,6 +74,13 @@ struct realtime_comparison {
     /// and these show how much within the run.
     double window_seconds = 10.0;
     std::vector<double> window_executor_over_table;
+    /// The table's mean time of the live frames at the tracked speed (`live_frame_cost::
+    /// tracked_speed`): what `stemshare run`'s speed tracking charges them from the windows before
+    /// each. The plan stays the start's here (run would re-plan at every speed change), so this
+    /// measures the tracked cost model only, not the fps or drops a re-plan would change.
+    double table_tracked_live_frames_us = 0.0;
+    /// How often the tracked speed moved.
+    std::size_t speed_changes = 0;
     /// Median measured executor time of a processed frame, and `sleep_warm`'s rehearsal time per
     /// processed frame (charged to the box too; 0 with other waits).
     double executor_frame_median_us = 0.0;
@@ -78,8 +96,12 @@ struct realtime_comparison {
 /// Runs `row`'s plan (a row of `run_sweep(in)`) on the first `frames` frames of `in`'s stream in
 /// real time and in replay, and scores both. Every app of the row needs its `candidate_model`.
 [[nodiscard]] inline realtime_comparison compare_realtime(const sweep_input& in, const sweep_row& row,
-                                                          std::int64_t frames) {
+                                                          std::int64_t frames,
+                                                          const realtime_check_options& o = {}) {
     const std::string who = "experiment::compare_realtime";
+    // Made before the run, so a bad window or tolerance is refused before a minute of stream.
+    runtime::speed_tracker windows({.window_seconds = o.window_seconds, .tolerance = 0.0});
+    runtime::speed_tracker tracked({.window_seconds = o.window_seconds, .tolerance = o.speed_tolerance});
     if (in.stream == nullptr) throw error(who + ": stream", "no stream given");
     if (!(in.budget > 0.0)) throw error(who + ": budget", "must be positive");
     if (frames <= 0 || frames > in.stream->frame_count())
@@ -111,6 +133,7 @@ struct realtime_comparison {
     c.app_count = n;
     c.policy = row.policy;
     c.seconds = static_cast<double>(frames) / stream_fps;
+    c.window_seconds = o.window_seconds;
     const auto started = std::chrono::steady_clock::now();
     const realtime_result rt =
         run_realtime(stream.frames(), stream_fps, detail::realtime_apps_of(in, row.plan), frames,
@@ -148,7 +171,7 @@ struct realtime_comparison {
     std::vector<bool> ran(n);
     std::vector<double> ratios;
     double table_sum = 0.0;
-    runtime::speed_tracker windows({.window_seconds = c.window_seconds, .tolerance = 0.0});
+    double tracked_sum = 0.0;
     for (const live_frame& f : rt.frames_run) {
         std::size_t apps = 0;
         for (std::size_t a = 0; a < n; ++a) {
@@ -158,19 +181,28 @@ struct realtime_comparison {
         const frame_work w = frame_parts(plan_apps, ran, first, further);
         const double table =
             w.first_seconds + w.further_seconds + in.step_seconds * static_cast<double>(w.steps);
+        const double at = static_cast<double>(f.frame) / stream_fps;
+        (void)windows.add(at, f.spent_seconds, table);
+        // A frame that closes a window runs at the speed that window set (run re-plans then).
+        (void)tracked.add(at, f.spent_seconds, table);
         c.frames.push_back({.frame = f.frame,
                             .idle_seconds = f.idle_seconds,
                             .executor_seconds = f.spent_seconds,
                             .table_seconds = table,
+                            .tracked_speed = tracked.speed(),
                             .apps = apps,
                             .steps = w.steps});
         table_sum += table;
+        tracked_sum += table * tracked.speed();
         if (table > 0.0) ratios.push_back(f.spent_seconds / table);
-        (void)windows.add(static_cast<double>(f.frame) / stream_fps, f.spent_seconds, table);
     }
     windows.finish();
     c.window_executor_over_table = windows.windows();
-    if (!c.frames.empty()) c.table_live_frames_us = table_sum / static_cast<double>(c.frames.size()) * 1e6;
+    c.speed_changes = tracked.changes();
+    if (!c.frames.empty()) {
+        c.table_live_frames_us = table_sum / static_cast<double>(c.frames.size()) * 1e6;
+        c.table_tracked_live_frames_us = tracked_sum / static_cast<double>(c.frames.size()) * 1e6;
+    }
     c.median_executor_over_table = profiling::median(std::move(ratios));
     return c;
 }
