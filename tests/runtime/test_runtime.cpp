@@ -52,6 +52,8 @@ public:
         counters_.backend_allocations += test::allocation_count() - before;
         ++counters_.calls;
     }
+    [[nodiscard]] std::size_t workspace_bytes() const override { return inner_->workspace_bytes(); }
+    void use_workspace(std::byte* bytes) override { inner_->use_workspace(bytes); }
 
 private:
     std::unique_ptr<segment_runner> inner_;
@@ -275,7 +277,10 @@ TEST_CASE("executor: a suffix that throws fails only its own app for that frame,
         const executor_options options{
             .input = stream_shape, .stream_fps = 15, .threads = 2, .runners = factory, .suffixes = mode};
         executor ex(options);
-        executor twin({.input = stream_shape, .stream_fps = 15, .threads = 2, .runners = onednn_runners(),
+        executor twin({.input = stream_shape,
+                       .stream_fps = 15,
+                       .threads = 2,
+                       .runners = onednn_runners(),
                        .suffixes = mode});
         for (executor* e : {&ex, &twin}) {
             e->add_app("a", models::fine_tuned(base, 8, 100), {.num_frozen = 8});
@@ -627,6 +632,49 @@ TEST_CASE("executor: no allocation per frame in steady state outside the backend
                                                                                 frames);
 }
 
+TEST_CASE(
+    "executor: a plan's steps run in one workspace sized for the largest, bit for bit as in their own") {
+    const graph base = models::base_model(1);
+    executor shared({.input = stream_shape, .stream_fps = 15, .threads = 1});
+    executor own({.input = stream_shape, .stream_fps = 15, .threads = 1, .share_workspace = false});
+    for (const auto& a : five_apps()) {
+        shared.add_app(a.name, models::fine_tuned(base, a.k, a.seed), {.num_frozen = a.k});
+        own.add_app(a.name, models::fine_tuned(base, a.k, a.seed), {.num_frozen = a.k});
+    }
+    const auto same_results = [&](std::uint64_t frames) {
+        for (std::uint64_t f = 0; f < frames; ++f) {
+            const tensor<float> frame = models::frame(f + 11);
+            const frame_result& a = shared.process(frame.view());
+            const frame_result& b = own.process(frame.view());
+            REQUIRE(a.apps.size() == b.apps.size());
+            for (const app_result& r : a.apps) {
+                CAPTURE(r.app);
+                REQUIRE(r.processed);
+                CHECK(bit_equal(r.scores, b.find(r.app)->scores));
+            }
+        }
+    };
+    same_results(3);
+    const auto plan = shared.plan();
+    // Eight steps (stems cut at 3, 8 and 11, five suffixes), one workspace: the largest runner's.
+    CHECK(plan->workspace_bytes() > 0);
+    CHECK(plan->workspace_bytes() < plan->runner_workspace_bytes());
+    CHECK(own.plan()->workspace_bytes() == 0);
+    // A swap: the next plan reuses most runners (still pointed at the old plan's workspace) and
+    // points them at its own on its first frame, before the old plan's workspace is freed.
+    shared.replace_app("c", models::fine_tuned(base, 3, 7), {.num_frozen = 3});
+    own.replace_app("c", models::fine_tuned(base, 3, 7), {.num_frozen = 3});
+    same_results(3);
+    CHECK(shared.plan()->version() != plan->version());
+    CHECK(shared.plan()->workspace_bytes() > 0);
+    // Suffixes side by side run at the same time: each keeps its own.
+    executor side_by_side(
+        {.input = stream_shape, .stream_fps = 15, .threads = 2, .suffixes = suffix_mode::parallel});
+    for (const auto& a : five_apps())
+        side_by_side.add_app(a.name, models::fine_tuned(base, a.k, a.seed), {.num_frozen = a.k});
+    CHECK(side_by_side.plan()->workspace_bytes() == 0);
+}
+
 TEST_CASE("executor: suffixes side by side allocate nothing per frame outside oneDNN") {
     const graph base = models::base_model(1);
     executor ex({.input = stream_shape, .stream_fps = 15, .threads = 2, .suffixes = suffix_mode::parallel});
@@ -695,7 +743,8 @@ TEST_CASE("frame_rate: a phase shifts the selection, stagger_phase spreads apps 
     for (std::uint64_t j = 0; j < 10; ++j)
         if (selects_with_phase(j, 1, five, stream)) taken.push_back(j);
     CHECK(taken == std::vector<std::uint64_t>{1, 4, 7});
-    for (std::uint64_t j = 0; j < 100; ++j) CHECK(selects_with_phase(j, 0, five, stream) == selects(j, five, stream));
+    for (std::uint64_t j = 0; j < 100; ++j)
+        CHECK(selects_with_phase(j, 0, five, stream) == selects(j, five, stream));
     // Three apps at 5 of 15 fps (stride 3): phases 0, 1, 2; two apps at 4 of 15 (stride 3.75): 0, 1.
     CHECK(stagger_phase(0, 3, five, stream) == 0);
     CHECK(stagger_phase(1, 3, five, stream) == 1);
@@ -721,8 +770,9 @@ TEST_CASE("executor: apps at branch point 0 with phases take staggered frames, a
     CHECK(taken["a"] == std::vector<std::uint64_t>{0, 3, 6});
     CHECK(taken["b"] == std::vector<std::uint64_t>{1, 4, 7});
     CHECK(taken["c"] == std::vector<std::uint64_t>{2, 5, 8});
-    CHECK(error_of([&] { ex.add_app("d", models::fine_tuned(base, 11, 4), {.num_frozen = 11, .fps = 5, .phase = 1}); })
-              .find("a phase needs branch point 0") != std::string::npos);
+    CHECK(error_of([&] {
+              ex.add_app("d", models::fine_tuned(base, 11, 4), {.num_frozen = 11, .fps = 5, .phase = 1});
+          }).find("a phase needs branch point 0") != std::string::npos);
     CHECK(ex.plan()->app_count() == 3);
 }
 
@@ -765,5 +815,6 @@ TEST_CASE("frame_wait: every rule returns at or after the deadline, names round-
         CHECK(frame_wait::clock::now() >= deadline);
         CHECK(ex.frames() == 0);
     }
-    CHECK(error_of([] { (void)parse_frame_wait("nap", "--frame-wait"); }).find("--frame-wait") != std::string::npos);
+    CHECK(error_of([] { (void)parse_frame_wait("nap", "--frame-wait"); }).find("--frame-wait") !=
+          std::string::npos);
 }

@@ -13,7 +13,14 @@
 ///
 /// Memory. Stem outputs live in one arena placed by a liveness plan (a buffer is reused once
 /// its last reader ran); app scores have their own buffers because results outlive the frame.
-/// Everything is allocated here: running a frame allocates nothing in this code.
+/// With serial suffixes, every step's runner also runs in one workspace of the plan's (its
+/// intermediate values and scratchpad: `segment_runner::use_workspace`), sized for the largest:
+/// steps run one at a time and nothing in a workspace outlives a step, so a frame of many steps
+/// touches one workspace instead of one per step. That is what a sparse stream pays for, with
+/// caches gone cold between frames (docs/runtime.md, "Sparse streams"). Runners are shared with
+/// the plans before and after this one, so the stream thread points them at this plan's workspace
+/// when it first runs the plan. Everything is allocated here: running a frame allocates nothing
+/// in this code.
 ///
 /// Suffixes in parallel (`suffix_mode::parallel`): the frame's stem steps run first, one after
 /// another with all threads each; then the suffixes the frame selects run side by side, one per
@@ -27,6 +34,7 @@
 #include <limits>
 #include <map>
 #include <memory>
+#include <new>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -104,7 +112,8 @@ public:
     /// at `stream` fps. Runners found in `reuse` are shared instead of compiled again.
     execution_plan(const stem::stem_trie& trie, const app_settings_map& settings, frame_rate stream,
                    int threads, const runner_factory& factory, const runner_cache& reuse,
-                   std::uint64_t version, suffix_mode suffixes = suffix_mode::serial)
+                   std::uint64_t version, suffix_mode suffixes = suffix_mode::serial,
+                   bool share_workspace = true)
         : input_(trie.input_shape()),
           stream_(stream),
           version_(version),
@@ -145,6 +154,7 @@ public:
         for (stem::node_id child : trie.node(stem::stem_trie::root).children)
             add_stem_step(trie, child, from_stream, threads, factory, reuse);
         lay_out_memory();
+        if (share_workspace && suffixes_ == suffix_mode::serial) size_workspace();
 
         results_.resize(slots_.size());
         for (std::size_t i = 0; i < slots_.size(); ++i) results_[i].app = slots_[i].name;
@@ -162,6 +172,7 @@ public:
     /// Runs stream frame number `n` (`frame` is {1, c, h, w} plain) and fills `out`. Only the
     /// stream thread calls this.
     void run(std::uint64_t n, tensor_view<const float> frame, frame_result& out) {
+        if (!bound_) bind_workspace();
         out.frame = n;
         out.plan_version = version_;
         out.stem_runs = 0;
@@ -213,6 +224,7 @@ public:
     /// plan's weights, buffers and code back into the caches after an idle gap. Overwrites the
     /// scores of the last `run` (its results are stale afterwards). Only the stream thread calls it.
     void rehearse(tensor_view<const float> frame) {
+        if (!bound_) bind_workspace();
         for (step& s : steps_) run_step(s, frame);
     }
 
@@ -240,6 +252,14 @@ public:
     /// Bytes of the activation arena, and what the stem outputs would take without reuse.
     [[nodiscard]] std::size_t arena_bytes() const noexcept { return arena_bytes_; }
     [[nodiscard]] std::size_t unshared_buffer_bytes() const noexcept { return unshared_bytes_; }
+    /// Bytes of the workspace every step's runner runs in (0: each runner keeps its own, as with
+    /// parallel suffixes), and what the runners would keep on their own (the sum of their needs).
+    [[nodiscard]] std::size_t workspace_bytes() const noexcept { return workspace_bytes_; }
+    [[nodiscard]] std::size_t runner_workspace_bytes() const {
+        std::size_t sum = 0;
+        for (const auto& s : steps_) sum += s.runner->workspace_bytes();
+        return sum;
+    }
     /// The runners this plan uses, by key (the next plan's `reuse`).
     [[nodiscard]] runner_cache runners() const {
         runner_cache out;
@@ -411,6 +431,22 @@ private:
             if (s.info.is_stem) s.out = arena_.data() + live.offset(s.buffer) / sizeof(float);
     }
 
+    void size_workspace() {
+        for (const step& s : steps_)
+            workspace_bytes_ = std::max(workspace_bytes_, s.runner->workspace_bytes());
+        if (workspace_bytes_ == 0) return;
+        workspace_.reset(new (std::align_val_t{page}) std::byte[workspace_bytes_]);
+        bound_ = false;
+    }
+
+    /// Points every step's runner at this plan's workspace. On the stream thread only: the runners
+    /// may still have been running the previous plan's frame until now.
+    void bind_workspace() {
+        for (step& s : steps_)
+            if (s.runner->workspace_bytes() > 0) s.runner->use_workspace(workspace_.get());
+        bound_ = true;
+    }
+
     [[nodiscard]] std::size_t slot_of(std::string_view name) const {
         for (std::size_t i = 0; i < slots_.size(); ++i)
             if (slots_[i].name == name) return i;
@@ -430,6 +466,13 @@ private:
     tensor<float> arena_;
     std::size_t arena_bytes_ = 0;
     std::size_t unshared_bytes_ = 0;
+    struct aligned_bytes_delete {
+        void operator()(std::byte* p) const noexcept { ::operator delete[](p, std::align_val_t{page}); }
+    };
+    static constexpr std::size_t page = 4096;
+    std::unique_ptr<std::byte[], aligned_bytes_delete> workspace_;
+    std::size_t workspace_bytes_ = 0;
+    bool bound_ = true;  // false until the stream thread points the runners at workspace_
     // Only used while building.
     std::map<stem::node_id, frame_rate> node_rate_;
     std::map<stem::node_id, std::vector<const stem::trie_app*>> ending_;

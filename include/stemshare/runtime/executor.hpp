@@ -45,6 +45,9 @@ struct executor_options {
     runner_factory runners = onednn_runners();
     /// Whether a frame's suffixes run one after another with all threads, or side by side.
     suffix_mode suffixes = suffix_mode::serial;
+    /// With serial suffixes, whether every step runs in one workspace of the plan's instead of an
+    /// arena and scratchpad of its own (execution_plan.hpp, "Memory"). Off only to measure it.
+    bool share_workspace = true;
 };
 
 /// Where an app sits in the plan.
@@ -67,13 +70,14 @@ public:
           stream_(frame_rate::from_fps(options.stream_fps, "executor: stream")),
           threads_(options.threads),
           factory_(std::move(options.runners)),
-          suffixes_(options.suffixes) {
+          suffixes_(options.suffixes),
+          share_workspace_(options.share_workspace) {
         if (threads_ < 0)
             throw error("executor",
                         "thread count must be 0 (all cores) or positive, got " + std::to_string(threads_));
         if (!factory_) throw error("executor", "no runner factory given");
         publish(std::make_shared<execution_plan>(trie_, settings_, stream_, threads_, factory_,
-                                                 runner_cache{}, ++version_, suffixes_));
+                                                 runner_cache{}, ++version_, suffixes_, share_workspace_));
     }
 
     executor(const executor&) = delete;
@@ -153,7 +157,7 @@ public:
                         "thread count must be 0 (all cores) or positive, got " + std::to_string(threads));
         std::lock_guard lock(change_mutex_);
         auto plan = std::make_shared<execution_plan>(trie_, settings_, stream_, threads, factory_, cache_,
-                                                     version_ + 1, suffixes_);
+                                                     version_ + 1, suffixes_, share_workspace_);
         ++version_;
         threads_ = threads;
         cache_ = plan->runners();
@@ -257,7 +261,7 @@ private:
         app_settings_map settings = settings_;
         edit(trie, settings);
         auto plan = std::make_shared<execution_plan>(trie, settings, stream_, threads_, factory_, cache_,
-                                                     version_ + 1, suffixes_);
+                                                     version_ + 1, suffixes_, share_workspace_);
         ++version_;
         trie_ = std::move(trie);
         settings_ = std::move(settings);
@@ -280,6 +284,7 @@ private:
     int threads_;
     runner_factory factory_;
     suffix_mode suffixes_;
+    bool share_workspace_;
     std::uint64_t version_ = 0;
     std::shared_ptr<const execution_plan> newest_;
 

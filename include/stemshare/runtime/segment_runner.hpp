@@ -7,6 +7,7 @@
 /// backend/onednn/onednn_runner.hpp (the executor's default), `reference_runners()` in
 /// backend/reference/reference_runner.hpp; tests may plug in instrumented runners.
 
+#include <cstddef>
 #include <functional>
 #include <memory>
 
@@ -24,6 +25,14 @@ public:
 
     /// Runs one frame. `src` and `dst` are plain, batch 1, and stay valid during the call only.
     virtual void run(tensor_view<const float> src, tensor_view<float> dst) = 0;
+
+    /// Bytes of scratch memory (intermediate values, scratchpads) a run needs that the caller may
+    /// provide (`use_workspace`); 0: the runner keeps its own.
+    [[nodiscard]] virtual std::size_t workspace_bytes() const { return 0; }
+    /// Runs in the caller's `bytes` (`workspace_bytes()` of them, aligned to a page) from now on;
+    /// nullptr: in memory of its own again. Nothing in them outlives a run, so runners that never
+    /// run at the same time may share one workspace. Called only between runs.
+    virtual void use_workspace(std::byte* bytes) { (void)bytes; }
 };
 
 /// Compiles `g` for batch 1 with `threads` threads (0 = all cores). Called off the stream thread

@@ -5,6 +5,11 @@
 /// touches one extends its lifetime. `allocate` then places every value with the shared
 /// `liveness_plan` (two values share bytes when no step needs both), allocates one arena and one
 /// scratchpad, and points every memory object at its bytes.
+///
+/// Nothing of either outlives a run: every value is written before it is read, and primitives
+/// write the zero padding of the blocked values they produce. So graphs that never run at the
+/// same time may run in one caller's workspace instead (`use_workspace`): a runtime plan of many
+/// segments then touches one workspace per frame, not one arena and scratchpad per segment.
 
 #include <algorithm>
 #include <cstddef>
@@ -75,11 +80,8 @@ public:
         plan.solve();
         arena_bytes_ = plan.arena_bytes();
         unshared_bytes_ = plan.requested_bytes();
-        if (arena_bytes_ > 0) arena_.reset(new (std::align_val_t{page}) std::byte[arena_bytes_]);
-        for (auto& v : views_) v.memory.set_data_handle(arena_.get() + plan.offset(v.buffer) + v.byte_offset);
-        if (scratchpad_bytes_ > 0)
-            scratchpad_.reset(new (std::align_val_t{page}) std::byte[scratchpad_bytes_]);
-        for (auto& m : scratch_views_) m.set_data_handle(scratchpad_.get());
+        for (auto& v : views_) v.byte_offset += plan.offset(v.buffer);
+        use_workspace(nullptr);
         lifetimes_.clear();
         buffer_of_.clear();
         view_of_.clear();
@@ -92,6 +94,26 @@ public:
     [[nodiscard]] std::size_t unshared_bytes() const noexcept { return unshared_bytes_; }
     /// Bytes of the shared scratchpad.
     [[nodiscard]] std::size_t scratchpad_bytes() const noexcept { return scratchpad_bytes_; }
+    /// Bytes of one workspace holding both: the arena, then the scratchpad from the next page on.
+    [[nodiscard]] std::size_t workspace_bytes() const noexcept {
+        return scratchpad_bytes_ == 0 ? arena_bytes_ : scratchpad_offset() + scratchpad_bytes_;
+    }
+
+    /// Points every value and the scratchpad into `bytes` (`workspace_bytes()` of them, aligned to
+    /// a page) and frees the bytes of its own; nullptr: back to bytes of its own. Only between runs.
+    void use_workspace(std::byte* bytes) {
+        if (bytes == nullptr) {
+            if (!arena_ && arena_bytes_ > 0)
+                arena_.reset(new (std::align_val_t{page}) std::byte[arena_bytes_]);
+            if (!scratchpad_ && scratchpad_bytes_ > 0)
+                scratchpad_.reset(new (std::align_val_t{page}) std::byte[scratchpad_bytes_]);
+            point_at(arena_.get(), scratchpad_.get());
+            return;
+        }
+        point_at(bytes, bytes + scratchpad_offset());
+        arena_.reset();
+        scratchpad_.reset();
+    }
 
 private:
     /// A value's bytes, live from step `first` to step `last`.
@@ -100,7 +122,8 @@ private:
         std::size_t first = std::numeric_limits<std::size_t>::max();
         std::size_t last = 0;
     };
-    /// A memory object over arena bytes: value `buffer`, `byte_offset` bytes in.
+    /// A memory object over arena bytes: value `buffer`, `byte_offset` bytes in (into the value while
+    /// lowering, into the arena once allocated).
     struct view {
         dnnl::memory memory;
         std::size_t buffer = 0;
@@ -110,6 +133,15 @@ private:
         void operator()(std::byte* p) const noexcept { ::operator delete[](p, std::align_val_t{page}); }
     };
     static constexpr std::size_t page = 4096;
+
+    [[nodiscard]] std::size_t scratchpad_offset() const noexcept {
+        return (arena_bytes_ + page - 1) / page * page;
+    }
+
+    void point_at(std::byte* arena, std::byte* scratchpad) {
+        for (auto& v : views_) v.memory.set_data_handle(arena + v.byte_offset);
+        for (auto& m : scratch_views_) m.set_data_handle(scratchpad);
+    }
 
     void register_view(const dnnl::memory& m, std::size_t buffer, std::size_t byte_offset) {
         buffer_of_.emplace(m.get(), buffer);

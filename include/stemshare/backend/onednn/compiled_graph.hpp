@@ -144,6 +144,13 @@ public:
     [[nodiscard]] std::size_t weight_buffers() const noexcept { return program_.weight_buffers; }
     /// Bytes of the scratchpad all primitives share.
     [[nodiscard]] std::size_t scratchpad_bytes() const noexcept { return program_.arena.scratchpad_bytes(); }
+    /// Bytes of the workspace `use_workspace` takes: the arena, then the scratchpad at a page.
+    [[nodiscard]] std::size_t workspace_bytes() const noexcept { return program_.arena.workspace_bytes(); }
+    /// Runs in the caller's `bytes` (`workspace_bytes()` of them, aligned to a page, used by
+    /// nothing that runs at the same time) instead of an arena and scratchpad of its own, which
+    /// are freed; nullptr: back to memory of its own. Nothing in it outlives a run, so graphs that
+    /// run one after another can share one workspace. Only between runs.
+    void use_workspace(std::byte* bytes) { program_.arena.use_workspace(bytes); }
 
 private:
     /// Maps layers of g to those of `fold_batch_norms(g)`: the folded graph's layer j is layer

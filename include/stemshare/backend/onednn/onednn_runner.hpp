@@ -4,6 +4,7 @@
 /// batch 1), and `onednn_runners()`, the factory the executor uses unless told otherwise. In
 /// namespace `stemshare::runtime`, beside the interface it implements.
 
+#include <cstddef>
 #include <memory>
 
 #include <stemshare/backend/onednn/compiled_graph.hpp>
@@ -18,6 +19,8 @@ class onednn_runner final : public segment_runner {
 public:
     onednn_runner(const graph& g, int threads) : compiled_(g, {.batch = 1, .threads = threads}) {}
     void run(tensor_view<const float> src, tensor_view<float> dst) override { compiled_.run(src, dst); }
+    [[nodiscard]] std::size_t workspace_bytes() const override { return compiled_.workspace_bytes(); }
+    void use_workspace(std::byte* bytes) override { compiled_.use_workspace(bytes); }
 
 private:
     onednn::compiled_graph compiled_;
