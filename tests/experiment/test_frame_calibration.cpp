@@ -27,21 +27,28 @@ profiling::latency_table made_up_table(std::size_t layers) {
 }  // namespace
 
 TEST_CASE("frame_calibration: the fit recovers exact coefficients and keeps every one non-negative") {
-    const std::array<double, 3> truth{1.3, 0.8, 4e-6};
-    std::vector<std::array<double, 3>> rows{
-        {1e-4, 0.0, 1.0}, {1e-4, 0.0, 2.0}, {1e-4, 9e-4, 10.0}, {1e-4, 3e-4, 11.0}, {1e-4, 2e-5, 11.0}};
+    // First runs, further copies past the entry block, further copies in it, steps.
+    const std::array<double, 4> truth{1.3, 0.8, 0.1, 4e-6};
+    std::vector<std::array<double, 4>> rows{{1e-4, 0.0, 0.0, 1.0},    {1e-4, 0.0, 0.0, 2.0},
+                                            {1e-4, 6e-4, 3e-4, 10.0}, {1e-4, 3e-4, 0.0, 11.0},
+                                            {1e-4, 2e-5, 0.0, 11.0},  {1e-4, 2e-4, 1e-4, 14.0}};
     std::vector<double> y;
-    for (const auto& r : rows) y.push_back(truth[0] * r[0] + truth[1] * r[1] + truth[2] * r[2]);
+    for (const auto& r : rows)
+        y.push_back(truth[0] * r[0] + truth[1] * r[1] + truth[2] * r[2] + truth[3] * r[3]);
     const auto x = experiment::detail::fit_nonnegative(rows, y);
-    for (std::size_t j = 0; j < 3; ++j) CHECK(x[j] == doctest::Approx(truth[j]).epsilon(1e-9));
+    for (std::size_t j = 0; j < 4; ++j) CHECK(x[j] == doctest::Approx(truth[j]).epsilon(1e-9));
 
     // Frames that get cheaper with more steps would need a negative step cost: the fit drops it
-    // and fits the other two instead.
-    std::vector<double> falling{2e-4, 1.9e-4, 9e-4, 4e-4, 1.5e-4};
+    // and fits the others instead.
+    std::vector<double> falling{2e-4, 1.9e-4, 9e-4, 4e-4, 1.5e-4, 3e-4};
     const auto clamped = experiment::detail::fit_nonnegative(rows, falling);
-    CHECK(clamped[2] == 0.0);
+    CHECK(clamped[3] == 0.0);
     CHECK(clamped[0] > 0.0);
-    CHECK(clamped[1] >= 0.0);
+    for (double v : clamped) CHECK(v >= 0.0);
+    // Entry copies that cost less than nothing in the truth: their number is held at 0.
+    std::vector<double> cheap_entry;
+    for (const auto& r : rows) cheap_entry.push_back(1.3 * r[0] + 0.8 * r[1] - 0.3 * r[2] + 4e-6 * r[3]);
+    CHECK(experiment::detail::fit_nonnegative(rows, cheap_entry)[2] == 0.0);
 }
 
 TEST_CASE("frame_calibration: apply scales first runs and writes every further copy") {
@@ -49,21 +56,29 @@ TEST_CASE("frame_calibration: apply scales first runs and writes every further c
     experiment::frame_calibration fit;
     fit.first_scale = 2.0;
     fit.further_scale = 0.5;
+    fit.entry_further_scale = 0.25;
+    fit.entry_layers = 1;
     fit.step_seconds = 1e-6;
     fit.apply(t);
     REQUIRE(t.has_second_copy());
-    // Without a second-copy table, further copies are scaled first-run times.
+    // Without a second-copy table, further copies are scaled first-run times, the entry block's
+    // (layer 0) by its own number.
     CHECK(t.layers[1].time.median_us == doctest::Approx(22.0));
     CHECK(t.layers[1].second_copy->median_us == doctest::Approx(5.5));
+    CHECK(t.layers[0].second_copy->median_us == doctest::Approx(2.5));
     // With one, its times are scaled.
     profiling::latency_table with = made_up_table(2);
     for (auto& l : with.layers) l.second_copy = profiling::timing{4.0, 6.0};
     fit.apply(with);
     CHECK(with.layers[0].time.median_us == doctest::Approx(20.0));
-    CHECK(with.layers[0].second_copy->median_us == doctest::Approx(2.0));
+    CHECK(with.layers[0].second_copy->median_us == doctest::Approx(1.0));
+    CHECK(with.layers[1].second_copy->median_us == doctest::Approx(2.0));
     // The fitted model is what frame_seconds then charges.
     const std::vector<experiment::replay_app> apps{{0, 5.0}, {0, 5.0}};
-    const auto w = experiment::frame_parts(apps, {true, true}, experiment::layer_seconds(made_up_table(3)));
+    const auto w = experiment::frame_parts(apps, {true, true}, experiment::layer_seconds(made_up_table(3)),
+                                           {}, fit.entry_layers);
+    CHECK(w.entry_further_seconds == doctest::Approx(10e-6));  // layer 0's second copy
+    CHECK(w.further_seconds == doctest::Approx(33e-6));
     CHECK(experiment::frame_seconds(apps, {true, true}, experiment::layer_seconds(t),
                                     experiment::second_copy_seconds(t),
                                     fit.step_seconds) == doctest::Approx(fit.predict(w)));
@@ -96,8 +111,17 @@ TEST_CASE(
     CHECK(fit.points[0].table.further_seconds == 0.0);
     CHECK(fit.points[2].table.further_seconds > fit.points[3].table.further_seconds);
     CHECK(fit.points[3].table.further_seconds > fit.points[4].table.further_seconds);
+    // The entry block ends at the first branch point; only apps at branch point 0 copy it.
+    std::size_t first_point = base.size();
+    for (std::size_t k : base.branch_points())
+        if (k > 0) first_point = std::min(first_point, k);
+    CHECK(fit.entry_layers == first_point);
+    CHECK(fit.points[2].table.entry_further_seconds > 0.0);
+    CHECK(fit.points[2].table.entry_further_seconds < fit.points[2].table.further_seconds);
+    CHECK(fit.points[3].table.entry_further_seconds == 0.0);
     CHECK(fit.first_scale > 0.0);
     CHECK(fit.further_scale >= 0.0);
+    CHECK(fit.entry_further_scale >= 0.0);
     CHECK(fit.step_seconds >= 0.0);
     // One speed per round of timed frames.
     REQUIRE(fit.round_speed.size() == 3);
@@ -154,6 +178,6 @@ TEST_CASE("frame_calibration: a table of another model or a bad gap is refused b
                                                             {.configurations = {{0}, {}, {0, 0}}}),
                          doctest::Contains("has no app"), stemshare::error);
     CHECK_THROWS_WITH_AS((void)experiment::calibrate_frames(base, made_up_table(base.size()),
-                                                            {.configurations = {{0}, {0, 0}}}),
-                         doctest::Contains("at least 3 configurations"), stemshare::error);
+                                                            {.configurations = {{0}, {0, 0}, {0, 0, 0}}}),
+                         doctest::Contains("at least 4 configurations"), stemshare::error);
 }

@@ -93,11 +93,14 @@ inline void check_frame_cost_flags(const frame_cost_options& o) {
                           {"steps", p.table.steps},
                           {"table_first_us", p.table.first_seconds * 1e6},
                           {"table_further_us", p.table.further_seconds * 1e6},
+                          {"table_entry_further_us", p.table.entry_further_seconds * 1e6},
                           {"live_median_us", p.measured_seconds * 1e6},
                           {"fitted_us", p.predicted_seconds * 1e6}});
     return {{"gap_ms", fit->gap_seconds * 1e3},
             {"first_scale", fit->first_scale},
             {"further_scale", fit->further_scale},
+            {"entry_further_scale", fit->entry_further_scale},
+            {"entry_layers", fit->entry_layers},
             {"step_us", fit->step_seconds * 1e6},
             {"worst_fit_error", fit->worst_fit_error()},
             {"round_speed", fit->round_speed},
@@ -108,10 +111,11 @@ inline void check_frame_cost_flags(const frame_cost_options& o) {
 inline void print_frame_calibration(const experiment::frame_calibration& fit, std::FILE* where = stdout) {
     std::fprintf(where,
                  "frame cost model, fitted to live executor frames after %.0f ms idle (%zu configurations): "
-                 "%.2f x table first run + %.2f x second copy + %.1f us per step; worst configuration off "
-                 "by %.1f%%; the box's speed varied %.2fx across the rounds\n",
+                 "%.2f x table first run + %.2f x second copy (%.2f x in the first %zu layers) + %.1f us per "
+                 "step; worst configuration off by %.1f%%; the box's speed varied %.2fx across the rounds\n",
                  fit.gap_seconds * 1e3, fit.points.size(), fit.first_scale, fit.further_scale,
-                 fit.step_seconds * 1e6, 100.0 * fit.worst_fit_error(), fit.speed_range());
+                 fit.entry_further_scale, fit.entry_layers, fit.step_seconds * 1e6,
+                 100.0 * fit.worst_fit_error(), fit.speed_range());
 }
 
 }  // namespace stemshare::tools

@@ -12,17 +12,28 @@
 /// So the live frame time is modelled as
 ///
 ///     first_scale x (table time of each layer's first run in the frame)
-///   + further_scale x (table time of every further copy: second-copy times when profiled)
+///   + further_scale x (table time of every further copy past the entry block: second-copy
+///                      times when profiled)
+///   + entry_further_scale x (the same for the entry block, the layers before the first branch
+///                      point: the copies of apps at branch point 0, which read the frame)
 ///   + step_seconds x (steps run: stem steps + suffixes, `frame_work::steps`)
 ///
-/// and the three numbers are fitted (least squares on relative error, none negative) to the
+/// The entry block has its own number because the table charges its further copies far above
+/// what they cost live: fitted to 18 configurations on this box (an uncommitted diagnostic,
+/// docs/experiment.md), one scale for all further copies left frames of ten whole apps and ten
+/// apps under the last stem 9-12% above the fit and ten apps under an early stem 7-9% below
+/// (rms 6.5%, leave-one-out 8%); the entry block's own scale (fitted to about 0) brought that to
+/// 2.4% (leave-one-out 3.1%), and fitted to the seven default configurations only it predicted
+/// the eleven others within 5.3% (rms 3.0%) against 10.7% (6.7%) with one scale.
+///
+/// The four numbers are fitted (least squares on relative error, none negative) to the
 /// median frame times of a few configurations run on a real `runtime::executor`: one app, one
 /// under a stem, many apps without a stem, under a middle and under the last stem, and many apps
 /// over a mix of branch points as plans have them (or the caller's configurations), timed
 /// round robin so that the box's drifting speed is spread over all of them. The configurations are
 /// the base model with every layer from the branch point on re-drawn per app (as fine-tuning
 /// does), so the stem trie shares exactly the stem. `apply` writes the fit into a table
-/// (`sweep_input::step_seconds` takes the third number), so planners, replays and burst fitting
+/// (`sweep_input::step_seconds` takes the step cost), so planners, replays and burst fitting
 /// all charge it; a live run on another segment of the stream checks it.
 
 #include <algorithm>
@@ -85,7 +96,10 @@ struct frame_calibration_point {
 struct frame_calibration {
     double first_scale = 1.0;
     double further_scale = 1.0;
+    double entry_further_scale = 1.0;
     double step_seconds = 0.0;
+    /// Layers of the entry block: those before the model's first branch point inside it.
+    std::size_t entry_layers = 0;
     double gap_seconds = 0.0;
     std::vector<frame_calibration_point> points;
     /// Per round of timed frames (one frame of every configuration), the median over the
@@ -93,9 +107,11 @@ struct frame_calibration {
     /// during the calibration (1: as the fit; 1.2: 20% slower).
     std::vector<double> round_speed;
 
+    /// The model's time of a frame whose parts `w` come from the table as profiled (`frame_parts`
+    /// with this fit's `entry_layers`).
     [[nodiscard]] double predict(const frame_work& w) const {
-        return first_scale * w.first_seconds + further_scale * w.further_seconds +
-               step_seconds * static_cast<double>(w.steps);
+        return first_scale * w.first_seconds + further_scale * (w.further_seconds - w.entry_further_seconds) +
+               entry_further_scale * w.entry_further_seconds + step_seconds * static_cast<double>(w.steps);
     }
     /// The slowest round's `round_speed` over the fastest's (1 when no round was timed).
     [[nodiscard]] double speed_range() const {
@@ -111,15 +127,17 @@ struct frame_calibration {
         return worst;
     }
     /// Scales `table`'s layer timings by `first_scale` and sets every layer's second-copy timing
-    /// to `further_scale` x (its second-copy timing, or its timing when the table has none), so
-    /// `layer_seconds` and `second_copy_seconds` of the table give the fitted model;
-    /// `step_seconds` goes to `sweep_input::step_seconds` (or `frame_seconds`) separately.
+    /// to `further_scale` (`entry_further_scale` in the entry block) x (its second-copy timing, or
+    /// its timing when the table has none), so `layer_seconds` and `second_copy_seconds` of the
+    /// table give the fitted model; `step_seconds` goes to `sweep_input::step_seconds` (or
+    /// `frame_seconds`) separately.
     void apply(profiling::latency_table& table) const {
         const bool had_copy = table.has_second_copy();
-        for (auto& l : table.layers) {
+        for (std::size_t i = 0; i < table.layers.size(); ++i) {
+            profiling::layer_latency& l = table.layers[i];
             const profiling::timing further = had_copy ? *l.second_copy : l.time;
-            l.second_copy =
-                profiling::timing{further.median_us * further_scale, further.p90_us * further_scale};
+            const double scale = i < entry_layers ? entry_further_scale : further_scale;
+            l.second_copy = profiling::timing{further.median_us * scale, further.p90_us * scale};
             l.time.median_us *= first_scale;
             l.time.p90_us *= first_scale;
         }
@@ -128,24 +146,25 @@ struct frame_calibration {
 
 namespace detail {
 
-/// min sum_i ((x . a_i) / y_i - 1)^2 over x >= 0 (three unknowns): every subset of free unknowns
-/// solved by its normal equations, the best feasible kept.
-[[nodiscard]] inline std::array<double, 3> fit_nonnegative(const std::vector<std::array<double, 3>>& a,
-                                                           const std::vector<double>& y) {
-    std::array<double, 3> best{0.0, 0.0, 0.0};
+/// min sum_i ((x . a_i) / y_i - 1)^2 over x >= 0 (N unknowns, a handful): every subset of free
+/// unknowns solved by its normal equations, the best feasible kept.
+template <std::size_t N>
+[[nodiscard]] std::array<double, N> fit_nonnegative(const std::vector<std::array<double, N>>& a,
+                                                    const std::vector<double>& y) {
+    static_assert(N >= 1 && N <= 8, "every subset of unknowns is tried");
+    std::array<double, N> best{};
     double best_residual = static_cast<double>(y.size());  // x = 0
-    for (int mask = 1; mask < 8; ++mask) {
-        std::vector<int> free;
-        for (int j = 0; j < 3; ++j)
-            if (mask & (1 << j)) free.push_back(j);
+    for (unsigned mask = 1; mask < (1U << N); ++mask) {
+        std::vector<std::size_t> free;
+        for (std::size_t j = 0; j < N; ++j)
+            if (mask & (1U << j)) free.push_back(j);
         const std::size_t n = free.size();
-        std::array<std::array<double, 4>, 3> m{};
+        std::array<std::array<double, N + 1>, N> m{};
         for (std::size_t i = 0; i < y.size(); ++i)
             for (std::size_t r = 0; r < n; ++r) {
-                const double ar = a[i][static_cast<std::size_t>(free[r])] / y[i];
-                for (std::size_t c = 0; c < n; ++c)
-                    m[r][c] += ar * a[i][static_cast<std::size_t>(free[c])] / y[i];
-                m[r][3] += ar;
+                const double ar = a[i][free[r]] / y[i];
+                for (std::size_t c = 0; c < n; ++c) m[r][c] += ar * a[i][free[c]] / y[i];
+                m[r][N] += ar;
             }
         bool singular = false;
         for (std::size_t c = 0; c < n && !singular; ++c) {  // Gauss-Jordan, partial pivoting
@@ -160,20 +179,22 @@ namespace detail {
             for (std::size_t r = 0; r < n; ++r) {
                 if (r == c) continue;
                 const double f = m[r][c] / m[c][c];
-                for (std::size_t k = c; k < 4; ++k) m[r][k] -= f * m[c][k];
+                for (std::size_t k = c; k <= N; ++k) m[r][k] -= f * m[c][k];
             }
         }
         if (singular) continue;
-        std::array<double, 3> x{0.0, 0.0, 0.0};
+        std::array<double, N> x{};
         bool feasible = true;
         for (std::size_t r = 0; r < n; ++r) {
-            x[static_cast<std::size_t>(free[r])] = m[r][3] / m[r][r];
-            feasible = feasible && x[static_cast<std::size_t>(free[r])] >= 0.0;
+            x[free[r]] = m[r][N] / m[r][r];
+            feasible = feasible && x[free[r]] >= 0.0;
         }
         if (!feasible) continue;
         double residual = 0.0;
         for (std::size_t i = 0; i < y.size(); ++i) {
-            const double e = (x[0] * a[i][0] + x[1] * a[i][1] + x[2] * a[i][2]) / y[i] - 1.0;
+            double fitted = 0.0;
+            for (std::size_t j = 0; j < N; ++j) fitted += x[j] * a[i][j];
+            const double e = fitted / y[i] - 1.0;
             residual += e * e;
         }
         if (residual < best_residual) {
@@ -238,9 +259,9 @@ namespace detail {
                 throw error(who + ": configuration " + std::to_string(c),
                             "branch point " + std::to_string(k) + " is not one of the model's");
     }
-    if (configs.size() < 3)
+    if (configs.size() < 4)
         throw error(
-            who, "needs at least 3 configurations to fit 3 numbers, got " + std::to_string(configs.size()));
+            who, "needs at least 4 configurations to fit 4 numbers, got " + std::to_string(configs.size()));
 
     const shape in = base.input_shape();
     tensor<float> frame(dims{1, in.c, in.h, in.w});
@@ -249,7 +270,8 @@ namespace detail {
         std::chrono::duration<double>(o.gap_seconds));
     frame_calibration cal;
     cal.gap_seconds = o.gap_seconds;
-    std::vector<std::array<double, 3>> rows;
+    cal.entry_layers = points.front();
+    std::vector<std::array<double, 4>> rows;
     std::vector<double> measured;
     // Every configuration's executor first, then the frames round robin (one frame of each per
     // round): this box's speed drifts by tens of percent over tens of seconds, and a configuration
@@ -283,13 +305,14 @@ namespace detail {
     boxes.clear();
     for (std::size_t c = 0; c < configs.size(); ++c) {
         const double median = profiling::median(times[c]);
-        frame_calibration_point p{
-            .num_frozen = *std::max_element(configs[c].begin(), configs[c].end()),
-            .apps = configs[c].size(),
-            .branch_points = configs[c],
-            .table = frame_parts(apps[c], std::vector<bool>(configs[c].size(), true), first, further),
-            .measured_seconds = median};
-        rows.push_back({p.table.first_seconds, p.table.further_seconds, static_cast<double>(p.table.steps)});
+        frame_calibration_point p{.num_frozen = *std::max_element(configs[c].begin(), configs[c].end()),
+                                  .apps = configs[c].size(),
+                                  .branch_points = configs[c],
+                                  .table = frame_parts(apps[c], std::vector<bool>(configs[c].size(), true),
+                                                       first, further, cal.entry_layers),
+                                  .measured_seconds = median};
+        rows.push_back({p.table.first_seconds, p.table.further_seconds - p.table.entry_further_seconds,
+                        p.table.entry_further_seconds, static_cast<double>(p.table.steps)});
         measured.push_back(p.measured_seconds);
         cal.points.push_back(p);
     }
@@ -299,10 +322,11 @@ namespace detail {
         for (std::size_t c = 0; c < configs.size(); ++c) relative.push_back(times[c][i] / measured[c]);
         cal.round_speed.push_back(profiling::median(relative));
     }
-    const std::array<double, 3> x = detail::fit_nonnegative(rows, measured);
+    const std::array<double, 4> x = detail::fit_nonnegative(rows, measured);
     cal.first_scale = x[0];
     cal.further_scale = x[1];
-    cal.step_seconds = x[2];
+    cal.entry_further_scale = x[2];
+    cal.step_seconds = x[3];
     if (!(cal.first_scale > 0.0))
         throw error(who, "the fit charges nothing for a layer's first run; the measurements are unusable");
     for (auto& p : cal.points) p.predicted_seconds = cal.predict(p.table);

@@ -78,16 +78,21 @@ struct frame_work {
     /// Seconds of each layer's first run in the frame, and of its further copies.
     double first_seconds = 0.0;
     double further_seconds = 0.0;
+    /// The part of `further_seconds` in the model's entry block (the layers before `entry_layers`
+    /// of `frame_parts`): the copies apps at branch point 0 run on the frame itself.
+    double entry_further_seconds = 0.0;
     /// Steps the runtime runs: one per stem step the frame needs (the plan's distinct branch
     /// points k > 0 up to the deepest wanting app's), one per wanting app's suffix.
     std::size_t steps = 0;
 };
 
-/// The parts of `frame_seconds`. `further_seconds` empty: every copy at `layer_seconds`.
+/// The parts of `frame_seconds`. `further_seconds` empty: every copy at `layer_seconds`. The
+/// further copies of the first `entry_layers` layers are also summed apart.
 [[nodiscard]] inline frame_work frame_parts(std::span<const replay_app> apps,
                                             const std::vector<bool>& wanting,
                                             std::span<const double> layer_seconds,
-                                            std::span<const double> further_seconds = {}) {
+                                            std::span<const double> further_seconds = {},
+                                            std::size_t entry_layers = 0) {
     if (!further_seconds.empty() && further_seconds.size() != layer_seconds.size())
         throw error("experiment::frame_seconds",
                     "second_copy_seconds has " + std::to_string(further_seconds.size()) +
@@ -106,8 +111,10 @@ struct frame_work {
         const std::size_t copies = own + (shared ? 1 : 0);
         if (copies == 0) continue;
         w.first_seconds += layer_seconds[l];
-        w.further_seconds += (further_seconds.empty() ? layer_seconds[l] : further_seconds[l]) *
-                             static_cast<double>(copies - 1);
+        const double further = (further_seconds.empty() ? layer_seconds[l] : further_seconds[l]) *
+                               static_cast<double>(copies - 1);
+        w.further_seconds += further;
+        if (l < entry_layers) w.entry_further_seconds += further;
     }
     std::size_t deepest = 0;
     for (std::size_t a = 0; a < apps.size(); ++a)
