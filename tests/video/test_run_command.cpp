@@ -103,6 +103,19 @@ run_output run_on(const fs::path& dir, const fs::path& video, const std::string&
     return parse({std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()});
 }
 
+/// `run_on` the sneaker-then-t-shirt video (60 frames) with the sneaker and coat apps, a given
+/// table of 0.1 us a layer (far faster than any box), `budget`, and 2 s speed windows.
+run_output run_on_fast_table(const fs::path& dir, double budget) {
+    const auto video = dir / "fashion.mkv";
+    make_fashion_video(video, 30);
+    const auto table = dir / "latencies.json";
+    std::ofstream(table) << json(std::vector<double>(41, 1e-7)).dump();
+    std::ostringstream flags;
+    flags << "--select sneaker,coat --budget " << budget << " --box-share 1 --planner greedy --latencies "
+          << table.string() << " --speed-window-s 2";
+    return run_on(dir, video, flags.str());
+}
+
 std::set<std::string> plan_apps(const json& plan) {
     std::set<std::string> out;
     for (const auto& a : plan["apps"]) out.insert(a["name"].get<std::string>());
@@ -211,17 +224,10 @@ TEST_CASE("run: a cost model far off the box's speed is scaled to it and re-plan
     STEMSHARE_SKIP_IF(!stemshare::test::have_ffmpeg(), "the ffmpeg tool is not installed");
     STEMSHARE_SKIP_IF(!have_data(), "Fashion-MNIST is not installed (dataset-fashion-mnist)");
     const auto dir = stemshare::test::video_scratch("speed");
-    const auto video = dir / "fashion.mkv";
-    make_fashion_video(video, 30);
-    // A given table of 0.1 us a layer: a real frame of two apps takes tens of microseconds, so the
-    // first 2 s window (8 frames at 4 fps) finds the box many times slower than the table. The
-    // budget binds at neither speed, so the re-plan keeps the plan and only its cost moves.
-    const auto table = dir / "latencies.json";
-    std::ofstream(table) << json(std::vector<double>(41, 1e-7)).dump();
-    const run_output r =
-        run_on(dir, video,
-               "--select sneaker,coat --budget 0.05 --box-share 1 --planner greedy --latencies " +
-                   table.string() + " --speed-window-s 2");
+    // A real frame of two apps takes tens of microseconds, so the first 2 s window (8 frames at 4
+    // fps) finds the box many times slower than the table. The budget binds at neither speed, so
+    // the re-plan keeps the plan and only its cost moves.
+    const run_output r = run_on_fast_table(dir, 0.05);
     REQUIRE(r.plans.size() >= 2);
     check_decisions_follow_plans(r);
     CHECK(r.plans[0]["speed"].get<double>() == 1.0);
@@ -262,18 +268,10 @@ TEST_CASE("run: a re-plan the budget cannot fit at the box's measured speed is r
     STEMSHARE_SKIP_IF(!stemshare::test::have_ffmpeg(), "the ffmpeg tool is not installed");
     STEMSHARE_SKIP_IF(!have_data(), "Fashion-MNIST is not installed (dataset-fashion-mnist)");
     const auto dir = stemshare::test::video_scratch("refused");
-    const auto video = dir / "fashion.mkv";
-    make_fashion_video(video, 30);
-    // The 0.1 us-a-layer table of the case above, and a budget of 1.7e-5 box seconds a second:
-    // the cheapest plan (both apps under the 40-layer stem at 1 fps: 42 layers, 4.2e-6) fits it
-    // four times over at the table's speed, and not at all on a box more than 4x slower (the
-    // case above measures more than 5x).
-    const auto table = dir / "latencies.json";
-    std::ofstream(table) << json(std::vector<double>(41, 1e-7)).dump();
-    const run_output r =
-        run_on(dir, video,
-               "--select sneaker,coat --budget 1.7e-5 --box-share 1 --planner greedy --latencies " +
-                   table.string() + " --speed-window-s 2");
+    // A budget of 1.7e-5 box seconds a second: the cheapest plan (both apps under the 40-layer stem
+    // at 1 fps: 42 layers, 4.2e-6) fits it four times over at the table's speed, and not at all on
+    // a box more than 4x slower (the case above measures more than 5x).
+    const run_output r = run_on_fast_table(dir, 1.7e-5);
     REQUIRE(r.plans.size() == 1);
     check_decisions_follow_plans(r);
     CHECK(!r.decisions.empty());
