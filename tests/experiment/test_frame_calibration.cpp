@@ -154,7 +154,19 @@ TEST_CASE("frame_calibration: caller's configurations run as given, mixed branch
     }
     CHECK(fit.points[1].num_frozen == b);
     CHECK(fit.points[2].table.further_seconds > 0.0);
+    CHECK(fit.points[2].table.entry_further_seconds > 0.0);  // apps at 0 and at the first point
     CHECK(fit.round_speed.size() == 2);
+
+    // No app at branch point 0 beside another: nothing copies the entry block, so nothing measures
+    // its copies, and they are charged as every other further copy.
+    const experiment::frame_calibration no_entry =
+        experiment::calibrate_frames(base, table,
+                                     {.gap_seconds = 0.001,
+                                      .frames = 2,
+                                      .warmup = 1,
+                                      .configurations = {{a}, {b}, {a, b, b}, {b, b, a, a}}});
+    for (const auto& p : no_entry.points) CHECK(p.table.entry_further_seconds == 0.0);
+    CHECK(no_entry.entry_further_scale == no_entry.further_scale);
 }
 
 TEST_CASE("frame_calibration: a table of another model or a bad gap is refused by name") {

@@ -19,12 +19,14 @@
 ///   + step_seconds x (steps run: stem steps + suffixes, `frame_work::steps`)
 ///
 /// The entry block has its own number because the table charges its further copies far above
-/// what they cost live: fitted to 18 configurations on this box (an uncommitted diagnostic,
-/// docs/experiment.md), one scale for all further copies left frames of ten whole apps and ten
-/// apps under the last stem 9-12% above the fit and ten apps under an early stem 7-9% below
-/// (rms 6.5%, leave-one-out 8%); the entry block's own scale (fitted to about 0) brought that to
-/// 2.4% (leave-one-out 3.1%), and fitted to the seven default configurations only it predicted
-/// the eleven others within 5.3% (rms 3.0%) against 10.7% (6.7%) with one scale.
+/// what they cost live: fitted to 18 configurations on this box (two runs of an uncommitted
+/// diagnostic, docs/experiment.md), one scale for all further copies left frames of ten whole
+/// apps and of ten apps under the last stem 9-11% above the fit and ten apps under an early or
+/// middle stem 5-9% below (rms 6.1-6.5%, leave-one-out 8%); the entry block's own scale (fitted
+/// to about 0) brought that to 2.4-3.1% (leave-one-out 3.1-4.0%), and fitted to the seven default
+/// configurations only it predicted the eleven others with rms 3.0-3.4% (worst 5.3%), against
+/// 5.2-6.7% (worst 10.7%) with one scale. Configurations in which no app copies the entry block
+/// say nothing about it: the fit then charges its copies `further_scale`.
 ///
 /// The four numbers are fitted (least squares on relative error, none negative) to the
 /// median frame times of a few configurations run on a real `runtime::executor`: one app, one
@@ -270,7 +272,7 @@ template <std::size_t N>
         std::chrono::duration<double>(o.gap_seconds));
     frame_calibration cal;
     cal.gap_seconds = o.gap_seconds;
-    cal.entry_layers = points.front();
+    cal.entry_layers = *std::min_element(points.begin(), points.end());
     std::vector<std::array<double, 4>> rows;
     std::vector<double> measured;
     // Every configuration's executor first, then the frames round robin (one frame of each per
@@ -327,6 +329,8 @@ template <std::size_t N>
     cal.further_scale = x[1];
     cal.entry_further_scale = x[2];
     cal.step_seconds = x[3];
+    if (std::all_of(rows.begin(), rows.end(), [](const std::array<double, 4>& r) { return r[2] == 0.0; }))
+        cal.entry_further_scale = cal.further_scale;  // nothing measured it (x[2] is 0 by default)
     if (!(cal.first_scale > 0.0))
         throw error(who, "the fit charges nothing for a layer's first run; the measurements are unusable");
     for (auto& p : cal.points) p.predicted_seconds = cal.predict(p.table);
