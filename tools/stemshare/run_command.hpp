@@ -430,10 +430,12 @@ inline void run(const options& o) {
                                      std::chrono::duration<double>(spent / box_share));
             executor_seconds.push_back(spent);
             ++pc.processed;
-            if (r.plan_version == current.executor_version)
-                ran = current;
-            else if (r.plan_version != ran.executor_version)
+            // Copied only when the frame's plan differs from the last one's (a record holds names).
+            if (r.plan_version == current.executor_version) {
+                if (ran.index != current.index) ran = current;
+            } else if (r.plan_version != ran.executor_version) {
                 ran = planner.record_for(r.plan_version);
+            }
             const int plan_index = ran.index;
             ran_apps.clear();
             for (const runtime::app_result& a : r.apps) {

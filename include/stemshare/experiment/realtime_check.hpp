@@ -39,9 +39,9 @@ struct live_frame_cost {
 struct realtime_check_options {
     /// Seconds of stream per window of `window_executor_over_table` and of the tracked speed.
     double window_seconds = 10.0;
-    /// When a window moves the tracked speed (`runtime::speed_tracker_options::tolerance`;
-    /// `stemshare run --speed-tolerance`, whose default this is). 0: the speed stays 1.
-    double speed_tolerance = 0.1;
+    /// When a window moves the tracked speed (`runtime::speed_tracker_options::tolerance`, whose
+    /// default `stemshare run --speed-tolerance` also takes). 0: the speed stays 1.
+    double speed_tolerance = runtime::speed_tracker_options{}.tolerance;
 };
 
 /// Real time against replay for one plan; each pair is (real time, replay), means over apps.
@@ -70,8 +70,8 @@ struct realtime_comparison {
     /// Every frame the live run processed.
     std::vector<live_frame_cost> frames;
     /// Executor / table time (sums) per `window_seconds` of stream, over the windows with frames
-    /// (`runtime::speed_tracker`, measuring only): this box's speed drifts over tens of seconds,
-    /// and these show how much within the run.
+    /// (`runtime::speed_tracker::windows`): this box's speed drifts over tens of seconds, and these
+    /// show how much within the run.
     double window_seconds = 10.0;
     std::vector<double> window_executor_over_table;
     /// The table's mean time of the live frames at the tracked speed (`live_frame_cost::
@@ -99,8 +99,8 @@ struct realtime_comparison {
                                                           std::int64_t frames,
                                                           const realtime_check_options& o = {}) {
     const std::string who = "experiment::compare_realtime";
-    // Made before the run, so a bad window or tolerance is refused before a minute of stream.
-    runtime::speed_tracker windows({.window_seconds = o.window_seconds, .tolerance = 0.0});
+    // Made before the run, so a bad window or tolerance is refused before a minute of stream. It
+    // records every window whatever the tolerance, so it gives the windows too.
     runtime::speed_tracker tracked({.window_seconds = o.window_seconds, .tolerance = o.speed_tolerance});
     if (in.stream == nullptr) throw error(who + ": stream", "no stream given");
     if (!(in.budget > 0.0)) throw error(who + ": budget", "must be positive");
@@ -182,7 +182,6 @@ struct realtime_comparison {
         const double table =
             w.first_seconds + w.further_seconds + in.step_seconds * static_cast<double>(w.steps);
         const double at = static_cast<double>(f.frame) / stream_fps;
-        (void)windows.add(at, f.spent_seconds, table);
         // A frame that closes a window runs at the speed that window set (run re-plans then).
         (void)tracked.add(at, f.spent_seconds, table);
         c.frames.push_back({.frame = f.frame,
@@ -196,8 +195,8 @@ struct realtime_comparison {
         tracked_sum += table * tracked.speed();
         if (table > 0.0) ratios.push_back(f.spent_seconds / table);
     }
-    windows.finish();
-    c.window_executor_over_table = windows.windows();
+    tracked.finish();
+    c.window_executor_over_table = tracked.windows();
     c.speed_changes = tracked.changes();
     if (!c.frames.empty()) {
         c.table_live_frames_us = table_sum / static_cast<double>(c.frames.size()) * 1e6;

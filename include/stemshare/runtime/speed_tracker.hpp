@@ -64,12 +64,7 @@ public:
 
     /// Ends the open window at the end of the stream: measured into `windows()` when it holds a
     /// frame, never moving the speed (a stream's last window is usually partial).
-    void finish() {
-        if (frames_ > 0 && model_ > 0.0) windows_.push_back(executor_ / model_);
-        executor_ = 0.0;
-        model_ = 0.0;
-        frames_ = 0;
-    }
+    void finish() { (void)close_window(false); }
 
     /// The speed in use: executor time / cost-model time (1: as the model; 1.2: 20% slower).
     [[nodiscard]] double speed() const noexcept { return speed_; }
@@ -79,14 +74,16 @@ public:
     [[nodiscard]] std::size_t changes() const noexcept { return changes_; }
 
 private:
-    std::optional<double> close_window() {
+    /// Records the open window and starts the next; returns the new speed when `may_move` and the
+    /// window moves it.
+    std::optional<double> close_window(bool may_move = true) {
         std::optional<double> moved;
         if (frames_ > 0 && model_ > 0.0) {
             const double ratio = executor_ / model_;
             windows_.push_back(ratio);
             // A ratio of 0 (frames that took no measurable time) says nothing about the box.
-            if (o_.tolerance > 0.0 && frames_ >= o_.min_frames && ratio > 0.0 && std::isfinite(ratio) &&
-                std::abs(ratio / speed_ - 1.0) > o_.tolerance) {
+            if (may_move && o_.tolerance > 0.0 && frames_ >= o_.min_frames && ratio > 0.0 &&
+                std::isfinite(ratio) && std::abs(ratio / speed_ - 1.0) > o_.tolerance) {
                 speed_ = ratio;
                 ++changes_;
                 moved = ratio;
